@@ -1,0 +1,122 @@
+# stackwalk — GNU Make, no configure step.
+#
+#   make demo      build and run the main job
+#   make check     install missing test packages, build, run every test
+#                  (plain build, then again under ASan+UBSan)
+#   make bench     benchmarks, one `name: value unit` line per figure
+#   make fuzz      libFuzzer campaigns (clang), fixed time per target
+#   make install PREFIX=/usr/local
+#
+# Variables: CC (gcc), BUILD (build dir), SAN=1 (ASan+UBSan build),
+# FUZZ_SECONDS (per target, default 60).
+
+CC      ?= gcc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
+PREFIX  ?= /usr/local
+SAN     ?=
+BUILD   ?= $(if $(SAN),build/san,build/out)
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS  ?= -O2 -g
+comma := ,
+SANFLAGS := $(if $(SAN),-fsanitize=address$(comma)undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -fPIC -Iinclude -Isrc -MMD -MP
+LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
+
+LIB_SRCS := $(sort $(shell find src -name '*.c'))
+LIB_ASM  := $(sort $(shell find src -name '*.S'))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
+
+TOOL_SRCS := $(sort $(wildcard tools/*.c))
+TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/%.o)
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+STATIC  := $(BUILD)/libstackwalk.a
+SHARED  := $(BUILD)/libstackwalk.so
+TOOL    := $(BUILD)/stackwalk
+
+.PHONY: all lib tools tests demo check check-plain check-san deps bench fuzz fuzz-replay install clean
+
+all: lib tools
+
+lib: $(STATIC) $(SHARED)
+tools: $(TOOL)
+tests: $(UNIT_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(STATIC): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libstackwalk.so.0 $(LDFLAGS_ALL) -o $@ $^
+
+$(TOOL): $(TOOL_OBJS) $(STATIC)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(TOOL_OBJS) $(STATIC) -lz
+
+$(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(STATIC)
+
+-include $(LIB_OBJS:.o=.d) $(TOOL_OBJS:.o=.d)
+
+# ---------------------------------------------------------------- demo
+demo: $(TOOL)
+	@./demo/run.sh $(TOOL)
+
+# ---------------------------------------------------------------- tests
+deps:
+	@./mk/deps.sh
+
+# The README's test command.  Plain build first, then ASan+UBSan.
+check: deps
+	$(MAKE) --no-print-directory check-plain
+	$(MAKE) --no-print-directory check-san
+	@./tests/summary.sh build/out/test-results.txt build/san/test-results.txt
+
+check-plain: all tests
+	@./tests/run.sh $(BUILD) full
+
+check-san:
+	$(MAKE) --no-print-directory SAN=1 all tests
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		./tests/run.sh build/san quick
+
+# ---------------------------------------------------------------- bench
+bench: all
+	@./bench/run.sh $(BUILD)
+
+# ---------------------------------------------------------------- fuzz
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@./fuzz/run.sh campaign $(FUZZ_SECONDS)
+
+fuzz-replay:
+	@./fuzz/run.sh replay
+
+# ---------------------------------------------------------------- install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include/stackwalk $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 include/stackwalk.h $(DESTDIR)$(PREFIX)/include/
+	cp -r include/stackwalk/. $(DESTDIR)$(PREFIX)/include/stackwalk/
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libstackwalk.so.0
+	ln -sf libstackwalk.so.0 $(DESTDIR)$(PREFIX)/lib/libstackwalk.so
+	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1|g' mk/stackwalk.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/stackwalk.pc
+
+clean:
+	rm -rf build

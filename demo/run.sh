@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# demo/run.sh TOOL: show what the stackwalk tool reads from a real library's
+# call-frame information (CFI).  Placeholder until the JIT demo replaces it.
+set -euo pipefail
+
+if (($# != 1)); then
+	echo "usage: $0 path/to/stackwalk" >&2
+	exit 2
+fi
+tool=$1
+libc=${LIBC:-/lib/x86_64-linux-gnu/libc.so.6}
+
+cat <<HDR
+stackwalk demo: the unwind rules (CFA and saved registers) that stackwalk
+decodes from .eh_frame for a few exported functions of $libc, and then
+the start of its whole CFI table.
+
+HDR
+
+# Address of an exported, defined function (default version "@@" or
+# unversioned) from the dynamic symbol table, plus 4: a PC inside its body,
+# past the usual first push, where the CFA rule is more interesting.
+sym_pc() {
+	local addr
+	addr=$(readelf --wide --dyn-syms "$libc" | awk -v n="$1" '
+		($4 == "FUNC" || $4 == "IFUNC") && $7 != "UND" &&
+		($8 == n || index($8, n "@@") == 1) { print $2; exit }')
+	[[ -n $addr ]] || { echo "demo: symbol $1 not found in $libc" >&2; return 1; }
+	printf '0x%x\n' $((16#$addr + 4))
+}
+
+for fn in malloc memcpy; do
+	pc=$(sym_pc "$fn")
+	echo "== $fn+4 ($pc): $tool cfi --pc $pc $libc"
+	"$tool" cfi --pc "$pc" "$libc"
+	echo
+done
+
+echo "== first 40 lines of: $tool cfi $libc"
+# head closes the pipe early; a SIGPIPE (141) in the tool is expected then.
+set +o pipefail
+"$tool" cfi "$libc" | head -n 40
+st=${PIPESTATUS[0]}
+set -o pipefail
+((st == 0 || st == 141))

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Run the whole test suite for one build directory:
+#   tests/run.sh BUILD_DIR MODE      (MODE: full = plain build, quick = ASan+UBSan)
+# Runs BUILD_DIR/tests/test_* (unit tests), then tests/scripts/*.sh, each logged
+# to BUILD_DIR/logs/NAME.log; adds up their closing "N passed, N failed" lines,
+# prints the total alone as the last line (the line CI reads) and writes it to
+# BUILD_DIR/test-results.txt for tests/summary.sh.  Exits 1 on any failure.
+set -euo pipefail
+
+if (($# != 2)); then
+	echo "usage: $0 BUILD_DIR full|quick" >&2
+	exit 2
+fi
+mode=$2
+[[ $mode == full || $mode == quick ]] || { echo "$0: MODE must be full or quick, got '$mode'" >&2; exit 2; }
+[[ -d $1 ]] || { echo "$0: no build directory '$1'" >&2; exit 2; }
+# Absolute, so it stays valid after we cd to the repo root (the scripts are
+# addressed as tests/scripts/NAME.sh from there).
+build=$(cd "$1" && pwd)
+cd "$(dirname "$0")/.."
+
+logs=$build/logs
+mkdir -p "$logs"
+export SW_TEST_MODE=$mode
+# A hung test must not eat CI's whole time budget; override if needed.
+per_test_timeout=${SW_TEST_TIMEOUT:-600}
+
+total_pass=0 total_fail=0 ran=0
+failed_logs=()
+
+# run_one NAME CMD...: run CMD with its output in logs/NAME.log, record its counts.
+run_one() {
+	local name=$1; shift
+	local log=$logs/$name.log rc=0 closing p f note=""
+	timeout -k 10 "$per_test_timeout" "$@" >"$log" 2>&1 </dev/null || rc=$?
+	closing=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true)
+	if [[ -n $closing ]]; then
+		p=${closing%% passed*}
+		f=${closing#* passed, }; f=${f%% failed*}
+	else
+		p=0 f=0 note=" (no closing line)"
+	fi
+	# A crash, sanitizer report or timeout after (or instead of) the closing
+	# line still counts: make sure it shows as at least one failure.
+	if ((rc != 0)); then
+		if ((rc == 124)); then
+			note+=" (timed out after ${per_test_timeout}s)"
+		else
+			note+=" (exit $rc)"
+		fi
+		((f > 0)) || f=1
+	fi
+	printf '  %-20s %d passed, %d failed%s\n' "$name" "$p" "$f" "$note"
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	ran=$((ran + 1))
+	((f == 0)) || failed_logs+=("$log")
+}
+
+shopt -s nullglob
+for t in "$build"/tests/test_*; do
+	# Skip the compiler's .d dependency files and anything else non-runnable.
+	[[ -f $t && -x $t ]] || continue
+	run_one "$(basename "$t")" "$t"
+done
+mapfile -t scripts < <(printf '%s\n' tests/scripts/*.sh | LC_ALL=C sort)
+for s in "${scripts[@]}"; do
+	[[ -n $s ]] || continue
+	run_one "$(basename "$s" .sh)" "$s" "$build" "$mode"
+done
+
+((ran > 0)) || echo "warning: no tests found in $build/tests or tests/scripts" >&2
+
+for log in "${failed_logs[@]}"; do
+	echo
+	echo "---- last 100 lines of $log ----"
+	tail -n 100 "$log"
+done
+((${#failed_logs[@]} == 0)) || echo
+
+result="$total_pass passed, $total_fail failed"
+echo "$result" >"$build/test-results.txt"
+echo "$result"
+((total_fail == 0))

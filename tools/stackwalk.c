@@ -1,0 +1,29 @@
+/* stackwalk: command-line front end.  `stackwalk cfi ...` for now. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: stackwalk COMMAND [ARGS]\n"
+		   "commands:\n"
+		   "  cfi [--readelf | --pc ADDR] FILE   dump call frame information\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "cfi") == 0)
+		return cmd_cfi(argc - 1, argv + 1);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "stackwalk: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,16 @@
+/* Subcommands of the `stackwalk` tool. */
+#ifndef SW_TOOLS_TOOLS_H
+#define SW_TOOLS_TOOLS_H
+
+#include "dwarf/cfi.h"
+
+/* `stackwalk cfi ...`: returns the process exit status. */
+int cmd_cfi(int argc, char **argv);
+
+/* Print one CFI section in the layout of readelf --debug-dump=frames-interp.
+ * `loaded_from` is the file name readelf shows when it also loaded
+ * separate debug files, else NULL.  Returns 0 or a negative SW_E* code
+ * (the dump still goes as far as it can). */
+int readelf_dump_section(const struct sw_cfi_section *sec, const char *loaded_from);
+
+#endif
