@@ -22,10 +22,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: stackwalk cfi [--readelf | --pc ADDR] FILE\n"
+	fprintf(f, "usage: stackwalk cfi [--readelf [--check] | --pc ADDR] FILE\n"
 		   "  (no option)   every CIE and FDE with its expanded CFA table\n"
 		   "  --pc ADDR     the row that applies at ADDR (a link-time address)\n"
-		   "  --readelf     the layout of readelf --debug-dump=frames-interp\n");
+		   "  --readelf     the layout of readelf --debug-dump=frames-interp\n"
+		   "  --check       with --readelf: verify every row against the engine\n");
 }
 
 static const char *reg_str(uint64_t r)
@@ -292,8 +293,9 @@ static int dump_pc(const struct frame_file *ff, uint64_t addr)
 }
 
 /* `--readelf`: the main file's sections, then the separate debug files'. */
-static int dump_readelf(const struct frame_file *ff)
+static int dump_readelf(const struct frame_file *ff, bool check)
 {
+	unsigned long mismatches = 0;
 	char seps[4][4096];
 	unsigned nsep = frame_file_separate(ff, seps, 4);
 	int status = 0;
@@ -322,18 +324,22 @@ static int dump_readelf(const struct frame_file *ff)
 				continue;
 			}
 			init_section(&sec, fs);
-			if (readelf_dump_section(&sec, nsep ? f->path : NULL) < 0)
+			if (readelf_dump_section(&sec, nsep ? f->path : NULL, check, &mismatches) < 0)
 				status = 1;
 		}
 		if (pass > 0)
 			frame_file_close(&sepf);
+	}
+	if (mismatches) {
+		fprintf(stderr, "stackwalk: --check: %lu rows differ\n", mismatches);
+		status = 1;
 	}
 	return status;
 }
 
 int cmd_cfi(int argc, char **argv)
 {
-	bool readelf = false, have_pc = false;
+	bool readelf = false, have_pc = false, check = false;
 	uint64_t pc = 0;
 	const char *file = NULL;
 	struct frame_file ff;
@@ -343,6 +349,8 @@ int cmd_cfi(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--readelf") == 0) {
 			readelf = true;
+		} else if (strcmp(argv[i], "--check") == 0) {
+			check = true;
 		} else if (strcmp(argv[i], "--pc") == 0 && i + 1 < argc) {
 			char *end;
 			pc = strtoull(argv[++i], &end, 0);
@@ -361,7 +369,7 @@ int cmd_cfi(int argc, char **argv)
 			file = argv[i];
 		}
 	}
-	if (!file || (readelf && have_pc)) {
+	if (!file || (readelf && have_pc) || (check && !readelf)) {
 		usage(stderr);
 		return 2;
 	}
@@ -372,7 +380,7 @@ int cmd_cfi(int argc, char **argv)
 	if (have_pc) {
 		status = dump_pc(&ff, pc);
 	} else if (readelf) {
-		status = dump_readelf(&ff);
+		status = dump_readelf(&ff, check);
 	} else {
 		bool any = false;
 		for (unsigned i = 0; i < ff.nsecs; i++) {

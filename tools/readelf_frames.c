@@ -59,6 +59,8 @@ struct section_state {
 	struct remembered *rs;     /* readelf keeps one stack for the section */
 	struct cie_state *cies;
 	unsigned addr_size;
+	bool check;                /* compare each row with the engine's */
+	unsigned long mismatches;
 };
 
 /* Grow `c` to hold `reg`; 0 ok, -1 when readelf would refuse the column. */
@@ -215,9 +217,57 @@ static void set_col(struct cols *c, uint64_t reg, short type, int64_t off, const
 	c->off[reg] = off;
 }
 
+/* True when readelf's cell for a column and the engine's rule agree. */
+static bool same_rule(short type, int64_t off, const struct sw_rule *r)
+{
+	switch (type) {
+	case SW_CFA_undefined: return r->kind == SW_RULE_UNSET || r->kind == SW_RULE_UNDEFINED;
+	case SW_CFA_same_value: return r->kind == SW_RULE_SAME;
+	case SW_CFA_offset: return r->kind == SW_RULE_OFFSET && r->value == off;
+	case SW_CFA_val_offset: return r->kind == SW_RULE_VAL_OFFSET && r->value == off;
+	case SW_CFA_register: return r->kind == SW_RULE_REGISTER && r->value == off;
+	case SW_CFA_expression: return r->kind == SW_RULE_EXPR;
+	case SW_CFA_val_expression: return r->kind == SW_RULE_VAL_EXPR;
+	default: return false;
+	}
+}
+
+/*
+ * --check: the row readelf shows at `loc` must be the row the engine
+ * (sw_cfa_row_at) computes there, column by column.  This is what makes
+ * the readelf comparison a test of the interpreter, not only of this file.
+ */
+static void check_row(struct section_state *ss, const struct sw_cie *cie,
+		      const struct sw_fde *fde, uint64_t loc, const struct cols *c)
+{
+	struct sw_cfa_row row;
+	struct sw_diag diag;
+	const char *what = NULL;
+
+	if (!ss->check || !fde || loc < fde->pc_begin || loc >= fde->pc_end)
+		return;
+	if (sw_cfa_row_at(ss->sec, cie, fde, loc, &row, &diag) < 0) {
+		what = sw_strerror(diag.code);
+	} else if (c->cfa_exp ? row.cfa_kind != SW_CFA_RULE_EXPR
+			      : (row.cfa_kind != SW_CFA_RULE_REG || row.cfa_reg != c->cfa_reg ||
+				 (int)row.cfa_offset != (int)c->cfa_offset)) {
+		what = "CFA rule";
+	} else {
+		for (unsigned r = 0; r < c->ncols && r < SW_CFI_COLS && !what; r++)
+			if (c->type[r] != UNREF && !same_rule(c->type[r], c->off[r], &row.regs[r]))
+				what = regname(r, true);
+	}
+	if (what) {
+		ss->mismatches++;
+		fprintf(stderr, "stackwalk: --check: FDE 0x%" PRIx64 " row 0x%" PRIx64
+			": engine and readelf view differ (%s)\n", fde->offset, loc, what);
+	}
+}
+
 /* Pass 2: execute and print.  `cie_cols` is the CIE's state (restore). */
-static void execute(struct section_state *ss, const struct sw_cie *cie, const uint8_t *insns,
-		    uint64_t len, struct cols *fc, const struct cols *cie_cols, uint64_t loc)
+static void execute(struct section_state *ss, const struct sw_cie *cie,
+		    const struct sw_fde *fde, const uint8_t *insns, uint64_t len,
+		    struct cols *fc, const struct cols *cie_cols, uint64_t loc)
 {
 	const struct sw_cfi_section *sec = ss->sec;
 	struct sw_reader r;
@@ -244,10 +294,14 @@ static void execute(struct section_state *ss, const struct sw_cie *cie, const ui
 		case SW_CFA_advance_loc: case SW_CFA_advance_loc1: case SW_CFA_advance_loc2:
 		case SW_CFA_advance_loc4: case SW_CFA_MIPS_advance_loc8:
 			display_row(ss, fc, loc, &need_header);
+			if (in.delta)   /* a zero advance shows a state later rows amend */
+				check_row(ss, cie, fde, loc, fc);
 			loc += in.delta;
 			break;
 		case SW_CFA_set_loc:
 			display_row(ss, fc, loc, &need_header);
+			if (in.loc != loc)
+				check_row(ss, cie, fde, loc, fc);
 			loc = in.loc;
 			break;
 		case SW_CFA_offset: case SW_CFA_offset_extended: case SW_CFA_offset_extended_sf:
@@ -345,8 +399,10 @@ static void execute(struct section_state *ss, const struct sw_cie *cie, const ui
 			break;
 		}
 	}
-	if (!all_nops)
+	if (!all_nops) {
 		display_row(ss, fc, loc, &need_header);
+		check_row(ss, cie, fde, loc, fc);
+	}
 }
 
 static struct cie_state *find_cie(struct section_state *ss, uint64_t off)
@@ -396,7 +452,7 @@ static struct cie_state *load_cie(struct section_state *ss, uint64_t off, bool p
 		printf("CIE \"%s\" cf=%d df=%d ra=%d\n", cs->cie.augmentation,
 		       (int)cs->cie.code_align, (int)cs->cie.data_align, (int)cs->cie.ra_reg);
 		prescan(ss->sec, &cs->cie, cs->cie.insns, cs->cie.insns_len, &cs->c, &cs->c);
-		execute(ss, &cs->cie, cs->cie.insns, cs->cie.insns_len, &cs->c, &cs->c, 0);
+		execute(ss, &cs->cie, NULL, cs->cie.insns, cs->cie.insns_len, &cs->c, &cs->c, 0);
 		ss->addr_size = saved;
 	} else {
 		/* a forward reference: readelf reads its header, not its program */
@@ -444,14 +500,15 @@ static int dump_fde(struct section_state *ss, const struct sw_cfi_entry *ent)
 	print_hex(fde.pc_end, cie.addr_size, false);
 	printf("\n");
 	prescan(ss->sec, &cie, fde.insns, fde.insns_len, &fc, &cs->c);
-	execute(ss, &cie, fde.insns, fde.insns_len, &fc, &cs->c, fde.pc_begin);
+	execute(ss, &cie, &fde, fde.insns, fde.insns_len, &fc, &cs->c, fde.pc_begin);
 	ss->addr_size = saved;
 	return 0;
 }
 
-int readelf_dump_section(const struct sw_cfi_section *sec, const char *loaded_from)
+int readelf_dump_section(const struct sw_cfi_section *sec, const char *loaded_from,
+			 bool check, unsigned long *mismatches)
 {
-	struct section_state ss = { .sec = sec, .addr_size = sec->addr_size };
+	struct section_state ss = { .sec = sec, .addr_size = sec->addr_size, .check = check };
 	struct sw_cfi_entry ent;
 	struct sw_diag diag;
 	uint64_t off = 0;
@@ -487,6 +544,8 @@ int readelf_dump_section(const struct sw_cfi_section *sec, const char *loaded_fr
 		status = rc;
 	}
 	printf("\n");
+	if (mismatches)
+		*mismatches += ss.mismatches;
 	while (ss.rs) {
 		struct remembered *n = ss.rs->next;
 		free(ss.rs);

@@ -2,6 +2,8 @@
 #ifndef SW_TOOLS_TOOLS_H
 #define SW_TOOLS_TOOLS_H
 
+#include <stdbool.h>
+
 #include "dwarf/cfi.h"
 
 /* `stackwalk cfi ...`: returns the process exit status. */
@@ -9,8 +11,11 @@ int cmd_cfi(int argc, char **argv);
 
 /* Print one CFI section in the layout of readelf --debug-dump=frames-interp.
  * `loaded_from` is the file name readelf shows when it also loaded
- * separate debug files, else NULL.  Returns 0 or a negative SW_E* code
- * (the dump still goes as far as it can). */
-int readelf_dump_section(const struct sw_cfi_section *sec, const char *loaded_from);
+ * separate debug files, else NULL.  With `check`, every printed row is
+ * compared with the engine's row (sw_cfa_row_at) and differences are
+ * reported on stderr and added to *mismatches.  Returns 0 or a negative
+ * SW_E* code (the dump still goes as far as it can). */
+int readelf_dump_section(const struct sw_cfi_section *sec, const char *loaded_from,
+			 bool check, unsigned long *mismatches);
 
 #endif

@@ -244,17 +244,15 @@ static int apply(struct cfa_state *st, const struct sw_cfa_insn *in, bool in_cie
 	case SW_CFA_def_cfa_register:
 		if (in->reg > SW_CFI_MAX_REGNO)
 			return SW_EBADREG;
-		/* only meaningful when the CFA is register-based (or not yet
-		 * defined, as libgcc accepts) */
-		if (row->cfa_kind == SW_CFA_RULE_EXPR)
-			return SW_EINVAL;
+		/* DWARF allows this only after a register rule, but hand-written
+		 * assembly (libgcrypt's) uses it to leave a CFA expression, relying
+		 * on libgcc: the rule becomes register + the offset last defined */
 		row->cfa_kind = SW_CFA_RULE_REG;
 		row->cfa_reg = in->reg;
 		return 0;
 	case SW_CFA_def_cfa_offset:
 	case SW_CFA_def_cfa_offset_sf:
-		if (row->cfa_kind == SW_CFA_RULE_EXPR)
-			return SW_EINVAL;
+		/* kept even under an expression rule, for the case above */
 		row->cfa_offset = in->factored;
 		return 0;
 	case SW_CFA_def_cfa_expression:

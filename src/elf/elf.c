@@ -67,6 +67,7 @@ static const char *section_name(const struct sw_elf *elf, uint32_t off)
 	return elf->shstrtab + off;
 }
 
+/* [off, off+size) of the image, or NULL when any part is outside it. */
 const uint8_t *sw_elf_bytes(const struct sw_elf *elf, uint64_t off, uint64_t size)
 {
 	if (!elf || !elf->image || !in_range(off, size, elf->size))
@@ -82,9 +83,8 @@ static int open_sections(struct sw_elf *elf, const Elf64_Ehdr *eh, uint64_t *phn
 	uint64_t shnum = eh->e_shnum;
 
 	/* e_shoff == 0 means "no section table" (gABI); e_shnum is ignored. */
-	if (eh->e_shoff == 0) {
+	if (eh->e_shoff == 0)
 		return eh->e_phnum == PN_XNUM ? SW_EBADELF : 0;
-	}
 	if (eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff % HDR_ALIGN != 0 ||
 	    !in_range(eh->e_shoff, sizeof(Elf64_Shdr), elf->size))
 		return SW_EBADELF;
@@ -116,6 +116,8 @@ static int open_sections(struct sw_elf *elf, const Elf64_Ehdr *eh, uint64_t *phn
 	return 0;
 }
 
+/* Validate the whole header set before publishing anything; on failure
+ * *elf is left zeroed so sw_elf_close() stays safe. */
 int sw_elf_open_mem(struct sw_elf *elf, const void *image, size_t size)
 {
 	if (!elf)
@@ -144,9 +146,9 @@ int sw_elf_open_mem(struct sw_elf *elf, const void *image, size_t size)
 	if (rc == 0 && phnum != 0 && eh->e_phoff != 0) {
 		/* Like e_shoff, e_phoff == 0 means there is no table. */
 		if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff % HDR_ALIGN != 0 ||
-		    eh->e_phoff > size || phnum > (size - eh->e_phoff) / sizeof(Elf64_Phdr))
+		    eh->e_phoff > size || phnum > (size - eh->e_phoff) / sizeof(Elf64_Phdr)) {
 			rc = SW_EBADELF;
-		else {
+		} else {
 			elf->phdrs = (const Elf64_Phdr *)(b + eh->e_phoff);
 			elf->phnum = (size_t)phnum;
 		}
@@ -159,6 +161,8 @@ int sw_elf_open_mem(struct sw_elf *elf, const void *image, size_t size)
 	return 0;
 }
 
+/* mmap the whole regular file read-only; SW_EIO for anything that cannot
+ * be mapped.  The path is kept (truncated) for diagnostics only. */
 int sw_elf_open_file(struct sw_elf *elf, const char *path)
 {
 	if (!elf)
@@ -195,6 +199,7 @@ int sw_elf_open_file(struct sw_elf *elf, const char *path)
 	return 0;
 }
 
+/* Unmap what sw_elf_open_file mapped; memory images belong to the caller. */
 void sw_elf_close(struct sw_elf *elf)
 {
 	if (!elf)
@@ -204,6 +209,7 @@ void sw_elf_close(struct sw_elf *elf)
 	memset(elf, 0, sizeof(*elf));
 }
 
+/* Section `index`; SW_EBADELF when its file bytes are outside the image. */
 int sw_elf_section(const struct sw_elf *elf, unsigned index, struct sw_elf_section *out)
 {
 	if (!elf || !out || !elf->shdrs || index >= elf->shnum)
@@ -231,6 +237,7 @@ int sw_elf_section(const struct sw_elf *elf, unsigned index, struct sw_elf_secti
 	return 0;
 }
 
+/* First section by name; a bad first match is SW_EBADELF, not skipped. */
 int sw_elf_find_section(const struct sw_elf *elf, const char *name, struct sw_elf_section *out)
 {
 	if (!elf || !name || !out)
@@ -253,6 +260,7 @@ static int find_section_type(const struct sw_elf *elf, uint32_t type)
 	return -1;
 }
 
+/* First program header of type `type`. */
 int sw_elf_find_phdr(const struct sw_elf *elf, uint32_t type, const Elf64_Phdr **out)
 {
 	if (!elf || !out)
@@ -266,6 +274,7 @@ int sw_elf_find_phdr(const struct sw_elf *elf, uint32_t type, const Elf64_Phdr *
 	return SW_ENOTFOUND;
 }
 
+/* Link-time address to file bytes via PT_LOAD (vaddr - p_vaddr + p_offset). */
 const uint8_t *sw_elf_vaddr_bytes(const struct sw_elf *elf, uint64_t vaddr, uint64_t size)
 {
 	if (!elf)
@@ -315,6 +324,7 @@ static int scan_notes(const uint8_t *p, uint64_t len, uint64_t align, const uint
 	return SW_ENOTFOUND;
 }
 
+/* NT_GNU_BUILD_ID from PT_NOTE segments, then SHT_NOTE sections. */
 int sw_elf_build_id(const struct sw_elf *elf, const uint8_t **id, size_t *len)
 {
 	if (!elf || !id || !len)
@@ -337,6 +347,7 @@ int sw_elf_build_id(const struct sw_elf *elf, const uint8_t **id, size_t *len)
 	return SW_ENOTFOUND;
 }
 
+/* .gnu_debuglink: name, NUL, pad to 4, then the CRC (little-endian). */
 int sw_elf_debuglink(const struct sw_elf *elf, const char **name, uint32_t *crc)
 {
 	if (!elf || !name || !crc)
@@ -357,6 +368,8 @@ int sw_elf_debuglink(const struct sw_elf *elf, const char **name, uint32_t *crc)
 	return 0;
 }
 
+/* Walk a SHT_SYMTAB/SHT_DYNSYM table; entsize and the linked SHT_STRTAB
+ * are checked first, names outside the string table read as "". */
 int sw_elf_foreach_sym(const struct sw_elf *elf, unsigned symtab_index,
 		       int (*fn)(void *arg, const struct sw_elf_sym *sym), void *arg)
 {
@@ -448,6 +461,8 @@ static int symbolize_cb(void *arg, const struct sw_elf_sym *s)
 	return 0;
 }
 
+/* Sized symbol containing addr, else nearest size-0 FUNC below it in the
+ * same section; .symtab first, then .dynsym. */
 int sw_elf_symbolize(const struct sw_elf *elf, uint64_t addr, struct sw_elf_sym *sym,
 		     uint64_t *offset)
 {
@@ -479,9 +494,10 @@ static const uint32_t crc_nibble[16] = {
 	0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
 };
 
+/* zlib-compatible CRC-32: start with crc = 0, chain calls over chunks. */
 uint32_t sw_elf_crc32(uint32_t crc, const uint8_t *buf, size_t len)
 {
-	/* Pre/post inversion as in zlib, so crc32(crc32(0, a), b) == crc32(0, ab). */
+	/* Pre/post inversion as in zlib: crc32(crc32(0, a), b) == crc32(0, ab). */
 	crc = ~crc;
 	for (size_t i = 0; buf && i < len; i++) {
 		crc ^= buf[i];
