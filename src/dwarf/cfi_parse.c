@@ -81,6 +81,7 @@ int sw_cfi_entry_at(const struct sw_cfi_section *sec, uint64_t off,
 		return 0;
 	}
 	if (len > sw_rd_left(&r)) {
+		r.pos = r.start + off;   /* report the length field itself */
 		sw_rd_fail(&r, SW_ELENGTH);
 		return diag_set(diag, &r, SW_ELENGTH, off);
 	}
@@ -189,8 +190,10 @@ int sw_cfi_parse_cie(const struct sw_cfi_section *sec, uint64_t off,
 	cie->personality_enc = SW_PE_omit;
 	cie->version = sw_rd_u8(&r);
 	if (!r.err && cie->version != 1 && cie->version != 3 &&
-	    !(cie->version == 4 && !sec->is_eh))
+	    !(cie->version == 4 && !sec->is_eh)) {
+		r.pos--;                 /* report the version byte itself */
 		sw_rd_fail(&r, SW_EVERSION);
+	}
 	cie->augmentation = sw_rd_cstr(&r);
 	if (r.err)
 		return diag_set(diag, &r, r.err, off);
