@@ -100,6 +100,26 @@ static int collect(void *arg, const struct sw_cfa_row *row)
 	return 0;
 }
 
+/* Under a row, spell out the expressions its CFA and shown columns use. */
+static void print_exprs(const struct sw_cfa_row *row, uint64_t ra, const bool *used)
+{
+	char text[512];
+
+	if (row->cfa_kind == SW_CFA_RULE_EXPR) {
+		expr_print(row->cfa_expr, row->cfa_expr_len, text, sizeof(text));
+		printf("        CFA = %s\n", text);
+	}
+	for (unsigned r = 0; r < SW_CFI_COLS; r++) {
+		const struct sw_rule *rule = &row->regs[r];
+		if ((r != ra && !used[r]) ||
+		    (rule->kind != SW_RULE_EXPR && rule->kind != SW_RULE_VAL_EXPR))
+			continue;
+		expr_print(rule->expr, rule->expr_len, text, sizeof(text));
+		printf("        %s %s %s\n", reg_str(r),
+		       rule->kind == SW_RULE_EXPR ? "saved at" : "=", text);
+	}
+}
+
 static void print_table(const struct sw_cfa_row *rows, size_t n)
 {
 	bool used[SW_CFI_COLS] = { false };
@@ -136,6 +156,7 @@ static void print_table(const struct sw_cfa_row *rows, size_t n)
 		if (row->dropped)
 			printf(" (+%u rules for registers >= %d)", row->dropped, SW_CFI_COLS);
 		printf("\n");
+		print_exprs(row, ra, used);
 	}
 }
 

@@ -18,4 +18,7 @@ int cmd_cfi(int argc, char **argv);
 int readelf_dump_section(const struct sw_cfi_section *sec, const char *loaded_from,
 			 bool check, unsigned long *mismatches);
 
+/* Disassemble a DWARF expression into buf (readelf's notation). */
+void expr_print(const uint8_t *expr, uint64_t len, char *buf, size_t size);
+
 #endif
