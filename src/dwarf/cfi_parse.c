@@ -126,16 +126,24 @@ static int parse_cie_augmentation(const struct sw_cfi_section *sec, struct sw_re
 		switch (*a) {
 		case 'R':
 			cie->fde_enc = sw_rd_u8(&ar);
-			if (!ar.err && !sw_pe_valid(cie->fde_enc))
+			if (!ar.err && !sw_pe_valid(cie->fde_enc)) {
+				ar.pos--;        /* report the encoding byte itself */
 				sw_rd_fail(&ar, SW_EENCODING);
+			}
 			break;
 		case 'L':
 			cie->lsda_enc = sw_rd_u8(&ar);
-			if (!ar.err && !sw_pe_valid(cie->lsda_enc))
+			if (!ar.err && !sw_pe_valid(cie->lsda_enc)) {
+				ar.pos--;
 				sw_rd_fail(&ar, SW_EENCODING);
+			}
 			break;
 		case 'P':
 			cie->personality_enc = sw_rd_u8(&ar);
+			if (!ar.err && !sw_pe_valid(cie->personality_enc)) {
+				ar.pos--;
+				sw_rd_fail(&ar, SW_EENCODING);
+			}
 			/* indirect personality pointers are the norm (a GOT slot);
 			 * without a deref callback keep the slot address */
 			if (!ar.err) {
@@ -152,7 +160,9 @@ static int parse_cie_augmentation(const struct sw_cfi_section *sec, struct sw_re
 			cie->bti = true;
 			break;
 		default:
-			sw_rd_fail(&ar, SW_EAUGMENTATION);
+			/* report the augmentation character itself */
+			ar.err = SW_EAUGMENTATION;
+			ar.err_off = (uint64_t)((const uint8_t *)a - ar.start);
 			break;
 		}
 		if (ar.err) {
@@ -219,6 +229,7 @@ int sw_cfi_parse_cie(const struct sw_cfi_section *sec, uint64_t off,
 	} else if (cie->augmentation[0] != '\0' &&
 		   strcmp(cie->augmentation, "eh") != 0) {
 		/* without 'z' an unknown augmentation's data length is unknown */
+		r.pos = (const uint8_t *)cie->augmentation;   /* report the string */
 		sw_rd_fail(&r, SW_EAUGMENTATION);
 		return diag_set(diag, &r, r.err, off);
 	}

@@ -102,15 +102,14 @@ int sw_eh_hdr_lookup(const struct sw_eh_hdr *hdr, uint64_t pc, uint64_t *fde_add
 	if (hdr->table_enc == (SW_PE_datarel | SW_PE_sdata4)) {
 		/* fast path: 8-byte entries of two int32 offsets from the header */
 		const uint8_t *t = hdr->table;
-		int64_t rel = (int64_t)(pc - hdr->vaddr);
 		int32_t v;
 
-		if (rel < INT32_MIN || rel > (int64_t)INT32_MAX + 1)
-			return SW_ENOTFOUND;
+		/* compare addresses as the generic path does (a pc more than
+		 * 2 GiB above the header still finds the last entry) */
 		while (lo < hi) {
 			uint64_t mid = lo + (hi - lo) / 2;
 			memcpy(&v, t + mid * 8, 4);
-			if ((int64_t)v <= rel)
+			if (hdr->vaddr + (uint64_t)(int64_t)v <= pc)
 				lo = mid + 1;
 			else
 				hi = mid;
