@@ -63,6 +63,172 @@ enum sw_status {
  */
 const char *sw_strerror(int status);
 
+/* ------------------------------------------------------------------ *
+ * Local unwinding (x86-64).
+ *
+ * Registers use DWARF numbering (System V psABI); SW_REG_IP is the return
+ * address column.
+ * ------------------------------------------------------------------ */
+
+enum sw_reg {
+	SW_REG_RAX = 0, SW_REG_RDX, SW_REG_RCX, SW_REG_RBX,
+	SW_REG_RSI, SW_REG_RDI, SW_REG_RBP, SW_REG_RSP,
+	SW_REG_R8, SW_REG_R9, SW_REG_R10, SW_REG_R11,
+	SW_REG_R12, SW_REG_R13, SW_REG_R14, SW_REG_R15,
+	SW_REG_RIP,
+	SW_REG_COUNT,                   /* 17 */
+	SW_REG_IP = SW_REG_RIP,
+	SW_REG_SP = SW_REG_RSP,
+};
+
+/* A register snapshot: the 17 registers in DWARF order and a flags word. */
+typedef struct sw_context {
+	uint64_t regs[SW_REG_COUNT];
+	uint64_t flags;                 /* internal: how the snapshot was taken */
+} sw_context_t;
+
+/* Caller-owned unwind cursor (no allocation).  The real state is checked
+ * to fit by a _Static_assert inside the library. */
+typedef struct sw_cursor {
+	uint64_t opaque[64];
+} sw_cursor_t;
+
+/*
+ * sw_getcontext - capture the caller's registers at the instruction after
+ * the call (callee-saved registers, rsp, rip; caller-saved ones read 0).
+ * Assembly, no syscall.  Returns 0.
+ * Thread-safe: yes.  Async-signal-safe: yes.
+ */
+int sw_getcontext(sw_context_t *ctx);
+
+/*
+ * sw_init - one-time initialisation: resolves the optional glibc entry
+ * points and sizes the caches.  Called implicitly by every entry point
+ * below (then async-signal-safe only once it has completed: call it early,
+ * e.g. from main, before unwinding from signal handlers).
+ * Returns 0.  Thread-safe: yes.  Async-signal-safe: no.
+ */
+int sw_init(void);
+
+/*
+ * sw_init_local - start a walk at the frame captured by sw_getcontext.
+ * Returns 0 or SW_EINVAL.  Thread-safe: yes (the cursor is the caller's).
+ * Async-signal-safe: yes.
+ */
+int sw_init_local(sw_cursor_t *cursor, const sw_context_t *ctx);
+
+/*
+ * sw_init_ucontext - start a walk at the interrupted frame described by a
+ * ucontext_t (the third argument of an SA_SIGINFO handler).  The first
+ * frame's IP is the interrupted instruction, not a return address.
+ * Returns 0 or SW_EINVAL.  Thread-safe: yes.  Async-signal-safe: yes.
+ */
+int sw_init_ucontext(sw_cursor_t *cursor, const void *ucontext);
+
+/*
+ * sw_step - move the cursor to the caller's frame.
+ * Returns 0 (moved), SW_END_OF_STACK (the current frame is the outermost:
+ * no caller), or a negative error: SW_ENOTFOUND (no unwind information and
+ * no fallback applies), SW_EMEMORY (a stack read failed), SW_ERANGE (the
+ * CFA did not grow: corrupt or looping stack), SW_ESTEPLIMIT (frame count
+ * bound), or a CFI parse error.  After an error the cursor stays on the
+ * frame it was on.
+ * Thread-safe: yes.  Async-signal-safe: yes.  Allocates nothing, no locks.
+ */
+int sw_step(sw_cursor_t *cursor);
+
+/*
+ * sw_get_reg / sw_set_reg - a register of the cursor's current frame
+ * (enum sw_reg).  Registers the unwind information cannot recover (the
+ * caller-saved ones after a step) give SW_EBADREG.
+ * Returns 0, SW_EBADREG or SW_EINVAL.  Thread-safe, async-signal-safe: yes.
+ */
+int sw_get_reg(const sw_cursor_t *cursor, int reg, uint64_t *value);
+int sw_set_reg(sw_cursor_t *cursor, int reg, uint64_t value);
+
+/* The current frame's IP, SP, and canonical frame address (the SP value
+ * just before the call into this frame; 0 until computed by a step).
+ * Thread-safe, async-signal-safe: yes. */
+uint64_t sw_get_ip(const sw_cursor_t *cursor);
+uint64_t sw_get_sp(const sw_cursor_t *cursor);
+uint64_t sw_get_cfa(const sw_cursor_t *cursor);
+
+/* 1 when the current frame was interrupted by a signal (its IP is the
+ * interrupted instruction), else 0.  Thread-safe, async-signal-safe: yes. */
+int sw_is_signal_frame(const sw_cursor_t *cursor);
+
+/* Where the current frame's unwind information came from. */
+enum sw_proc_source {
+	SW_SRC_NONE = 0,
+	SW_SRC_EH_FRAME_HDR,            /* .eh_frame through .eh_frame_hdr */
+	SW_SRC_EH_FRAME,                /* .eh_frame scanned (no header) */
+	SW_SRC_DEBUG_FRAME,             /* .debug_frame read from the file */
+	SW_SRC_FRAME_POINTER,           /* no CFI: rbp chain */
+	SW_SRC_RETURN_ADDRESS,          /* first frame: return address at SP */
+	SW_SRC_SIGNAL_TRAMPOLINE,       /* __restore_rt recognised by its bytes */
+	SW_SRC_JIT,                     /* the JIT registry */
+};
+
+struct sw_proc_info {
+	uint64_t start;                 /* first address of the procedure (FDE) */
+	uint64_t end;                   /* one past its last address */
+	uint64_t lsda;                  /* language-specific data area, 0 if none */
+	uint64_t personality;           /* personality routine, 0 if none */
+	uint64_t fde;                   /* address of the FDE, 0 if none */
+	uint64_t module_base;           /* load bias of the module */
+	int source;                     /* enum sw_proc_source */
+};
+
+/*
+ * sw_get_proc_info - the procedure containing the current frame's IP.
+ * Returns 0, SW_ENOTFOUND, or a CFI parse error.
+ * Thread-safe: yes.  Async-signal-safe: yes.
+ */
+int sw_get_proc_info(sw_cursor_t *cursor, struct sw_proc_info *info);
+
+/*
+ * sw_get_proc_name - name of the procedure containing the current frame's
+ * IP and the offset of the IP in it, from .dynsym (in memory) or .symtab
+ * (read from the module's file) of loaded modules and the vDSO.  The name
+ * is truncated to fit `size` (always NUL-terminated when size > 0).
+ * Returns 0, SW_ENOTFOUND.  Thread-safe: yes.  Async-signal-safe: no
+ * (.symtab lookup maps the file once per module).
+ */
+int sw_get_proc_name(sw_cursor_t *cursor, char *buf, size_t size, uint64_t *offset);
+
+/*
+ * sw_backtrace - return addresses of the calling thread's stack, innermost
+ * first, like glibc backtrace(): pcs[0] is the address sw_backtrace
+ * returns to.  At most `max` entries.
+ * Returns the number stored (>= 0), or a negative error when not even the
+ * first frame could be read.  Thread-safe: yes.  Async-signal-safe: yes
+ * (after sw_init).  Allocates nothing, takes no locks.
+ */
+int sw_backtrace(void **pcs, int max);
+
+/*
+ * sw_backtrace_ucontext - the same from a signal handler's ucontext_t:
+ * pcs[0] is the interrupted PC, then the return addresses above it.
+ * Returns as sw_backtrace.  Thread-safe, async-signal-safe: yes.
+ */
+int sw_backtrace_ucontext(const void *ucontext, void **pcs, int max);
+
+/*
+ * sw_resume - continue execution in the cursor's current frame with its
+ * registers (as longjmp does for a setjmp point).  Does not return on
+ * success; returns SW_EINVAL when the frame's IP or SP are unknown.
+ * Thread-safe: yes.  Async-signal-safe: yes.
+ */
+int sw_resume(sw_cursor_t *cursor);
+
+/*
+ * sw_flush_cache - forget every cached unwind rule (stackwalk does this
+ * itself when it sees modules or JIT registrations change; call it after
+ * replacing code by other means).
+ * Thread-safe: yes.  Async-signal-safe: yes.
+ */
+void sw_flush_cache(void);
+
 #ifdef __cplusplus
 }
 #endif

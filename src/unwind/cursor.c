@@ -1,0 +1,408 @@
+/*
+ * The cursor: init, step, registers, procedure info, resume.
+ *
+ * A step finds the rule for the current frame, in this order:
+ *   1. the signal trampoline, recognised by its bytes (all registers come
+ *      back from the ucontext on the stack);
+ *   2. the rule cache (a compiled CFA row keyed by the lookup PC);
+ *   3. the module's .eh_frame through .eh_frame_hdr, else a scan of
+ *      .eh_frame; the row is compiled and cached when it fits, otherwise
+ *      applied by the full interpreter (expressions, register rules);
+ *   4. no CFI: the frame-pointer rule (CFA = rbp + 16) when rbp looks like
+ *      a frame pointer into the stack above SP, or, for an interrupted
+ *      first frame whose IP is not code (a call through a null or garbage
+ *      pointer), the return address at SP.
+ * The lookup PC is IP - 1 for return addresses (the call may be the last
+ * instruction of a noreturn function, whose FDE ends at IP) and IP itself
+ * for interrupted frames.
+ */
+#include <string.h>
+
+#include "arch/x86_64/sigframe.h"
+#include "dwarf/expr.h"
+#include "unwind/internal.h"
+
+#define CALLEE_SAVED ((1u << SW_REG_RBX) | (1u << SW_REG_RBP) | (1u << SW_REG_R12) | \
+		      (1u << SW_REG_R13) | (1u << SW_REG_R14) | (1u << SW_REG_R15))
+#define ALL_REGS ((1u << SW_REG_COUNT) - 1)
+
+void sw_modules_init(void);
+
+static int initialised;
+
+int sw_init(void)
+{
+	if (!__atomic_load_n(&initialised, __ATOMIC_ACQUIRE)) {
+		/* idempotent, so a race between two first callers is harmless */
+		sw_modules_init();
+		__atomic_store_n(&initialised, 1, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+static inline struct sw_cursor_impl *impl(sw_cursor_t *c)
+{
+	return (struct sw_cursor_impl *)(void *)c;
+}
+
+static inline const struct sw_cursor_impl *cimpl(const sw_cursor_t *c)
+{
+	return (const struct sw_cursor_impl *)(const void *)c;
+}
+
+int sw_init_local(sw_cursor_t *cursor, const sw_context_t *ctx)
+{
+	struct sw_cursor_impl *c = impl(cursor);
+
+	if (!cursor || !ctx)
+		return SW_EINVAL;
+	sw_init();
+	memset(c, 0, sizeof(*c));
+	memcpy(c->regs, ctx->regs, sizeof(c->regs));
+	c->valid = CALLEE_SAVED | (1u << SW_REG_RSP) | (1u << SW_REG_RIP);
+	sw_mem_init(&c->mem, c->regs[SW_REG_RSP]);
+	return 0;
+}
+
+int sw_init_ucontext(sw_cursor_t *cursor, const void *ucontext)
+{
+	struct sw_cursor_impl *c = impl(cursor);
+
+	if (!cursor || !ucontext)
+		return SW_EINVAL;
+	sw_init();
+	memset(c, 0, sizeof(*c));
+	sw_arch_ucontext_regs(ucontext, c->regs);
+	c->valid = ALL_REGS;
+	c->flags = SW_CUR_INTERRUPTED | SW_CUR_SIGNAL;
+	sw_mem_init(&c->mem, c->regs[SW_REG_RSP]);
+	return 0;
+}
+
+/* Step out of __restore_rt: every register from the ucontext at SP. */
+static int step_sigreturn(struct sw_cursor_impl *c)
+{
+	uint64_t uc = c->regs[SW_REG_RSP], regs[SW_REG_COUNT];
+
+	for (unsigned r = 0; r < SW_REG_COUNT; r++)
+		if (sw_mem_read(&c->mem, uc + sw_arch_greg_offset(r), &regs[r]) < 0)
+			return SW_EMEMORY;
+	memcpy(c->regs, regs, sizeof(regs));
+	c->valid = ALL_REGS;
+	c->cfa = uc;
+	c->flags = SW_CUR_INTERRUPTED | SW_CUR_SIGNAL;
+	return 0;
+}
+
+/* Apply a compiled rule.  Returns 0, SW_END_OF_STACK or an error. */
+static int apply_compiled(struct sw_cursor_impl *c, const struct sw_compiled *rule)
+{
+	static const uint8_t regs[SW_CR_N] = { SW_REG_RBX, SW_REG_RBP, SW_REG_R12, SW_REG_R13,
+					       SW_REG_R14, SW_REG_R15, SW_REG_RIP };
+	uint64_t vals[SW_CR_N], cfa;
+	uint32_t valid = c->valid;
+
+	if (!(c->valid & (1u << rule->cfa_reg)))
+		return SW_EBADREG;
+	cfa = c->regs[rule->cfa_reg] + (uint64_t)(int64_t)rule->cfa_off;
+	for (int i = 0; i < SW_CR_N; i++) {
+		switch (rule->kind[i]) {
+		case SW_CR_SAME:
+			vals[i] = c->regs[regs[i]];
+			break;
+		case SW_CR_OFFSET:
+			if (sw_mem_read(&c->mem, cfa + (uint64_t)(int64_t)rule->off[i], &vals[i]) < 0)
+				return SW_EMEMORY;
+			valid |= 1u << regs[i];
+			break;
+		case SW_CR_VAL_OFFSET:
+			vals[i] = cfa + (uint64_t)(int64_t)rule->off[i];
+			valid |= 1u << regs[i];
+			break;
+		default:   /* SW_CR_UNDEFINED */
+			if (regs[i] == SW_REG_RIP)
+				return SW_END_OF_STACK;   /* outermost frame (_start, clone) */
+			vals[i] = 0;
+			valid &= ~(1u << regs[i]);
+			break;
+		}
+	}
+	/* a stack that does not grow is corrupt or loops (signal frames may
+	 * switch stacks, so they are exempt) */
+	if (!(c->flags & SW_CUR_SIGNAL) && cfa <= c->regs[SW_REG_RSP])
+		return SW_ERANGE;
+	if (vals[SW_CR_RIP] == 0)
+		return SW_END_OF_STACK;
+	for (int i = 0; i < SW_CR_N; i++)
+		c->regs[regs[i]] = vals[i];
+	c->regs[SW_REG_RSP] = cfa;
+	c->cfa = cfa;
+	c->valid = (valid & (CALLEE_SAVED | (1u << SW_REG_RIP))) | (1u << SW_REG_RSP);
+	c->flags = 0;
+	return 0;
+}
+
+struct expr_ctx {
+	const struct sw_cursor_impl *c;
+};
+
+static int expr_mem(void *arg, uint64_t addr, unsigned size, uint64_t *out)
+{
+	const struct expr_ctx *e = arg;
+	uint64_t v = 0;
+
+	if (sw_mem_read_bytes(&e->c->mem, addr, &v, size) < 0)
+		return SW_EMEMORY;
+	*out = v;
+	return 0;
+}
+
+static int expr_reg(void *arg, unsigned regno, uint64_t *out)
+{
+	const struct expr_ctx *e = arg;
+
+	if (regno >= SW_REG_COUNT || !(e->c->valid & (1u << regno)))
+		return SW_EBADREG;
+	*out = e->c->regs[regno];
+	return 0;
+}
+
+/* Apply a full CFA row (expressions, register rules, signal-frame CFI). */
+static int apply_row(struct sw_cursor_impl *c, const struct sw_cfa_row *row, bool signal)
+{
+	struct expr_ctx ectx = { c };
+	struct sw_expr_env env = { expr_mem, expr_reg, &ectx, 8 };
+	uint64_t cfa, regs[SW_REG_COUNT];
+	uint32_t valid = 0;
+	int rc;
+
+	if (row->cfa_kind == SW_CFA_RULE_REG) {
+		if (row->cfa_reg >= SW_REG_COUNT || !(c->valid & (1u << row->cfa_reg)))
+			return SW_EBADREG;
+		cfa = c->regs[row->cfa_reg] + (uint64_t)row->cfa_offset;
+	} else {
+		rc = sw_expr_eval(row->cfa_expr, row->cfa_expr_len, &env, NULL, 0, &cfa);
+		if (rc < 0)
+			return rc;
+	}
+	for (unsigned r = 0; r < SW_REG_COUNT; r++) {
+		const struct sw_rule *rule = &row->regs[r];
+		uint64_t addr;
+		regs[r] = 0;
+		switch (rule->kind) {
+		case SW_RULE_UNSET:
+			/* ABI default: callee-saved registers keep their value */
+			if ((CALLEE_SAVED & (1u << r)) && (c->valid & (1u << r))) {
+				regs[r] = c->regs[r];
+				valid |= 1u << r;
+			}
+			break;
+		case SW_RULE_SAME:
+			if (c->valid & (1u << r)) {
+				regs[r] = c->regs[r];
+				valid |= 1u << r;
+			}
+			break;
+		case SW_RULE_UNDEFINED:
+			if (r == SW_REG_RIP)
+				return SW_END_OF_STACK;
+			break;
+		case SW_RULE_OFFSET:
+			if (sw_mem_read(&c->mem, cfa + (uint64_t)rule->value, &regs[r]) < 0)
+				return SW_EMEMORY;
+			valid |= 1u << r;
+			break;
+		case SW_RULE_VAL_OFFSET:
+			regs[r] = cfa + (uint64_t)rule->value;
+			valid |= 1u << r;
+			break;
+		case SW_RULE_REGISTER:
+			if (rule->value < 0 || rule->value >= SW_REG_COUNT ||
+			    !(c->valid & (1u << rule->value)))
+				return SW_EBADREG;
+			regs[r] = c->regs[rule->value];
+			valid |= 1u << r;
+			break;
+		case SW_RULE_EXPR:
+			rc = sw_expr_eval(rule->expr, rule->expr_len, &env, &cfa, 1, &addr);
+			if (rc < 0)
+				return rc;
+			if (sw_mem_read(&c->mem, addr, &regs[r]) < 0)
+				return SW_EMEMORY;
+			valid |= 1u << r;
+			break;
+		case SW_RULE_VAL_EXPR:
+			rc = sw_expr_eval(rule->expr, rule->expr_len, &env, &cfa, 1, &regs[r]);
+			if (rc < 0)
+				return rc;
+			valid |= 1u << r;
+			break;
+		}
+	}
+	if (!(valid & (1u << SW_REG_RIP)))
+		return SW_END_OF_STACK;
+	/* without an explicit rule, the caller's SP is the CFA */
+	if (!(valid & (1u << SW_REG_RSP)) || row->regs[SW_REG_RSP].kind == SW_RULE_UNSET) {
+		regs[SW_REG_RSP] = cfa;
+		valid |= 1u << SW_REG_RSP;
+	}
+	if (!signal && !(c->flags & SW_CUR_SIGNAL) && cfa <= c->regs[SW_REG_RSP])
+		return SW_ERANGE;
+	if (regs[SW_REG_RIP] == 0)
+		return SW_END_OF_STACK;
+	memcpy(c->regs, regs, sizeof(regs));
+	c->valid = valid;
+	c->cfa = cfa;
+	/* the 'S' augmentation: the caller was interrupted, not calling */
+	c->flags = signal ? (SW_CUR_INTERRUPTED | SW_CUR_SIGNAL) : 0;
+	return 0;
+}
+
+/* The rule for a frame without CFI, when one applies. */
+static bool fallback_rule(const struct sw_cursor_impl *c, struct sw_compiled *rule)
+{
+	uint64_t sp = c->regs[SW_REG_RSP], fp = c->regs[SW_REG_RBP], code;
+
+	memset(rule, 0, sizeof(*rule));
+	rule->kind[SW_CR_RIP] = SW_CR_OFFSET;
+	rule->off[SW_CR_RIP] = -8;
+	/* an interrupted first frame whose IP is not readable code: a call
+	 * through a bad pointer left the return address at SP */
+	if ((c->flags & SW_CUR_INTERRUPTED) &&
+	    sw_mem_read(&c->mem, c->regs[SW_REG_RIP], &code) < 0) {
+		rule->cfa_reg = SW_REG_RSP;
+		rule->cfa_off = 8;
+		rule->flags = SW_CF_RA_SP;
+		return true;
+	}
+	/* a frame pointer must point into the stack above SP, 8-aligned */
+	if ((c->valid & (1u << SW_REG_RBP)) && fp >= sp && (fp & 7) == 0 &&
+	    fp - sp < (1u << 30)) {
+		rule->cfa_reg = SW_REG_RBP;
+		rule->cfa_off = 16;
+		rule->kind[SW_CR_RBP] = SW_CR_OFFSET;
+		rule->off[SW_CR_RBP] = -16;
+		rule->flags = SW_CF_FP;
+		return true;
+	}
+	return false;
+}
+
+int sw_step(sw_cursor_t *cursor)
+{
+	struct sw_cursor_impl *c = impl(cursor);
+	struct sw_compiled rule;
+	uint8_t code[SW_ARCH_SIGRETURN_LEN];
+	uint64_t ip, pc;
+	int rc;
+
+	if (c->flags & SW_CUR_DONE)
+		return SW_END_OF_STACK;
+	if (c->depth >= SW_MAX_FRAMES)
+		return SW_ESTEPLIMIT;
+	ip = c->regs[SW_REG_RIP];
+	pc = (c->flags & SW_CUR_INTERRUPTED) ? ip : ip - 1;
+
+	if (sw_cache_get(pc, &rule)) {
+		rc = apply_compiled(c, &rule);
+	} else if (sw_mem_read_bytes(&c->mem, ip, code, sizeof(code)) == 0 &&
+		   sw_arch_is_sigreturn(code)) {
+		rc = step_sigreturn(c);
+	} else {
+		struct sw_fde_info info;
+		struct sw_cfa_row row;
+		rc = sw_find_fde(pc, &info);
+		if (rc == 0) {
+			rc = sw_cfa_row_at(&info.sec, &info.cie, &info.fde, pc, &row, NULL);
+			if (rc == 0) {
+				if (sw_compile_row(&row, info.cie.signal_frame, &rule) &&
+				    !info.cie.signal_frame) {
+					sw_cache_put(pc, &rule);
+					rc = apply_compiled(c, &rule);
+				} else {
+					rc = apply_row(c, &row, info.cie.signal_frame);
+				}
+			}
+		} else if (rc == SW_ENOTFOUND) {
+			rc = fallback_rule(c, &rule) ? apply_compiled(c, &rule) : SW_ENOTFOUND;
+		}
+	}
+	if (rc == SW_END_OF_STACK)
+		c->flags |= SW_CUR_DONE;
+	else if (rc == 0)
+		c->depth++;
+	return rc;
+}
+
+int sw_get_reg(const sw_cursor_t *cursor, int reg, uint64_t *value)
+{
+	const struct sw_cursor_impl *c = cimpl(cursor);
+
+	if (!cursor || !value || reg < 0)
+		return SW_EINVAL;
+	if (reg >= SW_REG_COUNT || !(c->valid & (1u << reg)))
+		return SW_EBADREG;
+	*value = c->regs[reg];
+	return 0;
+}
+
+int sw_set_reg(sw_cursor_t *cursor, int reg, uint64_t value)
+{
+	struct sw_cursor_impl *c = impl(cursor);
+
+	if (!cursor || reg < 0)
+		return SW_EINVAL;
+	if (reg >= SW_REG_COUNT)
+		return SW_EBADREG;
+	c->regs[reg] = value;
+	c->valid |= 1u << reg;
+	return 0;
+}
+
+uint64_t sw_get_ip(const sw_cursor_t *cursor) { return cimpl(cursor)->regs[SW_REG_RIP]; }
+uint64_t sw_get_sp(const sw_cursor_t *cursor) { return cimpl(cursor)->regs[SW_REG_RSP]; }
+uint64_t sw_get_cfa(const sw_cursor_t *cursor) { return cimpl(cursor)->cfa; }
+
+int sw_is_signal_frame(const sw_cursor_t *cursor)
+{
+	return (cimpl(cursor)->flags & SW_CUR_SIGNAL) ? 1 : 0;
+}
+
+int sw_get_proc_info(sw_cursor_t *cursor, struct sw_proc_info *pi)
+{
+	struct sw_cursor_impl *c = impl(cursor);
+	struct sw_fde_info info;
+	uint64_t ip = c->regs[SW_REG_RIP];
+	uint64_t pc = (c->flags & SW_CUR_INTERRUPTED) ? ip : ip - 1;
+	int rc;
+
+	memset(pi, 0, sizeof(*pi));
+	rc = sw_find_fde(pc, &info);
+	if (rc < 0)
+		return rc;
+	pi->start = info.fde.pc_begin;
+	pi->end = info.fde.pc_end;
+	pi->lsda = info.fde.lsda;
+	pi->personality = info.cie.personality;
+	/* 'P' is usually pcrel|indirect: the CIE holds the GOT slot's address */
+	if (info.cie.personality_enc != SW_PE_omit && (info.cie.personality_enc & SW_PE_indirect) &&
+	    sw_mem_read(&c->mem, info.cie.personality, &pi->personality) < 0)
+		pi->personality = 0;
+	pi->fde = info.sec.vaddr + info.fde.offset;
+	pi->module_base = info.module_base;
+	pi->source = info.source;
+	return 0;
+}
+
+int sw_resume(sw_cursor_t *cursor)
+{
+	struct sw_cursor_impl *c = impl(cursor);
+	sw_context_t ctx;
+
+	if ((c->valid & ((1u << SW_REG_RIP) | (1u << SW_REG_RSP))) !=
+	    ((1u << SW_REG_RIP) | (1u << SW_REG_RSP)))
+		return SW_EINVAL;
+	memcpy(ctx.regs, c->regs, sizeof(ctx.regs));
+	ctx.flags = 0;
+	sw_arch_resume(&ctx);
+}

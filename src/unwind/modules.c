@@ -1,0 +1,117 @@
+/*
+ * Finding the unwind information of a PC among the loaded modules.
+ *
+ * glibc's _dl_find_object (2.35+) answers "which module, and where is its
+ * PT_GNU_EH_FRAME" without locks or allocation, and sees dlopen/dlclose as
+ * they happen.  It is looked up with dlsym at sw_init so stackwalk still
+ * loads on an older libc; there the dl_iterate_phdr fallback is used
+ * (correct, but it takes the loader lock: not async-signal-safe).
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <link.h>
+#include <string.h>
+
+#include "unwind/internal.h"
+
+struct sw_dlfo {                    /* glibc's struct dl_find_object */
+	unsigned long long dlfo_flags;
+	void *dlfo_map_start;
+	void *dlfo_map_end;
+	struct link_map *dlfo_link_map;
+	void *dlfo_eh_frame;
+	unsigned long long __dlfo_reserved[7];
+};
+
+static int (*find_object)(void *pc, struct sw_dlfo *out);
+
+void sw_modules_init(void);
+void sw_modules_init(void)
+{
+	find_object = (int (*)(void *, struct sw_dlfo *))dlsym(RTLD_DEFAULT, "_dl_find_object");
+}
+
+struct phdr_query {
+	uint64_t pc;
+	uint64_t base, start, end, eh_hdr;
+	bool found;
+};
+
+static int phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct phdr_query *q = arg;
+	bool hit = false;
+	uint64_t lo = UINT64_MAX, hi = 0, hdr = 0;
+
+	(void)size;
+	for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uint64_t a = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD) {
+			if (q->pc >= a && q->pc < a + ph->p_memsz)
+				hit = true;
+			if (a < lo)
+				lo = a;
+			if (a + ph->p_memsz > hi)
+				hi = a + ph->p_memsz;
+		} else if (ph->p_type == PT_GNU_EH_FRAME) {
+			hdr = a;
+		}
+	}
+	if (!hit)
+		return 0;
+	q->base = info->dlpi_addr;
+	q->start = lo;
+	q->end = hi;
+	q->eh_hdr = hdr;
+	q->found = true;
+	return 1;
+}
+
+int sw_find_fde(uint64_t pc, struct sw_fde_info *info)
+{
+	uint64_t hdr_addr, map_start, map_end, base;
+	struct sw_eh_hdr hdr;
+	int rc;
+
+	if (find_object) {
+		struct sw_dlfo dlfo;
+		if (find_object((void *)(uintptr_t)pc, &dlfo) != 0)
+			return SW_ENOTFOUND;
+		hdr_addr = (uint64_t)(uintptr_t)dlfo.dlfo_eh_frame;
+		map_start = (uint64_t)(uintptr_t)dlfo.dlfo_map_start;
+		map_end = (uint64_t)(uintptr_t)dlfo.dlfo_map_end;
+		base = dlfo.dlfo_link_map ? (uint64_t)dlfo.dlfo_link_map->l_addr : 0;
+	} else {
+		struct phdr_query q = { .pc = pc };
+		dl_iterate_phdr(phdr_cb, &q);
+		if (!q.found)
+			return SW_ENOTFOUND;
+		hdr_addr = q.eh_hdr;
+		map_start = q.start;
+		map_end = q.end;
+		base = q.base;
+	}
+	if (!hdr_addr)
+		return SW_ENOTFOUND;
+	/* the header sits inside the module's mapping: bound it by the end */
+	if (hdr_addr < map_start || hdr_addr >= map_end)
+		return SW_EBADHDR;
+	rc = sw_eh_hdr_parse(&hdr, (const void *)(uintptr_t)hdr_addr, map_end - hdr_addr,
+			     hdr_addr, NULL);
+	if (rc < 0)
+		return rc;
+	/* .eh_frame must lie inside the module's mapping */
+	if (hdr.eh_frame_ptr < map_start || hdr.eh_frame_ptr >= map_end)
+		return SW_EBADHDR;
+	sw_cfi_section_init(&info->sec, (const void *)(uintptr_t)hdr.eh_frame_ptr,
+			    map_end - hdr.eh_frame_ptr, hdr.eh_frame_ptr, true, ".eh_frame");
+	info->sec.datarel = hdr_addr;
+	info->module_base = base;
+	if (hdr.table) {
+		info->source = SW_SRC_EH_FRAME_HDR;
+		return sw_cfi_find_fde_hdr(&hdr, &info->sec, pc, &info->fde, &info->cie, NULL);
+	}
+	info->source = SW_SRC_EH_FRAME;
+	return sw_cfi_find_fde_linear(&info->sec, pc, &info->fde, &info->cie, NULL);
+}
