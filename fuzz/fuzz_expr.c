@@ -8,7 +8,8 @@
  *             bits 4-5  memory reads: 0 never fail, 1 fail for some
  *                       addresses, 2 fail for low addresses, 3 always fail
  *             bit 6     register reads fail for odd register numbers
- *             bit 7     no callbacks at all (every read fails)
+ *             bit 7     no callbacks at all (every read fails); with
+ *                       bit 3 also, no environment (env == NULL)
  *   the rest  the expression bytes
  *
  * The callbacks return data derived from the address / register number,
@@ -122,12 +123,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(expr, data + 1, size);
 
-	rc1 = sw_expr_eval(expr, size, &env, push, npush, &r1);
+	const struct sw_expr_env *envp = (data[0] & 0x88) == 0x88 ? NULL : &env;
+	rc1 = sw_expr_eval(expr, size, envp, push, npush, &r1);
 	CHECK(rc1 <= 0);
 	CHECK(rc1 != SW_EINVAL);
 	if (rc1 < 0)
 		CHECK(r1 == 0x1111);   /* *result untouched on failure */
-	rc2 = sw_expr_eval(expr, size, &env, push, npush, &r2);
+	rc2 = sw_expr_eval(expr, size, envp, push, npush, &r2);
 	CHECK(rc1 == rc2);
 	if (rc1 == 0)
 		CHECK(r1 == r2);

@@ -10,6 +10,9 @@
 #   fuzz/run.sh replay               build, run every saved corpus file once;
 #                                    closes with "N passed, N failed" (one test
 #                                    per corpus file), exits nonzero on failure
+#   fuzz/run.sh merge                minimize each corpus now (-merge=1 into a
+#                                    fresh directory, seed-* files kept); a
+#                                    campaign does this itself past 2 MB
 #   fuzz/run.sh build                only build build/fuzz/fuzz_<target>
 #
 # Targets: fuzz/fuzz_<target>.c.  Each is compiled together with the library
@@ -38,7 +41,7 @@ max_len() {
 }
 
 usage() {
-	echo "usage: $0 campaign [SECONDS] | replay | build" >&2
+	echo "usage: $0 campaign [SECONDS] | replay | merge | build" >&2
 	exit 2
 }
 
@@ -56,7 +59,8 @@ build() {
 	((stale)) || return 0
 	mkdir -p "$OUT"
 	echo "fuzz: building $bin" >&2
-	"$CLANG" "${CFLAGS[@]}" -o "$bin.tmp" "$src" "${LIB_SRCS[@]}"
+	rm -f "$bin"
+	"$CLANG" "${CFLAGS[@]}" -o "$bin.tmp" "$src" "${LIB_SRCS[@]}" || return 1
 	mv -f "$bin.tmp" "$bin"
 }
 
@@ -72,14 +76,16 @@ count_files() {
 }
 
 # minimize TARGET: merge the corpus into a fresh directory when it has grown
-# past the limit, keeping only inputs that add coverage.
+# past the limit (bytes, not disk blocks), keeping the seeds (seed-*, made by
+# fuzz/make_seeds.sh) and the other inputs that add coverage.
 minimize() {
 	local t=$1 dir=fuzz/corpus/$1 kb fresh
-	kb=$(du -sk "$dir" | cut -f1)
+	kb=$(du -sk --apparent-size "$dir" | cut -f1)
 	((kb > MERGE_LIMIT_KB)) || return 0
 	fresh=$OUT/merge-$t
 	rm -rf "$fresh"
 	mkdir -p "$fresh"
+	find "$dir" -maxdepth 1 -type f -name 'seed-*' -exec cp -t "$fresh" {} +
 	echo "fuzz: corpus $dir is ${kb} KB, merging into a minimal one" >&2
 	if "$OUT/fuzz_$t" -merge=1 -max_len="$(max_len "$t")" "$fresh" "$dir" \
 		>"$OUT/$t-merge.log" 2>&1; then
@@ -111,7 +117,6 @@ campaign() {
 		"$OUT/fuzz_$t" -max_total_time="$secs" -print_final_stats=1 \
 			-max_len="$(max_len "$t")" -timeout=25 -rss_limit_mb=2048 \
 			-artifact_prefix="$art" "$dir" >"$log" 2>&1 || rc=$?
-		after=$(count_files "$dir")
 		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 		crashes=0
 		for f in "$art"*; do
@@ -129,6 +134,7 @@ campaign() {
 			tail -n 40 "$log" >&2
 		fi
 		minimize "$t"
+		after=$(count_files "$dir")
 		echo "fuzz.$t: ${execs:-0} execs, $((after - before)) new corpus files, $crashes crashes"
 		total_crashes=$((total_crashes + crashes))
 	done
@@ -141,15 +147,16 @@ replay() {
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
+	local built=()
 	for t in "${TARGETS[@]}"; do
-		if ! build "$t"; then
+		if build "$t"; then
+			built+=("$t")
+		else
 			echo "fuzz: building fuzz_$t failed" >&2
 			fail=$((fail + 1))
-			continue
 		fi
 	done
-	for t in "${TARGETS[@]}"; do
-		[[ -x $OUT/fuzz_$t ]] || continue
+	for t in "${built[@]}"; do
 		dir=fuzz/corpus/$t
 		mapfile -t files < <(find "$dir" -maxdepth 1 -type f 2>/dev/null | LC_ALL=C sort)
 		n=${#files[@]}
@@ -182,6 +189,16 @@ replay() {
 case ${1:-} in
 campaign) shift; campaign "$@" ;;
 replay) replay ;;
+merge)
+	need_clang || exit 1
+	for t in "${TARGETS[@]}"; do
+		build "$t"
+		before=$(count_files "fuzz/corpus/$t")
+		MERGE_LIMIT_KB=-1 minimize "$t"
+		echo "fuzz.$t: corpus $before -> $(count_files "fuzz/corpus/$t") files," \
+			"$(du -sk --apparent-size "fuzz/corpus/$t" | cut -f1) KB" >&2
+	done
+	;;
 build)
 	need_clang || exit 1
 	for t in "${TARGETS[@]}"; do build "$t"; done

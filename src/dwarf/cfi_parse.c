@@ -227,11 +227,18 @@ int sw_cfi_parse_cie(const struct sw_cfi_section *sec, uint64_t off,
 		if (parse_cie_augmentation(sec, &r, cie) < 0)
 			return diag_set(diag, &r, r.err, off);
 	} else if (cie->augmentation[0] != '\0' &&
-		   strcmp(cie->augmentation, "eh") != 0) {
-		/* without 'z' an unknown augmentation's data length is unknown */
+		   strcmp(cie->augmentation, "eh") != 0 &&
+		   strspn(cie->augmentation, "SB") != strlen(cie->augmentation)) {
+		/* without 'z' only data-less characters can be understood: GNU as
+		 * writes "S" into .debug_frame for .cfi_signal_frame; anything else
+		 * has augmentation data of unknown length */
 		r.pos = (const uint8_t *)cie->augmentation;   /* report the string */
 		sw_rd_fail(&r, SW_EAUGMENTATION);
 		return diag_set(diag, &r, r.err, off);
+	}
+	if (!cie->has_z) {
+		cie->signal_frame = strchr(cie->augmentation, 'S') != NULL;
+		cie->bti = strchr(cie->augmentation, 'B') != NULL;
 	}
 	cie->insns = r.pos;
 	cie->insns_len = sw_rd_left(&r);

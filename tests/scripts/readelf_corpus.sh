@@ -11,7 +11,9 @@
 #     -O2 and -O3, with and without frame pointers;
 #   - .debug_frame: the same sources with -fno-asynchronous-unwind-tables -g
 #     as executables and as relocatable objects (readelf applies the .o's
-#     relocations; so do we), and a zlib-compressed one (-gz).
+#     relocations; so do we), and a zlib-compressed one (-gz);
+#   - tests/corpus/handcfi.S: hand-written CFI (signal frame, states,
+#     expressions) in .eh_frame and .debug_frame.
 # Each file is one test: the stdout of both must be identical AND --check
 # must confirm that every row readelf shows equals the row the engine
 # computes (sw_cfa_row_at) at that address.
@@ -89,6 +91,10 @@ if ! readelf -S --wide "$WORK/frames-gcc-gz.o" | grep -q 'debug_frame.* C '; the
 	echo "FAIL $WORK/frames-gcc-gz.o has no SHF_COMPRESSED .debug_frame"
 	fail=$((fail + 1))
 fi
+# hand-written CFI, in .eh_frame and in .debug_frame
+gcc -c -o "$WORK/handcfi-eh.o" tests/corpus/handcfi.S
+gcc -c -DDEBUG_FRAME -o "$WORK/handcfi-debug.o" tests/corpus/handcfi.S
+built+=("$WORK/handcfi-eh.o" "$WORK/handcfi-debug.o")
 for f in "${built[@]}"; do
 	compare "$f"
 done

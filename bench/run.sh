@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Benchmarks:  bench/run.sh [BUILD_DIR]   (default build/out; `make bench`)
+#
+# stdout carries only `name: value unit` lines; progress goes to stderr.
+#   cfi.fde_lookup.libstdcxx             ns per sw_cfi_find_fde_hdr
+#   cfi.fde_lookup_hdr_only.libstdcxx    ns per sw_eh_hdr_lookup
+#   cfi.row_at.libstdcxx                 ns per sw_cfa_row_at
+#   cfi.dump.libc.stackwalk              ms for `stackwalk cfi --readelf libc`
+#   cfi.dump.libc.readelf                ms for `readelf --debug-dump=frames-interp libc`
+#   cfi.dump.libc.vs_readelf             the ratio of the two (lower is better)
+# Every figure is the median of 5 runs; the two dump commands alternate so
+# both see the same machine state.  The bench programs are built into
+# BUILD_DIR/bench/ against BUILD_DIR/libstackwalk.a.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BUILD=${1:-build/out}
+LIBSTDCXX=${LIBSTDCXX:-/usr/lib/x86_64-linux-gnu/libstdc++.so.6}
+LIBC=${LIBC:-/lib/x86_64-linux-gnu/libc.so.6}
+RUNS=5
+CC=${CC:-gcc}
+[[ $CC == cc ]] && CC=gcc   # make's default CC
+
+lib=$BUILD/libstackwalk.a
+tool=$BUILD/stackwalk
+for f in "$lib" "$tool"; do
+	[[ -e $f ]] || { echo "bench: $f missing; run make first (make bench does)" >&2; exit 1; }
+done
+for f in "$LIBSTDCXX" "$LIBC"; do
+	[[ -r $f ]] || { echo "bench: $f not readable" >&2; exit 1; }
+done
+command -v readelf >/dev/null || { echo "bench: readelf not found (binutils)" >&2; exit 1; }
+
+mkdir -p "$BUILD/bench"
+WARN=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes)
+echo "bench: building $BUILD/bench/cfi_bench $BUILD/bench/timecmd" >&2
+"$CC" -std=gnu11 -O2 -g "${WARN[@]}" -Iinclude -Isrc -o "$BUILD/bench/cfi_bench" \
+	bench/cfi_bench.c "$lib"
+"$CC" -std=gnu11 -O2 -g "${WARN[@]}" -o "$BUILD/bench/timecmd" bench/timecmd.c
+
+# median of the arguments (integers)
+median() {
+	printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"
+}
+
+# ---------------------------------------------------------------- lookups
+echo "bench: FDE lookups and rows in $LIBSTDCXX" >&2
+"$BUILD/bench/cfi_bench" "$LIBSTDCXX" libstdcxx
+
+# ---------------------------------------------------------------- dump vs readelf
+sw_cmd=("$tool" cfi --readelf "$LIBC")
+re_cmd=(readelf --debug-dump=frames-interp "$LIBC")
+
+# warm the page cache, and say on stderr whether the two dumps agree (the
+# ratio compares like with like only when they do)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"${sw_cmd[@]}" >"$tmp/sw.txt" || { echo "bench: ${sw_cmd[*]} failed" >&2; exit 1; }
+# (readelf exits 1 on libc without a message; its output is complete)
+"${re_cmd[@]}" >"$tmp/re.txt" 2>/dev/null || true
+[[ -s $tmp/re.txt ]] || { echo "bench: ${re_cmd[*]} printed nothing" >&2; exit 1; }
+if cmp -s "$tmp/sw.txt" "$tmp/re.txt"; then
+	echo "bench: stackwalk and readelf dumps of $LIBC are identical ($(wc -l <"$tmp/sw.txt") lines)" >&2
+else
+	echo "bench: note: stackwalk and readelf dumps of $LIBC differ" >&2
+fi
+
+sw_t=() re_t=()
+for ((i = 0; i < RUNS; i++)); do
+	t=$("$BUILD/bench/timecmd" "${sw_cmd[@]}") || { echo "bench: timing ${sw_cmd[*]} failed" >&2; exit 1; }
+	sw_t+=("$t")
+	t=$("$BUILD/bench/timecmd" --any-status "${re_cmd[@]}" 2>/dev/null) || { echo "bench: timing ${re_cmd[*]} failed" >&2; exit 1; }
+	re_t+=("$t")
+done
+echo "bench: stackwalk ns: ${sw_t[*]}" >&2
+echo "bench: readelf ns:   ${re_t[*]}" >&2
+sw_med=$(median "${sw_t[@]}")
+re_med=$(median "${re_t[@]}")
+awk -v s="$sw_med" -v r="$re_med" 'BEGIN {
+	printf "cfi.dump.libc.vs_readelf: %.2f x\n", s / r
+	printf "cfi.dump.libc.stackwalk: %.1f ms\n", s / 1e6
+	printf "cfi.dump.libc.readelf: %.1f ms\n", r / 1e6
+}'
