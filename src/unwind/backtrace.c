@@ -10,11 +10,15 @@
  * when nothing was recorded. */
 static int walk(sw_cursor_t *cur, void **pcs, int max, int n)
 {
+	struct sw_cursor_impl *c = (struct sw_cursor_impl *)(void *)cur;
+
 	while (n < max) {
-		int rc = sw_step(cur);
+		int rc;
+		if (!sw_step_cached(c, &rc))
+			rc = sw_step(cur);
 		if (rc != 0)
 			return n > 0 ? n : (rc == SW_END_OF_STACK ? 0 : rc);
-		pcs[n++] = (void *)(uintptr_t)sw_get_ip(cur);
+		pcs[n++] = (void *)(uintptr_t)c->regs[SW_REG_RIP];
 	}
 	return n;
 }

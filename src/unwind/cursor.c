@@ -22,8 +22,7 @@
 #include "dwarf/expr.h"
 #include "unwind/internal.h"
 
-#define CALLEE_SAVED ((1u << SW_REG_RBX) | (1u << SW_REG_RBP) | (1u << SW_REG_R12) | \
-		      (1u << SW_REG_R13) | (1u << SW_REG_R14) | (1u << SW_REG_R15))
+#define CALLEE_SAVED SW_CALLEE_SAVED
 #define ALL_REGS ((1u << SW_REG_COUNT) - 1)
 
 void sw_modules_init(void);
@@ -91,54 +90,6 @@ static int step_sigreturn(struct sw_cursor_impl *c)
 	c->valid = ALL_REGS;
 	c->cfa = uc;
 	c->flags = SW_CUR_INTERRUPTED | SW_CUR_SIGNAL;
-	return 0;
-}
-
-/* Apply a compiled rule.  Returns 0, SW_END_OF_STACK or an error. */
-static int apply_compiled(struct sw_cursor_impl *c, const struct sw_compiled *rule)
-{
-	static const uint8_t regs[SW_CR_N] = { SW_REG_RBX, SW_REG_RBP, SW_REG_R12, SW_REG_R13,
-					       SW_REG_R14, SW_REG_R15, SW_REG_RIP };
-	uint64_t vals[SW_CR_N], cfa;
-	uint32_t valid = c->valid;
-
-	if (!(c->valid & (1u << rule->cfa_reg)))
-		return SW_EBADREG;
-	cfa = c->regs[rule->cfa_reg] + (uint64_t)(int64_t)rule->cfa_off;
-	for (int i = 0; i < SW_CR_N; i++) {
-		switch (rule->kind[i]) {
-		case SW_CR_SAME:
-			vals[i] = c->regs[regs[i]];
-			break;
-		case SW_CR_OFFSET:
-			if (sw_mem_read(&c->mem, cfa + (uint64_t)(int64_t)rule->off[i], &vals[i]) < 0)
-				return SW_EMEMORY;
-			valid |= 1u << regs[i];
-			break;
-		case SW_CR_VAL_OFFSET:
-			vals[i] = cfa + (uint64_t)(int64_t)rule->off[i];
-			valid |= 1u << regs[i];
-			break;
-		default:   /* SW_CR_UNDEFINED */
-			if (regs[i] == SW_REG_RIP)
-				return SW_END_OF_STACK;   /* outermost frame (_start, clone) */
-			vals[i] = 0;
-			valid &= ~(1u << regs[i]);
-			break;
-		}
-	}
-	/* a stack that does not grow is corrupt or loops (signal frames may
-	 * switch stacks, so they are exempt) */
-	if (!(c->flags & SW_CUR_SIGNAL) && cfa <= c->regs[SW_REG_RSP])
-		return SW_ERANGE;
-	if (vals[SW_CR_RIP] == 0)
-		return SW_END_OF_STACK;
-	for (int i = 0; i < SW_CR_N; i++)
-		c->regs[regs[i]] = vals[i];
-	c->regs[SW_REG_RSP] = cfa;
-	c->cfa = cfa;
-	c->valid = (valid & (CALLEE_SAVED | (1u << SW_REG_RIP))) | (1u << SW_REG_RSP);
-	c->flags = 0;
 	return 0;
 }
 
@@ -263,27 +214,16 @@ static bool fallback_rule(const struct sw_cursor_impl *c, struct sw_compiled *ru
 {
 	uint64_t sp = c->regs[SW_REG_RSP], fp = c->regs[SW_REG_RBP], code;
 
-	memset(rule, 0, sizeof(*rule));
-	rule->kind[SW_CR_RIP] = SW_CR_OFFSET;
-	rule->off[SW_CR_RIP] = -8;
 	/* an interrupted first frame whose IP is not readable code: a call
 	 * through a bad pointer left the return address at SP */
 	if ((c->flags & SW_CUR_INTERRUPTED) &&
-	    sw_mem_read(&c->mem, c->regs[SW_REG_RIP], &code) < 0) {
-		rule->cfa_reg = SW_REG_RSP;
-		rule->cfa_off = 8;
-		rule->flags = SW_CF_RA_SP;
-		return true;
-	}
+	    sw_mem_read(&c->mem, c->regs[SW_REG_RIP], &code) < 0)
+		return sw_cr_make(rule, SW_REG_RSP, 8, SW_CF_RA_SP, -8);
 	/* a frame pointer must point into the stack above SP, 8-aligned */
 	if ((c->valid & (1u << SW_REG_RBP)) && fp >= sp && (fp & 7) == 0 &&
 	    fp - sp < (1u << 30)) {
-		rule->cfa_reg = SW_REG_RBP;
-		rule->cfa_off = 16;
-		rule->kind[SW_CR_RBP] = SW_CR_OFFSET;
-		rule->off[SW_CR_RBP] = -16;
-		rule->flags = SW_CF_FP;
-		return true;
+		sw_cr_make(rule, SW_REG_RBP, 16, SW_CF_FP, -8);
+		return sw_cr_save(rule, 1, -16);   /* rbp is callee-saved index 1 */
 	}
 	return false;
 }
@@ -296,6 +236,8 @@ int sw_step(sw_cursor_t *cursor)
 	uint64_t ip, pc;
 	int rc;
 
+	if (sw_step_cached(c, &rc))
+		return rc;
 	if (c->flags & SW_CUR_DONE)
 		return SW_END_OF_STACK;
 	if (c->depth >= SW_MAX_FRAMES)
@@ -303,9 +245,7 @@ int sw_step(sw_cursor_t *cursor)
 	ip = c->regs[SW_REG_RIP];
 	pc = (c->flags & SW_CUR_INTERRUPTED) ? ip : ip - 1;
 
-	if (sw_cache_get(pc, &rule)) {
-		rc = apply_compiled(c, &rule);
-	} else if (sw_mem_read_bytes(&c->mem, ip, code, sizeof(code)) == 0 &&
+	if (sw_mem_read_bytes(&c->mem, ip, code, sizeof(code)) == 0 &&
 		   sw_arch_is_sigreturn(code)) {
 		rc = step_sigreturn(c);
 	} else {
@@ -315,16 +255,15 @@ int sw_step(sw_cursor_t *cursor)
 		if (rc == 0) {
 			rc = sw_cfa_row_at(&info.sec, &info.cie, &info.fde, pc, &row, NULL);
 			if (rc == 0) {
-				if (sw_compile_row(&row, info.cie.signal_frame, &rule) &&
-				    !info.cie.signal_frame) {
+				if (sw_compile_row(&row, info.cie.signal_frame, &rule)) {
 					sw_cache_put(pc, &rule);
-					rc = apply_compiled(c, &rule);
+					rc = sw_apply_compiled(c, &rule);
 				} else {
 					rc = apply_row(c, &row, info.cie.signal_frame);
 				}
 			}
 		} else if (rc == SW_ENOTFOUND) {
-			rc = fallback_rule(c, &rule) ? apply_compiled(c, &rule) : SW_ENOTFOUND;
+			rc = fallback_rule(c, &rule) ? sw_apply_compiled(c, &rule) : SW_ENOTFOUND;
 		}
 	}
 	if (rc == SW_END_OF_STACK)

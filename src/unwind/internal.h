@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dwarf/cfi.h"
 #include "stackwalk.h"
@@ -31,50 +32,136 @@ struct sw_mem {
  * mapping found in /proc/self/maps.  Async-signal-safe. */
 void sw_mem_init(struct sw_mem *m, uint64_t sp);
 
-/* Read 8 bytes at `addr`.  Inside m's range: a plain load.  Elsewhere: a
- * probing read that fails cleanly on unmapped memory (process_vm_readv).
- * Returns 0 or SW_EMEMORY.  Async-signal-safe. */
-int sw_mem_read(const struct sw_mem *m, uint64_t addr, uint64_t *out);
-
-/* Read `size` (<= 64) bytes at `addr` into `buf` with the same checks. */
+/* Read `size` (<= 64) bytes at `addr` into `buf`.  Inside m's range: a
+ * plain copy.  Elsewhere: a probing read that fails cleanly on unmapped
+ * memory (process_vm_readv).  Returns 0 or SW_EMEMORY.  Async-signal-safe. */
 int sw_mem_read_bytes(const struct sw_mem *m, uint64_t addr, void *buf, unsigned size);
+
+/* Read 8 bytes at `addr` with the same checks; the in-range case is inline
+ * because every step of every walk goes through it. */
+static inline int sw_mem_read(const struct sw_mem *m, uint64_t addr, uint64_t *out)
+{
+	if (__builtin_expect(addr >= m->lo && addr < m->hi && 8 <= m->hi - addr, 1)) {
+		__builtin_memcpy(out, (const void *)(uintptr_t)addr, 8);
+		return 0;
+	}
+	return sw_mem_read_bytes(m, addr, out, 8);
+}
 
 /* ---------------------------------------------------------------- rules */
 
-/* Where a register comes from in the caller, relative to this frame. */
-enum sw_crule {
-	SW_CR_SAME = 0,      /* unchanged (no rule, or same_value) */
-	SW_CR_OFFSET,        /* saved at CFA + off */
-	SW_CR_VAL_OFFSET,    /* value is CFA + off */
-	SW_CR_UNDEFINED,     /* not recoverable */
-};
-
-/* Registers a compiled rule restores: the callee-saved ones and rip. */
-enum { SW_CR_RBX, SW_CR_RBP, SW_CR_R12, SW_CR_R13, SW_CR_R14, SW_CR_R15, SW_CR_RIP, SW_CR_N };
-
-/* A CFA-table row compiled to what x86-64 unwinding needs; rows that need
- * more (expressions, register-to-register rules) are not compiled and go
- * through the full interpreter each time. */
+/*
+ * A CFA-table row compiled to what x86-64 unwinding needs, packed into two
+ * words so a cached step decodes it with shifts, straight from the cache
+ * slot into registers:
+ *
+ *   w0  bits  0..31  CFA offset (int32): CFA = reg[cfa_reg] + offset
+ *       bits 32..35  CFA register (DWARF 0..15)
+ *       bits 36..39  flags (SW_CF_*)
+ *       bits 40..47  return address offset from the CFA / 8 (int8)
+ *       bits 48..53  callee-saved registers saved in the frame (SW_CS_*)
+ *       bits 54..59  callee-saved registers the row marks undefined
+ *   w1  bits 8i..8i+7  offset / 8 (int8) of callee-saved register i
+ *
+ * Callee-saved register i is rbx, rbp, r12, r13, r14, r15 for i = 0..5.
+ * Rows that need more (expressions, register or val_offset rules, rules
+ * for caller-saved registers, offsets beyond +-1 KiB or not multiples of
+ * 8) are not compiled and go through the full interpreter every time.
+ */
 struct sw_compiled {
-	int32_t cfa_off;     /* CFA = reg[cfa_reg] + cfa_off */
-	uint8_t cfa_reg;     /* DWARF register 0..15 */
-	uint8_t flags;       /* SW_CF_* */
-	uint8_t kind[SW_CR_N];   /* enum sw_crule */
-	int16_t off[SW_CR_N];
+	uint64_t w0, w1;
 };
 
 enum {
-	SW_CF_SIGNAL = 1,    /* the FDE's CIE has the 'S' augmentation */
+	SW_CF_SIGNAL = 1,    /* unused in compiled rules: signal rows are never compiled */
 	SW_CF_FP = 2,        /* synthesised frame-pointer rule (no CFI) */
 	SW_CF_RA_SP = 4,     /* synthesised return-address-at-SP rule */
+	SW_CF_OUTERMOST = 8, /* the return address is undefined: no caller */
 };
+
+static const uint8_t sw_cs_reg[6] = { SW_REG_RBX, SW_REG_RBP, SW_REG_R12,
+				      SW_REG_R13, SW_REG_R14, SW_REG_R15 };
+
+static inline int32_t sw_cr_cfa_off(const struct sw_compiled *r) { return (int32_t)(uint32_t)r->w0; }
+static inline unsigned sw_cr_cfa_reg(const struct sw_compiled *r) { return (unsigned)(r->w0 >> 32) & 15; }
+static inline unsigned sw_cr_flags(const struct sw_compiled *r) { return (unsigned)(r->w0 >> 36) & 15; }
+static inline int64_t sw_cr_ra_off(const struct sw_compiled *r) { return (int64_t)(int8_t)(r->w0 >> 40) * 8; }
+static inline unsigned sw_cr_saved(const struct sw_compiled *r) { return (unsigned)(r->w0 >> 48) & 63; }
+static inline unsigned sw_cr_undef(const struct sw_compiled *r) { return (unsigned)(r->w0 >> 54) & 63; }
+static inline int64_t sw_cr_off(const struct sw_compiled *r, unsigned i) { return (int64_t)(int8_t)(r->w1 >> (8 * i)) * 8; }
+
+/* Build a rule; false when an offset does not fit the packing. */
+static inline bool sw_cr_make(struct sw_compiled *r, unsigned cfa_reg, int64_t cfa_off,
+			      unsigned flags, int64_t ra_off)
+{
+	if (cfa_reg > 15 || cfa_off < INT32_MIN || cfa_off > INT32_MAX || (ra_off & 7) ||
+	    ra_off < -1024 || ra_off > 1016)
+		return false;
+	r->w0 = (uint64_t)(uint32_t)(int32_t)cfa_off | (uint64_t)cfa_reg << 32 |
+		(uint64_t)(flags & 15) << 36 | (uint64_t)(uint8_t)(int8_t)(ra_off / 8) << 40;
+	r->w1 = 0;
+	return true;
+}
+
+static inline bool sw_cr_save(struct sw_compiled *r, unsigned i, int64_t off)
+{
+	if ((off & 7) || off < -1024 || off > 1016)
+		return false;
+	r->w0 |= (uint64_t)1 << (48 + i);
+	r->w1 |= (uint64_t)(uint8_t)(int8_t)(off / 8) << (8 * i);
+	return true;
+}
+
+static inline void sw_cr_undefine(struct sw_compiled *r, unsigned i)
+{
+	r->w0 |= (uint64_t)1 << (54 + i);
+}
 
 /* Compile a row; false when it needs the full interpreter. */
 bool sw_compile_row(const struct sw_cfa_row *row, bool signal, struct sw_compiled *out);
 
 /* The rule cache: PC -> compiled row, lock-free, shared by all threads
- * and signal handlers.  See cache.c for the memory ordering. */
-bool sw_cache_get(uint64_t pc, struct sw_compiled *out);
+ * and signal handlers.  See cache.c for the memory ordering; the reader is
+ * inline because every cached step runs it. */
+#define SW_CACHE_BITS 13
+#define SW_CACHE_SIZE (1u << SW_CACHE_BITS)   /* slots: 8192 x 32 bytes */
+
+struct sw_cache_slot {
+	uint32_t seq;            /* seqlock: odd while a writer fills the slot */
+	uint32_t gen;            /* generation the slot was filled in */
+	uint64_t pc;             /* key: the lookup PC */
+	uint64_t w0, w1;         /* a struct sw_compiled */
+};
+
+_Static_assert(sizeof(struct sw_cache_slot) == 32, "two slots per cache line");
+
+extern struct sw_cache_slot sw_cache_table[SW_CACHE_SIZE] __attribute__((visibility("hidden")));
+extern uint32_t sw_cache_generation __attribute__((visibility("hidden")));
+
+static inline unsigned sw_cache_index(uint64_t pc)
+{
+	/* Fibonacci hashing spreads nearby return addresses */
+	return (unsigned)((pc * 0x9E3779B97F4A7C15ull) >> (64 - SW_CACHE_BITS));
+}
+
+static inline bool sw_cache_get(uint64_t pc, struct sw_compiled *out)
+{
+	struct sw_cache_slot *s = &sw_cache_table[sw_cache_index(pc)];
+	uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+
+	if (seq & 1)
+		return false;
+	if (__atomic_load_n(&s->pc, __ATOMIC_RELAXED) != pc ||
+	    __atomic_load_n(&s->gen, __ATOMIC_RELAXED) !=
+		    __atomic_load_n(&sw_cache_generation, __ATOMIC_RELAXED))
+		return false;
+	out->w0 = __atomic_load_n(&s->w0, __ATOMIC_RELAXED);
+	out->w1 = __atomic_load_n(&s->w1, __ATOMIC_RELAXED);
+	/* the payload loads above must complete before the re-check */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&s->seq, __ATOMIC_RELAXED) == seq;
+}
+
 void sw_cache_put(uint64_t pc, const struct sw_compiled *rule);
 
 /* ---------------------------------------------------------------- lookup */
@@ -112,6 +199,71 @@ struct sw_cursor_impl {
 
 _Static_assert(sizeof(struct sw_cursor_impl) <= sizeof(sw_cursor_t),
 	       "sw_cursor_t is too small for the cursor state");
+
+#define SW_CALLEE_SAVED ((1u << SW_REG_RBX) | (1u << SW_REG_RBP) | (1u << SW_REG_R12) | \
+			 (1u << SW_REG_R13) | (1u << SW_REG_R14) | (1u << SW_REG_R15))
+
+/* Apply a compiled rule to the cursor.  Returns 0, SW_END_OF_STACK or an
+ * error.  Inline: the body of every cached step. */
+static inline int sw_apply_compiled(struct sw_cursor_impl *c, const struct sw_compiled *rule)
+{
+	uint64_t cfa, ra, vals[6];
+	unsigned saved = sw_cr_saved(rule), cfa_reg = sw_cr_cfa_reg(rule);
+	uint32_t saved_regs = 0;
+
+	if (sw_cr_flags(rule) & SW_CF_OUTERMOST)
+		return SW_END_OF_STACK;   /* _start, clone: DW_CFA_undefined rip */
+	if (!(c->valid & (1u << cfa_reg)))
+		return SW_EBADREG;
+	cfa = c->regs[cfa_reg] + (uint64_t)(int64_t)sw_cr_cfa_off(rule);
+	/* a stack that does not grow is corrupt or loops (signal frames may
+	 * switch stacks, so they are exempt) */
+	if (!(c->flags & SW_CUR_SIGNAL) && cfa <= c->regs[SW_REG_RSP])
+		return SW_ERANGE;
+	if (sw_mem_read(&c->mem, cfa + (uint64_t)sw_cr_ra_off(rule), &ra) < 0)
+		return SW_EMEMORY;
+	for (unsigned m = saved; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctz(m);
+		if (sw_mem_read(&c->mem, cfa + (uint64_t)sw_cr_off(rule, i), &vals[i]) < 0)
+			return SW_EMEMORY;
+	}
+	if (ra == 0)
+		return SW_END_OF_STACK;
+	for (unsigned m = saved; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctz(m);
+		c->regs[sw_cs_reg[i]] = vals[i];
+		saved_regs |= 1u << sw_cs_reg[i];
+	}
+	uint32_t undef = 0;
+	for (unsigned m = sw_cr_undef(rule); m; m &= m - 1)
+		undef |= 1u << sw_cs_reg[__builtin_ctz(m)];
+	c->regs[SW_REG_RSP] = cfa;
+	c->regs[SW_REG_RIP] = ra;
+	c->cfa = cfa;
+	c->valid = (c->valid & SW_CALLEE_SAVED & ~undef) | saved_regs |
+		   (1u << SW_REG_RSP) | (1u << SW_REG_RIP);
+	c->flags = 0;
+	return 0;
+}
+
+/* One step through the rule cache.  Returns true, with the step's result
+ * in *rc, when the cache held the rule; false sends the caller to the full
+ * path (sw_step). */
+static inline bool sw_step_cached(struct sw_cursor_impl *c, int *rc)
+{
+	struct sw_compiled rule;
+	uint64_t ip = c->regs[SW_REG_RIP];
+	uint64_t pc = (c->flags & SW_CUR_INTERRUPTED) ? ip : ip - 1;
+
+	if ((c->flags & SW_CUR_DONE) || c->depth >= SW_MAX_FRAMES || !sw_cache_get(pc, &rule))
+		return false;
+	*rc = sw_apply_compiled(c, &rule);
+	if (*rc == SW_END_OF_STACK)
+		c->flags |= SW_CUR_DONE;
+	else if (*rc == 0)
+		c->depth++;
+	return true;
+}
 
 /* Continue at `ctx` (arch assembly). */
 __attribute__((noreturn)) void sw_arch_resume(const sw_context_t *ctx);

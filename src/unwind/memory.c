@@ -140,12 +140,3 @@ int sw_mem_read_bytes(const struct sw_mem *m, uint64_t addr, void *buf, unsigned
 	}
 	return probe_read(addr, buf, size);
 }
-
-int sw_mem_read(const struct sw_mem *m, uint64_t addr, uint64_t *out)
-{
-	if (addr >= m->lo && addr < m->hi && 8 <= m->hi - addr) {
-		memcpy(out, (const void *)(uintptr_t)addr, 8);
-		return 0;
-	}
-	return sw_mem_read_bytes(m, addr, out, 8);
-}
