@@ -8,6 +8,9 @@
 #   cfi.dump.libc.stackwalk              ms for `stackwalk cfi --readelf libc`
 #   cfi.dump.libc.readelf                ms for `readelf --debug-dump=frames-interp libc`
 #   cfi.dump.libc.vs_readelf             the ratio of the two (lower is better)
+#   backtrace.depth30.* / step.depth30.* ns per frame: stackwalk cached, cold
+#                                        and cursor steps; anchors fp, libgcc,
+#                                        glibc, nongnu libunwind, LLVM libunwind
 # Every figure is the median of 5 runs; the two dump commands alternate so
 # both see the same machine state.  The bench programs are built into
 # BUILD_DIR/bench/ against BUILD_DIR/libstackwalk.a.
@@ -81,3 +84,54 @@ awk -v s="$sw_med" -v r="$re_med" 'BEGIN {
 	printf "cfi.dump.libc.stackwalk: %.1f ms\n", s / 1e6
 	printf "cfi.dump.libc.readelf: %.1f ms\n", r / 1e6
 }'
+
+# ---------------------------------------------------------------- backtraces
+# depth 30, every method built -O2 -fno-omit-frame-pointer (so the
+# frame-pointer walk can run) and measured in this same run.  LLVM
+# libunwind 16 comes from Debian's libunwind-16, unpacked into BUILD/llvm16
+# because it conflicts with libunwind-dev.
+llvm=$BUILD/llvm16
+if [[ ! -e $llvm/usr/lib/llvm-16/lib/libunwind.so.1 ]]; then
+	echo "bench: fetching Debian's libunwind-16 into $llvm" >&2
+	mkdir -p "$llvm/debs"
+	(cd "$llvm/debs" && apt-get download libunwind-16 libunwind-16-dev >/dev/null 2>&1) || true
+	for d in "$llvm"/debs/*.deb; do
+		[[ -e $d ]] && dpkg -x "$d" "$llvm"
+	done
+fi
+BT=(-std=gnu11 -O2 -g -fno-omit-frame-pointer -Iinclude)
+bt() {   # bt NAME DEFINE [extra cc args...]
+	local out=$BUILD/bench/bt_$1
+	shift
+	"$CC" "${BT[@]}" "-D$1" -o "$out" bench/bt_bench.c "${@:2}"
+}
+echo "bench: building the backtrace benchmarks" >&2
+bt sw SW "$lib"
+bt fp FP
+bt gcc GCC
+bt glibc GLIBC
+nongnu=no
+if bt nongnu NONGNU -lunwind 2>/dev/null; then nongnu=yes; fi
+llvm_ok=no
+if [[ -e $llvm/usr/lib/llvm-16/lib/libunwind.so.1 ]] &&
+   bt llvm LLVM -I"$llvm/usr/lib/llvm-16/include" "$llvm/usr/lib/llvm-16/lib/libunwind.so.1" \
+	-Wl,-rpath,"$PWD/$llvm/usr/lib/llvm-16/lib" 2>/dev/null; then
+	llvm_ok=yes
+fi
+"$BUILD/bench/bt_sw" cached backtrace.depth30.stackwalk.cached
+"$BUILD/bench/bt_sw" cold backtrace.depth30.stackwalk.cold
+"$BUILD/bench/bt_sw" step step.depth30.stackwalk
+"$BUILD/bench/bt_fp" - backtrace.depth30.fp
+"$BUILD/bench/bt_gcc" - backtrace.depth30.libgcc
+"$BUILD/bench/bt_glibc" - backtrace.depth30.glibc
+if [[ $nongnu == yes ]]; then
+	"$BUILD/bench/bt_nongnu" backtrace backtrace.depth30.nongnu
+	"$BUILD/bench/bt_nongnu" step step.depth30.nongnu 30 2000
+else
+	echo "bench: nongnu libunwind (libunwind-dev) not installed: run make deps" >&2
+fi
+if [[ $llvm_ok == yes ]]; then
+	"$BUILD/bench/bt_llvm" - step.depth30.llvm 30 5000
+else
+	echo "bench: LLVM libunwind 16 unavailable (apt-get download libunwind-16 failed)" >&2
+fi
