@@ -175,10 +175,36 @@ struct sw_fde_info {
 	int source;                  /* enum sw_proc_source */
 };
 
-/* Find the FDE covering `pc` in the loaded modules.  Returns 0,
- * SW_ENOTFOUND or a parse error.  Async-signal-safe with _dl_find_object
- * (glibc >= 2.35); the dl_iterate_phdr fallback takes the loader lock. */
+/* A loaded module, as the dynamic loader describes it. */
+struct sw_module {
+	const void *identity;        /* its link map */
+	const char *path;            /* l_name: "" for the main program */
+	uint64_t base;               /* load bias */
+	uint64_t map_start, map_end; /* the address range it occupies */
+	uint64_t eh_hdr;             /* PT_GNU_EH_FRAME address, 0 if none */
+	bool has_eh_hdr;
+};
+
+/* The module containing `pc`.  Returns 0 or SW_ENOTFOUND.  Async-signal-
+ * safe with _dl_find_object (glibc >= 2.35); the dl_iterate_phdr fallback
+ * takes the loader lock. */
+int sw_find_module(uint64_t pc, struct sw_module *mod);
+
+/*
+ * Find the FDE covering `pc`, in this order: the JIT registry (through
+ * sw_jit_find_fde_hook, NULL and free while no JIT code is registered),
+ * the module's .eh_frame through .eh_frame_hdr, then its file's .eh_frame
+ * (when there is no header) and .debug_frame.  Returns 0, SW_ENOTFOUND or
+ * a parse error.
+ */
 int sw_find_fde(uint64_t pc, struct sw_fde_info *info);
+
+/* The file-backed sources (filecfi.c). */
+int sw_find_fde_file(uint64_t pc, const struct sw_module *mod, struct sw_fde_info *info);
+
+/* Set by the JIT registry while it holds registrations (release store;
+ * readers acquire).  Returns 0, SW_ENOTFOUND, or an error. */
+extern int (*sw_jit_find_fde_hook)(uint64_t pc, struct sw_fde_info *info);
 
 /* ---------------------------------------------------------------- cursor */
 

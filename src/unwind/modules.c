@@ -34,6 +34,7 @@ void sw_modules_init(void)
 struct phdr_query {
 	uint64_t pc;
 	uint64_t base, start, end, eh_hdr;
+	const char *name;
 	bool found;
 };
 
@@ -64,54 +65,83 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	q->start = lo;
 	q->end = hi;
 	q->eh_hdr = hdr;
+	q->name = info->dlpi_name;
 	q->found = true;
 	return 1;
 }
 
-int sw_find_fde(uint64_t pc, struct sw_fde_info *info)
-{
-	uint64_t hdr_addr, map_start, map_end, base;
-	struct sw_eh_hdr hdr;
-	int rc;
+int (*sw_jit_find_fde_hook)(uint64_t pc, struct sw_fde_info *info);
 
+int sw_find_module(uint64_t pc, struct sw_module *mod)
+{
+	memset(mod, 0, sizeof(*mod));
 	if (find_object) {
 		struct sw_dlfo dlfo;
 		if (find_object((void *)(uintptr_t)pc, &dlfo) != 0)
 			return SW_ENOTFOUND;
-		hdr_addr = (uint64_t)(uintptr_t)dlfo.dlfo_eh_frame;
-		map_start = (uint64_t)(uintptr_t)dlfo.dlfo_map_start;
-		map_end = (uint64_t)(uintptr_t)dlfo.dlfo_map_end;
-		base = dlfo.dlfo_link_map ? (uint64_t)dlfo.dlfo_link_map->l_addr : 0;
+		mod->identity = dlfo.dlfo_link_map;
+		mod->path = dlfo.dlfo_link_map ? dlfo.dlfo_link_map->l_name : "";
+		mod->base = dlfo.dlfo_link_map ? (uint64_t)dlfo.dlfo_link_map->l_addr : 0;
+		mod->map_start = (uint64_t)(uintptr_t)dlfo.dlfo_map_start;
+		mod->map_end = (uint64_t)(uintptr_t)dlfo.dlfo_map_end;
+		mod->eh_hdr = (uint64_t)(uintptr_t)dlfo.dlfo_eh_frame;
 	} else {
 		struct phdr_query q = { .pc = pc };
 		dl_iterate_phdr(phdr_cb, &q);
 		if (!q.found)
 			return SW_ENOTFOUND;
-		hdr_addr = q.eh_hdr;
-		map_start = q.start;
-		map_end = q.end;
-		base = q.base;
+		mod->identity = (const void *)(uintptr_t)q.start;
+		mod->path = q.name;
+		mod->base = q.base;
+		mod->map_start = q.start;
+		mod->map_end = q.end;
+		mod->eh_hdr = q.eh_hdr;
 	}
-	if (!hdr_addr)
-		return SW_ENOTFOUND;
-	/* the header sits inside the module's mapping: bound it by the end */
-	if (hdr_addr < map_start || hdr_addr >= map_end)
+	mod->has_eh_hdr = mod->eh_hdr != 0;
+	return 0;
+}
+
+/* Through PT_GNU_EH_FRAME: the header's binary search table. */
+static int find_in_eh_hdr(uint64_t pc, const struct sw_module *mod, struct sw_fde_info *info)
+{
+	uint64_t hdr_addr = mod->eh_hdr;
+	struct sw_eh_hdr hdr;
+	int rc;
+
+	/* the header and .eh_frame lie inside the module's mapping */
+	if (hdr_addr < mod->map_start || hdr_addr >= mod->map_end)
 		return SW_EBADHDR;
-	rc = sw_eh_hdr_parse(&hdr, (const void *)(uintptr_t)hdr_addr, map_end - hdr_addr,
+	rc = sw_eh_hdr_parse(&hdr, (const void *)(uintptr_t)hdr_addr, mod->map_end - hdr_addr,
 			     hdr_addr, NULL);
 	if (rc < 0)
 		return rc;
-	/* .eh_frame must lie inside the module's mapping */
-	if (hdr.eh_frame_ptr < map_start || hdr.eh_frame_ptr >= map_end)
+	if (hdr.eh_frame_ptr < mod->map_start || hdr.eh_frame_ptr >= mod->map_end)
 		return SW_EBADHDR;
 	sw_cfi_section_init(&info->sec, (const void *)(uintptr_t)hdr.eh_frame_ptr,
-			    map_end - hdr.eh_frame_ptr, hdr.eh_frame_ptr, true, ".eh_frame");
+			    mod->map_end - hdr.eh_frame_ptr, hdr.eh_frame_ptr, true, ".eh_frame");
 	info->sec.datarel = hdr_addr;
-	info->module_base = base;
+	info->module_base = mod->base;
 	if (hdr.table) {
 		info->source = SW_SRC_EH_FRAME_HDR;
 		return sw_cfi_find_fde_hdr(&hdr, &info->sec, pc, &info->fde, &info->cie, NULL);
 	}
 	info->source = SW_SRC_EH_FRAME;
 	return sw_cfi_find_fde_linear(&info->sec, pc, &info->fde, &info->cie, NULL);
+}
+
+int sw_find_fde(uint64_t pc, struct sw_fde_info *info)
+{
+	int (*jit)(uint64_t, struct sw_fde_info *) =
+		__atomic_load_n(&sw_jit_find_fde_hook, __ATOMIC_ACQUIRE);
+	struct sw_module mod;
+	int rc;
+
+	if (jit && (rc = jit(pc, info)) != SW_ENOTFOUND)
+		return rc;
+	if (sw_find_module(pc, &mod) < 0)
+		return SW_ENOTFOUND;
+	rc = mod.has_eh_hdr ? find_in_eh_hdr(pc, &mod, info) : SW_ENOTFOUND;
+	if (rc != SW_ENOTFOUND)
+		return rc;
+	return sw_find_fde_file(pc, &mod, info);
 }
