@@ -26,10 +26,11 @@
 #include "dwarf/reader.h"
 
 /* Columns a row tracks.  Registers 0..SW_CFI_COLS-1 get rules; rules for
- * higher-numbered registers (e.g. x86-64 x87/MMX/AVX-512 state, never
- * needed to unwind) are counted in `dropped` and otherwise ignored.
- * 33 covers x86-64 rax..r15, rip and xmm0..xmm15. */
-#define SW_CFI_COLS 33
+ * higher-numbered registers (x86-64 vector, x87 and segment state, never
+ * needed to unwind) are counted in `dropped` and otherwise ignored.  17
+ * covers rax..r15 and rip; it keeps a row small, which matters because
+ * the interpreter copies rows (remember_state, the CIE's initial row). */
+#define SW_CFI_COLS 17
 /* Highest register number accepted at all; beyond it is SW_EBADREG. */
 #define SW_CFI_MAX_REGNO 4095
 /* DW_CFA_remember_state nesting limit (real code nests 1 or 2 deep). */

@@ -2,16 +2,18 @@
  * The cursor: init, step, registers, procedure info, resume.
  *
  * A step finds the rule for the current frame, in this order:
- *   1. the signal trampoline, recognised by its bytes (all registers come
- *      back from the ucontext on the stack);
- *   2. the rule cache (a compiled CFA row keyed by the lookup PC);
- *   3. the module's .eh_frame through .eh_frame_hdr, else a scan of
- *      .eh_frame; the row is compiled and cached when it fits, otherwise
- *      applied by the full interpreter (expressions, register rules);
- *   4. no CFI: the frame-pointer rule (CFA = rbp + 16) when rbp looks like
- *      a frame pointer into the stack above SP, or, for an interrupted
- *      first frame whose IP is not code (a call through a null or garbage
- *      pointer), the return address at SP.
+ *   1. the rule cache (a compiled CFA row keyed by the lookup PC);
+ *   2. sw_find_fde: the JIT registry, the module's .eh_frame through
+ *      .eh_frame_hdr, else its file's .eh_frame and .debug_frame.  A signal
+ *      trampoline (CIE augmentation 'S' and the __restore_rt bytes) is
+ *      stepped by reading the ucontext on the stack; other rows are
+ *      compiled and cached when they fit, otherwise applied by the full
+ *      interpreter (expressions, register rules);
+ *   3. no CFI: __restore_rt recognised by its bytes alone (a restorer
+ *      without unwind info), else the frame-pointer rule (CFA = rbp + 16)
+ *      when rbp looks like a frame pointer into the stack above SP, else,
+ *      for an interrupted first frame whose IP is not code (a call through
+ *      a null or garbage pointer), the return address at SP.
  * The lookup PC is IP - 1 for return addresses (the call may be the last
  * instruction of a noreturn function, whose FDE ends at IP) and IP itself
  * for interrupted frames.
@@ -245,26 +247,35 @@ int sw_step(sw_cursor_t *cursor)
 	ip = c->regs[SW_REG_RIP];
 	pc = (c->flags & SW_CUR_INTERRUPTED) ? ip : ip - 1;
 
-	if (sw_mem_read_bytes(&c->mem, ip, code, sizeof(code)) == 0 &&
-		   sw_arch_is_sigreturn(code)) {
+	struct sw_fde_info info;
+	struct sw_cfa_row row;
+	rc = sw_find_fde(pc, &info);
+	if (rc == 0 && info.cie.signal_frame && ip >= info.fde.pc_begin &&
+	    SW_ARCH_SIGRETURN_LEN <= info.fde.pc_end - ip &&
+	    sw_arch_is_sigreturn((const uint8_t *)(uintptr_t)ip)) {
+		/* glibc's __restore_rt has CFI ('S', expressions); reading the
+		 * ucontext directly is equivalent and cheaper.  The bytes lie
+		 * inside the FDE's range of a loaded module: readable. */
 		rc = step_sigreturn(c);
-	} else {
-		struct sw_fde_info info;
-		struct sw_cfa_row row;
-		rc = sw_find_fde(pc, &info);
+	} else if (rc == 0) {
+		rc = sw_cfa_row_at(&info.sec, &info.cie, &info.fde, pc, &row, NULL);
 		if (rc == 0) {
-			rc = sw_cfa_row_at(&info.sec, &info.cie, &info.fde, pc, &row, NULL);
-			if (rc == 0) {
-				if (sw_compile_row(&row, info.cie.signal_frame, &rule)) {
-					sw_cache_put(pc, &rule);
-					rc = sw_apply_compiled(c, &rule);
-				} else {
-					rc = apply_row(c, &row, info.cie.signal_frame);
-				}
+			if (sw_compile_row(&row, info.cie.signal_frame, &rule)) {
+				sw_cache_put(pc, &rule);
+				rc = sw_apply_compiled(c, &rule);
+			} else {
+				rc = apply_row(c, &row, info.cie.signal_frame);
 			}
-		} else if (rc == SW_ENOTFOUND) {
-			rc = fallback_rule(c, &rule) ? sw_apply_compiled(c, &rule) : SW_ENOTFOUND;
 		}
+	} else if (rc == SW_ENOTFOUND) {
+		/* no CFI: a restorer without unwind info (recognised by its
+		 * bytes, read through the checked helper: the IP is unknown
+		 * memory here), else the frame-pointer and return-address rules */
+		if (sw_mem_read_bytes(&c->mem, ip, code, sizeof(code)) == 0 &&
+		    sw_arch_is_sigreturn(code))
+			rc = step_sigreturn(c);
+		else
+			rc = fallback_rule(c, &rule) ? sw_apply_compiled(c, &rule) : SW_ENOTFOUND;
 	}
 	if (rc == SW_END_OF_STACK)
 		c->flags |= SW_CUR_DONE;
