@@ -1,0 +1,67 @@
+/*
+ * For the gdb comparison: a call chain of static and global functions,
+ * through a function pointer and alloca/VLA frames; checkpoint() walks the
+ * stack with stackwalk and prints one name per frame up to main, and the
+ * test puts a gdb breakpoint on it to print gdb's `bt` of the same stack.
+ */
+#include <alloca.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "stackwalk.h"
+
+volatile int sink;
+
+__attribute__((noinline)) void checkpoint(void)
+{
+	sw_context_t ctx;
+	sw_cursor_t c;
+	char name[256];
+	uint64_t off;
+
+	sw_getcontext(&ctx);
+	sw_init_local(&c, &ctx);
+	do {
+		if (sw_get_proc_name(&c, name, sizeof(name), &off) != 0)
+			strcpy(name, "??");
+		printf("sw: %s\n", name);
+		if (strcmp(name, "main") == 0)
+			break;
+	} while (sw_step(&c) == 0);
+	fflush(stdout);
+}
+
+__attribute__((noinline)) static void leaf_static(int n)
+{
+	char *p = alloca((size_t)n + 8);
+	p[0] = (char)n;
+	sink = p[0];
+	checkpoint();
+	sink++;
+}
+
+__attribute__((noinline)) void with_vla(int n)
+{
+	int v[n + 1];
+	v[n] = n;
+	leaf_static(v[n]);
+	sink += v[0];
+}
+
+__attribute__((noinline)) static void recurse(int d)
+{
+	if (d == 0)
+		with_vla(3);
+	else
+		recurse(d - 1);
+	sink++;
+}
+
+static void (*volatile through_pointer)(int) = recurse;
+
+int main(void)
+{
+	sw_init();
+	through_pointer(3);
+	return 0;
+}
