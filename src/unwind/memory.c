@@ -3,11 +3,13 @@
  * unknown memory.
  *
  * Fast path: the calling thread's stack.  Its bounds come from the mapping
- * that contains the stack pointer in /proc/self/maps, parsed once per
- * thread with open/read/close (all async-signal-safe) into a fixed buffer,
- * and cached in initial-exec TLS (no __tls_get_addr, so no allocation).
- * A stack mapping never shrinks while its thread runs, so a cached range
- * stays readable.
+ * that contains our own frame in /proc/self/maps, parsed once per thread
+ * with open/read/close (all async-signal-safe) into a fixed buffer, and
+ * cached in initial-exec TLS (no __tls_get_addr, so no allocation).  A
+ * thread's stack mapping never shrinks while the thread runs, so the
+ * cached range stays readable.  A walk that starts on another stack (a
+ * signal stack, a fiber, a hand-made context) trusts that stack's mapping
+ * for the duration of the walk only.
  *
  * Slow path: anything else (another stack, CFI expressions pointing at
  * data) is read with process_vm_readv on our own pid, which returns EFAULT
@@ -26,6 +28,7 @@ struct range {
 	uint64_t lo, hi;
 };
 
+/* The calling thread's stack mapping, learnt once per thread. */
 static __thread struct range tls_stack __attribute__((tls_model("initial-exec")));
 
 /* Parse one hex number; advances *p. */
@@ -91,27 +94,52 @@ static bool find_mapping(uint64_t addr, struct range *out)
 	return found;
 }
 
+/* The signal stack we are running on, if any. */
+static bool on_sigaltstack(struct range *r)
+{
+	stack_t ss;
+
+	if (sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK))
+		return false;
+	r->lo = (uint64_t)(uintptr_t)ss.ss_sp;
+	r->hi = r->lo + ss.ss_size;
+	return true;
+}
+
 void sw_mem_init(struct sw_mem *m, uint64_t sp)
 {
-	struct range r = tls_stack;
+	struct range r = tls_stack, alt;
+	bool alt_known = false;
 
-	if (!(sp >= r.lo && sp < r.hi)) {
-		stack_t ss;
-		/* on a signal stack: trust its bounds, keep the thread cache */
-		if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) &&
-		    sp >= (uint64_t)ss.ss_sp && sp < (uint64_t)ss.ss_sp + ss.ss_size) {
-			m->lo = (uint64_t)ss.ss_sp;
-			m->hi = (uint64_t)ss.ss_sp + ss.ss_size;
-			return;
-		}
-		if (!find_mapping(sp, &r)) {
-			m->lo = m->hi = 0;
-			return;
-		}
-		tls_stack = r;
+	/* Learn the thread's stack from where our own frame lives — never from
+	 * `sp`, which may be a hand-made context or a fiber's stack that can be
+	 * unmapped later.  On a signal stack our frame says nothing about the
+	 * thread's stack, so wait for a call from the thread's own stack. */
+	if (r.lo == r.hi) {
+		uint64_t here = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+		alt_known = on_sigaltstack(&alt);
+		if (!(alt_known && here >= alt.lo && here < alt.hi) && find_mapping(here, &r))
+			tls_stack = r;
 	}
-	m->lo = r.lo;
-	m->hi = r.hi;
+	if (sp >= r.lo && sp < r.hi) {
+		m->lo = r.lo;
+		m->hi = r.hi;
+		return;
+	}
+	if (alt_known || on_sigaltstack(&alt)) {
+		if (sp >= alt.lo && sp < alt.hi) {
+			m->lo = alt.lo;
+			m->hi = alt.hi;
+			return;
+		}
+	}
+	/* elsewhere: trust the mapping holding sp for this walk only */
+	if (find_mapping(sp, &r)) {
+		m->lo = r.lo;
+		m->hi = r.hi;
+	} else {
+		m->lo = m->hi = 0;
+	}
 }
 
 /* Read through the kernel, which reports unmapped memory as EFAULT. */
