@@ -147,7 +147,8 @@ int sw_get_reg(const sw_cursor_t *cursor, int reg, uint64_t *value);
 int sw_set_reg(sw_cursor_t *cursor, int reg, uint64_t value);
 
 /* The current frame's IP, SP, and canonical frame address (the SP value
- * just before the call into this frame; 0 until computed by a step).
+ * just before the call into this frame, i.e. the caller's SP; computed by
+ * looking up the frame's rule, 0 when that fails or there is no caller).
  * Thread-safe, async-signal-safe: yes. */
 uint64_t sw_get_ip(const sw_cursor_t *cursor);
 uint64_t sw_get_sp(const sw_cursor_t *cursor);

@@ -10,10 +10,12 @@
  *      compiled and cached when they fit, otherwise applied by the full
  *      interpreter (expressions, register rules);
  *   3. no CFI: __restore_rt recognised by its bytes alone (a restorer
- *      without unwind info), else the frame-pointer rule (CFA = rbp + 16)
- *      when rbp looks like a frame pointer into the stack above SP, else,
- *      for an interrupted first frame whose IP is not code (a call through
- *      a null or garbage pointer), the return address at SP.
+ *      without unwind info); for an interrupted frame, the return address
+ *      at SP when the IP is not code (a call through a null or garbage
+ *      pointer) or when SP holds an address just after a call instruction
+ *      (code without CFI stopped before its prologue moved SP); else the
+ *      frame-pointer rule (CFA = rbp + 16) when rbp looks like a frame
+ *      pointer into the stack above SP.
  * The lookup PC is IP - 1 for return addresses (the call may be the last
  * instruction of a noreturn function, whose FDE ends at IP) and IP itself
  * for interrupted frames.
@@ -36,6 +38,7 @@ int sw_init(void)
 	if (!__atomic_load_n(&initialised, __ATOMIC_ACQUIRE)) {
 		/* idempotent, so a race between two first callers is harmless */
 		sw_modules_init();
+		sw_dlhooks_init();
 		__atomic_store_n(&initialised, 1, __ATOMIC_RELEASE);
 	}
 	return 0;
@@ -211,16 +214,47 @@ static int apply_row(struct sw_cursor_impl *c, const struct sw_cfa_row *row, boo
 	return 0;
 }
 
+/* True when `ra` is the address just after a call instruction inside a
+ * loaded module: e8 rel32, ff /2 through a register (with or without REX),
+ * ff /2 with disp8, disp32 or rip-relative operands. */
+static bool after_call(const struct sw_cursor_impl *c, uint64_t ra)
+{
+	struct sw_module mod;
+	uint8_t b[7];
+
+	if (sw_find_module(ra, &mod) < 0 || ra - 7 < mod.map_start ||
+	    sw_mem_read_bytes(&c->mem, ra - 7, b, sizeof(b)) < 0)
+		return false;
+	/* b[6] is the byte before ra, b[0] the seventh before */
+	if (b[2] == 0xe8)                                       /* call rel32 */
+		return true;
+	if (b[5] == 0xff && (b[6] & 0xf8) == 0xd0)              /* call *%reg */
+		return true;
+	if (b[4] == 0xff && ((b[5] & 0xf8) == 0x50 || b[5] == 0x14 ||
+			     (b[5] & 0xf8) == 0xd0))            /* disp8, sib, REX reg */
+		return true;
+	if (b[1] == 0xff && (b[2] == 0x15 || (b[2] & 0xf8) == 0x90))  /* rip-rel, disp32 */
+		return true;
+	return false;
+}
+
 /* The rule for a frame without CFI, when one applies. */
 static bool fallback_rule(const struct sw_cursor_impl *c, struct sw_compiled *rule)
 {
-	uint64_t sp = c->regs[SW_REG_RSP], fp = c->regs[SW_REG_RBP], code;
+	uint64_t sp = c->regs[SW_REG_RSP], fp = c->regs[SW_REG_RBP], code, ra;
 
-	/* an interrupted first frame whose IP is not readable code: a call
-	 * through a bad pointer left the return address at SP */
-	if ((c->flags & SW_CUR_INTERRUPTED) &&
-	    sw_mem_read(&c->mem, c->regs[SW_REG_RIP], &code) < 0)
-		return sw_cr_make(rule, SW_REG_RSP, 8, SW_CF_RA_SP, -8);
+	if (c->flags & SW_CUR_INTERRUPTED) {
+		/* a call through a bad pointer: the IP is not readable code and
+		 * the return address is at SP */
+		if (sw_mem_read(&c->mem, c->regs[SW_REG_RIP], &code) < 0)
+			return sw_cr_make(rule, SW_REG_RSP, 8, SW_CF_RA_SP, -8);
+		/* code without CFI interrupted before it moved SP (_init's first
+		 * instructions): SP holds a return address just after a call.
+		 * Tried before the frame pointer, which would belong to the
+		 * caller and skip it. */
+		if (sw_mem_read(&c->mem, sp, &ra) == 0 && after_call(c, ra))
+			return sw_cr_make(rule, SW_REG_RSP, 8, SW_CF_RA_SP, -8);
+	}
 	/* a frame pointer must point into the stack above SP, 8-aligned */
 	if ((c->valid & (1u << SW_REG_RBP)) && fp >= sp && (fp & 7) == 0 &&
 	    fp - sp < (1u << 30)) {
@@ -311,7 +345,13 @@ int sw_set_reg(sw_cursor_t *cursor, int reg, uint64_t value)
 
 uint64_t sw_get_ip(const sw_cursor_t *cursor) { return cimpl(cursor)->regs[SW_REG_RIP]; }
 uint64_t sw_get_sp(const sw_cursor_t *cursor) { return cimpl(cursor)->regs[SW_REG_RSP]; }
-uint64_t sw_get_cfa(const sw_cursor_t *cursor) { return cimpl(cursor)->cfa; }
+uint64_t sw_get_cfa(const sw_cursor_t *cursor)
+{
+	/* this frame's CFA is the caller's SP: step a copy to find it */
+	sw_cursor_t copy = *cursor;
+
+	return sw_step(&copy) == 0 ? sw_get_sp(&copy) : 0;
+}
 
 int sw_is_signal_frame(const sw_cursor_t *cursor)
 {

@@ -6,6 +6,14 @@
  * per module (open/fstat/mmap are async-signal-safe) and kept for the life
  * of the process.
  *
+ * A slot is keyed by the module's link map, load bias and path — glibc
+ * reuses link maps and addresses after dlclose — and remembers the file's
+ * device, inode and modification time: after any dlclose (the module
+ * generation moved) a slot is re-checked with stat before it is trusted,
+ * so a library rebuilt in place and reloaded is read afresh.  Superseded
+ * slots and their mappings are kept, never reused: a walk in another
+ * thread may still be reading them.
+ *
  * The per-module table is a fixed array; a slot moves from EMPTY to
  * LOADING (claimed by CAS: one thread opens the file, others — including
  * a signal handler that interrupted it — see LOADING and treat the module
@@ -14,6 +22,7 @@
  * release.
  */
 #include <string.h>
+#include <sys/stat.h>
 
 #include "elf/elf.h"
 #include "unwind/internal.h"
@@ -26,6 +35,9 @@ struct file_module {
 	uint32_t state;              /* SLOT_* (atomic) */
 	const void *identity;        /* link map (atomic: the slot's key) */
 	uint64_t base;               /* load bias */
+	char path[256];              /* the file mapped */
+	uint64_t dev, ino, mtime_ns; /* its identity when mapped */
+	uint32_t checked_gen;        /* module generation it was last checked in (atomic) */
 	struct sw_elf elf;           /* the mapped file */
 	uint64_t eh_addr, eh_size;   /* .eh_frame (link-time address) */
 	const uint8_t *dbg;          /* .debug_frame bytes in the mapping */
@@ -35,12 +47,35 @@ struct file_module {
 static struct file_module table[MAX_FILE_MODULES];
 
 /* Open the module's file and record its frame sections. */
-static void load(struct file_module *m, const struct sw_module *mod)
+/* The path of the module's file. */
+static const char *module_path(const struct sw_module *mod)
+{
+	return mod->path && mod->path[0] ? mod->path : "/proc/self/exe";
+}
+
+/* Does the file at `path` still have the identity recorded in `m`? */
+static bool same_file(const struct file_module *m, const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && (uint64_t)st.st_dev == m->dev &&
+	       (uint64_t)st.st_ino == m->ino &&
+	       (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec == m->mtime_ns;
+}
+
+static void load(struct file_module *m, const struct sw_module *mod, uint32_t gen)
 {
 	struct sw_elf_section s;
-	const char *path = mod->path && mod->path[0] ? mod->path : "/proc/self/exe";
+	struct stat st;
+	const char *path = module_path(mod);
 
 	m->base = mod->base;
+	m->checked_gen = gen;
+	if (stat(path, &st) == 0) {
+		m->dev = (uint64_t)st.st_dev;
+		m->ino = (uint64_t)st.st_ino;
+		m->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+	}
 	if (sw_elf_open_file(&m->elf, path) < 0) {
 		__atomic_store_n(&m->state, SLOT_NONE, __ATOMIC_RELEASE);
 		return;
@@ -62,20 +97,36 @@ static void load(struct file_module *m, const struct sw_module *mod)
  * has no usable file CFI (or is being loaded by someone else). */
 static struct file_module *slot_for(const struct sw_module *mod)
 {
+	const char *path = module_path(mod);
+	uint32_t gen = __atomic_load_n(&sw_module_generation, __ATOMIC_ACQUIRE);
+
 	for (unsigned i = 0; i < MAX_FILE_MODULES; i++) {
 		struct file_module *m = &table[i];
 		const void *id = __atomic_load_n(&m->identity, __ATOMIC_ACQUIRE);
 		if (id == mod->identity) {
 			uint32_t st = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE);
-			return st == SLOT_READY && m->base == mod->base ? m : NULL;
+			if (st == SLOT_LOADING)
+				return NULL;   /* being loaded (maybe by the code we interrupted) */
+			if (m->base != mod->base || strcmp(m->path, path) != 0)
+				continue;      /* a reused link map: another module */
+			if (__atomic_load_n(&m->checked_gen, __ATOMIC_RELAXED) != gen) {
+				if (!same_file(m, path))
+					continue;  /* rebuilt in place and reloaded */
+				__atomic_store_n(&m->checked_gen, gen, __ATOMIC_RELAXED);
+			}
+			return st == SLOT_READY ? m : NULL;
 		}
 		if (id == NULL) {
 			uint32_t expected = SLOT_EMPTY;
 			if (!__atomic_compare_exchange_n(&m->state, &expected, SLOT_LOADING, false,
 							 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 				continue;   /* another thread took this slot: try the next */
+			/* (no snprintf: this may run in a signal handler) */
+			size_t n = strnlen(path, sizeof(m->path) - 1);
+			memcpy(m->path, path, n);
+			m->path[n] = '\0';
 			__atomic_store_n(&m->identity, mod->identity, __ATOMIC_RELEASE);
-			load(m, mod);
+			load(m, mod, gen);
 			return __atomic_load_n(&m->state, __ATOMIC_ACQUIRE) == SLOT_READY ? m : NULL;
 		}
 	}

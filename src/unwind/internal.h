@@ -202,6 +202,11 @@ int sw_find_fde(uint64_t pc, struct sw_fde_info *info);
 /* The file-backed sources (filecfi.c). */
 int sw_find_fde_file(uint64_t pc, const struct sw_module *mod, struct sw_fde_info *info);
 
+/* dlclose interposition (dlhooks.c): resolved by sw_init; the generation
+ * counts unloads (atomic). */
+void sw_dlhooks_init(void);
+extern uint32_t sw_module_generation __attribute__((visibility("hidden")));
+
 /* Set by the JIT registry while it holds registrations (release store;
  * readers acquire).  Returns 0, SW_ENOTFOUND, or an error. */
 extern int (*sw_jit_find_fde_hook)(uint64_t pc, struct sw_fde_info *info);
@@ -218,7 +223,7 @@ struct sw_cursor_impl {
 	uint64_t regs[SW_REG_COUNT];
 	uint32_t valid;          /* bit r: regs[r] is known */
 	uint32_t flags;          /* SW_CUR_* */
-	uint64_t cfa;            /* this frame's CFA once computed (0 before) */
+	uint64_t cfa;            /* CFA of the callee we stepped out of (= this SP) */
 	uint32_t depth;          /* frames stepped so far */
 	struct sw_mem mem;
 };

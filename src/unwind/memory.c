@@ -108,16 +108,20 @@ static bool on_sigaltstack(struct range *r)
 
 void sw_mem_init(struct sw_mem *m, uint64_t sp)
 {
-	struct range r = tls_stack, alt;
-	bool alt_known = false;
+	struct range r = tls_stack, alt = { 0, 0 };
+	uint64_t here = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+	bool alt_known = false, alt_checked = false;
 
-	/* Learn the thread's stack from where our own frame lives — never from
-	 * `sp`, which may be a hand-made context or a fiber's stack that can be
-	 * unmapped later.  On a signal stack our frame says nothing about the
-	 * thread's stack, so wait for a call from the thread's own stack. */
-	if (r.lo == r.hi) {
-		uint64_t here = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+	/* The cached range is trusted only while our own frame lies in it: we
+	 * are running on it, so it is mapped.  That keeps a fiber's stack,
+	 * freed after a walk on it, from being trusted later.  When our frame
+	 * left the range — another stack, or the main stack grew below the
+	 * part seen so far — look our frame's mapping up again, unless we run
+	 * on a signal stack, which says nothing about the thread's stack. */
+	if (!(here >= r.lo && here < r.hi)) {
 		alt_known = on_sigaltstack(&alt);
+		alt_checked = true;
+		r.lo = r.hi = 0;
 		if (!(alt_known && here >= alt.lo && here < alt.hi) && find_mapping(here, &r))
 			tls_stack = r;
 	}
@@ -126,14 +130,16 @@ void sw_mem_init(struct sw_mem *m, uint64_t sp)
 		m->hi = r.hi;
 		return;
 	}
-	if (alt_known || on_sigaltstack(&alt)) {
-		if (sp >= alt.lo && sp < alt.hi) {
-			m->lo = alt.lo;
-			m->hi = alt.hi;
-			return;
-		}
+	if (!alt_checked)
+		alt_known = on_sigaltstack(&alt);
+	if (alt_known && sp >= alt.lo && sp < alt.hi) {
+		m->lo = alt.lo;
+		m->hi = alt.hi;
+		return;
 	}
-	/* elsewhere: trust the mapping holding sp for this walk only */
+	/* elsewhere (the interrupted thread stack seen from a signal stack, a
+	 * fiber, a hand-made context): trust the mapping holding sp for this
+	 * walk only */
 	if (find_mapping(sp, &r)) {
 		m->lo = r.lo;
 		m->hi = r.hi;

@@ -27,7 +27,7 @@ sw_getcontext:
 	movq	$0, 16(%rdi)		/* rcx */
 	movq	%rbx, 24(%rdi)
 	movq	$0, 32(%rdi)		/* rsi */
-	movq	%rdi, 40(%rdi)		/* rdi: the argument, for completeness */
+	movq	$0, 40(%rdi)		/* rdi */
 	movq	%rbp, 48(%rdi)
 	leaq	8(%rsp), %rax		/* rsp once we have returned */
 	movq	%rax, 56(%rdi)

@@ -1,0 +1,170 @@
+/*
+ * sources: modules whose unwind information comes from each place the
+ * library looks (enum sw_proc_source), loaded, walked through, unloaded and
+ * replaced at the same address by a build with other frame sizes:
+ *   hdr    .eh_frame through .eh_frame_hdr        SW_SRC_EH_FRAME_HDR
+ *   eh     .eh_frame, linked --no-eh-frame-hdr    SW_SRC_EH_FRAME
+ *   debug  only .debug_frame (-fno-asynchronous-unwind-tables -g)
+ *                                                 SW_SRC_DEBUG_FRAME
+ *   fp     no CFI at all, frame pointers          (no procedure info;
+ *                                                  the frame-pointer rule)
+ *
+ *   sources KIND:PATH ...     (each module in turn: dlopen, walk, dlclose)
+ *
+ * In the callback the module calls (mod_a -> mod_b -> mod_c -> cb) a cursor
+ * walk must give: mod_c, mod_b, mod_a (sw_get_proc_info start = the
+ * functions' addresses, source as above, module_base = the module's l_addr),
+ * then run_module and exactly the frames libgcc saw from run_module before
+ * the call, to the outermost frame.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <link.h>
+#include <unwind.h>
+
+#include "common.h"
+
+#define MAXF 128
+
+typedef int (*mod_cb)(int);
+typedef int (*mod_entry)(mod_cb, int);
+
+static void *ref[MAXF];
+static int nref;
+static const char *kind, *path;
+static void **fns;
+static uint64_t mod_base;
+static int expect_source;
+static int walks;
+
+struct ug_state {
+	void **pcs;
+	int n, max;
+};
+
+static _Unwind_Reason_Code ug_cb(struct _Unwind_Context *ctx, void *arg)
+{
+	struct ug_state *s = arg;
+
+	if (s->n >= s->max)
+		return _URC_NORMAL_STOP;
+	s->pcs[s->n++] = (void *)_Unwind_GetIP(ctx);
+	return _URC_NO_REASON;
+}
+
+/* ref[0]: into outer_frames, ref[1]: into run_module, ref[2]: into main, ... */
+NOINLINE static void outer_frames(void)
+{
+	struct ug_state st = { ref, 0, MAXF };
+
+	_Unwind_Backtrace(ug_cb, &st);
+	nref = st.n;
+	if (nref > 0 && ref[nref - 1] == NULL)
+		nref--;
+}
+
+static int run_module(mod_entry entry);
+
+NOINLINE static int cb(int n)
+{
+	static const char *const names[3] = { "mod_c", "mod_b", "mod_a" };
+	sw_context_t ctx;
+	sw_cursor_t cur;
+	struct sw_proc_info pi;
+	int rc, k;
+
+	walks++;
+	sw_getcontext(&ctx);
+	CHECK_EQ(sw_init_local(&cur, &ctx), 0, "%s: sw_init_local", kind);
+	for (int i = 0; i < 3; i++) {
+		rc = sw_step(&cur);
+		CHECK_EQ(rc, 0, "%s: step into %s", kind, names[i]);
+		if (rc != 0)
+			return n;
+		uint64_t ip = sw_get_ip(&cur);
+		Dl_info di;
+		CHECK(dladdr((void *)(uintptr_t)ip, &di) && (uint64_t)(uintptr_t)di.dli_fbase == mod_base,
+		      "%s: frame %d (IP %#" PRIx64 ") is in the module", kind, i + 1, ip);
+		rc = sw_get_proc_info(&cur, &pi);
+		if (expect_source == SW_SRC_NONE) {
+			CHECK_EQ(rc, SW_ENOTFOUND, "%s: %s has no unwind information", kind, names[i]);
+			if (i == 2)
+				CHECK(di.dli_sname && strcmp(di.dli_sname, "mod_a") == 0,
+				      "%s: frame 3 is in mod_a (%s)", kind, di.dli_sname ? di.dli_sname : "?");
+			continue;
+		}
+		CHECK_EQ(rc, 0, "%s: sw_get_proc_info in %s", kind, names[i]);
+		CHECK_EQ(pi.start, (uint64_t)(uintptr_t)fns[2 - i], "%s: frame %d is in %s", kind, i + 1,
+			 names[i]);
+		CHECK(pi.start <= ip - 1 && ip - 1 < pi.end, "%s: %s's [start, end) holds IP - 1", kind,
+		      names[i]);
+		CHECK_EQ(pi.source, expect_source, "%s: %s's source", kind, names[i]);
+		CHECK_EQ(pi.module_base, mod_base, "%s: %s's module base", kind, names[i]);
+	}
+	/* back in the program */
+	rc = sw_step(&cur);
+	CHECK_EQ(rc, 0, "%s: step back into run_module", kind);
+	CHECK_EQ(sw_get_proc_info(&cur, &pi), 0, "%s: run_module's proc info", kind);
+	CHECK_EQ(pi.start, (uint64_t)(uintptr_t)run_module, "%s: frame 4 is in run_module", kind);
+	k = 2;
+	while ((rc = sw_step(&cur)) == 0 && k < MAXF) {
+		if (k < nref)
+			CHECK_EQ(sw_get_ip(&cur), (uint64_t)(uintptr_t)ref[k],
+				 "%s: frame %d = libgcc's from run_module", kind, k + 3);
+		k++;
+	}
+	CHECK_EQ(rc, SW_END_OF_STACK, "%s: the walk's end", kind);
+	CHECK_EQ(k, nref, "%s: frames after run_module: stackwalk %d, libgcc %d", kind, k - 2, nref - 2);
+	return n;
+}
+
+NOINLINE static int run_module(mod_entry entry)
+{
+	outer_frames();
+	int r = entry(cb, 1);
+	OPAQUE(r);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t last_base = 0;
+	const char *last_kind = "";
+
+	sw_init();
+	for (int i = 1; i < argc; i++) {
+		char *colon = strchr(argv[i], ':');
+		if (!colon) {
+			fprintf(stderr, "usage: %s KIND:PATH ...\n", argv[0]);
+			return 2;
+		}
+		*colon = 0;
+		kind = argv[i];
+		path = colon + 1;
+		expect_source = !strcmp(kind, "hdr") ? SW_SRC_EH_FRAME_HDR
+			      : !strcmp(kind, "eh") ? SW_SRC_EH_FRAME
+			      : !strcmp(kind, "debug") ? SW_SRC_DEBUG_FRAME
+			      : SW_SRC_NONE;
+		void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		if (!h) {
+			fprintf(stderr, "dlopen %s: %s\n", path, dlerror());
+			return 2;
+		}
+		struct link_map *lm = NULL;
+		dlinfo(h, RTLD_DI_LINKMAP, &lm);
+		mod_base = (uint64_t)lm->l_addr;
+		fns = (void **)dlsym(h, "mod_fns");
+		mod_entry entry = (mod_entry)dlsym(h, "mod_a");
+		int before = walks;
+		unsigned long failed_before = t_fail;
+		run_module(entry);
+		CHECK_EQ(walks, before + 1, "%s: the callback ran", kind);
+		printf("sources: %-5s %-40s at %#" PRIx64 "%s: %s\n", kind, strrchr(path, '/') ? strrchr(path, '/') + 1 : path,
+		       mod_base, mod_base == last_base && !strcmp(kind, last_kind) ? " (same address as the last one)" : "",
+		       t_fail == failed_before ? "ok" : "FAILED");
+		last_base = mod_base;
+		last_kind = kind;
+		dlclose(h);
+	}
+	return t_finish("sources");
+}
