@@ -23,9 +23,10 @@ const char *const chain_names[CH_COUNT] = {
 	"fnptr", "so", "qsort", "pressure", "mixed", "dlopen", "vdso", "syscall", "signal",
 };
 
-volatile int chain_sink;
+/* per thread: the chains run in several threads at once (TSan run) */
+__thread volatile int chain_sink;
 __thread const char *chain_dl_path;
-void *volatile chain_dl_last_entry;
+__thread void *volatile chain_dl_last_entry;   /* per thread, like chain_sink */
 
 int mixed_realign_entry(int n, int id);
 int mixed_fp_entry(int n, int id);

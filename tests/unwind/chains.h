@@ -44,7 +44,7 @@ int chain_run_all(void);
 
 /* The library CH_DL dlopens (RTLD_LAZY), calls, and dlcloses. */
 extern __thread const char *chain_dl_path;   /* per thread */
-extern void *volatile chain_dl_last_entry;   /* dl_entry's address at the last CH_DL */
+extern __thread void *volatile chain_dl_last_entry;   /* dl_entry's address at the last CH_DL */
 
 /* Entry points of the libraries: so_recurse in chain_so (linked),
  * dl_entry in chain_dl (dlopened; looked up with dlsym). */

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The concurrent unwinding tests under ThreadSanitizer: the library is
+# compiled with -fsanitize=thread together with the test, so every access
+# to the shared rule cache, the file-CFI table and the thread-stack cache is
+# checked.  tests/unwind/sync.c runs 4 threads walking the corpus chains
+# while the main thread loads and unloads modules.
+#
+#   tests/scripts/tsan.sh BUILD_DIR MODE   (runs in the plain pass only)
+set -euo pipefail
+BUILD=${1:?usage: tsan.sh BUILD_DIR MODE}
+MODE=${2:-full}
+cd "$(dirname "$0")/../.."
+if [ "$MODE" = quick ]; then
+	echo "tsan: runs in the plain pass (ASan and TSan cannot be combined)"
+	echo "0 passed, 0 failed"
+	exit 0
+fi
+d=$BUILD/tsan
+mkdir -p "$d"
+src=tests/unwind
+flags=(-std=gnu11 -g -O1 -fsanitize=thread -Iinclude -Isrc -I"$src")
+lib_srcs=$(find src -name '*.c' | sort)
+lib_asm=$(find src -name '*.S' | sort)
+clang "${flags[@]}" -fPIC -shared "$src/chain_so.c" -o "$d/libchain_so.so"
+clang "${flags[@]}" -fPIC -shared "$src/chain_dl.c" -o "$d/dl_a.so"
+clang "${flags[@]}" -DDL_PAD=48 -fPIC -shared "$src/chain_dl.c" -o "$d/dl_b.so"
+# shellcheck disable=SC2086  # word splitting of the source lists is wanted
+clang "${flags[@]}" "$src/sync.c" "$src/chains.c" $lib_srcs $lib_asm -L"$d" -lchain_so \
+	-Wl,-rpath,"$PWD/$d" -rdynamic -ldl -lpthread -o "$d/sync"
+rc=0
+(cd "$d" && SW_TEST_MODE=quick TSAN_OPTIONS="halt_on_error=1 exitcode=66" ./sync "$PWD/dl_a.so" "$PWD/dl_b.so" 1) \
+	>"$d/sync.log" 2>&1 || rc=$?
+if [ $rc -eq 0 ] && ! grep -q "WARNING: ThreadSanitizer" "$d/sync.log"; then
+	echo "1 passed, 0 failed"
+else
+	tail -n 40 "$d/sync.log"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
