@@ -216,14 +216,7 @@ static void decode_all(const struct sw_cfi_section *sec, const struct sw_cie *ci
 	struct sw_cfa_insn in;
 	unsigned n = 0;
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.code_align = cie->code_align;
-	ctx.data_align = cie->data_align;
-	ctx.fde_enc = cie->fde_enc;
-	ctx.ptr.addr_size = cie->addr_size;
-	ctx.ptr.textrel = sec->textrel;
-	ctx.ptr.datarel = sec->datarel;
-	ctx.ptr.deref = sec->deref;
+	sw_cfa_ctx_init(&ctx, sec, cie);
 	sw_rd_init(&r, sec->data, sec->size, sec->vaddr, sec->name);
 	r.pos = insns;
 	r.end = insns + len;

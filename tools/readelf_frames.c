@@ -158,18 +158,6 @@ static int64_t named_reg(const struct sw_cfa_insn *in)
 	}
 }
 
-static void decode_ctx(const struct sw_cfi_section *sec, const struct sw_cie *cie,
-		       struct sw_cfa_ctx *ctx)
-{
-	memset(ctx, 0, sizeof(*ctx));
-	ctx->code_align = cie->code_align;
-	ctx->data_align = cie->data_align;
-	ctx->fde_enc = cie->fde_enc;
-	ctx->ptr.addr_size = cie->addr_size;
-	ctx->ptr.textrel = sec->textrel;
-	ctx->ptr.datarel = sec->datarel;
-}
-
 /* Pass 1: give every register the program names a column. */
 static void prescan(const struct sw_cfi_section *sec, const struct sw_cie *cie,
 		    const uint8_t *insns, uint64_t len, struct cols *fc, const struct cols *cc)
@@ -178,7 +166,7 @@ static void prescan(const struct sw_cfi_section *sec, const struct sw_cie *cie,
 	struct sw_cfa_ctx ctx;
 	struct sw_cfa_insn in;
 
-	decode_ctx(sec, cie, &ctx);
+	sw_cfa_ctx_init(&ctx, sec, cie);
 	sw_rd_init(&r, sec->data, sec->size, sec->vaddr, sec->name);
 	r.pos = insns;
 	r.end = insns + len;
@@ -275,7 +263,7 @@ static void execute(struct section_state *ss, const struct sw_cie *cie,
 	struct sw_cfa_insn in;
 	bool need_header = true, all_nops = true;
 
-	decode_ctx(sec, cie, &ctx);
+	sw_cfa_ctx_init(&ctx, sec, cie);
 	sw_rd_init(&r, sec->data, sec->size, sec->vaddr, sec->name);
 	r.pos = insns;
 	r.end = insns + len;

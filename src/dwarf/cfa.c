@@ -47,6 +47,20 @@ const char *sw_cfa_name(uint8_t op)
 	}
 }
 
+void sw_cfa_ctx_init(struct sw_cfa_ctx *ctx, const struct sw_cfi_section *sec,
+		     const struct sw_cie *cie)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->code_align = cie->code_align;
+	ctx->data_align = cie->data_align;
+	ctx->fde_enc = cie->fde_enc;
+	ctx->ptr.addr_size = cie->addr_size;
+	ctx->ptr.textrel = sec->textrel;
+	ctx->ptr.datarel = sec->datarel;
+	ctx->ptr.deref = sec->deref;
+	ctx->ptr.deref_arg = sec->deref_arg;
+}
+
 int sw_cfa_decode(struct sw_reader *r, const struct sw_cfa_ctx *ctx, struct sw_cfa_insn *in)
 {
 	uint8_t byte;
@@ -309,15 +323,7 @@ static int run_program(struct cfa_state *st, const struct sw_cfi_section *sec,
 	uint64_t entry = fde ? fde->offset : cie->offset;
 	int rc;
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.code_align = cie->code_align;
-	ctx.data_align = cie->data_align;
-	ctx.fde_enc = cie->fde_enc;
-	ctx.ptr.addr_size = cie->addr_size;
-	ctx.ptr.textrel = sec->textrel;
-	ctx.ptr.datarel = sec->datarel;
-	ctx.ptr.deref = sec->deref;
-	ctx.ptr.deref_arg = sec->deref_arg;
+	sw_cfa_ctx_init(&ctx, sec, cie);
 	sw_rd_init(&r, sec->data, sec->size, sec->vaddr, sec->name);
 	r.pos = insns;
 	r.end = insns + len;

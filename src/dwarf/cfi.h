@@ -192,6 +192,10 @@ struct sw_cfa_insn {
 	uint64_t expr_len;
 };
 
+/* The decoding context of the instructions of `cie` and its FDEs in `sec`. */
+void sw_cfa_ctx_init(struct sw_cfa_ctx *ctx, const struct sw_cfi_section *sec,
+		     const struct sw_cie *cie);
+
 /*
  * Decode the instruction at r->pos.  Returns 0, or SW_ETRUNCATED /
  * SW_ELEB128 / SW_EENCODING (from the reader) or SW_EBADOP (an opcode that

@@ -17,6 +17,24 @@
 #include <string.h>
 
 #include <stackwalk.h>
+#include <unwind.h>
+
+/* Collects libgcc's view of the stack: _Unwind_Backtrace(ug_cb, &state)
+ * stores each frame's _Unwind_GetIP into pcs[0..max). */
+struct ug_state {
+	void **pcs;
+	int n, max;
+};
+
+static inline _Unwind_Reason_Code ug_cb(struct _Unwind_Context *ctx, void *arg)
+{
+	struct ug_state *s = arg;
+
+	if (s->n >= s->max)
+		return _URC_NORMAL_STOP;
+	s->pcs[s->n++] = (void *)_Unwind_GetIP(ctx);
+	return _URC_NO_REASON;
+}
 
 #define NOINLINE __attribute__((noinline))
 #define USED __attribute__((used))

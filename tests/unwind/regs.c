@@ -519,14 +519,14 @@ struct ug_frame {
 	uint64_t ip, start, lsda;
 };
 
-struct ug_state {
+struct ugf_state {
 	struct ug_frame *f;
 	int n, max;
 };
 
-static _Unwind_Reason_Code ug_cb(struct _Unwind_Context *ctx, void *arg)
+static _Unwind_Reason_Code ugf_cb(struct _Unwind_Context *ctx, void *arg)
 {
-	struct ug_state *s = arg;
+	struct ugf_state *s = arg;
 
 	if (s->n >= s->max)
 		return _URC_NORMAL_STOP;
@@ -543,12 +543,12 @@ static int cxx_frames_seen;
 NOINLINE static void from_cxx(int x)
 {
 	struct ug_frame ug[MAXF];
-	struct ug_state st = { ug, 0, MAXF };
+	struct ugf_state st = { ug, 0, MAXF };
 	sw_context_t ctx;
 	sw_cursor_t cur;
 	int k = 0, rc;
 
-	_Unwind_Backtrace(ug_cb, &st);
+	_Unwind_Backtrace(ugf_cb, &st);
 	if (st.n > 0 && ug[st.n - 1].ip == 0)
 		st.n--;
 	sw_getcontext(&ctx);

@@ -18,21 +18,6 @@
 
 #define MAXF 128
 
-struct ug_state {
-	void **pcs;
-	int n, max;
-};
-
-static _Unwind_Reason_Code ug_cb(struct _Unwind_Context *ctx, void *arg)
-{
-	struct ug_state *s = arg;
-
-	if (s->n >= s->max)
-		return _URC_NORMAL_STOP;
-	s->pcs[s->n++] = (void *)_Unwind_GetIP(ctx);
-	return _URC_NO_REASON;
-}
-
 static const char *round_name;
 
 NOINLINE static void compare(void)

@@ -78,21 +78,6 @@ static struct record rec;
 static void *ref[MAXF];
 static int nref;
 
-struct ug_state {
-	void **pcs;
-	int n, max;
-};
-
-static _Unwind_Reason_Code ug_cb(struct _Unwind_Context *ctx, void *arg)
-{
-	struct ug_state *s = arg;
-
-	if (s->n >= s->max)
-		return _URC_NORMAL_STOP;
-	s->pcs[s->n++] = (void *)_Unwind_GetIP(ctx);
-	return _URC_NO_REASON;
-}
-
 /* ref[0]: return address into outer_frames, ref[1]: into top, ref[2]: into
  * run_case (after its call to top), ... */
 NOINLINE static void outer_frames(void)

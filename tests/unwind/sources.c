@@ -37,21 +37,6 @@ static uint64_t mod_base;
 static int expect_source;
 static int walks;
 
-struct ug_state {
-	void **pcs;
-	int n, max;
-};
-
-static _Unwind_Reason_Code ug_cb(struct _Unwind_Context *ctx, void *arg)
-{
-	struct ug_state *s = arg;
-
-	if (s->n >= s->max)
-		return _URC_NORMAL_STOP;
-	s->pcs[s->n++] = (void *)_Unwind_GetIP(ctx);
-	return _URC_NO_REASON;
-}
-
 /* ref[0]: into outer_frames, ref[1]: into run_module, ref[2]: into main, ... */
 NOINLINE static void outer_frames(void)
 {

@@ -22,21 +22,6 @@
 #define MAXF 512
 #define NTHREADS 4
 
-struct ug_state {
-	void **pcs;
-	int n, max;
-};
-
-static _Unwind_Reason_Code ug_cb(struct _Unwind_Context *ctx, void *arg)
-{
-	struct ug_state *s = arg;
-
-	if (s->n >= s->max)
-		return _URC_NORMAL_STOP;
-	s->pcs[s->n++] = (void *)_Unwind_GetIP(ctx);
-	return _URC_NO_REASON;
-}
-
 static unsigned long points[CH_COUNT];
 static unsigned long mismatches[CH_COUNT];
 static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
