@@ -15,8 +15,8 @@ if [ "$MODE" = quick ]; then
 	echo "0 passed, 0 failed"
 	exit 0
 fi
-d=$BUILD/tsan
-mkdir -p "$d"
+mkdir -p "$BUILD/tsan"
+d=$(cd "$BUILD/tsan" && pwd)   # absolute: it goes into the rpath
 src=tests/unwind
 flags=(-std=gnu11 -g -O1 -fsanitize=thread -Iinclude -Isrc -I"$src")
 lib_srcs=$(find src -name '*.c' | sort)
@@ -26,9 +26,9 @@ clang "${flags[@]}" -fPIC -shared "$src/chain_dl.c" -o "$d/dl_a.so"
 clang "${flags[@]}" -DDL_PAD=48 -fPIC -shared "$src/chain_dl.c" -o "$d/dl_b.so"
 # shellcheck disable=SC2086  # word splitting of the source lists is wanted
 clang "${flags[@]}" "$src/sync.c" "$src/chains.c" $lib_srcs $lib_asm -L"$d" -lchain_so \
-	-Wl,-rpath,"$PWD/$d" -rdynamic -ldl -lpthread -o "$d/sync"
+	-Wl,-rpath,"$d" -rdynamic -ldl -lpthread -o "$d/sync"
 rc=0
-(cd "$d" && SW_TEST_MODE=quick TSAN_OPTIONS="halt_on_error=1 exitcode=66" ./sync "$PWD/dl_a.so" "$PWD/dl_b.so" 1) \
+(cd "$d" && SW_TEST_MODE=quick TSAN_OPTIONS="halt_on_error=1 exitcode=66" ./sync "$d/dl_a.so" "$d/dl_b.so" 1) \
 	>"$d/sync.log" 2>&1 || rc=$?
 if [ $rc -eq 0 ] && ! grep -q "WARNING: ThreadSanitizer" "$d/sync.log"; then
 	echo "1 passed, 0 failed"
