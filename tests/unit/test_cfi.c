@@ -805,7 +805,7 @@ TEST(cfa_register_rules)
 		{ 2, { SW_RULE_VAL_EXPR, SW_RULE_VAL_EXPR, SW_RULE_VAL_EXPR }, { 0, 0, 0 } },
 		{ 4, { OFF, OFF, OFF }, { 16, 16, 16 } },
 		{ 0, { UNSET, UNSET, UNSET }, { 0, 0, 0 } },
-		{ 32, { UNSET, UNSET, UNSET }, { 0, 0, 0 } },
+		{ 7, { UNSET, UNSET, UNSET }, { 0, 0, 0 } },   /* untouched by the dropped r33 rule */
 	};
 	for (int k = 0; k < 3 && rs.n == 3; k++) {
 		for (size_t i = 0; i < NELEM(rules); i++)
