@@ -214,27 +214,50 @@ static int apply_row(struct sw_cursor_impl *c, const struct sw_cfa_row *row, boo
 	return 0;
 }
 
+/* Length of the `ff /2` (call near, indirect) instruction at p, from its
+ * ModRM, SIB and displacement, or 0 when p is not one.  p[0..7] readable. */
+static unsigned indirect_call_len(const uint8_t *p)
+{
+	unsigned modrm = p[1], mod = modrm >> 6, rm = modrm & 7, len = 2;
+
+	if (p[0] != 0xff || ((modrm >> 3) & 7) != 2)
+		return 0;
+	if (mod == 3)
+		return 2;
+	if (rm == 4) {                           /* SIB byte */
+		len++;
+		if (mod == 0 && (p[2] & 7) == 5)
+			len += 4;                /* no base: disp32 */
+	} else if (mod == 0 && rm == 5) {
+		len += 4;                        /* rip-relative disp32 */
+	}
+	if (mod == 1)
+		len += 1;
+	else if (mod == 2)
+		len += 4;
+	return len;
+}
+
 /* True when `ra` is the address just after a call instruction inside a
- * loaded module: e8 rel32, ff /2 through a register (with or without REX),
- * ff /2 with disp8, disp32 or rip-relative operands. */
+ * loaded module: e8 rel32, or ff /2 in any addressing form, with or
+ * without a REX prefix. */
 static bool after_call(const struct sw_cursor_impl *c, uint64_t ra)
 {
 	struct sw_module mod;
-	uint8_t b[7];
+	uint8_t b[16];                          /* the 8 bytes before ra, then 8 of slack */
 
-	if (sw_find_module(ra, &mod) < 0 || ra - 7 < mod.map_start ||
-	    sw_mem_read_bytes(&c->mem, ra - 7, b, sizeof(b)) < 0)
+	if (sw_find_module(ra, &mod) < 0 || ra - 8 < mod.map_start || ra + 8 > mod.map_end ||
+	    sw_mem_read_bytes(&c->mem, ra - 8, b, sizeof(b)) < 0)
 		return false;
-	/* b[6] is the byte before ra, b[0] the seventh before */
-	if (b[2] == 0xe8)                                       /* call rel32 */
+	if (b[3] == 0xe8)                       /* call rel32 */
 		return true;
-	if (b[5] == 0xff && (b[6] & 0xf8) == 0xd0)              /* call *%reg */
-		return true;
-	if (b[4] == 0xff && ((b[5] & 0xf8) == 0x50 || b[5] == 0x14 ||
-			     (b[5] & 0xf8) == 0xd0))            /* disp8, sib, REX reg */
-		return true;
-	if (b[1] == 0xff && (b[2] == 0x15 || (b[2] & 0xf8) == 0x90))  /* rip-rel, disp32 */
-		return true;
+	for (unsigned len = 2; len <= 8; len++) {
+		const uint8_t *p = b + 8 - len;
+		if (indirect_call_len(p) == len)
+			return true;
+		if (len >= 3 && (p[0] & 0xf0) == 0x40 && indirect_call_len(p + 1) == len - 1)
+			return true;                /* REX prefix */
+	}
 	return false;
 }
 
