@@ -29,8 +29,6 @@
 #define CALLEE_SAVED SW_CALLEE_SAVED
 #define ALL_REGS ((1u << SW_REG_COUNT) - 1)
 
-void sw_modules_init(void);
-
 static int initialised;
 
 int sw_init(void)
@@ -93,7 +91,6 @@ static int step_sigreturn(struct sw_cursor_impl *c)
 			return SW_EMEMORY;
 	memcpy(c->regs, regs, sizeof(regs));
 	c->valid = ALL_REGS;
-	c->cfa = uc;
 	c->flags = SW_CUR_INTERRUPTED | SW_CUR_SIGNAL;
 	return 0;
 }
@@ -208,7 +205,6 @@ static int apply_row(struct sw_cursor_impl *c, const struct sw_cfa_row *row, boo
 		return SW_END_OF_STACK;
 	memcpy(c->regs, regs, sizeof(regs));
 	c->valid = valid;
-	c->cfa = cfa;
 	/* the 'S' augmentation: the caller was interrupted, not calling */
 	c->flags = signal ? (SW_CUR_INTERRUPTED | SW_CUR_SIGNAL) : 0;
 	return 0;
@@ -270,18 +266,18 @@ static bool fallback_rule(const struct sw_cursor_impl *c, struct sw_compiled *ru
 		/* a call through a bad pointer: the IP is not readable code and
 		 * the return address is at SP */
 		if (sw_mem_read(&c->mem, c->regs[SW_REG_RIP], &code) < 0)
-			return sw_cr_make(rule, SW_REG_RSP, 8, SW_CF_RA_SP, -8);
+			return sw_cr_make(rule, SW_REG_RSP, 8, 0, -8);
 		/* code without CFI interrupted before it moved SP (_init's first
 		 * instructions): SP holds a return address just after a call.
 		 * Tried before the frame pointer, which would belong to the
 		 * caller and skip it. */
 		if (sw_mem_read(&c->mem, sp, &ra) == 0 && after_call(c, ra))
-			return sw_cr_make(rule, SW_REG_RSP, 8, SW_CF_RA_SP, -8);
+			return sw_cr_make(rule, SW_REG_RSP, 8, 0, -8);
 	}
 	/* a frame pointer must point into the stack above SP, 8-aligned */
 	if ((c->valid & (1u << SW_REG_RBP)) && fp >= sp && (fp & 7) == 0 &&
 	    fp - sp < (1u << 30)) {
-		sw_cr_make(rule, SW_REG_RBP, 16, SW_CF_FP, -8);
+		sw_cr_make(rule, SW_REG_RBP, 16, 0, -8);
 		return sw_cr_save(rule, 1, -16);   /* rbp is callee-saved index 1 */
 	}
 	return false;

@@ -73,9 +73,6 @@ struct sw_compiled {
 };
 
 enum {
-	SW_CF_SIGNAL = 1,    /* unused in compiled rules: signal rows are never compiled */
-	SW_CF_FP = 2,        /* synthesised frame-pointer rule (no CFI) */
-	SW_CF_RA_SP = 4,     /* synthesised return-address-at-SP rule */
 	SW_CF_OUTERMOST = 8, /* the return address is undefined: no caller */
 };
 
@@ -185,6 +182,9 @@ struct sw_module {
 	bool has_eh_hdr;
 };
 
+/* Resolve the optional glibc entry points (sw_init). */
+void sw_modules_init(void);
+
 /* The module containing `pc`.  Returns 0 or SW_ENOTFOUND.  Async-signal-
  * safe with _dl_find_object (glibc >= 2.35); the dl_iterate_phdr fallback
  * takes the loader lock. */
@@ -223,7 +223,6 @@ struct sw_cursor_impl {
 	uint64_t regs[SW_REG_COUNT];
 	uint32_t valid;          /* bit r: regs[r] is known */
 	uint32_t flags;          /* SW_CUR_* */
-	uint64_t cfa;            /* CFA of the callee we stepped out of (= this SP) */
 	uint32_t depth;          /* frames stepped so far */
 	struct sw_mem mem;
 };
@@ -270,7 +269,6 @@ static inline int sw_apply_compiled(struct sw_cursor_impl *c, const struct sw_co
 		undef |= 1u << sw_cs_reg[__builtin_ctz(m)];
 	c->regs[SW_REG_RSP] = cfa;
 	c->regs[SW_REG_RIP] = ra;
-	c->cfa = cfa;
 	c->valid = (c->valid & SW_CALLEE_SAVED & ~undef) | saved_regs |
 		   (1u << SW_REG_RSP) | (1u << SW_REG_RIP);
 	c->flags = 0;

@@ -25,7 +25,6 @@ struct sw_dlfo {                    /* glibc's struct dl_find_object */
 
 static int (*find_object)(void *pc, struct sw_dlfo *out);
 
-void sw_modules_init(void);
 void sw_modules_init(void)
 {
 	find_object = (int (*)(void *, struct sw_dlfo *))dlsym(RTLD_DEFAULT, "_dl_find_object");

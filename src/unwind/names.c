@@ -110,8 +110,8 @@ static struct module *module_for(const struct link_map *lm)
 	return m;
 }
 
-int sw_symbolize(uint64_t pc, char *buf, size_t size, uint64_t *offset);
-int sw_symbolize(uint64_t pc, char *buf, size_t size, uint64_t *offset)
+/* PC -> symbol name and offset in it. */
+static int sw_symbolize(uint64_t pc, char *buf, size_t size, uint64_t *offset)
 {
 	Dl_info info;
 	struct link_map *lm = NULL;
