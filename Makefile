@@ -73,8 +73,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(STATIC)
 -include $(LIB_OBJS:.o=.d) $(TOOL_OBJS:.o=.d)
 
 # ---------------------------------------------------------------- demo
-demo: $(TOOL)
-	@./demo/run.sh $(TOOL)
+demo: $(TOOL) $(BUILD)/demo/backtrace
+	@./demo/run.sh $(TOOL) $(BUILD)/demo/backtrace
+
+$(BUILD)/demo/backtrace: demo/backtrace.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(STATIC)
 
 # ---------------------------------------------------------------- tests
 deps:

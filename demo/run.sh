@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# demo/run.sh TOOL: show what the stackwalk tool reads from a real library's
-# call-frame information (CFI).  Placeholder until the JIT demo replaces it.
+# demo/run.sh TOOL BACKTRACE_DEMO: the unwinder at work (backtraces with
+# names, out of a SIGSEGV handler), then what the stackwalk tool reads from a
+# real library's call-frame information.  A later issue adds the JIT demo.
 set -euo pipefail
 
-if (($# != 1)); then
-	echo "usage: $0 path/to/stackwalk" >&2
+if (($# != 2)); then
+	echo "usage: $0 path/to/stackwalk path/to/backtrace-demo" >&2
 	exit 2
 fi
 tool=$1
+bt=$2
+
+echo "=== stackwalk demo, part 1: the unwinder ==="
+echo
+"$bt"
+echo
+echo "=== part 2: the CFI engine (stackwalk cfi) ==="
+echo
 libc=${LIBC:-/lib/x86_64-linux-gnu/libc.so.6}
 
 cat <<HDR
