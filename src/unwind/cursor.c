@@ -12,8 +12,9 @@
  *   3. no CFI: __restore_rt recognised by its bytes alone (a restorer
  *      without unwind info); for an interrupted frame, the return address
  *      at SP when the IP is not code (a call through a null or garbage
- *      pointer) or when SP holds an address just after a call instruction
- *      (code without CFI stopped before its prologue moved SP); else the
+ *      pointer), or in one of the first stack slots when it is an address
+ *      just after a call instruction (code without CFI stopped in its
+ *      prologue); else the
  *      frame-pointer rule (CFA = rbp + 16) when rbp looks like a frame
  *      pointer into the stack above SP.
  * The lookup PC is IP - 1 for return addresses (the call may be the last
@@ -257,6 +258,11 @@ static bool after_call(const struct sw_cursor_impl *c, uint64_t ra)
 	return false;
 }
 
+/* Stack slots scanned for a return address in an interrupted frame
+ * without CFI: a prologue pushes at most a few registers before it sets
+ * up anything CFI would describe. */
+#define SW_SCAN_SLOTS 4
+
 /* The rule for a frame without CFI, when one applies. */
 static bool fallback_rule(const struct sw_cursor_impl *c, struct sw_compiled *rule)
 {
@@ -267,12 +273,14 @@ static bool fallback_rule(const struct sw_cursor_impl *c, struct sw_compiled *ru
 		 * the return address is at SP */
 		if (sw_mem_read(&c->mem, c->regs[SW_REG_RIP], &code) < 0)
 			return sw_cr_make(rule, SW_REG_RSP, 8, 0, -8);
-		/* code without CFI interrupted before it moved SP (_init's first
-		 * instructions): SP holds a return address just after a call.
+		/* code without CFI interrupted in its prologue (_init's first
+		 * instructions): scan the first few stack slots for a return
+		 * address just after a call, as breakpad's stack scanning does.
 		 * Tried before the frame pointer, which would belong to the
 		 * caller and skip it. */
-		if (sw_mem_read(&c->mem, sp, &ra) == 0 && after_call(c, ra))
-			return sw_cr_make(rule, SW_REG_RSP, 8, 0, -8);
+		for (int k = 0; k < SW_SCAN_SLOTS; k++)
+			if (sw_mem_read(&c->mem, sp + 8u * (unsigned)k, &ra) == 0 && after_call(c, ra))
+				return sw_cr_make(rule, SW_REG_RSP, 8 * k + 8, 0, -8);
 	}
 	/* a frame pointer must point into the stack above SP, 8-aligned */
 	if ((c->valid & (1u << SW_REG_RBP)) && fp >= sp && (fp & 7) == 0 &&
