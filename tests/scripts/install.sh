@@ -21,7 +21,7 @@ fail=0
 check() { if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $*"; fi; }
 
 make -s --no-print-directory install PREFIX="$prefix" BUILD="$BUILD" "${san[@]}" >/dev/null
-for f in include/stackwalk.h lib/libstackwalk.a lib/libstackwalk.so lib/libstackwalk.so.0 \
+for f in include/stackwalk.h include/stackwalk/jit.h lib/libstackwalk.a lib/libstackwalk.so lib/libstackwalk.so.0 \
 	 lib/pkgconfig/stackwalk.pc bin/stackwalk; do
 	check test -e "$prefix/$f"
 done
