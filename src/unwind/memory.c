@@ -94,6 +94,15 @@ static bool find_mapping(uint64_t addr, struct range *out)
 	return found;
 }
 
+/* True when `r` (the cached thread stack) holds our own current frame, and
+ * so is mapped right now.  Only then may the cache be trusted. */
+static inline bool holds_our_frame(const struct range *r)
+{
+	uint64_t here = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+
+	return here >= r->lo && here < r->hi;
+}
+
 /* The signal stack we are running on, if any. */
 static bool on_sigaltstack(struct range *r)
 {
@@ -118,7 +127,7 @@ void sw_mem_init(struct sw_mem *m, uint64_t sp)
 	 * left the range — another stack, or the main stack grew below the
 	 * part seen so far — look our frame's mapping up again, unless we run
 	 * on a signal stack, which says nothing about the thread's stack. */
-	if (!(here >= r.lo && here < r.hi)) {
+	if (!holds_our_frame(&r)) {
 		alt_known = on_sigaltstack(&alt);
 		alt_checked = true;
 		r.lo = r.hi = 0;
@@ -167,8 +176,10 @@ int sw_mem_read_bytes(const struct sw_mem *m, uint64_t addr, void *buf, unsigned
 	}
 	if (addr == 0 || addr + size < addr)
 		return SW_EMEMORY;
-	/* the thread's own stack, when the walk started elsewhere */
-	if (addr >= tls_stack.lo && addr < tls_stack.hi && size <= tls_stack.hi - addr) {
+	/* the thread's own stack, when the walk started elsewhere (under the
+	 * same rule as sw_mem_init: only while we run on it) */
+	struct range t = tls_stack;
+	if (addr >= t.lo && addr < t.hi && size <= t.hi - addr && holds_our_frame(&t)) {
 		memcpy(buf, (const void *)(uintptr_t)addr, size);
 		return 0;
 	}
