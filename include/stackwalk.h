@@ -54,6 +54,9 @@ enum sw_status {
 	SW_EUNSUPPORTED = -24,  /* valid but unsupported input (e.g. a 32-bit ELF) */
 	SW_EBADHDR = -25,       /* malformed .eh_frame_hdr */
 	SW_EALIGN = -26,        /* misaligned data (DW_EH_PE_aligned) */
+	SW_EOVERLAP = -27,      /* JIT range overlaps a registered range */
+	SW_EBADHANDLE = -28,    /* unknown or already removed JIT handle */
+	SW_EFULL = -29,         /* growable JIT table is full */
 };
 
 /*

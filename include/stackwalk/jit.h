@@ -226,6 +226,328 @@ int sw_cfi_b_remember_state(sw_cfi_builder_t *b);
 int sw_cfi_b_restore_state(sw_cfi_builder_t *b);
 int sw_cfi_b_escape(sw_cfi_builder_t *b, const void *bytes, size_t len);
 
+/* ================================================================== *
+ * JIT registry
+ *
+ * Makes generated code unwindable (and named) by stackwalk's unwinder:
+ * sw_step, sw_backtrace, sw_get_proc_info and sw_get_proc_name treat a
+ * registered procedure exactly like compiled code (proc source SW_SRC_JIT).
+ *
+ * Forms of registration, each returning a handle:
+ *   sw_jit_add_eh_frame   standard .eh_frame bytes (CIEs + FDEs), e.g. from
+ *                         the CFI builder above or from an assembler;
+ *   sw_jit_add_procs      an array of procedure descriptors (struct
+ *                         sw_jit_proc), each with its name and one of three
+ *                         unwind descriptions (below);
+ *   sw_jit_table_*        a growable table over a reserved code range: the
+ *                         JIT appends procedures and publishes them with one
+ *                         cheap call (like RtlAddGrowableFunctionTable);
+ *   sw_jit_add_callback   a range plus a callback asked for a procedure's
+ *                         description when an unwind meets a PC in the range
+ *                         (like RtlInstallFunctionTableCallback).
+ * Then sw_jit_move (code relocated by a GC) and sw_jit_remove.
+ *
+ * Ranges: every registered procedure, table range and callback range is a
+ * half-open [start, end) that must not overlap any other registered range
+ * (SW_EOVERLAP); empty or wrapping ranges and ranges of 4 GiB or more are
+ * SW_EINVAL.  Eager forms copy everything they are given (unwind bytes,
+ * names, region lists): the caller may free its descriptions as soon as
+ * the call returns.
+ *
+ * Registry: an ordered index (a copy-on-write B+tree) over the ranges,
+ * O(log n) per lookup.  Readers (unwinding threads and signal handlers)
+ * take no lock and allocate nothing; writers are serialised by a mutex;
+ * memory a writer unlinks is freed only after every reader that could see
+ * it has left (an epoch scheme with per-thread-slot reader counters).  Each
+ * removal or move invalidates the unwinder's rule cache.
+ *
+ * Thread-safety of the writer functions (add, table_*, move, remove): yes,
+ * from any thread; they are NOT async-signal-safe (they allocate and take
+ * the writer mutex), and must not be called from inside a registry
+ * callback.  Readers (sw_jit_lookup, sw_jit_get_name, and the unwinder)
+ * are thread-safe and async-signal-safe.
+ * ================================================================== */
+
+/* A registration.  0 is never a valid handle. */
+typedef uint64_t sw_jit_handle_t;
+
+/* sw_jit_proc.kind: how a procedure describes its frame. */
+enum sw_jit_unwind_kind {
+	SW_JIT_UNWIND_FRAME = 1,   /* u.frame: the standard-frame descriptor */
+	SW_JIT_UNWIND_CFI = 2,     /* u.cfi: DWARF CFI instructions */
+	SW_JIT_UNWIND_DYN = 3,     /* u.dyn: libunwind-dynamic regions */
+};
+
+/*
+ * 1. Standard frame (compact, like Windows UNWIND_INFO / Apple compact
+ * unwind): the procedure starts with the canonical prologue
+ *
+ *     push rbp; mov rbp, rsp          if flags & SW_JIT_FRAME_FP (55, 48 89 e5)
+ *     push saved[0] ... saved[n-1]    rbx/rbp: 1 byte, r12..r15: 2 bytes
+ *     sub rsp, frame_size             if frame_size > 0: 48 83 ec ib when
+ *                                     frame_size <= 127, else 48 81 ec id
+ *
+ * and each epilogue is the canonical sequence ending at the instruction at
+ * code offset epilogues[i] (a 1-byte ret, or the final jmp of a tail call):
+ *
+ *     without FP:  add rsp, frame_size (same size rule, 48 83/81 c4);
+ *                  pop saved[n-1] ... pop saved[0]; ret/jmp
+ *     with FP:     any instructions that restore rsp (leave, add, lea),
+ *                  pops, pop rbp; ret/jmp -- the CFA is rbp-based, so only
+ *                  the offset of the final instruction matters.
+ *
+ * The description is exact at every instruction (prologue, body and each
+ * listed epilogue), so asynchronous unwinding (profilers) works.  Code that
+ * changes rsp elsewhere in the body (pushes of arguments, alloca) is
+ * described correctly only with FP.  saved[] holds DWARF numbers of
+ * callee-saved registers (SW_REG_RBX, SW_REG_R12..SW_REG_R15, and SW_REG_RBP
+ * without FP), each at most once; frame_size < 2^31.
+ */
+#define SW_JIT_FRAME_FP 1u
+#define SW_JIT_FRAME_MAX_SAVED 6
+struct sw_jit_frame {
+	uint32_t flags;              /* SW_JIT_FRAME_FP */
+	uint32_t frame_size;         /* bytes of `sub rsp` after the pushes */
+	uint8_t nsaved;              /* entries used in saved[] */
+	uint8_t saved[SW_JIT_FRAME_MAX_SAVED];
+	uint32_t nepilogues;
+	const uint32_t *epilogues;   /* code offsets of each epilogue's last instruction */
+};
+
+/*
+ * 2. DWARF CFI instructions: the FDE instruction stream, evaluated from the
+ * state at the first instruction (CFA = rsp+8, rip at CFA-8) with code
+ * alignment 1 and data alignment -8 (the CFI builder's CIE).  Exactly as
+ * expressive as .eh_frame.
+ */
+struct sw_jit_cfi {
+	const uint8_t *insns;
+	size_t len;
+};
+
+/*
+ * 3. The libunwind-dynamic(3) model (same layout as libunwind's
+ * unw_dyn_region_info_t / unw_dyn_op_t, and the same tag values), with
+ * these x86-64 definitions:
+ *   - instruction index = byte: a region's insn_count is its length in
+ *     bytes; an op's `when` is the region-relative offset of the LAST byte
+ *     of the instruction that has the effect, so the new state holds from
+ *     offset when+1 on (when = 0 for a 1-byte push at the region's start).
+ *     Regions follow each other from the procedure's start; a negative
+ *     insn_count (last region only) covers the procedure's last -N bytes.
+ *     Bytes not covered by a region keep the state reached so far.  In an
+ *     empty region (insn_count 0) ops take effect at the region's start.
+ *     Ops may come in any order of `when`; ops with equal `when` apply in
+ *     array order; UNW_DYN_STOP (0) or op_count ends the list.  qp is
+ *     ignored (x86-64 has no predicates).
+ *   - frame layout: the state starts as CFA = rsp+8, return address at
+ *     CFA-8.  The unwinder tracks rsp's distance from the CFA; "sp-relative"
+ *     means relative to rsp's value AFTER the instruction (a push of rbx is
+ *     ADD rsp,-8 then SPILL_SP_REL rbx,0 at the same `when`), "fp-relative"
+ *     means relative to rbp after SAVE_REG rsp->rbp.
+ *   - SW_DYN_SAVE_REG reg, val: reg's value is now in register val.  The
+ *     special case reg = SW_REG_RSP, val = SW_REG_RBP (mov rbp, rsp)
+ *     establishes the frame pointer: the CFA is rbp-based from then on.
+ *   - SW_DYN_SPILL_FP_REL reg, val: reg stored at rbp + val (needs the frame
+ *     pointer).  SW_DYN_SPILL_SP_REL reg, val: reg stored at rsp + val.
+ *   - SW_DYN_ADD reg, val: reg must be SW_REG_RSP; rsp += (int64_t)val.
+ *   - SW_DYN_POP_FRAMES val: the epilogue point where rsp is restored:
+ *     undoes the prologues of the val innermost open regions.  A region
+ *     "opens a frame" when it has any ADD, SAVE_REG or SPILL op; popping n
+ *     frames restores the state at the start of the n-th innermost open one.
+ *   - SW_DYN_LABEL_STATE val: remember the current state under label val;
+ *     SW_DYN_COPY_STATE val: return to the state labelled val (at most
+ *     SW_JIT_DYN_MAX_LABELS labels per procedure).
+ *   - SW_DYN_ALIAS val: from when+1 to the end of the region, byte k has the
+ *     state of byte (val + k) of this procedure (val is an address inside
+ *     [start, end) before the alias point): duplicated code such as a copied
+ *     epilogue.
+ * Registers are DWARF numbers (enum sw_reg).  Descriptions whose CFI
+ * exceeds SW_JIT_MAX_CFI bytes are rejected (SW_EINVAL).
+ */
+enum sw_jit_dyn_tag {
+	SW_DYN_STOP = 0,
+	SW_DYN_SAVE_REG = 1,
+	SW_DYN_SPILL_FP_REL = 2,
+	SW_DYN_SPILL_SP_REL = 3,
+	SW_DYN_ADD = 4,
+	SW_DYN_POP_FRAMES = 5,
+	SW_DYN_LABEL_STATE = 6,
+	SW_DYN_COPY_STATE = 7,
+	SW_DYN_ALIAS = 8,
+};
+#define SW_JIT_DYN_MAX_LABELS 8
+struct sw_jit_dyn_op {
+	int8_t tag;                  /* enum sw_jit_dyn_tag */
+	int8_t qp;                   /* ignored */
+	int16_t reg;
+	int32_t when;
+	uint64_t val;
+};
+struct sw_jit_dyn_region {
+	struct sw_jit_dyn_region *next;
+	int32_t insn_count;
+	uint32_t op_count;
+	struct sw_jit_dyn_op op[];
+};
+
+/* Largest .eh_frame (CIE + FDE) one descriptor may produce. */
+#define SW_JIT_MAX_CFI 1024
+
+/* A procedure descriptor. */
+struct sw_jit_proc {
+	uint64_t start, end;         /* the code range [start, end) */
+	const char *name;            /* NUL-terminated, or NULL */
+	int kind;                    /* enum sw_jit_unwind_kind */
+	uint64_t personality;        /* personality routine address, 0 if none */
+	uint64_t lsda;               /* language-specific data address, 0 if none */
+	union {
+		struct sw_jit_frame frame;
+		struct sw_jit_cfi cfi;
+		const struct sw_jit_dyn_region *dyn;
+	} u;
+};
+
+/*
+ * sw_jit_add_eh_frame - register every FDE of `size` bytes of .eh_frame
+ * (CIEs and FDEs, optionally zero-terminated).  Pointers in the bytes are
+ * decoded as if the bytes lived at `eh_addr` (pass the bytes' own address
+ * when they were encoded in place, as for __register_frame).  names, if not
+ * NULL, gives the names of the first nnames FDEs in section order (NULL
+ * entries allowed).
+ * Returns 0 and *out, or: SW_EINVAL (NULL arguments, no FDE, an empty or
+ * >= 4 GiB FDE range), SW_EOVERLAP (two FDEs, or an FDE and a registered
+ * range, overlap), a CFI parse error (SW_ETRUNCATED, SW_EBADCIE, ...) for
+ * malformed bytes, SW_ENOMEM.  Nothing is registered on error.
+ * Thread-safe: yes.  Async-signal-safe: no.
+ */
+int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
+			const char *const *names, size_t nnames, sw_jit_handle_t *out);
+
+/*
+ * sw_jit_add_procs - register n procedure descriptors as one handle.
+ * Returns 0 and *out, or SW_EINVAL (NULL arguments, n == 0, bad range,
+ * unknown kind, malformed description: the CFI instructions are parsed and
+ * the dynamic regions checked at registration), SW_EOVERLAP, SW_EBADOP /
+ * SW_EBADREG (bad CFI), SW_ENOMEM.  Nothing is registered on error.
+ * Thread-safe: yes.  Async-signal-safe: no.
+ */
+int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t *out);
+
+/*
+ * Growable table over the reserved code range [start, end).
+ *   sw_jit_table_create: reserve the range (SW_EOVERLAP if taken) with room
+ *       for max_procs procedures (1..2^24).
+ *   sw_jit_table_append: convert and stage n procedures; they must lie in
+ *       the range, be sorted by address and follow the procedures already
+ *       appended (SW_EINVAL), and fit (SW_EFULL).  Staged procedures are not
+ *       visible to unwinders yet.
+ *   sw_jit_table_publish: make every staged procedure visible (one release
+ *       store; no allocation, no lock).
+ * PCs in the range outside any published procedure are treated as having
+ * no JIT information (the unwinder's fallbacks apply).
+ * Returns 0, or SW_EINVAL, SW_EBADHANDLE (not a table handle), SW_EFULL,
+ * SW_ENOMEM, a description error as for sw_jit_add_procs.
+ * Thread-safety: create yes; append, publish, move and remove of one table
+ * must not run concurrently (one JIT thread owns a table; unwinders may
+ * read it at any time).  Async-signal-safe: no.
+ */
+int sw_jit_table_create(uint64_t start, uint64_t end, size_t max_procs, sw_jit_handle_t *out);
+int sw_jit_table_append(sw_jit_handle_t table, const struct sw_jit_proc *procs, size_t n);
+int sw_jit_table_publish(sw_jit_handle_t table);
+
+/*
+ * Lazy registration: when an unwind (or a name query) meets a PC inside
+ * [start, end) the callback is asked to describe the procedure containing
+ * `pc` into *out (all fields; out->start <= pc < out->end, within the
+ * range) and return 0, or return a negative value when it has no
+ * information (the unwinder then uses its fallbacks).
+ *
+ * Callback contract: it may run in any thread, concurrently with itself,
+ * and inside a signal handler that interrupted arbitrary code (even the
+ * JIT itself, or a thread holding the JIT's locks): it must be
+ * async-signal-safe, must not allocate, take locks or call any sw_jit_*
+ * writer function, and should be fast (it runs on every uncached step
+ * through its range; compiled rules are cached per PC).  Everything *out
+ * points to (name, CFI bytes, region lists) must stay valid and unchanged
+ * until sw_jit_remove of this handle returns; the description is
+ * converted on the unwinder's stack (at most SW_JIT_MAX_CFI bytes of CFI,
+ * else the frame gets SW_EINVAL).
+ * Returns 0 and *out, SW_EINVAL, SW_EOVERLAP, SW_ENOMEM.
+ * Thread-safe: yes.  Async-signal-safe: no.
+ */
+typedef int (*sw_jit_callback_t)(void *arg, uint64_t pc, struct sw_jit_proc *out);
+int sw_jit_add_callback(uint64_t start, uint64_t end, sw_jit_callback_t callback, void *arg,
+			sw_jit_handle_t *out);
+
+/*
+ * sw_jit_move - the code of a registration moved by `delta` bytes (a GC
+ * relocated it): every procedure (or the table / callback range) now
+ * covers start+delta..end+delta.  Personality and LSDA addresses are kept.
+ * While the move runs, unwinders may see the old or the new addresses.
+ * Returns 0, SW_EBADHANDLE, SW_EOVERLAP or SW_EINVAL (the new range wraps,
+ * or a pc-relative FDE field cannot hold the new address); on error
+ * nothing changed.  Thread-safe: yes.  Async-signal-safe: no.
+ */
+int sw_jit_move(sw_jit_handle_t handle, int64_t delta);
+
+/*
+ * sw_jit_remove - unregister.  The code may be freed as soon as this
+ * returns (no later unwind uses the registration); for callback ranges it
+ * also waits until no unwinder is still inside the callback's data.
+ * Returns 0 or SW_EBADHANDLE (unknown, or already removed).
+ * Thread-safe: yes.  Async-signal-safe: no.
+ */
+int sw_jit_remove(sw_jit_handle_t handle);
+
+/* What sw_jit_lookup found. */
+struct sw_jit_found {
+	uint64_t start, end;         /* the procedure (table: the published
+				      * procedure; callback: its answer) */
+	sw_jit_handle_t handle;
+	int form;                    /* enum sw_jit_form */
+};
+
+/* sw_jit_found.form: how the procedure was registered. */
+enum sw_jit_form {
+	SW_JIT_FORM_EAGER = 1,       /* sw_jit_add_eh_frame / sw_jit_add_procs */
+	SW_JIT_FORM_TABLE = 2,       /* a growable table */
+	SW_JIT_FORM_CALLBACK = 3,    /* a lazy callback's answer */
+};
+
+/*
+ * sw_jit_lookup - the registered procedure containing pc.
+ * Returns 0, or SW_ENOTFOUND (no procedure; also a table PC between
+ * published procedures, or a callback that declined), SW_EINVAL.
+ * Thread-safe: yes.  Async-signal-safe: yes (may call a lazy callback).
+ */
+int sw_jit_lookup(uint64_t pc, struct sw_jit_found *out);
+
+/*
+ * sw_jit_get_name - copy the name of the procedure containing pc (at most
+ * size-1 bytes, NUL-terminated) and its offset from the start.
+ * Returns 0, SW_ENOTFOUND (no procedure, or no name), SW_EINVAL.
+ * Thread-safe: yes.  Async-signal-safe: yes.
+ */
+int sw_jit_get_name(uint64_t pc, char *buf, size_t size, uint64_t *offset);
+
+/*
+ * sw_jit_stats - registry counters: procedures indexed (table and callback
+ * ranges count as one), live handles, bytes the registry holds beyond the
+ * unwind information and names (index nodes, records, handle table,
+ * allocator overhead) and bytes waiting for reclamation.
+ * Returns 0.  Thread-safe: yes (a snapshot under the writer mutex).
+ * Async-signal-safe: no.
+ */
+struct sw_jit_stats {
+	size_t entries, handles;
+	size_t index_bytes;          /* B+tree nodes */
+	size_t record_bytes;         /* handle table + per-registration records */
+	size_t unwind_bytes;         /* .eh_frame copies and names */
+	size_t retired_bytes;        /* unlinked, not yet reclaimed */
+};
+int sw_jit_stats(struct sw_jit_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,7 +31,7 @@ static inline struct sw_cache_slot *slot_for(uint64_t pc)
 	return &table[sw_cache_index(pc)];
 }
 
-void sw_cache_put(uint64_t pc, const struct sw_compiled *rule)
+void sw_cache_put(uint64_t pc, const struct sw_compiled *rule, uint32_t gen)
 {
 	struct sw_cache_slot *s = slot_for(pc);
 	uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
@@ -45,7 +45,7 @@ void sw_cache_put(uint64_t pc, const struct sw_compiled *rule)
 	 * the CAS orders later stores after it for readers that see them) */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	__atomic_store_n(&s->pc, pc, __ATOMIC_RELAXED);
-	__atomic_store_n(&s->gen, __atomic_load_n(&generation, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+	__atomic_store_n(&s->gen, gen, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->w0, rule->w0, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->w1, rule->w1, __ATOMIC_RELAXED);
 	/* publish: readers that acquire seq+2 see the whole payload */

@@ -310,7 +310,9 @@ int sw_step(sw_cursor_t *cursor)
 
 	struct sw_fde_info info;
 	struct sw_cfa_row row;
+	uint32_t gen = sw_cache_gen();
 	rc = sw_find_fde(pc, &info);
+	bool found = rc == 0;
 	if (rc == 0 && info.cie.signal_frame && ip >= info.fde.pc_begin &&
 	    SW_ARCH_SIGRETURN_LEN <= info.fde.pc_end - ip &&
 	    sw_arch_is_sigreturn((const uint8_t *)(uintptr_t)ip)) {
@@ -322,13 +324,16 @@ int sw_step(sw_cursor_t *cursor)
 		rc = sw_cfa_row_at(&info.sec, &info.cie, &info.fde, pc, &row, NULL);
 		if (rc == 0) {
 			if (sw_compile_row(&row, info.cie.signal_frame, &rule)) {
-				sw_cache_put(pc, &rule);
+				sw_cache_put(pc, &rule, gen);
 				rc = sw_apply_compiled(c, &rule);
 			} else {
 				rc = apply_row(c, &row, info.cie.signal_frame);
 			}
 		}
-	} else if (rc == SW_ENOTFOUND) {
+	}
+	if (found)
+		sw_fde_release(&info);
+	if (rc == SW_ENOTFOUND) {
 		/* no CFI: a restorer without unwind info (recognised by its
 		 * bytes, read through the checked helper: the IP is unknown
 		 * memory here), else the frame-pointer and return-address rules */
@@ -408,8 +413,14 @@ int sw_get_proc_info(sw_cursor_t *cursor, struct sw_proc_info *pi)
 	pi->fde = info.sec.vaddr + info.fde.offset;
 	pi->module_base = info.module_base;
 	pi->source = info.source;
+	sw_fde_release(&info);
 	return 0;
 }
+
+/* AddressSanitizer's hook for non-returning jumps (longjmp calls it): the
+ * frames sw_resume skips leave poisoned redzones on the stack that later
+ * frames would trip over.  Weak: absent (NULL) in programs without ASan. */
+extern void __asan_handle_no_return(void) __attribute__((weak));
 
 int sw_resume(sw_cursor_t *cursor)
 {
@@ -421,5 +432,7 @@ int sw_resume(sw_cursor_t *cursor)
 		return SW_EINVAL;
 	memcpy(ctx.regs, c->regs, sizeof(ctx.regs));
 	ctx.flags = 0;
+	if (__asan_handle_no_return)
+		__asan_handle_no_return();
 	sw_arch_resume(&ctx);
 }

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "dwarf/cfi.h"
+#include "jit/registry.h"
+#include <stackwalk/jit.h>
 #include "stackwalk.h"
 
 /* Frames a walk may take before it is declared a loop. */
@@ -159,7 +161,15 @@ static inline bool sw_cache_get(uint64_t pc, struct sw_compiled *out)
 	return __atomic_load_n(&s->seq, __ATOMIC_RELAXED) == seq;
 }
 
-void sw_cache_put(uint64_t pc, const struct sw_compiled *rule);
+/* Store a rule computed from unwind information looked up after reading
+ * generation `gen` (sw_cache_gen): a flush between the lookup and the put
+ * makes the rule a miss instead of a stale hit. */
+void sw_cache_put(uint64_t pc, const struct sw_compiled *rule, uint32_t gen);
+
+static inline uint32_t sw_cache_gen(void)
+{
+	return __atomic_load_n(&sw_cache_generation, __ATOMIC_ACQUIRE);
+}
 
 /* ---------------------------------------------------------------- lookup */
 
@@ -170,7 +180,21 @@ struct sw_fde_info {
 	struct sw_cie cie;
 	uint64_t module_base;        /* load bias */
 	int source;                  /* enum sw_proc_source */
+	/* JIT procedures: the registry's read section stays open while the
+	 * info is used (sw_fde_release closes it); lazy descriptions are
+	 * converted into the scratch space */
+	uint32_t jit_token;
+	uint8_t jit_scratch[SW_JIT_MAX_CFI];
 };
+
+/* Done with `info` (every successful sw_find_fde needs this). */
+static inline void sw_fde_release(struct sw_fde_info *info)
+{
+	if (info->jit_token) {
+		sw_jit_read_exit(info->jit_token);
+		info->jit_token = 0;
+	}
+}
 
 /* A loaded module, as the dynamic loader describes it. */
 struct sw_module {

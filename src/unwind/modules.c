@@ -135,6 +135,7 @@ int sw_find_fde(uint64_t pc, struct sw_fde_info *info)
 	struct sw_module mod;
 	int rc;
 
+	info->jit_token = 0;
 	if (jit && (rc = jit(pc, info)) != SW_ENOTFOUND)
 		return rc;
 	if (sw_find_module(pc, &mod) < 0)

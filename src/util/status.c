@@ -32,6 +32,9 @@ const char *sw_strerror(int status)
 	case SW_EUNSUPPORTED: return "unsupported input";
 	case SW_EBADHDR: return "malformed .eh_frame_hdr";
 	case SW_EALIGN: return "misaligned data";
+	case SW_EOVERLAP: return "range overlaps a registered JIT range";
+	case SW_EBADHANDLE: return "unknown or already removed JIT handle";
+	case SW_EFULL: return "growable JIT table is full";
 	default: return "unknown error";
 	}
 }

@@ -1,0 +1,1364 @@
+/*
+ * The JIT registry: registrations (handles) over the B+tree index (tree.h),
+ * read by the unwinder without locks (rcu.h), written under one mutex.
+ *
+ * Objects a registration owns, each one malloc block:
+ *   eager (sw_jit_add_eh_frame, sw_jit_add_procs): struct obj, optional
+ *       fields, one struct rec per procedure, the .eh_frame bytes, names.
+ *       Descriptor forms are converted to .eh_frame (absolute FDE
+ *       addresses) at registration, so every eager procedure is an FDE.
+ *   table: struct table (the range and a bias) -> struct table_data (the
+ *       record array, allocated once for max_procs so it never moves, and
+ *       arena chunks holding each procedure's .eh_frame and name).
+ *   callback: struct cbobj (range, callback, argument).
+ * The tree maps each eager procedure, each table range and each callback
+ * range to its object (and, for eager ones, the procedure's index).
+ *
+ * Moving code never edits an object readers may use: the writer makes a
+ * copy whose `bias` says how far the code moved (FDE addresses + bias =
+ * the code's address now), re-indexes it and retires the original.
+ *
+ * Reclamation: unlinked nodes and objects are queued and freed in batches
+ * after sw_rcu_synchronize(); callback ranges synchronise before
+ * sw_jit_remove returns, since their data is the JIT's.
+ */
+#include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <stackwalk.h>
+#include <stackwalk/jit.h>
+
+#include "dwarf/cfi.h"
+#include "dwarf/reader.h"
+#include "jit/describe.h"
+#include "jit/rcu.h"
+#include "jit/registry.h"
+#include "jit/tree.h"
+#include "unwind/internal.h"
+
+/* ---------------------------------------------------------------- rcu */
+
+struct sw_rcu_slot sw_rcu_slots[SW_RCU_SLOTS];
+uint64_t sw_rcu_epoch;
+
+void sw_rcu_synchronize(void)
+{
+	uint64_t e = __atomic_load_n(&sw_rcu_epoch, __ATOMIC_SEQ_CST);
+	unsigned p = (unsigned)(e & 1);
+
+	__atomic_store_n(&sw_rcu_epoch, e + 1, __ATOMIC_SEQ_CST);
+	for (unsigned spins = 0;; spins++) {
+		uint64_t sum = 0;
+		for (unsigned s = 0; s < SW_RCU_SLOTS; s++)
+			sum += __atomic_load_n(&sw_rcu_slots[s].count[p], __ATOMIC_SEQ_CST);
+		if (sum == 0)
+			return;
+		if (spins < 100) {
+			__builtin_ia32_pause();
+		} else if (spins < 1000) {
+			sched_yield();
+		} else {
+			struct timespec ts = { 0, 50 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- objects */
+
+enum { OBJ_EAGER = 1, OBJ_TABLE = 2, OBJ_CALLBACK = 3 };
+enum { F_VADDR = 1, F_BIAS = 2 };
+
+/* Common header (16 bytes). */
+struct obj {
+	uint8_t type;
+	uint8_t flags;          /* eager: F_VADDR, F_BIAS */
+	uint16_t hgen;          /* handle generation */
+	uint32_t n;             /* eager: procedures */
+	uint32_t hindex;        /* handle table index */
+	uint32_t size;          /* eager: .eh_frame bytes */
+};
+
+/* eager: per procedure */
+struct rec {
+	uint32_t fde_off;       /* FDE offset in the .eh_frame copy */
+	uint32_t name_off;      /* name offset from the object, 0: none */
+};
+
+struct trec {
+	uint64_t start;         /* in the table's own coordinates (before bias) */
+	uint32_t len;
+	uint32_t eh_size;
+	const uint8_t *eh;      /* CIE + FDE, absolute addresses */
+	const char *name;
+};
+
+struct chunk {
+	struct chunk *next;
+	size_t used, size;
+	uint8_t data[];
+};
+
+struct table_data {
+	uint32_t max;
+	uint32_t staged;        /* appended (writer of the table only) */
+	uint32_t published;     /* visible (release store, acquire load) */
+	struct trec *recs;
+	struct chunk *chunks;
+	size_t unwind_bytes;
+};
+
+struct table {
+	struct obj h;
+	uint64_t start, end;    /* the range now */
+	int64_t bias;           /* recs' addresses + bias = addresses now */
+	struct table_data *d;
+};
+
+struct cbobj {
+	struct obj h;
+	uint64_t start, end;
+	sw_jit_callback_t cb;
+	void *arg;
+};
+
+static size_t eager_hdr_size(uint8_t flags)
+{
+	return sizeof(struct obj) + ((flags & F_VADDR) ? 8 : 0) + ((flags & F_BIAS) ? 8 : 0);
+}
+
+static uint64_t eager_vaddr(const struct obj *o, const uint8_t *bytes)
+{
+	if (o->flags & F_VADDR)
+		return *(const uint64_t *)(const void *)(o + 1);
+	return (uint64_t)(uintptr_t)bytes;
+}
+
+static int64_t eager_bias(const struct obj *o)
+{
+	if (!(o->flags & F_BIAS))
+		return 0;
+	return *(const int64_t *)(const void *)((const char *)(o + 1) + ((o->flags & F_VADDR) ? 8 : 0));
+}
+
+static struct rec *eager_recs(const struct obj *o)
+{
+	return (struct rec *)(void *)((char *)(uintptr_t)o + eager_hdr_size(o->flags));
+}
+
+static size_t align8(size_t x) { return (x + 7) & ~(size_t)7; }
+
+static const uint8_t *eager_bytes(const struct obj *o)
+{
+	return (const uint8_t *)o + align8(eager_hdr_size(o->flags) + o->n * sizeof(struct rec));
+}
+
+static uint64_t make_handle(const struct obj *o)
+{
+	return ((uint64_t)o->hindex + 1) << 16 | o->hgen;
+}
+
+/* ---------------------------------------------------------------- state */
+
+static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
+
+static void retire(void *arg, void *p);
+
+static struct sw_tree tree = { .retire = retire };
+
+/* Quick reject for PCs outside every range: [lo, hi) grows on insertion
+ * and is reset when the tree empties (relaxed: a stale bound only means a
+ * reader raced with the registration it misses). */
+static uint64_t bound_lo = UINT64_MAX, bound_hi;
+
+/* handle table: live entry = pointer | gen << 48; free entry = gen << 48 |
+ * (next free index + 1) << 1 | 1, next 0 ending the list (pointers are
+ * 8-aligned, so bit 0 tells the two apart) */
+static uint64_t *htab;
+static uint32_t hcap, hcount, hlive;
+static uint32_t hfree;          /* first free index + 1, 0: none */
+
+static void **retired;
+static size_t nretired, capretired, retired_bytes;
+#define RETIRE_BATCH 4096
+
+static size_t record_bytes, unwind_bytes;
+
+/* ---------------------------------------------------------------- reclamation */
+
+static size_t block_size(void *p)
+{
+	return malloc_usable_size(p) + sizeof(size_t);
+}
+
+static void reclaim(void)
+{
+	if (!nretired)
+		return;
+	sw_rcu_synchronize();
+	for (size_t i = 0; i < nretired; i++)
+		free(retired[i]);
+	nretired = 0;
+	retired_bytes = 0;
+}
+
+static void retire(void *arg, void *p)
+{
+	(void)arg;
+	if (nretired == capretired) {
+		size_t cap = capretired ? capretired * 2 : 256;
+		void **nr = realloc(retired, cap * sizeof(*nr));
+		if (!nr) {
+			/* cannot queue it: wait for readers now */
+			sw_rcu_synchronize();
+			free(p);
+			return;
+		}
+		retired = nr;
+		capretired = cap;
+	}
+	retired[nretired++] = p;
+	retired_bytes += block_size(p);
+}
+
+static void maybe_reclaim(void)
+{
+	if (nretired >= RETIRE_BATCH || retired_bytes >= (8u << 20))
+		reclaim();
+}
+
+/* ---------------------------------------------------------------- handles */
+
+static int handle_alloc(struct obj *o)
+{
+	uint32_t i;
+
+	if (hfree) {
+		i = hfree - 1;
+		hfree = (uint32_t)((htab[i] & 0xffffffffffffull) >> 1);
+		o->hgen = (uint16_t)(htab[i] >> 48);
+	} else {
+		if (hcount == hcap) {
+			uint32_t cap = hcap ? hcap * 2 : 1024;
+			uint64_t *nt = realloc(htab, (size_t)cap * sizeof(*nt));
+			if (!nt)
+				return SW_ENOMEM;
+			record_bytes += ((size_t)cap - hcap) * sizeof(*nt);
+			htab = nt;
+			hcap = cap;
+		}
+		i = hcount++;
+		o->hgen = 1;
+	}
+	o->hindex = i;
+	htab[i] = (uint64_t)(uintptr_t)o | (uint64_t)o->hgen << 48;
+	hlive++;
+	return 0;
+}
+
+static void handle_set(struct obj *o)
+{
+	htab[o->hindex] = (uint64_t)(uintptr_t)o | (uint64_t)o->hgen << 48;
+}
+
+static void handle_free(struct obj *o)
+{
+	uint16_t gen = (uint16_t)(o->hgen + 1);
+
+	if (gen == 0)
+		gen = 1;
+	htab[o->hindex] = (uint64_t)gen << 48 | (uint64_t)hfree << 1 | 1;
+	hfree = o->hindex + 1;
+	hlive--;
+}
+
+static struct obj *handle_get(sw_jit_handle_t h)
+{
+	uint64_t i = (h >> 16);
+
+	if (i == 0 || i > hcount)
+		return NULL;
+	uint64_t e = htab[i - 1];
+	if ((e & 1) || (uint16_t)(e >> 48) != (uint16_t)h)
+		return NULL;
+	return (struct obj *)(uintptr_t)(e & 0xffffffffffffull);
+}
+
+/* ---------------------------------------------------------------- index */
+
+static int jit_find_fde(uint64_t pc, struct sw_fde_info *info);
+
+static void install_hook(void)
+{
+	__atomic_store_n(&sw_jit_find_fde_hook, jit_find_fde, __ATOMIC_RELEASE);
+}
+
+static void bounds_add(uint64_t start, uint64_t end)
+{
+	if (start < __atomic_load_n(&bound_lo, __ATOMIC_RELAXED))
+		__atomic_store_n(&bound_lo, start, __ATOMIC_RELAXED);
+	if (end > __atomic_load_n(&bound_hi, __ATOMIC_RELAXED))
+		__atomic_store_n(&bound_hi, end, __ATOMIC_RELAXED);
+}
+
+static void bounds_check_empty(void)
+{
+	if (tree.entries == 0) {
+		__atomic_store_n(&bound_lo, UINT64_MAX, __ATOMIC_RELAXED);
+		__atomic_store_n(&bound_hi, 0, __ATOMIC_RELAXED);
+	}
+}
+
+static bool range_ok(uint64_t start, uint64_t end)
+{
+	return end > start && end - start <= UINT32_MAX;
+}
+
+/* ---------------------------------------------------------------- eager objects */
+
+struct span {
+	uint64_t start, end;
+	uint32_t rec;
+};
+
+static int span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static void sec_of(const struct obj *o, struct sw_cfi_section *sec)
+{
+	const uint8_t *bytes = eager_bytes(o);
+
+	sw_cfi_section_init(sec, bytes, o->size, eager_vaddr(o, bytes), true, ".eh_frame");
+}
+
+/* Every row of the FDE decodes (malformed CFI is refused at registration
+ * rather than met during an unwind). */
+static int no_row(void *arg, const struct sw_cfa_row *row)
+{
+	(void)arg;
+	(void)row;
+	return 0;
+}
+
+/*
+ * Index the FDEs of an eager object's .eh_frame copy: fill recs (in
+ * section order) and spans (sorted by address).  `validate` decodes every
+ * FDE's program.  Returns the number of FDEs or an error.
+ */
+static int index_fdes(struct obj *o, struct span *spans, size_t max, bool validate)
+{
+	struct sw_cfi_section sec;
+	struct sw_cfi_entry ent;
+	uint64_t off = 0;
+	size_t n = 0;
+	int64_t bias = eager_bias(o);
+	int rc;
+
+	sec_of(o, &sec);
+	for (;;) {
+		rc = sw_cfi_entry_at(&sec, off, &ent, NULL);
+		if (rc == SW_END_OF_STACK)
+			break;
+		if (rc < 0)
+			return rc;
+		if (ent.kind == SW_CFI_ZERO)
+			break;
+		if (ent.kind == SW_CFI_FDE) {
+			struct sw_fde fde;
+			struct sw_cie cie;
+			if ((rc = sw_cfi_parse_fde(&sec, off, &fde, &cie, NULL)) < 0)
+				return rc;
+			if (validate && (rc = sw_cfa_table(&sec, &cie, &fde, no_row, NULL, NULL)) < 0)
+				return rc;
+			if (n == max || off > UINT32_MAX)
+				return SW_EINVAL;
+			uint64_t s = fde.pc_begin + (uint64_t)bias, e = fde.pc_end + (uint64_t)bias;
+			if (!range_ok(s, e))
+				return SW_EINVAL;
+			eager_recs(o)[n].fde_off = (uint32_t)off;
+			spans[n].start = s;
+			spans[n].end = e;
+			spans[n].rec = (uint32_t)n;
+			n++;
+		}
+		off = ent.end;
+	}
+	if (n == 0)
+		return SW_EINVAL;
+	qsort(spans, n, sizeof(*spans), span_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (spans[i].start < spans[i - 1].end)
+			return SW_EOVERLAP;
+	return (int)n;
+}
+
+static size_t names_bytes(const struct obj *o)
+{
+	size_t total = 0;
+	const struct rec *r = eager_recs(o);
+
+	for (uint32_t i = 0; i < o->n; i++)
+		if (r[i].name_off)
+			total += strlen((const char *)o + r[i].name_off) + 1;
+	return total;
+}
+
+static void account_eager(const struct obj *o, bool add)
+{
+	size_t u = o->size + names_bytes(o);
+	size_t r = block_size((void *)(uintptr_t)o) - u;
+
+	if (add) {
+		unwind_bytes += u;
+		record_bytes += r;
+	} else {
+		unwind_bytes -= u;
+		record_bytes -= r;
+	}
+}
+
+/* Insert every span of `o`; on failure remove those inserted. */
+static int index_insert(struct obj *o, const struct span *spans, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (sw_tree_overlaps(&tree, spans[i].start, spans[i].end)) {
+			while (i--)
+				sw_tree_remove(&tree, spans[i].start, o);
+			return SW_EOVERLAP;
+		}
+		struct sw_tree_entry e = {
+			.start = spans[i].start,
+			.len = (uint32_t)(spans[i].end - spans[i].start),
+			.idx = spans[i].rec,
+			.val = o,
+		};
+		int rc = sw_tree_insert(&tree, &e);
+		if (rc < 0) {
+			while (i--)
+				sw_tree_remove(&tree, spans[i].start, o);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Allocate an eager object for `size` .eh_frame bytes, n procedures and
+ * `namelen` bytes of names.
+ */
+static struct obj *eager_alloc(uint8_t flags, size_t n, size_t size, size_t namelen)
+{
+	size_t hdr = align8(eager_hdr_size(flags) + n * sizeof(struct rec));
+	size_t total = hdr + size + namelen;
+	struct obj *o;
+
+	if (n > UINT32_MAX || size > UINT32_MAX || total > UINT32_MAX)
+		return NULL;
+	o = calloc(1, total);
+	if (!o)
+		return NULL;
+	o->type = OBJ_EAGER;
+	o->flags = flags;
+	o->n = (uint32_t)n;
+	o->size = (uint32_t)size;
+	return o;
+}
+
+/* Copy names after the bytes; names[i] belongs to the i-th FDE. */
+static void eager_names(struct obj *o, const char *const *names, size_t nnames,
+			const struct sw_jit_proc *procs)
+{
+	char *dst = (char *)eager_bytes(o) + o->size;
+	struct rec *r = eager_recs(o);
+
+	for (uint32_t i = 0; i < o->n; i++) {
+		const char *nm = procs ? procs[i].name : (i < nnames ? names[i] : NULL);
+		if (!nm)
+			continue;
+		size_t l = strlen(nm) + 1;
+		memcpy(dst, nm, l);
+		r[i].name_off = (uint32_t)(dst - (char *)o);
+		dst += l;
+	}
+}
+
+static size_t names_len(const char *const *names, size_t nnames, const struct sw_jit_proc *procs,
+			size_t n)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *nm = procs ? procs[i].name : (i < nnames ? names[i] : NULL);
+		if (nm)
+			total += strlen(nm) + 1;
+	}
+	return total;
+}
+
+/* Register an eager object: handle + index, under the lock. */
+static int eager_publish(struct obj *o, const struct span *spans, size_t n, sw_jit_handle_t *out)
+{
+	int rc;
+
+	pthread_mutex_lock(&wlock);
+	rc = handle_alloc(o);
+	if (rc == 0) {
+		rc = index_insert(o, spans, n);
+		if (rc < 0) {
+			handle_free(o);
+		} else {
+			bounds_add(spans[0].start, spans[n - 1].end);
+			account_eager(o, true);
+			install_hook();
+			*out = make_handle(o);
+		}
+	}
+	maybe_reclaim();
+	pthread_mutex_unlock(&wlock);
+	return rc;
+}
+
+int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
+			const char *const *names, size_t nnames, sw_jit_handle_t *out)
+{
+	struct span one[1], *spans;
+	struct obj *o;
+	size_t max;
+	int rc;
+
+	if (!eh_frame || !size || !out || (nnames && !names))
+		return SW_EINVAL;
+	/* an FDE takes at least 16 bytes */
+	max = size / 16 + 1;
+	o = eager_alloc(F_VADDR, max, size, 0);
+	if (!o)
+		return SW_ENOMEM;
+	*(uint64_t *)(void *)(o + 1) = eh_addr;
+	memcpy((uint8_t *)eager_bytes(o), eh_frame, size);
+	spans = max == 1 ? one : malloc(max * sizeof(*spans));
+	if (!spans) {
+		free(o);
+		return SW_ENOMEM;
+	}
+	rc = index_fdes(o, spans, max, true);
+	if (rc < 0)
+		goto out;
+
+	/* now that the count is known, lay the object out for real */
+	size_t n = (size_t)rc;
+	struct obj *f = eager_alloc(F_VADDR, n, size, names_len(names, nnames, NULL, n));
+	if (!f) {
+		rc = SW_ENOMEM;
+		goto out;
+	}
+	*(uint64_t *)(void *)(f + 1) = eh_addr;
+	memcpy((uint8_t *)eager_bytes(f), eh_frame, size);
+	memcpy(eager_recs(f), eager_recs(o), n * sizeof(struct rec));
+	eager_names(f, names, nnames, NULL);
+	rc = eager_publish(f, spans, n, out);
+	if (rc < 0)
+		free(f);
+out:
+	if (spans != one)
+		free(spans);
+	free(o);
+	return rc < 0 ? rc : 0;
+}
+
+/* A SW_JIT_UNWIND_CFI stream must decode exactly to its end (the builder
+ * pads with DW_CFA_nop, which would hide a truncated last instruction). */
+static int check_cfi_insns(const struct sw_jit_proc *p)
+{
+	struct sw_cfa_ctx ctx;
+	struct sw_cfa_insn insn;
+	struct sw_reader r;
+	int rc;
+
+	if (p->kind != SW_JIT_UNWIND_CFI)
+		return 0;
+	if (!p->u.cfi.insns && p->u.cfi.len)
+		return SW_EINVAL;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.code_align = 1;
+	ctx.data_align = -8;
+	ctx.fde_enc = SW_PE_absptr;
+	sw_rd_init(&r, p->u.cfi.insns, p->u.cfi.len, 0, "CFI instructions");
+	while (r.pos < r.end)
+		if ((rc = sw_cfa_decode(&r, &ctx, &insn)) < 0)
+			return rc;
+	return 0;
+}
+
+/* Descriptors of one call must not overlap each other. */
+static int check_proc_overlap(const struct sw_jit_proc *procs, size_t n, struct span *spans)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!range_ok(procs[i].start, procs[i].end))
+			return SW_EINVAL;
+		spans[i].start = procs[i].start;
+		spans[i].end = procs[i].end;
+		spans[i].rec = (uint32_t)i;
+	}
+	qsort(spans, n, sizeof(*spans), span_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (spans[i].start < spans[i - 1].end)
+			return SW_EOVERLAP;
+	return 0;
+}
+
+/* Build the .eh_frame of n descriptors into buf (NULL: measure). */
+static int build_procs(const struct sw_jit_proc *procs, size_t n, void *buf, size_t size)
+{
+	sw_cfi_builder_t b;
+	int rc;
+
+	sw_cfi_b_init(&b, buf, size, (uint64_t)(uintptr_t)buf, SW_CFI_B_ABSPTR);
+	for (size_t i = 0; i < n; i++) {
+		if (!range_ok(procs[i].start, procs[i].end))
+			return SW_EINVAL;
+		if ((rc = sw_jit_describe(&b, &procs[i])) < 0)
+			return rc;
+	}
+	return sw_cfi_b_finish(&b);
+}
+
+int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t *out)
+{
+	struct span one[1], *spans;
+	uint8_t small[SW_JIT_MAX_CFI];
+	struct obj *o;
+	int size, rc;
+	bool validate = false;
+
+	if (!procs || !n || !out || n > UINT32_MAX / 2)
+		return SW_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (procs[i].kind == SW_JIT_UNWIND_CFI)
+			validate = true;
+		if ((rc = check_cfi_insns(&procs[i])) < 0)
+			return rc;
+	}
+	spans = n == 1 ? one : malloc(n * sizeof(*spans));
+	if (!spans)
+		return SW_ENOMEM;
+	rc = check_proc_overlap(procs, n, spans);
+	if (spans != one)
+		free(spans);
+	if (rc < 0)
+		return rc;
+	/* one procedure: build on the stack, no measuring pass */
+	if (n == 1)
+		size = build_procs(procs, n, small, sizeof(small));
+	else
+		size = build_procs(procs, n, NULL, 0);
+	if (size < 0)
+		return size == SW_ETRUNCATED && n == 1 ? SW_EINVAL : size;
+	o = eager_alloc(0, n, (size_t)size, names_len(NULL, 0, procs, n));
+	if (!o)
+		return SW_ENOMEM;
+	if (n == 1)
+		memcpy((uint8_t *)eager_bytes(o), small, (size_t)size);
+	else if ((rc = build_procs(procs, n, (uint8_t *)eager_bytes(o), (size_t)size)) < 0)
+		goto fail;
+	spans = n == 1 ? one : malloc(n * sizeof(*spans));
+	if (!spans) {
+		rc = SW_ENOMEM;
+		goto fail;
+	}
+	rc = index_fdes(o, spans, n, validate);
+	if (rc >= 0 && (size_t)rc != n)
+		rc = SW_EINVAL;
+	if (rc >= 0) {
+		eager_names(o, NULL, 0, procs);
+		rc = eager_publish(o, spans, n, out);
+	}
+	if (spans != one)
+		free(spans);
+	if (rc >= 0)
+		return 0;
+fail:
+	free(o);
+	return rc;
+}
+
+/* Start of each of an eager object's spans (for removal and moves). */
+static int eager_spans(const struct obj *o, struct span *spans)
+{
+	struct sw_cfi_section sec;
+	const struct rec *r = eager_recs(o);
+	int64_t bias = eager_bias(o);
+
+	sec_of(o, &sec);
+	for (uint32_t i = 0; i < o->n; i++) {
+		struct sw_fde fde;
+		struct sw_cie cie;
+		int rc = sw_cfi_parse_fde(&sec, r[i].fde_off, &fde, &cie, NULL);
+		if (rc < 0)
+			return rc;      /* cannot happen: parsed at registration */
+		spans[i].start = fde.pc_begin + (uint64_t)bias;
+		spans[i].end = fde.pc_end + (uint64_t)bias;
+		spans[i].rec = i;
+	}
+	qsort(spans, o->n, sizeof(*spans), span_cmp);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- tables */
+
+int sw_jit_table_create(uint64_t start, uint64_t end, size_t max_procs, sw_jit_handle_t *out)
+{
+	struct table *t;
+	struct table_data *d;
+	int rc;
+
+	if (!out || !range_ok(start, end) || max_procs == 0 || max_procs > (1u << 24))
+		return SW_EINVAL;
+	t = calloc(1, sizeof(*t));
+	d = calloc(1, sizeof(*d));
+	if (d)
+		d->recs = calloc(max_procs, sizeof(struct trec));
+	if (!t || !d || !d->recs) {
+		if (d)
+			free(d->recs);
+		free(d);
+		free(t);
+		return SW_ENOMEM;
+	}
+	t->h.type = OBJ_TABLE;
+	t->start = start;
+	t->end = end;
+	t->d = d;
+	d->max = (uint32_t)max_procs;
+
+	pthread_mutex_lock(&wlock);
+	if (sw_tree_overlaps(&tree, start, end)) {
+		rc = SW_EOVERLAP;
+	} else if ((rc = handle_alloc(&t->h)) == 0) {
+		struct sw_tree_entry e = {
+			.start = start, .len = (uint32_t)(end - start), .idx = 0, .val = t,
+		};
+		rc = sw_tree_insert(&tree, &e);
+		if (rc < 0) {
+			handle_free(&t->h);
+		} else {
+			bounds_add(start, end);
+			record_bytes += block_size(t) + block_size(d) + block_size(d->recs);
+			install_hook();
+			*out = make_handle(&t->h);
+		}
+	}
+	pthread_mutex_unlock(&wlock);
+	if (rc < 0) {
+		free(d->recs);
+		free(d);
+		free(t);
+	}
+	return rc;
+}
+
+static void *arena_alloc(struct table_data *d, size_t size)
+{
+	struct chunk *c = d->chunks;
+
+	size = align8(size);
+	if (!c || c->size - c->used < size) {
+		size_t cs = size > 65536 - sizeof(*c) ? size : 65536 - sizeof(*c);
+		c = malloc(sizeof(*c) + cs);
+		if (!c)
+			return NULL;
+		c->next = d->chunks;
+		c->used = 0;
+		c->size = cs;
+		d->chunks = c;
+	}
+	void *p = c->data + c->used;
+	c->used += size;
+	return p;
+}
+
+/* The table behind a handle, read under the lock (moves replace it). */
+static struct table *table_get(sw_jit_handle_t h)
+{
+	struct obj *o;
+
+	pthread_mutex_lock(&wlock);
+	o = handle_get(h);
+	pthread_mutex_unlock(&wlock);
+	return o && o->type == OBJ_TABLE ? (struct table *)o : NULL;
+}
+
+int sw_jit_table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs, size_t n)
+{
+	struct table *t = table_get(handle);
+	struct table_data *d;
+	uint8_t buf[SW_JIT_MAX_CFI];
+
+	if (!t)
+		return SW_EBADHANDLE;
+	if (!procs && n)
+		return SW_EINVAL;
+	d = t->d;
+	if (n > d->max - d->staged)
+		return SW_EFULL;
+	/* validate everything before staging anything */
+	uint64_t prev_end = d->staged ? d->recs[d->staged - 1].start + d->recs[d->staged - 1].len +
+						(uint64_t)t->bias : t->start;
+	for (size_t i = 0; i < n; i++) {
+		const struct sw_jit_proc *p = &procs[i];
+		if (!range_ok(p->start, p->end) || p->start < prev_end || p->end > t->end)
+			return SW_EINVAL;
+		int rc = check_cfi_insns(p);
+		if (rc < 0)
+			return rc;
+		prev_end = p->end;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sw_jit_proc q = procs[i];
+		q.start -= (uint64_t)t->bias;
+		q.end -= (uint64_t)t->bias;
+		int size = build_procs(&q, 1, buf, sizeof(buf));
+		if (size < 0)
+			return size == SW_ETRUNCATED ? SW_EINVAL : size;
+		size_t nl = q.name ? strlen(q.name) + 1 : 0;
+		uint8_t *eh = arena_alloc(d, (size_t)size + nl);
+		if (!eh)
+			return SW_ENOMEM;
+		/* the bytes hold absolute addresses: copying them is fine */
+		memcpy(eh, buf, (size_t)size);
+		if (q.kind == SW_JIT_UNWIND_CFI) {
+			struct sw_cfi_section sec;
+			struct sw_fde fde;
+			struct sw_cie cie;
+			struct sw_cfi_entry ent;
+			int rc;
+			sw_cfi_section_init(&sec, eh, (size_t)size, (uint64_t)(uintptr_t)eh, true,
+					    ".eh_frame");
+			if ((rc = sw_cfi_entry_at(&sec, 0, &ent, NULL)) < 0 ||
+			    (rc = sw_cfi_parse_fde(&sec, ent.end, &fde, &cie, NULL)) < 0 ||
+			    (rc = sw_cfa_table(&sec, &cie, &fde, no_row, NULL, NULL)) < 0)
+				return rc;
+		}
+		struct trec *r = &d->recs[d->staged];
+		r->start = q.start;
+		r->len = (uint32_t)(q.end - q.start);
+		r->eh = eh;
+		r->eh_size = (uint32_t)size;
+		r->name = NULL;
+		if (nl) {
+			memcpy(eh + size, q.name, nl);
+			r->name = (const char *)eh + size;
+		}
+		d->unwind_bytes += (size_t)size + nl;
+		d->staged++;
+	}
+	return 0;
+}
+
+int sw_jit_table_publish(sw_jit_handle_t handle)
+{
+	struct table *t = table_get(handle);
+
+	if (!t)
+		return SW_EBADHANDLE;
+	/* release: a reader that loads the count (acquire) sees the records
+	 * and the bytes they point to */
+	__atomic_store_n(&t->d->published, t->d->staged, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- callbacks */
+
+int sw_jit_add_callback(uint64_t start, uint64_t end, sw_jit_callback_t callback, void *arg,
+			sw_jit_handle_t *out)
+{
+	struct cbobj *c;
+	int rc;
+
+	if (!out || !callback || !range_ok(start, end))
+		return SW_EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return SW_ENOMEM;
+	c->h.type = OBJ_CALLBACK;
+	c->start = start;
+	c->end = end;
+	c->cb = callback;
+	c->arg = arg;
+	pthread_mutex_lock(&wlock);
+	if (sw_tree_overlaps(&tree, start, end)) {
+		rc = SW_EOVERLAP;
+	} else if ((rc = handle_alloc(&c->h)) == 0) {
+		struct sw_tree_entry e = {
+			.start = start, .len = (uint32_t)(end - start), .idx = 0, .val = c,
+		};
+		rc = sw_tree_insert(&tree, &e);
+		if (rc < 0) {
+			handle_free(&c->h);
+		} else {
+			bounds_add(start, end);
+			record_bytes += block_size(c);
+			install_hook();
+			*out = make_handle(&c->h);
+		}
+	}
+	pthread_mutex_unlock(&wlock);
+	if (rc < 0)
+		free(c);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- remove, move */
+
+static void table_retire(struct table *t, bool with_data)
+{
+	record_bytes -= block_size(t);
+	retire(NULL, t);
+	if (!with_data)
+		return;
+	struct table_data *d = t->d;
+	record_bytes -= block_size(d) + block_size(d->recs);
+	for (struct chunk *c = d->chunks, *next; c; c = next) {
+		next = c->next;
+		retire(NULL, c);
+	}
+	retire(NULL, d->recs);
+	retire(NULL, d);
+}
+
+int sw_jit_remove(sw_jit_handle_t handle)
+{
+	struct obj *o;
+	int rc = 0;
+
+	pthread_mutex_lock(&wlock);
+	o = handle_get(handle);
+	if (!o) {
+		pthread_mutex_unlock(&wlock);
+		return SW_EBADHANDLE;
+	}
+	if (o->type == OBJ_EAGER) {
+		struct span one[1], *spans = o->n == 1 ? one : malloc(o->n * sizeof(*spans));
+		if (!spans) {
+			rc = SW_ENOMEM;
+			goto out;
+		}
+		if ((rc = eager_spans(o, spans)) == 0) {
+			for (uint32_t i = 0; i < o->n; i++)
+				sw_tree_remove(&tree, spans[i].start, o);
+			account_eager(o, false);
+			retire(NULL, o);
+		}
+		if (spans != one)
+			free(spans);
+	} else if (o->type == OBJ_TABLE) {
+		struct table *t = (struct table *)o;
+		sw_tree_remove(&tree, t->start, t);
+		table_retire(t, true);
+	} else {
+		struct cbobj *c = (struct cbobj *)o;
+		sw_tree_remove(&tree, c->start, c);
+		record_bytes -= block_size(c);
+		retire(NULL, c);
+	}
+	if (rc == 0) {
+		handle_free(o);
+		bounds_check_empty();
+		/* readers that compiled rules from this registration tagged them
+		 * with the generation they read before their lookup: this bump
+		 * (after the unlink) turns those rules into misses */
+		sw_flush_cache();
+		if (o->type == OBJ_CALLBACK)
+			reclaim();      /* the callback's data is the JIT's to free */
+		else
+			maybe_reclaim();
+	}
+out:
+	pthread_mutex_unlock(&wlock);
+	return rc;
+}
+
+static bool add_wraps(uint64_t a, int64_t delta)
+{
+	uint64_t r = a + (uint64_t)delta;
+
+	return delta >= 0 ? r < a : r > a;
+}
+
+static int move_eager(struct obj *o, int64_t delta)
+{
+	size_t n = o->n;
+	struct span *old = malloc(n * sizeof(*old)), *nw = malloc(n * sizeof(*nw));
+	struct obj *c = NULL;
+	int rc;
+
+	if (!old || !nw) {
+		rc = SW_ENOMEM;
+		goto out;
+	}
+	if ((rc = eager_spans(o, old)) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (add_wraps(old[i].start, delta) || add_wraps(old[i].end, delta) ||
+		    old[i].start + (uint64_t)delta >= old[i].end + (uint64_t)delta) {
+			rc = SW_EINVAL;
+			goto out;
+		}
+		nw[i] = old[i];
+		nw[i].start += (uint64_t)delta;
+		nw[i].end += (uint64_t)delta;
+	}
+	/* the copy: same bytes, bias += delta */
+	size_t oldhdr = align8(eager_hdr_size(o->flags) + n * sizeof(struct rec));
+	uint8_t flags = o->flags | F_BIAS;
+	size_t newhdr = align8(eager_hdr_size(flags) + n * sizeof(struct rec));
+	size_t tail = malloc_usable_size(o) - oldhdr;   /* bytes + names */
+	c = malloc(newhdr + tail);
+	if (!c) {
+		rc = SW_ENOMEM;
+		goto out;
+	}
+	*c = *o;
+	c->flags = flags;
+	uint8_t *p = (uint8_t *)(c + 1);
+	if (flags & F_VADDR) {
+		memcpy(p, o + 1, 8);
+		p += 8;
+	}
+	int64_t bias = eager_bias(o) + delta;
+	memcpy(p, &bias, 8);
+	memcpy(eager_recs(c), eager_recs(o), n * sizeof(struct rec));
+	memcpy((uint8_t *)c + newhdr, (const uint8_t *)o + oldhdr, tail);
+	/* name offsets move with the header */
+	struct rec *r = eager_recs(c);
+	for (size_t i = 0; i < n; i++)
+		if (r[i].name_off)
+			r[i].name_off += (uint32_t)(newhdr - oldhdr);
+
+	/* unindex the old spans, index the new ones; on failure put back */
+	for (size_t i = 0; i < n; i++)
+		sw_tree_remove(&tree, old[i].start, o);
+	rc = index_insert(c, nw, n);
+	if (rc < 0) {
+		if (index_insert(o, old, n) < 0)
+			rc = SW_ENOMEM; /* only on allocation failure; the old spans were free */
+		goto out;
+	}
+	account_eager(o, false);
+	handle_set(c);
+	account_eager(c, true);
+	bounds_add(nw[0].start, nw[n - 1].end);
+	retire(NULL, o);
+	c = NULL;
+out:
+	free(c);
+	free(old);
+	free(nw);
+	return rc;
+}
+
+static int move_range(struct obj *o, uint64_t *startp, uint64_t *endp, size_t size, int64_t delta,
+		      struct obj **copy)
+{
+	uint64_t s = *startp, e = *endp, ns = s + (uint64_t)delta, ne = e + (uint64_t)delta;
+	struct obj *c;
+	int rc;
+
+	if (add_wraps(s, delta) || add_wraps(e, delta))
+		return SW_EINVAL;
+	c = malloc(size);
+	if (!c)
+		return SW_ENOMEM;
+	memcpy(c, o, size);
+	sw_tree_remove(&tree, s, o);
+	if (sw_tree_overlaps(&tree, ns, ne)) {
+		rc = SW_EOVERLAP;
+	} else {
+		struct sw_tree_entry en = { .start = ns, .len = (uint32_t)(e - s), .idx = 0, .val = c };
+		rc = sw_tree_insert(&tree, &en);
+	}
+	if (rc < 0) {
+		struct sw_tree_entry en = { .start = s, .len = (uint32_t)(e - s), .idx = 0, .val = o };
+		sw_tree_insert(&tree, &en);
+		free(c);
+		return rc;
+	}
+	/* the copy's range fields sit at the same offsets as the original's */
+	*(uint64_t *)(void *)((char *)c + ((char *)startp - (char *)o)) = ns;
+	*(uint64_t *)(void *)((char *)c + ((char *)endp - (char *)o)) = ne;
+	bounds_add(ns, ne);
+	handle_set(c);
+	*copy = c;
+	return 0;
+}
+
+int sw_jit_move(sw_jit_handle_t handle, int64_t delta)
+{
+	struct obj *o, *c = NULL;
+	int rc;
+
+	pthread_mutex_lock(&wlock);
+	o = handle_get(handle);
+	if (!o) {
+		rc = SW_EBADHANDLE;
+	} else if (delta == 0) {
+		rc = 0;
+	} else if (o->type == OBJ_EAGER) {
+		rc = move_eager(o, delta);
+	} else if (o->type == OBJ_TABLE) {
+		struct table *t = (struct table *)o;
+		rc = move_range(o, &t->start, &t->end, sizeof(*t), delta, &c);
+		if (rc == 0) {
+			((struct table *)c)->bias += delta;
+			record_bytes += block_size(c);
+			table_retire(t, false);
+		}
+	} else {
+		struct cbobj *cb = (struct cbobj *)o;
+		rc = move_range(o, &cb->start, &cb->end, sizeof(*cb), delta, &c);
+		if (rc == 0) {
+			record_bytes += block_size(c) - block_size(cb);
+			retire(NULL, cb);
+		}
+	}
+	if (rc == 0 && o && delta) {
+		sw_flush_cache();
+		maybe_reclaim();
+	}
+	pthread_mutex_unlock(&wlock);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- readers */
+
+/* A procedure found by a reader, inside its read section. */
+struct hit {
+	struct obj *o;
+	uint64_t start, end;
+	const char *name;
+	/* the unwind information: a section and the FDE's offset in it */
+	const uint8_t *eh;
+	size_t eh_size;
+	uint64_t vaddr;
+	uint64_t fde_off;
+	int64_t bias;
+	int form;
+};
+
+/* The FDE offset in a one-procedure .eh_frame: right after its CIE. */
+static int first_fde(const uint8_t *eh, size_t size, uint64_t *off)
+{
+	struct sw_cfi_section sec;
+	struct sw_cfi_entry ent;
+	int rc;
+
+	sw_cfi_section_init(&sec, eh, size, (uint64_t)(uintptr_t)eh, true, ".eh_frame");
+	if ((rc = sw_cfi_entry_at(&sec, 0, &ent, NULL)) < 0)
+		return rc;
+	*off = ent.end;
+	return 0;
+}
+
+/*
+ * Find pc (inside a read section).  For callback ranges the description
+ * is converted into scratch (SW_JIT_MAX_CFI bytes).  Returns 0,
+ * SW_ENOTFOUND or an error.
+ */
+static int find(uint64_t pc, struct hit *h, uint8_t *scratch, bool need_unwind)
+{
+	struct sw_tree_entry e;
+	int rc;
+
+	if (!sw_tree_find(&tree, pc, &e))
+		return SW_ENOTFOUND;
+	h->o = e.val;
+	switch (h->o->type) {
+	case OBJ_EAGER: {
+		const struct obj *o = h->o;
+		const struct rec *r = &eager_recs(o)[e.idx];
+		h->start = e.start;
+		h->end = e.start + e.len;
+		h->name = r->name_off ? (const char *)o + r->name_off : NULL;
+		h->eh = eager_bytes(o);
+		h->eh_size = o->size;
+		h->vaddr = eager_vaddr(o, h->eh);
+		h->fde_off = r->fde_off;
+		h->bias = eager_bias(o);
+		h->form = SW_JIT_FORM_EAGER;
+		return 0;
+	}
+	case OBJ_TABLE: {
+		const struct table *t = (const struct table *)h->o;
+		const struct table_data *d = t->d;
+		uint32_t n = __atomic_load_n(&d->published, __ATOMIC_ACQUIRE);
+		uint64_t key = pc - (uint64_t)t->bias;
+		uint32_t lo = 0, hi = n;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (d->recs[mid].start <= key)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == 0)
+			return SW_ENOTFOUND;
+		const struct trec *r = &d->recs[lo - 1];
+		if (key - r->start >= r->len)
+			return SW_ENOTFOUND;
+		h->start = r->start + (uint64_t)t->bias;
+		h->end = h->start + r->len;
+		h->name = r->name;
+		h->eh = r->eh;
+		h->eh_size = r->eh_size;
+		h->vaddr = (uint64_t)(uintptr_t)r->eh;
+		h->bias = t->bias;
+		h->form = SW_JIT_FORM_TABLE;
+		return need_unwind ? first_fde(h->eh, h->eh_size, &h->fde_off) : 0;
+	}
+	default: {
+		const struct cbobj *c = (const struct cbobj *)h->o;
+		struct sw_jit_proc p;
+		memset(&p, 0, sizeof(p));
+		if (c->cb(c->arg, pc, &p) < 0)
+			return SW_ENOTFOUND;
+		if (p.start > pc || p.end <= pc || p.start < c->start || p.end > c->end)
+			return SW_ENOTFOUND;
+		h->start = p.start;
+		h->end = p.end;
+		h->name = p.name;
+		h->bias = 0;
+		h->form = SW_JIT_FORM_CALLBACK;
+		if (!need_unwind)
+			return 0;
+		rc = build_procs(&p, 1, scratch, SW_JIT_MAX_CFI);
+		if (rc < 0)
+			return SW_EINVAL;
+		h->eh = scratch;
+		h->eh_size = (size_t)rc;
+		h->vaddr = (uint64_t)(uintptr_t)scratch;
+		return first_fde(h->eh, h->eh_size, &h->fde_off);
+	}
+	}
+}
+
+static bool in_bounds(uint64_t pc)
+{
+	return pc >= __atomic_load_n(&bound_lo, __ATOMIC_RELAXED) &&
+	       pc < __atomic_load_n(&bound_hi, __ATOMIC_RELAXED);
+}
+
+static int jit_find_fde(uint64_t pc, struct sw_fde_info *info)
+{
+	struct hit h;
+	uint32_t token;
+	int rc;
+
+	if (!in_bounds(pc))
+		return SW_ENOTFOUND;
+	token = sw_rcu_enter();
+	rc = find(pc, &h, info->jit_scratch, true);
+	if (rc == 0) {
+		sw_cfi_section_init(&info->sec, h.eh, h.eh_size, h.vaddr, true, ".eh_frame");
+		rc = sw_cfi_parse_fde(&info->sec, h.fde_off, &info->fde, &info->cie, NULL);
+	}
+	if (rc < 0) {
+		sw_rcu_exit(token);
+		return rc;
+	}
+	/* the FDE's addresses where the code is now */
+	info->fde.pc_begin += (uint64_t)h.bias;
+	info->fde.pc_end += (uint64_t)h.bias;
+	info->module_base = 0;
+	info->source = SW_SRC_JIT;
+	info->jit_token = token;        /* released by sw_fde_release */
+	return 0;
+}
+
+void sw_jit_read_exit(uint32_t token)
+{
+	sw_rcu_exit(token);
+}
+
+int sw_jit_lookup(uint64_t pc, struct sw_jit_found *out)
+{
+	struct hit h;
+	uint32_t token;
+	int rc;
+
+	if (!out)
+		return SW_EINVAL;
+	if (!in_bounds(pc))
+		return SW_ENOTFOUND;
+	token = sw_rcu_enter();
+	rc = find(pc, &h, NULL, false);
+	if (rc == 0) {
+		out->start = h.start;
+		out->end = h.end;
+		out->handle = make_handle(h.o);
+		out->form = h.form;
+	}
+	sw_rcu_exit(token);
+	return rc;
+}
+
+int sw_jit_get_name(uint64_t pc, char *buf, size_t size, uint64_t *offset)
+{
+	struct hit h;
+	uint32_t token;
+	int rc;
+
+	if (!buf || !size)
+		return SW_EINVAL;
+	buf[0] = '\0';
+	if (!in_bounds(pc))
+		return SW_ENOTFOUND;
+	token = sw_rcu_enter();
+	rc = find(pc, &h, NULL, false);
+	if (rc == 0 && !h.name)
+		rc = SW_ENOTFOUND;
+	if (rc == 0) {
+		size_t i = 0;
+		/* the callback's name is the JIT's memory, valid until removal */
+		for (; i + 1 < size && h.name[i]; i++)
+			buf[i] = h.name[i];
+		buf[i] = '\0';
+		if (offset)
+			*offset = pc - h.start;
+	}
+	sw_rcu_exit(token);
+	return rc;
+}
+
+bool sw_jit_active(void)
+{
+	return __atomic_load_n(&bound_hi, __ATOMIC_RELAXED) != 0;
+}
+
+int sw_jit_stats(struct sw_jit_stats *out)
+{
+	if (!out)
+		return SW_EINVAL;
+	pthread_mutex_lock(&wlock);
+	memset(out, 0, sizeof(*out));
+	out->entries = tree.entries;
+	out->handles = hlive;
+	out->index_bytes = tree.node_bytes;
+	out->record_bytes = record_bytes;
+	out->unwind_bytes = unwind_bytes;
+	for (uint32_t i = 0; i < hcount; i++) {
+		uint64_t e = htab[i];
+		struct obj *o = (struct obj *)(uintptr_t)(e & 0xffffffffffffull);
+		if (!(e & 1) && o->type == OBJ_TABLE)
+			out->unwind_bytes += ((struct table *)o)->d->unwind_bytes;
+	}
+	out->retired_bytes = retired_bytes;
+	pthread_mutex_unlock(&wlock);
+	return 0;
+}
