@@ -504,7 +504,6 @@ int sw_jit_remove(sw_jit_handle_t handle);
 struct sw_jit_found {
 	uint64_t start, end;         /* the procedure (table: the published
 				      * procedure; callback: its answer) */
-	sw_jit_handle_t handle;
 	int form;                    /* enum sw_jit_form */
 };
 

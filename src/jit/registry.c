@@ -157,6 +157,24 @@ static const uint8_t *eager_bytes(const struct obj *o)
 	return (const uint8_t *)o + align8(eager_hdr_size(o->flags) + o->n * sizeof(struct rec));
 }
 
+/* Tree values carry the object's type in their low bits (objects are
+ * malloc-aligned), so a lookup knows the form without touching the
+ * object. */
+static void *tagged(const struct obj *o)
+{
+	return (void *)((uintptr_t)o | o->type);
+}
+
+static struct obj *untag(const void *v)
+{
+	return (struct obj *)((uintptr_t)v & ~(uintptr_t)3);
+}
+
+static unsigned tag_type(const void *v)
+{
+	return (unsigned)((uintptr_t)v & 3);
+}
+
 static uint64_t make_handle(const struct obj *o)
 {
 	return ((uint64_t)o->hindex + 1) << 16 | o->hgen;
@@ -400,6 +418,39 @@ static int index_fdes(struct obj *o, struct span *spans, size_t max, bool valida
 	return (int)n;
 }
 
+/*
+ * index_fdes for bytes the builder just wrote from `procs`: FDE i is
+ * procedure i, so only the entry headers need reading (registration is
+ * hot: a JIT may register every function it compiles).
+ */
+static int index_built(struct obj *o, const struct sw_jit_proc *procs, struct span *spans, size_t n)
+{
+	struct sw_cfi_section sec;
+	struct sw_cfi_entry ent;
+	uint64_t off = 0;
+	size_t i = 0;
+	int rc;
+
+	sec_of(o, &sec);
+	while (i < n) {
+		if ((rc = sw_cfi_entry_at(&sec, off, &ent, NULL)) < 0)
+			return rc;
+		if (ent.kind == SW_CFI_ZERO || off > UINT32_MAX)
+			return SW_EINVAL;
+		if (ent.kind == SW_CFI_FDE) {
+			eager_recs(o)[i].fde_off = (uint32_t)off;
+			spans[i].start = procs[i].start;
+			spans[i].end = procs[i].end;
+			spans[i].rec = (uint32_t)i;
+			i++;
+		}
+		off = ent.end;
+	}
+	if (n > 1)
+		qsort(spans, n, sizeof(*spans), span_cmp);
+	return (int)n;
+}
+
 static size_t names_bytes(const struct obj *o)
 {
 	size_t total = 0;
@@ -428,22 +479,25 @@ static void account_eager(const struct obj *o, bool add)
 /* Insert every span of `o`; on failure remove those inserted. */
 static int index_insert(struct obj *o, const struct span *spans, size_t n)
 {
+	/* past every registered range (the usual JIT case): nothing to check */
+	bool beyond = spans[0].start >= bound_hi;
+
 	for (size_t i = 0; i < n; i++) {
-		if (sw_tree_overlaps(&tree, spans[i].start, spans[i].end)) {
+		if (!beyond && sw_tree_overlaps(&tree, spans[i].start, spans[i].end)) {
 			while (i--)
-				sw_tree_remove(&tree, spans[i].start, o);
+				sw_tree_remove(&tree, spans[i].start, tagged(o));
 			return SW_EOVERLAP;
 		}
 		struct sw_tree_entry e = {
 			.start = spans[i].start,
 			.len = (uint32_t)(spans[i].end - spans[i].start),
 			.idx = spans[i].rec,
-			.val = o,
+			.val = tagged(o),
 		};
 		int rc = sw_tree_insert(&tree, &e);
 		if (rc < 0) {
 			while (i--)
-				sw_tree_remove(&tree, spans[i].start, o);
+				sw_tree_remove(&tree, spans[i].start, tagged(o));
 			return rc;
 		}
 	}
@@ -673,7 +727,10 @@ int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t 
 		rc = SW_ENOMEM;
 		goto fail;
 	}
-	rc = index_fdes(o, spans, n, validate);
+	if (validate)
+		rc = index_fdes(o, spans, n, true);
+	else
+		rc = index_built(o, procs, spans, n);
 	if (rc >= 0 && (size_t)rc != n)
 		rc = SW_EINVAL;
 	if (rc >= 0) {
@@ -743,7 +800,7 @@ int sw_jit_table_create(uint64_t start, uint64_t end, size_t max_procs, sw_jit_h
 		rc = SW_EOVERLAP;
 	} else if ((rc = handle_alloc(&t->h)) == 0) {
 		struct sw_tree_entry e = {
-			.start = start, .len = (uint32_t)(end - start), .idx = 0, .val = t,
+			.start = start, .len = (uint32_t)(end - start), .idx = 0, .val = tagged(&t->h),
 		};
 		rc = sw_tree_insert(&tree, &e);
 		if (rc < 0) {
@@ -897,7 +954,7 @@ int sw_jit_add_callback(uint64_t start, uint64_t end, sw_jit_callback_t callback
 		rc = SW_EOVERLAP;
 	} else if ((rc = handle_alloc(&c->h)) == 0) {
 		struct sw_tree_entry e = {
-			.start = start, .len = (uint32_t)(end - start), .idx = 0, .val = c,
+			.start = start, .len = (uint32_t)(end - start), .idx = 0, .val = tagged(&c->h),
 		};
 		rc = sw_tree_insert(&tree, &e);
 		if (rc < 0) {
@@ -952,7 +1009,7 @@ int sw_jit_remove(sw_jit_handle_t handle)
 		}
 		if ((rc = eager_spans(o, spans)) == 0) {
 			for (uint32_t i = 0; i < o->n; i++)
-				sw_tree_remove(&tree, spans[i].start, o);
+				sw_tree_remove(&tree, spans[i].start, tagged(o));
 			account_eager(o, false);
 			retire(NULL, o);
 		}
@@ -960,11 +1017,11 @@ int sw_jit_remove(sw_jit_handle_t handle)
 			free(spans);
 	} else if (o->type == OBJ_TABLE) {
 		struct table *t = (struct table *)o;
-		sw_tree_remove(&tree, t->start, t);
+		sw_tree_remove(&tree, t->start, tagged(&t->h));
 		table_retire(t, true);
 	} else {
 		struct cbobj *c = (struct cbobj *)o;
-		sw_tree_remove(&tree, c->start, c);
+		sw_tree_remove(&tree, c->start, tagged(&c->h));
 		record_bytes -= block_size(c);
 		retire(NULL, c);
 	}
@@ -1044,7 +1101,7 @@ static int move_eager(struct obj *o, int64_t delta)
 
 	/* unindex the old spans, index the new ones; on failure put back */
 	for (size_t i = 0; i < n; i++)
-		sw_tree_remove(&tree, old[i].start, o);
+		sw_tree_remove(&tree, old[i].start, tagged(o));
 	rc = index_insert(c, nw, n);
 	if (rc < 0) {
 		if (index_insert(o, old, n) < 0)
@@ -1077,15 +1134,15 @@ static int move_range(struct obj *o, uint64_t *startp, uint64_t *endp, size_t si
 	if (!c)
 		return SW_ENOMEM;
 	memcpy(c, o, size);
-	sw_tree_remove(&tree, s, o);
+	sw_tree_remove(&tree, s, tagged(o));
 	if (sw_tree_overlaps(&tree, ns, ne)) {
 		rc = SW_EOVERLAP;
 	} else {
-		struct sw_tree_entry en = { .start = ns, .len = (uint32_t)(e - s), .idx = 0, .val = c };
+		struct sw_tree_entry en = { .start = ns, .len = (uint32_t)(e - s), .idx = 0, .val = tagged(c) };
 		rc = sw_tree_insert(&tree, &en);
 	}
 	if (rc < 0) {
-		struct sw_tree_entry en = { .start = s, .len = (uint32_t)(e - s), .idx = 0, .val = o };
+		struct sw_tree_entry en = { .start = s, .len = (uint32_t)(e - s), .idx = 0, .val = tagged(o) };
 		sw_tree_insert(&tree, &en);
 		free(c);
 		return rc;
@@ -1171,20 +1228,25 @@ static int first_fde(const uint8_t *eh, size_t size, uint64_t *off)
  * is converted into scratch (SW_JIT_MAX_CFI bytes).  Returns 0,
  * SW_ENOTFOUND or an error.
  */
-static int find(uint64_t pc, struct hit *h, uint8_t *scratch, bool need_unwind)
+enum { WANT_RANGE, WANT_NAME, WANT_UNWIND };
+
+static int find(uint64_t pc, struct hit *h, uint8_t *scratch, int want)
 {
 	struct sw_tree_entry e;
 	int rc;
 
 	if (!sw_tree_find(&tree, pc, &e))
 		return SW_ENOTFOUND;
-	h->o = e.val;
-	switch (h->o->type) {
+	h->o = untag(e.val);
+	switch (tag_type(e.val)) {
 	case OBJ_EAGER: {
 		const struct obj *o = h->o;
-		const struct rec *r = &eager_recs(o)[e.idx];
 		h->start = e.start;
 		h->end = e.start + e.len;
+		h->form = SW_JIT_FORM_EAGER;
+		if (want == WANT_RANGE)
+			return 0;
+		const struct rec *r = &eager_recs(o)[*e.idxp];
 		h->name = r->name_off ? (const char *)o + r->name_off : NULL;
 		h->eh = eager_bytes(o);
 		h->eh_size = o->size;
@@ -1220,7 +1282,7 @@ static int find(uint64_t pc, struct hit *h, uint8_t *scratch, bool need_unwind)
 		h->vaddr = (uint64_t)(uintptr_t)r->eh;
 		h->bias = t->bias;
 		h->form = SW_JIT_FORM_TABLE;
-		return need_unwind ? first_fde(h->eh, h->eh_size, &h->fde_off) : 0;
+		return want == WANT_UNWIND ? first_fde(h->eh, h->eh_size, &h->fde_off) : 0;
 	}
 	default: {
 		const struct cbobj *c = (const struct cbobj *)h->o;
@@ -1235,7 +1297,7 @@ static int find(uint64_t pc, struct hit *h, uint8_t *scratch, bool need_unwind)
 		h->name = p.name;
 		h->bias = 0;
 		h->form = SW_JIT_FORM_CALLBACK;
-		if (!need_unwind)
+		if (want != WANT_UNWIND)
 			return 0;
 		rc = build_procs(&p, 1, scratch, SW_JIT_MAX_CFI);
 		if (rc < 0)
@@ -1263,7 +1325,7 @@ static int jit_find_fde(uint64_t pc, struct sw_fde_info *info)
 	if (!in_bounds(pc))
 		return SW_ENOTFOUND;
 	token = sw_rcu_enter();
-	rc = find(pc, &h, info->jit_scratch, true);
+	rc = find(pc, &h, info->jit_scratch, WANT_UNWIND);
 	if (rc == 0) {
 		sw_cfi_section_init(&info->sec, h.eh, h.eh_size, h.vaddr, true, ".eh_frame");
 		rc = sw_cfi_parse_fde(&info->sec, h.fde_off, &info->fde, &info->cie, NULL);
@@ -1297,11 +1359,10 @@ int sw_jit_lookup(uint64_t pc, struct sw_jit_found *out)
 	if (!in_bounds(pc))
 		return SW_ENOTFOUND;
 	token = sw_rcu_enter();
-	rc = find(pc, &h, NULL, false);
+	rc = find(pc, &h, NULL, WANT_RANGE);
 	if (rc == 0) {
 		out->start = h.start;
 		out->end = h.end;
-		out->handle = make_handle(h.o);
 		out->form = h.form;
 	}
 	sw_rcu_exit(token);
@@ -1320,7 +1381,7 @@ int sw_jit_get_name(uint64_t pc, char *buf, size_t size, uint64_t *offset)
 	if (!in_bounds(pc))
 		return SW_ENOTFOUND;
 	token = sw_rcu_enter();
-	rc = find(pc, &h, NULL, false);
+	rc = find(pc, &h, NULL, WANT_NAME);
 	if (rc == 0 && !h.name)
 		rc = SW_ENOTFOUND;
 	if (rc == 0) {

@@ -44,7 +44,8 @@ static void *node_alloc(struct sw_tree *t, bool leaf)
 		return NULL;
 	nd->leaf = leaf;
 	nd->n = 0;
-	nd->pad = 0;
+	nd->hw = 0;
+	nd->dead = 0;
 	t->node_bytes += NODE_BYTES(leaf);
 	return nd;
 }
@@ -73,11 +74,16 @@ static struct sw_tree_node *load_child(const struct sw_tree_inner *in, unsigned 
 /* last i with key[i] <= key, key[0] counting as -inf */
 static unsigned inner_pick(const struct sw_tree_inner *in, uint64_t key)
 {
-	unsigned i = 1;
+	unsigned lo = 1, hi = in->h.n;
 
-	while (i < in->h.n && in->key[i] <= key)
-		i++;
-	return i - 1;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (in->key[mid] <= key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo - 1;
 }
 
 /* number of entries whose start is below key (the insertion point) */
@@ -143,16 +149,29 @@ static void leaf_get(const struct sw_tree_leaf *lf, unsigned i, struct sw_tree_e
 	e->val = lf->val[i];
 }
 
-/* The i-th entry of leaf `lf` with `e` inserted at `pos`. */
-static void merged_entry(const struct sw_tree_leaf *lf, unsigned pos, const struct sw_tree_entry *e,
-			 unsigned i, struct sw_tree_entry *out)
+/* The live entries of `lf` with `e` inserted in order (tombstones dropped).
+ * Returns the count. */
+static unsigned merged_entries(const struct sw_tree_leaf *lf, const struct sw_tree_entry *e,
+			       struct sw_tree_entry *out, unsigned *epos)
 {
-	if (i < pos)
-		leaf_get(lf, i, out);
-	else if (i == pos)
-		*out = *e;
-	else
-		leaf_get(lf, i - 1, out);
+	unsigned o = 0;
+	bool placed = false;
+
+	for (unsigned i = 0; i < lf->h.n; i++) {
+		if (!lf->len[i])
+			continue;
+		if (!placed && lf->start[i] >= e->start) {
+			*epos = o;
+			out[o++] = *e;
+			placed = true;
+		}
+		leaf_get(lf, i, &out[o++]);
+	}
+	if (!placed) {
+		*epos = o;
+		out[o++] = *e;
+	}
+	return o;
 }
 
 /* Where to split n + 1 items when the new one goes to position pos. */
@@ -176,7 +195,7 @@ static int insert_child(struct sw_tree *t, const struct path *p, int k, uint64_t
 		struct sw_tree_inner *root = node_alloc(t, false);
 		if (!root)
 			return SW_ENOMEM;
-		root->h.n = 2;
+		root->h.n = root->h.hw = 2;
 		root->key[0] = 0;
 		root->child[0] = L;
 		root->key[1] = sep;
@@ -187,6 +206,15 @@ static int insert_child(struct sw_tree *t, const struct path *p, int k, uint64_t
 
 	struct sw_tree_inner *in = (struct sw_tree_inner *)p->nd[k];
 	unsigned n = in->h.n, at = p->ix[k] + 1, total = n + 1;
+
+	if (at == n && n == in->h.hw && n < SW_TREE_INNER_MAX && load_child(in, n - 1) == L) {
+		/* append in place: the old child stays, R joins at the end */
+		in->key[n] = sep;
+		__atomic_store_n(&in->child[n], R, __ATOMIC_RELAXED);
+		in->h.hw = (uint16_t)(n + 1);
+		__atomic_store_n(&in->h.n, (uint16_t)(n + 1), __ATOMIC_RELEASE);
+		return 0;
+	}
 	uint64_t keys[SW_TREE_INNER_MAX + 1];
 	struct sw_tree_node *kids[SW_TREE_INNER_MAX + 1];
 
@@ -206,7 +234,7 @@ static int insert_child(struct sw_tree *t, const struct path *p, int k, uint64_t
 		struct sw_tree_inner *c = node_alloc(t, false);
 		if (!c)
 			return SW_ENOMEM;
-		c->h.n = (uint16_t)total;
+		c->h.n = c->h.hw = (uint16_t)total;
 		memcpy(c->key, keys, total * sizeof(keys[0]));
 		memcpy(c->child, kids, total * sizeof(kids[0]));
 		link_node(t, p, k, &c->h);
@@ -221,10 +249,10 @@ static int insert_child(struct sw_tree *t, const struct path *p, int k, uint64_t
 		node_free(t, ir);
 		return SW_ENOMEM;
 	}
-	il->h.n = (uint16_t)nl;
+	il->h.n = il->h.hw = (uint16_t)nl;
 	memcpy(il->key, keys, nl * sizeof(keys[0]));
 	memcpy(il->child, kids, nl * sizeof(kids[0]));
-	ir->h.n = (uint16_t)(total - nl);
+	ir->h.n = ir->h.hw = (uint16_t)(total - nl);
 	memcpy(ir->key, keys + nl, (total - nl) * sizeof(keys[0]));
 	memcpy(ir->child, kids + nl, (total - nl) * sizeof(kids[0]));
 	int rc = insert_child(t, p, k - 1, keys[nl], &il->h, &ir->h);
@@ -259,7 +287,7 @@ static int lower_separator(struct sw_tree *t, const struct path *p, const struct
 	struct sw_tree_inner *c = node_alloc(t, false);
 	if (!c)
 		return SW_ENOMEM;
-	c->h.n = in->h.n;
+	c->h.n = c->h.hw = in->h.n;
 	memcpy(c->key, in->key, in->h.n * sizeof(in->key[0]));
 	for (unsigned i = 0; i < in->h.n; i++)
 		c->child[i] = load_child(in, i);
@@ -278,7 +306,7 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 		struct sw_tree_leaf *lf = node_alloc(t, true);
 		if (!lf)
 			return SW_ENOMEM;
-		lf->h.n = 1;
+		lf->h.n = lf->h.hw = 1;
 		leaf_set(lf, 0, e);
 		__atomic_store_n(&t->root, &lf->h, __ATOMIC_RELEASE);
 		t->entries++;
@@ -296,38 +324,61 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 	int lv = p.depth - 1;
 	struct sw_tree_leaf *lf = (struct sw_tree_leaf *)p.nd[lv];
 	unsigned n = lf->h.n, pos = leaf_lower(lf, e->start);
-	struct sw_tree_entry x;
 
-	if (n < SW_TREE_LEAF_MAX) {
+	if (pos == n && n == lf->h.hw && n < SW_TREE_LEAF_MAX && (n == 0 || lf->len[n - 1])) {
+		/* append in place (tree.h): slot n was never visible */
+		leaf_set(lf, n, e);
+		lf->h.hw = (uint16_t)(n + 1);
+		__atomic_store_n(&lf->h.n, (uint16_t)(n + 1), __ATOMIC_RELEASE);
+		t->entries++;
+		return 0;
+	}
+	if (pos == n && n == SW_TREE_LEAF_MAX && lf->h.dead == 0) {
+		/* full, appending: the leaf stays as it is, e starts a new one */
+		struct sw_tree_leaf *R = node_alloc(t, true);
+		if (!R)
+			return SW_ENOMEM;
+		R->h.n = R->h.hw = 1;
+		leaf_set(R, 0, e);
+		rc = insert_child(t, &p, lv - 1, e->start, &lf->h, &R->h);
+		if (rc < 0) {
+			node_free(t, R);
+			return rc;
+		}
+		t->entries++;
+		return 0;
+	}
+
+	struct sw_tree_entry all[SW_TREE_LEAF_MAX + 1];
+	unsigned epos, total = merged_entries(lf, e, all, &epos);
+
+	if (total <= SW_TREE_LEAF_MAX) {
 		struct sw_tree_leaf *c = node_alloc(t, true);
 		if (!c)
 			return SW_ENOMEM;
-		c->h.n = (uint16_t)(n + 1);
-		for (unsigned i = 0; i <= n; i++) {
-			merged_entry(lf, pos, e, i, &x);
-			leaf_set(c, i, &x);
-		}
+		c->h.n = c->h.hw = (uint16_t)total;
+		for (unsigned i = 0; i < total; i++)
+			leaf_set(c, i, &all[i]);
 		link_node(t, &p, lv, &c->h);
 		node_retire(t, &lf->h);
 		t->entries++;
 		return 0;
 	}
 
-	unsigned nl = split_left(n, pos);
+	unsigned nl = split_left(total - 1, epos);
 	struct sw_tree_leaf *L = node_alloc(t, true), *R = node_alloc(t, true);
 	if (!L || !R) {
 		node_free(t, L);
 		node_free(t, R);
 		return SW_ENOMEM;
 	}
-	L->h.n = (uint16_t)nl;
-	R->h.n = (uint16_t)(n + 1 - nl);
-	for (unsigned i = 0; i <= n; i++) {
-		merged_entry(lf, pos, e, i, &x);
+	L->h.n = L->h.hw = (uint16_t)nl;
+	R->h.n = R->h.hw = (uint16_t)(total - nl);
+	for (unsigned i = 0; i < total; i++) {
 		if (i < nl)
-			leaf_set(L, i, &x);
+			leaf_set(L, i, &all[i]);
 		else
-			leaf_set(R, i - nl, &x);
+			leaf_set(R, i - nl, &all[i]);
 	}
 	rc = insert_child(t, &p, lv - 1, R->start[0], &L->h, &R->h);
 	if (rc < 0) {
@@ -365,21 +416,28 @@ int sw_tree_remove(struct sw_tree *t, uint64_t start, const void *val)
 	int lv = p.depth - 1;
 	struct sw_tree_leaf *lf = (struct sw_tree_leaf *)p.nd[lv];
 	unsigned j = leaf_lower(lf, start);
-	if (j >= lf->h.n || lf->start[j] != start || lf->val[j] != val)
+	if (j >= lf->h.n || lf->start[j] != start || lf->val[j] != val || !lf->len[j])
 		return SW_ENOTFOUND;
 
-	if (lf->h.n > 1) {
+	unsigned live = lf->h.n - lf->h.dead - 1;
+	if (live > 0 && (lf->h.dead + 1) * 2 <= lf->h.n) {
+		/* tombstone (tree.h) */
+		__atomic_store_n(&lf->len[j], 0, __ATOMIC_RELEASE);
+		lf->h.dead++;
+	} else if (live > 0) {
+		/* mostly tombstones: copy the live entries */
 		struct sw_tree_leaf *c = node_alloc(t, true);
 		struct sw_tree_entry x;
+		unsigned o = 0;
 		if (!c)
 			return SW_ENOMEM;
-		c->h.n = (uint16_t)(lf->h.n - 1);
-		for (unsigned i = 0, o = 0; i < lf->h.n; i++) {
-			if (i == j)
+		for (unsigned i = 0; i < lf->h.n; i++) {
+			if (i == j || !lf->len[i])
 				continue;
 			leaf_get(lf, i, &x);
 			leaf_set(c, o++, &x);
 		}
+		c->h.n = c->h.hw = (uint16_t)o;
 		link_node(t, &p, lv, &c->h);
 		node_retire(t, &lf->h);
 	} else {
@@ -395,7 +453,7 @@ int sw_tree_remove(struct sw_tree *t, uint64_t start, const void *val)
 			unsigned drop = p.ix[k - 1];
 			if (!c)
 				return SW_ENOMEM;
-			c->h.n = (uint16_t)(par->h.n - 1);
+			c->h.n = c->h.hw = (uint16_t)(par->h.n - 1);
 			for (unsigned i = 0, o = 0; i < par->h.n; i++) {
 				if (i == drop)
 					continue;
@@ -421,22 +479,36 @@ bool sw_tree_overlaps(const struct sw_tree *t, uint64_t start, uint64_t end)
 	/* a range that starts below `start` overlaps iff it covers start */
 	if (sw_tree_find(t, start, &e))
 		return true;
-	/* else the first range starting at or after `start` must start at or
-	 * after `end` */
-	if (descend(t, start, &p) < 0 || p.depth == 0)
-		return p.depth != 0;    /* too deep: refuse (cannot happen) */
+	/* else the first live range starting at or after `start` must start
+	 * at or after `end` */
+	if (descend(t, start, &p) < 0)
+		return true;    /* too deep: refuse (cannot happen) */
+	if (p.depth == 0)
+		return false;
 	const struct sw_tree_leaf *lf = (const struct sw_tree_leaf *)p.nd[p.depth - 1];
-	unsigned pos = leaf_lower(lf, start);
-	if (pos < lf->h.n)
-		return lf->start[pos] < end;
-	for (int k = p.depth - 2; k >= 0; k--) {
-		const struct sw_tree_inner *in = (const struct sw_tree_inner *)p.nd[k];
-		if (p.ix[k] + 1 < in->h.n) {
-			const struct sw_tree_node *nd = load_child(in, p.ix[k] + 1);
-			while (!nd->leaf)
-				nd = load_child((const struct sw_tree_inner *)nd, 0);
-			return ((const struct sw_tree_leaf *)nd)->start[0] < end;
+	unsigned i = leaf_lower(lf, start);
+	for (;;) {
+		for (; i < lf->h.n; i++) {
+			if (lf->start[i] >= end)
+				return false;
+			if (lf->len[i])
+				return true;
 		}
+		/* the next leaf: up to the first ancestor with a right sibling */
+		int k = p.depth - 2;
+		while (k >= 0 && p.ix[k] + 1 >= p.nd[k]->n)
+			k--;
+		if (k < 0)
+			return false;
+		p.ix[k]++;
+		const struct sw_tree_node *nd = load_child((const struct sw_tree_inner *)p.nd[k], p.ix[k]);
+		for (k++; !nd->leaf; k++) {
+			p.nd[k] = (struct sw_tree_node *)(uintptr_t)nd;
+			p.ix[k] = 0;
+			nd = load_child((const struct sw_tree_inner *)nd, 0);
+		}
+		p.nd[k] = (struct sw_tree_node *)(uintptr_t)nd;
+		lf = (const struct sw_tree_leaf *)nd;
+		i = 0;
 	}
-	return false;
 }

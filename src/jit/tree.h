@@ -19,6 +19,17 @@
  * left ranges end at or before it); an insertion whose range would cross
  * the separator on its right first lowers that separator to its start.
  *
+ * Two in-place changes are also allowed, because a reader cannot tell them
+ * from an atomic one:
+ *   - appending at the end of a node whose slots past n were never
+ *     published (n == hw): the writer fills slot n, then stores n + 1
+ *     (release); a reader loads n (acquire) and reads only slots below it;
+ *   - removing a leaf entry by storing 0 into its length (a tombstone: a
+ *     zero-length range contains no PC).  Tombstones are dropped when the
+ *     leaf is next copied, and a leaf that is half tombstones is copied.
+ * Sequential registration and removal, the common JIT pattern, therefore
+ * allocate a node only once per SW_TREE_LEAF_MAX entries.
+ *
  * Writers are serialised by the caller (the registry mutex).
  */
 #ifndef SW_JIT_TREE_H
@@ -34,8 +45,9 @@
 
 struct sw_tree_node {
 	uint16_t leaf;          /* 1: struct sw_tree_leaf */
-	uint16_t n;             /* entries / children */
-	uint32_t pad;
+	uint16_t n;             /* entries / children (release store, acquire load) */
+	uint16_t hw;            /* writer only: slots ever published */
+	uint16_t dead;          /* writer only: removed leaf entries (len 0) */
 };
 
 struct sw_tree_leaf {
@@ -61,13 +73,23 @@ struct sw_tree {
 	void *retire_arg;
 };
 
-/* One entry. */
+/* One entry.  sw_tree_find leaves idx 0 and points idxp at the stored
+ * value instead (a separate cache line: read it only when needed). */
 struct sw_tree_entry {
 	uint64_t start;
 	uint32_t len;
 	uint32_t idx;
 	void *val;
+	const uint32_t *idxp;
 };
+
+/* Prefetch the cache lines of n keys (random lookups over a large index
+ * are bound by memory latency: overlapping the misses halves them). */
+static inline void sw_tree_prefetch(const uint64_t *keys, unsigned n)
+{
+	for (unsigned i = 0; i < n; i += 8)
+		__builtin_prefetch(keys + i);
+}
 
 /*
  * Reader: the entry whose range contains pc.  Returns true and *e.  Must
@@ -81,7 +103,10 @@ static inline bool sw_tree_find(const struct sw_tree *t, uint64_t pc, struct sw_
 		return false;
 	while (!nd->leaf) {
 		const struct sw_tree_inner *in = (const struct sw_tree_inner *)nd;
-		unsigned lo = 0, n = nd->n;
+		unsigned lo = 0, n = __atomic_load_n(&nd->n, __ATOMIC_ACQUIRE);
+
+		/* the key lines in parallel, not one per binary-search step */
+		sw_tree_prefetch(in->key, n);
 
 		/* last i with key[i] <= pc, key[0] counting as -inf */
 		while (n > 1) {
@@ -93,7 +118,9 @@ static inline bool sw_tree_find(const struct sw_tree *t, uint64_t pc, struct sw_
 		nd = __atomic_load_n(&in->child[lo], __ATOMIC_ACQUIRE);
 	}
 	const struct sw_tree_leaf *lf = (const struct sw_tree_leaf *)nd;
-	unsigned lo = 0, n = lf->h.n;
+	unsigned lo = 0, n = __atomic_load_n(&lf->h.n, __ATOMIC_ACQUIRE);
+
+	sw_tree_prefetch(lf->start, n);
 
 	if (n == 0 || lf->start[0] > pc)
 		return false;
@@ -103,11 +130,13 @@ static inline bool sw_tree_find(const struct sw_tree *t, uint64_t pc, struct sw_
 			lo += half;
 		n -= half;
 	}
-	if (pc - lf->start[lo] >= lf->len[lo])
+	uint32_t len = __atomic_load_n(&lf->len[lo], __ATOMIC_RELAXED);
+	if (pc - lf->start[lo] >= len)
 		return false;
 	e->start = lf->start[lo];
-	e->len = lf->len[lo];
-	e->idx = lf->idx[lo];
+	e->len = len;
+	e->idx = 0;
+	e->idxp = &lf->idx[lo];
 	e->val = lf->val[lo];
 	return true;
 }

@@ -56,7 +56,7 @@ static int check_all(struct sw_tree *t)
 			bool hit = sw_tree_find(t, pc, &e);
 			int id = owner[i];
 			if (hit != (id != 0) ||
-			    (hit && (e.idx != (uint32_t)id || e.start != ranges[id].start ||
+			    (hit && (*e.idxp != (uint32_t)id || e.start != ranges[id].start ||
 				     e.start + e.len != ranges[id].end)))
 				bad++;
 		}
@@ -86,7 +86,8 @@ static void run(struct sw_tree *t, unsigned ops, unsigned maxlen, bool sequentia
 			if (!free_)
 				continue;
 			int id = next_id++;
-			struct sw_tree_entry en = { s, (uint32_t)(e - s), (uint32_t)id, &ranges[id] };
+			struct sw_tree_entry en = { .start = s, .len = (uint32_t)(e - s), .idx = (uint32_t)id,
+						    .val = &ranges[id] };
 			CHECK_EQ(sw_tree_insert(t, &en), 0);
 			ranges[id].start = s;
 			ranges[id].end = e;
@@ -148,7 +149,8 @@ TEST(tree_sequential_fills_leaves)
 	unsigned n = 3000;
 
 	for (unsigned i = 0; i < n; i++) {
-		struct sw_tree_entry e = { 0x1000 + (uint64_t)i * 64, 64, i, &t };
+		struct sw_tree_entry e = { .start = 0x1000 + (uint64_t)i * 64, .len = 64, .idx = i,
+					   .val = &t };
 		CHECK_EQ(sw_tree_insert(&t, &e), 0);
 	}
 	/* ascending insertion keeps leaves full: about 24 bytes per entry */
@@ -156,7 +158,7 @@ TEST(tree_sequential_fills_leaves)
 	CHECK(per <= 28);
 	for (unsigned i = 0; i < n; i++) {
 		struct sw_tree_entry e;
-		CHECK(sw_tree_find(&t, 0x1000 + (uint64_t)i * 64 + 63, &e) && e.idx == i);
+		CHECK(sw_tree_find(&t, 0x1000 + (uint64_t)i * 64 + 63, &e) && *e.idxp == i);
 	}
 	struct sw_tree_entry miss;
 	CHECK(!sw_tree_find(&t, 0x1000 + (uint64_t)n * 64, &miss));
@@ -171,12 +173,13 @@ TEST(tree_sequential_and_descending)
 	run(&t, 6000, 2, true);
 	/* descending insertion */
 	for (unsigned i = 2000; i-- > 0;) {
-		struct sw_tree_entry e = { 0x1000 + (uint64_t)i * 32, 32, i, &t };
+		struct sw_tree_entry e = { .start = 0x1000 + (uint64_t)i * 32, .len = 32, .idx = i,
+					   .val = &t };
 		CHECK_EQ(sw_tree_insert(&t, &e), 0);
 	}
 	for (unsigned i = 0; i < 2000; i++) {
 		struct sw_tree_entry e;
-		CHECK(sw_tree_find(&t, 0x1000 + (uint64_t)i * 32 + 5, &e) && e.idx == i);
+		CHECK(sw_tree_find(&t, 0x1000 + (uint64_t)i * 32 + 5, &e) && *e.idxp == i);
 	}
 	CHECK(sw_tree_overlaps(&t, 0x1000 + 31, 0x1000 + 33));
 	CHECK(!sw_tree_overlaps(&t, 0x1000 + 2000 * 32, 0x1000 + 2001 * 32));
