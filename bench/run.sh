@@ -135,3 +135,48 @@ if [[ $llvm_ok == yes ]]; then
 else
 	echo "bench: LLVM libunwind 16 unavailable (apt-get download libunwind-16 failed)" >&2
 fi
+
+# ================================================================ JIT registry
+# (bench/jit_bench.c, bench/jit_anchor.c; everything in this section)
+#   jit.lookup.N.stackwalk            ns per sw_jit_lookup, N = 1e3 .. 1e6 procedures
+#   jit.first_lookup.1e5.stackwalk    ms for the first lookup after 10^5 registrations
+#   jit.lookup.N.libgcc / .llvm       ns per _Unwind_Find_FDE after one
+#                                     __register_frame per procedure, N = 1e3 .. 1e5
+#   jit.first_lookup.1e5.libgcc       ms for libgcc's first lookup (it sorts)
+#   jit.register.stackwalk            ns per single-procedure sw_jit_add_procs (10^6)
+#   jit.remove.stackwalk              ns per sw_jit_remove (10^6)
+#   jit.memory.stackwalk              registry bytes per procedure at 10^6
+#   jit.unwind.threads2.speedup       sw_backtrace throughput through JIT frames,
+#                                     2 threads over 1
+# The anchors are separate programs linked against the unwinder they
+# measure (libgcc_s, or LLVM libunwind 16 from $llvm above).
+echo "bench: building the JIT registry benchmarks" >&2
+JIT_CC=(-std=gnu11 -O2 -g "${WARN[@]}" -Iinclude)
+"$CC" "${JIT_CC[@]}" -Itests/jit -o "$BUILD/bench/jit_bench" bench/jit_bench.c tests/jit/emit.c \
+	"$lib" -lpthread
+# the unwinder library comes before libstackwalk.a, which only supplies
+# the CFI builder
+"$CC" "${JIT_CC[@]}" -o "$BUILD/bench/jit_anchor_libgcc" bench/jit_anchor.c -lgcc_s "$lib"
+jit_llvm=no
+llvm_so=$llvm/usr/lib/llvm-16/lib/libunwind.so.1
+if [[ -e $llvm_so ]] &&
+   "$CC" "${JIT_CC[@]}" -DANCHOR_LLVM -o "$BUILD/bench/jit_anchor_llvm" bench/jit_anchor.c \
+	"$llvm_so" -Wl,-rpath,"$PWD/$llvm/usr/lib/llvm-16/lib" "$lib"; then
+	jit_llvm=yes
+fi
+
+echo "bench: JIT registry lookups (stackwalk)" >&2
+"$BUILD/bench/jit_bench" lookup
+echo "bench: JIT lookups through __register_frame (libgcc; its first lookup at 1e5 takes seconds)" >&2
+"$BUILD/bench/jit_anchor_libgcc" libgcc 1000 10000 100000
+if [[ $jit_llvm == yes ]]; then
+	echo "bench: JIT lookups through __register_frame (LLVM libunwind 16)" >&2
+	"$BUILD/bench/jit_anchor_llvm" llvm 1000 10000 100000
+else
+	echo "bench: no jit.lookup.*.llvm: LLVM libunwind 16 unavailable ($llvm_so missing: apt-get download libunwind-16 failed)" >&2
+fi
+echo "bench: JIT registration, removal and memory (10^6 procedures)" >&2
+"$BUILD/bench/jit_bench" register
+echo "bench: unwinding through JIT code, 1 and 2 threads" >&2
+"$BUILD/bench/jit_bench" unwind
+# ================================================================ end of JIT registry

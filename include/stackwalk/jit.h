@@ -288,7 +288,8 @@ enum sw_jit_unwind_kind {
  *                                     frame_size <= 127, else 48 81 ec id
  *
  * and each epilogue is the canonical sequence ending at the instruction at
- * code offset epilogues[i] (a 1-byte ret, or the final jmp of a tail call):
+ * code offset epilogues[i] (a 1-byte ret, or the final jmp of a tail call:
+ * the state after it is never needed, since no PC lies inside a jmp):
  *
  *     without FP:  add rsp, frame_size (same size rule, 48 83/81 c4);
  *                  pop saved[n-1] ... pop saved[0]; ret/jmp
@@ -360,8 +361,19 @@ struct sw_jit_cfi {
  *     SW_JIT_DYN_MAX_LABELS labels per procedure).
  *   - SW_DYN_ALIAS val: from when+1 to the end of the region, byte k has the
  *     state of byte (val + k) of this procedure (val is an address inside
- *     [start, end) before the alias point): duplicated code such as a copied
- *     epilogue.
+ *     [start, end); the whole target range must lie before the alias
+ *     point): duplicated code such as a copied epilogue.  After the aliased
+ *     bytes the description continues from the state it had before the
+ *     alias point; no other op may follow an ALIAS in its region, and at
+ *     most 16 ALIAS ops per procedure cover bytes.
+ *   - details: in an empty region `when` must be 0; in other regions
+ *     0 <= when < insn_count.  SAVE_REG r, r means "r is back in its own
+ *     register" (the only way to restore one register).  LABEL_STATE also
+ *     remembers which frames are open, so COPY_STATE followed by POP_FRAMES
+ *     works for several epilogues.  POP_FRAMES can return to the 8
+ *     innermost open frames.  Rules are kept for registers 0..16 (rsp is
+ *     the CFA, never saved); save slots must be multiples of 8 from the CFA.
+ *     Bounds: 4096 regions, 65536 ops (src/jit/describe.h).
  * Registers are DWARF numbers (enum sw_reg).  Descriptions whose CFI
  * exceeds SW_JIT_MAX_CFI bytes are rejected (SW_EINVAL).
  */
@@ -472,7 +484,8 @@ int sw_jit_table_publish(sw_jit_handle_t table);
  * points to (name, CFI bytes, region lists) must stay valid and unchanged
  * until sw_jit_remove of this handle returns; the description is
  * converted on the unwinder's stack (at most SW_JIT_MAX_CFI bytes of CFI,
- * else the frame gets SW_EINVAL).
+ * else the frame gets SW_EINVAL; the conversion needs about 4 KiB of
+ * stack beyond the unwinder's own: mind small sigaltstacks).
  * Returns 0 and *out, SW_EINVAL, SW_EOVERLAP, SW_ENOMEM.
  * Thread-safe: yes.  Async-signal-safe: no.
  */
