@@ -560,6 +560,52 @@ struct sw_jit_stats {
 };
 int sw_jit_stats(struct sw_jit_stats *out);
 
+/* ================================================================== *
+ * Publishers: one registration, visible to every other consumer
+ *
+ * A publisher hands each eager registration (and each published batch of
+ * a growable table) to another unwinder or tool:
+ *   SW_JIT_PUB_LIBGCC     __register_frame / __deregister_frame of the
+ *                         zero-terminated .eh_frame (libgcc_s, or LLVM
+ *                         libunwind's __unw_add_dynamic_eh_frame_section /
+ *                         __unw_add_dynamic_fde when that is the unwinder
+ *                         in the process): C++ exceptions cross JIT frames;
+ *   SW_JIT_PUB_GDB        the GDB JIT interface (__jit_debug_descriptor,
+ *                         __jit_debug_register_code): an in-memory ELF
+ *                         object per registration with symbols and
+ *                         .eh_frame;
+ *   SW_JIT_PUB_PERF_MAP   /tmp/perf-PID.map lines (perf's simple map);
+ *   SW_JIT_PUB_JITDUMP    jit-PID.dump records for `perf inject --jit`;
+ *   SW_JIT_PUB_LIBUNWIND  nongnu libunwind's _U_dyn_register, when that
+ *                         library is loaded (found with dlsym).
+ * Callback ranges cannot be published (their procedures exist only when
+ * asked for); tables publish each batch at sw_jit_table_publish.
+ * ================================================================== */
+enum sw_jit_publisher {
+	SW_JIT_PUB_LIBGCC = 1u << 0,
+	SW_JIT_PUB_GDB = 1u << 1,
+	SW_JIT_PUB_PERF_MAP = 1u << 2,
+	SW_JIT_PUB_JITDUMP = 1u << 3,
+	SW_JIT_PUB_LIBUNWIND = 1u << 4,
+	SW_JIT_PUB_ALL = 0x1f,
+};
+
+/*
+ * sw_jit_set_publishers - the publishers applied to registrations made
+ * from now on (default: none).  Returns the previous mask, or SW_EINVAL
+ * for unknown bits.  Thread-safe: yes.  Async-signal-safe: no.
+ */
+int sw_jit_set_publishers(unsigned mask);
+
+/*
+ * sw_jit_publish - change the publishers of one registration: those in
+ * `mask` it does not have yet are added, those it has and `mask` lacks
+ * are withdrawn.  Returns 0, SW_EBADHANDLE, SW_EINVAL (unknown bits, or a
+ * callback range with a non-zero mask), or the first publisher error (the
+ * others are still applied).  Thread-safe: yes.  Async-signal-safe: no.
+ */
+int sw_jit_publish(sw_jit_handle_t handle, unsigned mask);
+
 #ifdef __cplusplus
 }
 #endif

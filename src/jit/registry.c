@@ -35,6 +35,7 @@
 #include "dwarf/cfi.h"
 #include "dwarf/reader.h"
 #include "jit/describe.h"
+#include "jit/publish.h"
 #include "jit/rcu.h"
 #include "jit/registry.h"
 #include "jit/tree.h"
@@ -180,6 +181,37 @@ static uint64_t make_handle(const struct obj *o)
 	return ((uint64_t)o->hindex + 1) << 16 | o->hgen;
 }
 
+#define NPUB 5
+
+static const struct sw_jit_pub_ops *pub_op(unsigned i)
+{
+	switch (i) {
+	case 0: return &sw_jit_pub_libgcc;
+	case 1: return &sw_jit_pub_gdb;
+	case 2: return &sw_jit_pub_perf_map;
+	case 3: return &sw_jit_pub_jitdump;
+	default: return &sw_jit_pub_libunwind;
+	}
+}
+
+/* One chunk handed to publishers: an eager registration, or one published
+ * batch of a table. */
+struct batch {
+	struct batch *next;
+	struct sw_jit_chunk chunk;
+	struct sw_jit_chunk_proc *procs;
+	uint8_t *bytes;                 /* our copy, when the chunk needs one */
+	uint32_t first, count;          /* table: records [first, first+count) */
+	unsigned mask;                  /* publishers holding it */
+	void *cookie[NPUB];
+};
+
+struct pubset {
+	unsigned mask;                  /* wanted publishers */
+	uint32_t table_done;            /* table: records handed out so far */
+	struct batch *batches;
+};
+
 /* ---------------------------------------------------------------- state */
 
 static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
@@ -309,6 +341,12 @@ static struct obj *handle_get(sw_jit_handle_t h)
 /* ---------------------------------------------------------------- index */
 
 static int jit_find_fde(uint64_t pc, struct sw_fde_info *info);
+static void pubset_new(struct obj *o);
+static int relocate_copy(const struct sw_cfi_section *src, uint8_t *copy, int64_t bias);
+static void pubset_drop(uint32_t i);
+static int pubset_moved(struct obj *o);
+static struct pubset *pubset_get(uint32_t hindex, bool create);
+static int pubset_sync(struct obj *o, struct pubset *ps);
 
 static void install_hook(void)
 {
@@ -511,7 +549,7 @@ static int index_insert(struct obj *o, const struct span *spans, size_t n)
 static struct obj *eager_alloc(uint8_t flags, size_t n, size_t size, size_t namelen)
 {
 	size_t hdr = align8(eager_hdr_size(flags) + n * sizeof(struct rec));
-	size_t total = hdr + size + namelen;
+	size_t total = hdr + size + 4 + namelen;     /* + terminator */
 	struct obj *o;
 
 	if (n > UINT32_MAX || size > UINT32_MAX || total > UINT32_MAX)
@@ -530,7 +568,7 @@ static struct obj *eager_alloc(uint8_t flags, size_t n, size_t size, size_t name
 static void eager_names(struct obj *o, const char *const *names, size_t nnames,
 			const struct sw_jit_proc *procs)
 {
-	char *dst = (char *)eager_bytes(o) + o->size;
+	char *dst = (char *)eager_bytes(o) + o->size + 4;
 	struct rec *r = eager_recs(o);
 
 	for (uint32_t i = 0; i < o->n; i++) {
@@ -573,6 +611,7 @@ static int eager_publish(struct obj *o, const struct span *spans, size_t n, sw_j
 			account_eager(o, true);
 			install_hook();
 			*out = make_handle(o);
+			pubset_new(o);
 		}
 	}
 	maybe_reclaim();
@@ -617,6 +656,18 @@ int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
 	memcpy((uint8_t *)eager_bytes(f), eh_frame, size);
 	memcpy(eager_recs(f), eager_recs(o), n * sizeof(struct rec));
 	eager_names(f, names, nnames, NULL);
+	/* make the copy valid where it lives, so other unwinders (publishers,
+	 * the _Unwind_Find_FDE interposer) can read it in place; when a
+	 * 4-byte pc-relative field cannot reach, keep decoding it at eh_addr */
+	{
+		struct sw_cfi_section src;
+		uint8_t *mine = (uint8_t *)eager_bytes(f);
+		sw_cfi_section_init(&src, eh_frame, size, eh_addr, true, ".eh_frame");
+		if (relocate_copy(&src, mine, 0) == 0)
+			*(uint64_t *)(void *)(f + 1) = (uint64_t)(uintptr_t)mine;
+		else
+			memcpy(mine, eh_frame, size);
+	}
 	rc = eager_publish(f, spans, n, out);
 	if (rc < 0)
 		free(f);
@@ -810,6 +861,7 @@ int sw_jit_table_create(uint64_t start, uint64_t end, size_t max_procs, sw_jit_h
 			record_bytes += block_size(t) + block_size(d) + block_size(d->recs);
 			install_hook();
 			*out = make_handle(&t->h);
+			pubset_new(&t->h);
 		}
 	}
 	pthread_mutex_unlock(&wlock);
@@ -921,14 +973,24 @@ int sw_jit_table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs,
 
 int sw_jit_table_publish(sw_jit_handle_t handle)
 {
-	struct table *t = table_get(handle);
+	struct obj *o;
+	struct pubset *ps;
+	int rc = 0;
 
-	if (!t)
+	pthread_mutex_lock(&wlock);
+	o = handle_get(handle);
+	if (!o || o->type != OBJ_TABLE) {
+		pthread_mutex_unlock(&wlock);
 		return SW_EBADHANDLE;
+	}
+	struct table *t = (struct table *)o;
 	/* release: a reader that loads the count (acquire) sees the records
 	 * and the bytes they point to */
 	__atomic_store_n(&t->d->published, t->d->staged, __ATOMIC_RELEASE);
-	return 0;
+	if ((ps = pubset_get(o->hindex, false)) && ps->mask)
+		rc = pubset_sync(o, ps);
+	pthread_mutex_unlock(&wlock);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- callbacks */
@@ -1001,6 +1063,8 @@ int sw_jit_remove(sw_jit_handle_t handle)
 		pthread_mutex_unlock(&wlock);
 		return SW_EBADHANDLE;
 	}
+	/* other consumers first: they may read the bytes until withdrawn */
+	pubset_drop(o->hindex);
 	if (o->type == OBJ_EAGER) {
 		struct span one[1], *spans = o->n == 1 ? one : malloc(o->n * sizeof(*spans));
 		if (!spans) {
@@ -1187,7 +1251,379 @@ int sw_jit_move(sw_jit_handle_t handle, int64_t delta)
 	}
 	if (rc == 0 && o && delta) {
 		sw_flush_cache();
+		pubset_moved(handle_get(handle));
 		maybe_reclaim();
+	}
+	pthread_mutex_unlock(&wlock);
+	return rc;
+}
+
+
+/* ---------------------------------------------------------------- publishers */
+
+/* Weak: each publisher lives in its own file; a build without one simply
+ * lacks that consumer. */
+extern const struct sw_jit_pub_ops sw_jit_pub_libgcc __attribute__((weak));
+extern const struct sw_jit_pub_ops sw_jit_pub_gdb __attribute__((weak));
+extern const struct sw_jit_pub_ops sw_jit_pub_perf_map __attribute__((weak));
+extern const struct sw_jit_pub_ops sw_jit_pub_jitdump __attribute__((weak));
+extern const struct sw_jit_pub_ops sw_jit_pub_libunwind __attribute__((weak));
+
+static unsigned pub_default;
+static struct pubset **pubsets;         /* by handle index, NULL: none */
+static uint32_t pubcap;
+
+static int encode_ptr(uint8_t *field, uint8_t enc, uint64_t value, uint64_t field_addr)
+{
+	uint64_t v;
+
+	if (enc == SW_PE_omit)
+		return 0;
+	switch (enc & 0x70) {
+	case SW_PE_absptr: v = value; break;
+	case SW_PE_pcrel: v = value - field_addr; break;
+	default: return SW_EUNSUPPORTED;
+	}
+	switch (enc & 0x0f) {
+	case SW_PE_absptr: case SW_PE_udata8: case SW_PE_sdata8:
+		memcpy(field, &v, 8);
+		return 0;
+	case SW_PE_sdata4:
+		if ((int64_t)v != (int32_t)v)
+			return SW_ERANGE;
+		memcpy(field, &(int32_t){ (int32_t)v }, 4);
+		return 0;
+	case SW_PE_udata4:
+		if (v > UINT32_MAX)
+			return SW_ERANGE;
+		memcpy(field, &(uint32_t){ (uint32_t)v }, 4);
+		return 0;
+	default:
+		return SW_EUNSUPPORTED;
+	}
+}
+
+/*
+ * `copy` holds the bytes of `src`, now living at `copy` itself: rewrite
+ * every pointer so the bytes are valid there, with FDE addresses moved by
+ * `bias`.  Returns 0 or SW_EUNSUPPORTED / SW_ERANGE (an encoding that
+ * cannot be rewritten in place, or a 4-byte pc-relative field that cannot
+ * reach from the copy's address).
+ */
+static int relocate_copy(const struct sw_cfi_section *src, uint8_t *copy, int64_t bias)
+{
+	struct sw_cfi_entry ent;
+	uint64_t off = 0, dst = (uint64_t)(uintptr_t)copy;
+	int rc;
+
+	for (;;) {
+		rc = sw_cfi_entry_at(src, off, &ent, NULL);
+		if (rc == SW_END_OF_STACK || (rc == 0 && ent.kind == SW_CFI_ZERO))
+			return 0;
+		if (rc < 0)
+			return rc;
+		if (ent.offset_size != 4)
+			return SW_EUNSUPPORTED;
+		if (ent.kind == SW_CFI_FDE) {
+			struct sw_fde fde;
+			struct sw_cie cie;
+			if ((rc = sw_cfi_parse_fde(src, off, &fde, &cie, NULL)) < 0)
+				return rc;
+			uint64_t f = off + 8;
+			if ((rc = encode_ptr(copy + f, cie.fde_enc, fde.pc_begin + (uint64_t)bias, dst + f)) < 0)
+				return rc;
+			if (cie.lsda_enc != SW_PE_omit && fde.aug_data_len && fde.lsda) {
+				uint64_t l = (uint64_t)(fde.aug_data - src->data);
+				if ((rc = encode_ptr(copy + l, cie.lsda_enc, fde.lsda, dst + l)) < 0)
+					return rc;
+			}
+		} else {
+			struct sw_cie cie;
+			if ((rc = sw_cfi_parse_cie(src, off, &cie, NULL)) < 0)
+				return rc;
+			/* the personality sits in the augmentation data, after the
+			 * fields of the letters before 'P' */
+			uint64_t a = (uint64_t)(cie.aug_data - src->data);
+			for (const char *c = cie.augmentation; *c && cie.has_z; c++) {
+				if (*c == 'P') {
+					if ((rc = encode_ptr(copy + a + 1, cie.personality_enc,
+							     cie.personality, dst + a + 1)) < 0)
+						return rc;
+					break;
+				}
+				if (*c == 'L' || *c == 'R')
+					a++;
+			}
+		}
+		off = ent.end;
+	}
+}
+
+static void batch_free(struct batch *b)
+{
+	free(b->procs);
+	free(b->bytes);
+	free(b);
+}
+
+/* The chunk of an eager registration. */
+static int batch_eager(struct obj *o, struct batch **out)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+	struct span *spans = malloc(o->n * sizeof(*spans));
+	const uint8_t *bytes = eager_bytes(o);
+	uint64_t vaddr = eager_vaddr(o, bytes);
+	int64_t bias = eager_bias(o);
+	int rc = SW_ENOMEM;
+
+	if (!b || !spans || !(b->procs = malloc(o->n * sizeof(*b->procs))))
+		goto fail;
+	if ((rc = eager_spans(o, spans)) < 0)
+		goto fail;
+	for (uint32_t i = 0; i < o->n; i++) {
+		const struct rec *r = &eager_recs(o)[spans[i].rec];
+		b->procs[i].start = spans[i].start;
+		b->procs[i].end = spans[i].end;
+		b->procs[i].name = r->name_off ? (const char *)o + r->name_off : NULL;
+	}
+	b->chunk.eh_frame = bytes;
+	b->chunk.eh_size = o->size + 4;
+	b->chunk.eh_vaddr = (uint64_t)(uintptr_t)bytes;
+	if (vaddr != (uint64_t)(uintptr_t)bytes || bias) {
+		/* encoded for another address, or moved: a relocated copy */
+		struct sw_cfi_section sec;
+		rc = SW_ENOMEM;
+		if (!(b->bytes = calloc(1, o->size + 4)))
+			goto fail;
+		memcpy(b->bytes, bytes, o->size);
+		sw_cfi_section_init(&sec, bytes, o->size, vaddr, true, ".eh_frame");
+		if ((rc = relocate_copy(&sec, b->bytes, bias)) < 0)
+			goto fail;
+		b->chunk.eh_frame = b->bytes;
+		b->chunk.eh_vaddr = (uint64_t)(uintptr_t)b->bytes;
+	}
+	b->chunk.nprocs = o->n;
+	b->chunk.procs = b->procs;
+	b->chunk.lo = spans[0].start;
+	b->chunk.hi = spans[o->n - 1].end;
+	free(spans);
+	*out = b;
+	return 0;
+fail:
+	free(spans);
+	if (b)
+		batch_free(b);
+	return rc;
+}
+
+/* The chunk of table records [first, first + count). */
+static int batch_table(const struct table *t, uint32_t first, uint32_t count, struct batch **out)
+{
+	const struct table_data *d = t->d;
+	struct batch *b = calloc(1, sizeof(*b));
+	size_t size = 4;
+	int rc = SW_ENOMEM;
+
+	if (!b || !(b->procs = malloc(count * sizeof(*b->procs))))
+		goto fail;
+	for (uint32_t i = 0; i < count; i++)
+		size += d->recs[first + i].eh_size;
+	if (!(b->bytes = calloc(1, size)))
+		goto fail;
+	size_t at = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		const struct trec *r = &d->recs[first + i];
+		memcpy(b->bytes + at, r->eh, r->eh_size);      /* absolute addresses */
+		at += r->eh_size;
+		b->procs[i].start = r->start + (uint64_t)t->bias;
+		b->procs[i].end = b->procs[i].start + r->len;
+		b->procs[i].name = r->name;
+	}
+	if (t->bias) {
+		struct sw_cfi_section sec;
+		uint8_t *orig = malloc(size);
+		if (!orig)
+			goto fail;
+		memcpy(orig, b->bytes, size);
+		sw_cfi_section_init(&sec, orig, size, (uint64_t)(uintptr_t)b->bytes, true, ".eh_frame");
+		rc = relocate_copy(&sec, b->bytes, t->bias);
+		free(orig);
+		if (rc < 0)
+			goto fail;
+	}
+	b->first = first;
+	b->count = count;
+	b->chunk.eh_frame = b->bytes;
+	b->chunk.eh_size = size;
+	b->chunk.eh_vaddr = (uint64_t)(uintptr_t)b->bytes;
+	b->chunk.nprocs = count;
+	b->chunk.procs = b->procs;
+	b->chunk.lo = b->procs[0].start;
+	b->chunk.hi = b->procs[count - 1].end;
+	*out = b;
+	return 0;
+fail:
+	if (b)
+		batch_free(b);
+	return rc;
+}
+
+/* Hand b to the publishers in mask it does not have yet; withdraw it from
+ * those it has that mask lacks.  Returns the first error. */
+static int batch_apply(struct batch *b, unsigned mask)
+{
+	int first = 0;
+
+	for (unsigned i = 0; i < NPUB; i++) {
+		const struct sw_jit_pub_ops *op = pub_op(i);
+		unsigned bit = 1u << i;
+		if (!op)
+			continue;
+		if ((mask & bit) && !(b->mask & bit)) {
+			int rc = op->publish(&b->chunk, &b->cookie[i]);
+			if (rc == 0)
+				b->mask |= bit;
+			else if (!first)
+				first = rc;
+		} else if (!(mask & bit) && (b->mask & bit)) {
+			op->unpublish(b->cookie[i]);
+			b->mask &= ~bit;
+		}
+	}
+	return first;
+}
+
+static struct pubset *pubset_get(uint32_t hindex, bool create)
+{
+	if (hindex < pubcap && pubsets[hindex])
+		return pubsets[hindex];
+	if (!create)
+		return NULL;
+	if (hindex >= pubcap) {
+		uint32_t cap = hcap > hindex ? hcap : hindex + 1;
+		struct pubset **np = realloc(pubsets, (size_t)cap * sizeof(*np));
+		if (!np)
+			return NULL;
+		memset(np + pubcap, 0, (size_t)(cap - pubcap) * sizeof(*np));
+		pubsets = np;
+		pubcap = cap;
+	}
+	return pubsets[hindex] = calloc(1, sizeof(struct pubset));
+}
+
+/* Withdraw and forget every batch of handle index i. */
+static void pubset_drop(uint32_t i)
+{
+	struct pubset *ps = pubset_get(i, false);
+
+	if (!ps)
+		return;
+	for (struct batch *b = ps->batches, *next; b; b = next) {
+		next = b->next;
+		batch_apply(b, 0);
+		batch_free(b);
+	}
+	free(ps);
+	pubsets[i] = NULL;
+}
+
+/* Bring handle o's publications in line with ps->mask: build the batches
+ * that are missing (all of an eager registration, the newly published
+ * records of a table). */
+static int pubset_sync(struct obj *o, struct pubset *ps)
+{
+	int first = 0, rc;
+
+	if (ps->mask && o->type == OBJ_EAGER && !ps->batches) {
+		struct batch *b;
+		if ((rc = batch_eager(o, &b)) < 0)
+			return rc;
+		ps->batches = b;
+	}
+	if (ps->mask && o->type == OBJ_TABLE) {
+		struct table *t = (struct table *)o;
+		uint32_t n = t->d->published;
+		if (n > ps->table_done) {
+			struct batch *b;
+			if ((rc = batch_table(t, ps->table_done, n - ps->table_done, &b)) < 0)
+				return rc;
+			b->next = ps->batches;
+			ps->batches = b;
+			ps->table_done = n;
+		}
+	}
+	for (struct batch *b = ps->batches; b; b = b->next)
+		if ((rc = batch_apply(b, ps->mask)) < 0 && !first)
+			first = rc;
+	return first;
+}
+
+/* Rebuild every batch after a move (their bytes carry addresses). */
+static int pubset_moved(struct obj *o)
+{
+	struct pubset *ps = pubset_get(o->hindex, false);
+	struct batch *old;
+
+	if (!ps)
+		return 0;
+	old = ps->batches;
+	ps->batches = NULL;
+	ps->table_done = 0;
+	for (struct batch *b = old, *next; b; b = next) {
+		next = b->next;
+		batch_apply(b, 0);
+		batch_free(b);
+	}
+	return pubset_sync(o, ps);
+}
+
+/* A new registration takes the default publishers. */
+static void pubset_new(struct obj *o)
+{
+	struct pubset *ps;
+
+	if (!pub_default || o->type == OBJ_CALLBACK)
+		return;
+	if (!(ps = pubset_get(o->hindex, true)))
+		return;
+	ps->mask = pub_default;
+	pubset_sync(o, ps);
+}
+
+int sw_jit_set_publishers(unsigned mask)
+{
+	unsigned prev;
+
+	if (mask & ~(unsigned)SW_JIT_PUB_ALL)
+		return SW_EINVAL;
+	pthread_mutex_lock(&wlock);
+	prev = pub_default;
+	pub_default = mask;
+	pthread_mutex_unlock(&wlock);
+	return (int)prev;
+}
+
+int sw_jit_publish(sw_jit_handle_t handle, unsigned mask)
+{
+	struct obj *o;
+	struct pubset *ps;
+	int rc;
+
+	if (mask & ~(unsigned)SW_JIT_PUB_ALL)
+		return SW_EINVAL;
+	pthread_mutex_lock(&wlock);
+	o = handle_get(handle);
+	if (!o) {
+		rc = SW_EBADHANDLE;
+	} else if (o->type == OBJ_CALLBACK) {
+		rc = mask ? SW_EINVAL : 0;
+	} else if (!(ps = pubset_get(o->hindex, mask != 0))) {
+		rc = mask ? SW_ENOMEM : 0;
+	} else {
+		ps->mask = mask;
+		rc = pubset_sync(o, ps);
+		if (!mask)
+			pubset_drop(o->hindex);
 	}
 	pthread_mutex_unlock(&wlock);
 	return rc;
@@ -1207,6 +1643,7 @@ struct hit {
 	uint64_t fde_off;
 	int64_t bias;
 	int form;
+	const uint32_t *idxp;           /* eager: the tree's index slot */
 };
 
 /* The FDE offset in a one-procedure .eh_frame: right after its CIE. */
@@ -1244,6 +1681,7 @@ static int find(uint64_t pc, struct hit *h, uint8_t *scratch, int want)
 		h->start = e.start;
 		h->end = e.start + e.len;
 		h->form = SW_JIT_FORM_EAGER;
+		h->idxp = e.idxp;
 		if (want == WANT_RANGE)
 			return 0;
 		const struct rec *r = &eager_recs(o)[*e.idxp];
@@ -1341,6 +1779,37 @@ static int jit_find_fde(uint64_t pc, struct sw_fde_info *info)
 	info->source = SW_SRC_JIT;
 	info->jit_token = token;        /* released by sw_fde_release */
 	return 0;
+}
+
+int sw_jit_find_fde_ptr(uint64_t pc, const void **fde, uint64_t *func_start)
+{
+	struct hit h;
+	uint32_t token;
+	int rc;
+
+	if (!in_bounds(pc))
+		return SW_ENOTFOUND;
+	token = sw_rcu_enter();
+	rc = find(pc, &h, NULL, WANT_NAME);
+	if (rc == 0) {
+		if (h.form == SW_JIT_FORM_CALLBACK ||
+		    (h.form == SW_JIT_FORM_EAGER &&
+		     (eager_bias(h.o) || eager_vaddr(h.o, eager_bytes(h.o)) !=
+						  (uint64_t)(uintptr_t)eager_bytes(h.o))) ||
+		    (h.form == SW_JIT_FORM_TABLE && ((struct table *)h.o)->bias)) {
+			rc = SW_EUNSUPPORTED;   /* no bytes valid in place */
+		} else if (h.form == SW_JIT_FORM_EAGER) {
+			*fde = eager_bytes(h.o) + eager_recs(h.o)[*h.idxp].fde_off;
+			*func_start = h.start;
+		} else {
+			uint64_t off;
+			rc = first_fde(h.eh, h.eh_size, &off);
+			*fde = h.eh + off;
+			*func_start = h.start;
+		}
+	}
+	sw_rcu_exit(token);
+	return rc;
 }
 
 void sw_jit_read_exit(uint32_t token)
