@@ -1802,7 +1802,7 @@ int sw_jit_find_fde_ptr(uint64_t pc, const void **fde, uint64_t *func_start)
 			*fde = eager_bytes(h.o) + eager_recs(h.o)[*h.idxp].fde_off;
 			*func_start = h.start;
 		} else {
-			uint64_t off;
+			uint64_t off = 0;
 			rc = first_fde(h.eh, h.eh_size, &off);
 			*fde = h.eh + off;
 			*func_start = h.start;
