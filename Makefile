@@ -73,12 +73,18 @@ $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(STATIC)
 -include $(LIB_OBJS:.o=.d) $(TOOL_OBJS:.o=.d)
 
 # ---------------------------------------------------------------- demo
-demo: $(TOOL) $(BUILD)/demo/backtrace
-	@./demo/run.sh $(TOOL) $(BUILD)/demo/backtrace
+demo: $(TOOL) $(BUILD)/demo/backtrace $(BUILD)/demo/jit_demo
+	@./demo/run.sh $(TOOL) $(BUILD)/demo/backtrace $(BUILD)/demo/jit_demo
 
 $(BUILD)/demo/backtrace: demo/backtrace.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(STATIC)
+
+# the JIT demo is C++ (its exception crosses generated frames)
+CXX ?= g++
+$(BUILD)/demo/jit_demo: demo/jit_demo.cc $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CXX) -std=gnu++17 -Wall -Wextra -Wshadow $(CFLAGS) $(SANFLAGS) -Iinclude -o $@ $< $(STATIC) $(LDFLAGS_ALL)
 
 # ---------------------------------------------------------------- tests
 deps:

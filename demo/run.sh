@@ -1,21 +1,41 @@
 #!/usr/bin/env bash
-# demo/run.sh TOOL BACKTRACE_DEMO: the unwinder at work (backtraces with
-# names, out of a SIGSEGV handler), then what the stackwalk tool reads from a
-# real library's call-frame information.  A later issue adds the JIT demo.
+# demo/run.sh TOOL BACKTRACE_DEMO JIT_DEMO: the main job.
+#   part 1: a tiny JIT registers its code once with stackwalk; stackwalk,
+#           libgcc's C++ exception unwinder and GDB all see the generated
+#           frames (demo/jit_demo.cc);
+#   part 2: the unwinder on compiled code (backtraces with names, out of a
+#           SIGSEGV handler);
+#   part 3: what the stackwalk tool reads from a real library's CFI.
 set -euo pipefail
 
-if (($# != 2)); then
-	echo "usage: $0 path/to/stackwalk path/to/backtrace-demo" >&2
+if (($# != 3)); then
+	echo "usage: $0 path/to/stackwalk path/to/backtrace-demo path/to/jit-demo" >&2
 	exit 2
 fi
 tool=$1
 bt=$2
+jit=$3
 
-echo "=== stackwalk demo, part 1: the unwinder ==="
+echo "=== stackwalk demo, part 1: generated code, registered once, seen by every consumer ==="
+echo
+"$jit"
+echo
+echo "--- 3. GDB (the GDB JIT interface): bt at a breakpoint in C++ code called by calc.check ---"
+echo
+if command -v gdb >/dev/null; then
+	# only the backtrace lines: frame lines start with #N
+	gdb -batch -nx -ex 'set debuginfod enabled off' -ex 'break demo_probe_hit' -ex run -ex bt \
+		--args "$jit" --gdb 2>&1 | grep -E '^#[0-9]+ ' | sed 's/^/    /' ||
+		echo "    (gdb printed no backtrace)"
+else
+	echo "    gdb is not installed: skipped (make check installs it)"
+fi
+echo
+echo "=== part 2: the unwinder on compiled code ==="
 echo
 "$bt"
 echo
-echo "=== part 2: the CFI engine (stackwalk cfi) ==="
+echo "=== part 3: the CFI engine (stackwalk cfi) ==="
 echo
 libc=${LIBC:-/lib/x86_64-linux-gnu/libc.so.6}
 
