@@ -115,7 +115,7 @@ if bt nongnu NONGNU -lunwind 2>/dev/null; then nongnu=yes; fi
 llvm_ok=no
 if [[ -e $llvm/usr/lib/llvm-16/lib/libunwind.so.1 ]] &&
    bt llvm LLVM -I"$llvm/usr/lib/llvm-16/include" "$llvm/usr/lib/llvm-16/lib/libunwind.so.1" \
-	-Wl,-rpath,"$PWD/$llvm/usr/lib/llvm-16/lib" 2>/dev/null; then
+	-Wl,-rpath,"$(cd "$llvm/usr/lib/llvm-16/lib" && pwd)" 2>/dev/null; then
 	llvm_ok=yes
 fi
 "$BUILD/bench/bt_sw" cached backtrace.depth30.stackwalk.cached
@@ -157,12 +157,21 @@ JIT_CC=(-std=gnu11 -O2 -g "${WARN[@]}" -Iinclude)
 # the unwinder library comes before libstackwalk.a, which only supplies
 # the CFI builder
 "$CC" "${JIT_CC[@]}" -o "$BUILD/bench/jit_anchor_libgcc" bench/jit_anchor.c -lgcc_s "$lib"
+# (the rpath is made absolute whether BUILD is relative or not; the anchor
+# checks at run time that LLVM 16's library is the one loaded, not the
+# system's LLVM 14 libunwind.so.1)
 jit_llvm=no
 llvm_so=$llvm/usr/lib/llvm-16/lib/libunwind.so.1
-if [[ -e $llvm_so ]] &&
-   "$CC" "${JIT_CC[@]}" -DANCHOR_LLVM -o "$BUILD/bench/jit_anchor_llvm" bench/jit_anchor.c \
-	"$llvm_so" -Wl,-rpath,"$PWD/$llvm/usr/lib/llvm-16/lib" "$lib"; then
-	jit_llvm=yes
+if [[ -e $llvm_so ]]; then
+	llvm_dir=$(cd "$(dirname "$llvm_so")" && pwd -P)
+	if "$CC" "${JIT_CC[@]}" -DANCHOR_LLVM -o "$BUILD/bench/jit_anchor_llvm" bench/jit_anchor.c \
+		"$llvm_dir/libunwind.so.1" -Wl,-rpath,"$llvm_dir" "$lib"; then
+		jit_llvm=yes
+	else
+		echo "bench: no jit.lookup.*.llvm: building against $llvm_so failed" >&2
+	fi
+else
+	echo "bench: no jit.lookup.*.llvm: LLVM libunwind 16 unavailable ($llvm_so missing: apt-get download libunwind-16 failed)" >&2
 fi
 
 echo "bench: JIT registry lookups (stackwalk)" >&2
@@ -171,9 +180,8 @@ echo "bench: JIT lookups through __register_frame (libgcc; its first lookup at 1
 "$BUILD/bench/jit_anchor_libgcc" libgcc 1000 10000 100000
 if [[ $jit_llvm == yes ]]; then
 	echo "bench: JIT lookups through __register_frame (LLVM libunwind 16)" >&2
-	"$BUILD/bench/jit_anchor_llvm" llvm 1000 10000 100000
-else
-	echo "bench: no jit.lookup.*.llvm: LLVM libunwind 16 unavailable ($llvm_so missing: apt-get download libunwind-16 failed)" >&2
+	JIT_ANCHOR_LIB=$llvm_dir/libunwind.so.1 "$BUILD/bench/jit_anchor_llvm" llvm 1000 10000 100000 ||
+		echo "bench: the LLVM libunwind 16 anchor failed (see above)" >&2
 fi
 echo "bench: JIT registration, removal and memory (10^6 procedures)" >&2
 "$BUILD/bench/jit_bench" register
