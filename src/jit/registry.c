@@ -1185,8 +1185,14 @@ out:
 	return rc;
 }
 
-static int move_range(struct obj *o, uint64_t *startp, uint64_t *endp, size_t size, int64_t delta,
-		      struct obj **copy)
+/*
+ * Move a table or callback range: a copy of the object (`size` bytes) with
+ * its range fields (at the offsets of startp/endp in the original) and, for
+ * tables, its bias (biasp, or NULL) updated BEFORE the copy is indexed, so
+ * a reader never sees the new entry with the old fields.
+ */
+static int move_range(struct obj *o, uint64_t *startp, uint64_t *endp, int64_t *biasp, size_t size,
+		      int64_t delta, struct obj **copy)
 {
 	uint64_t s = *startp, e = *endp, ns = s + (uint64_t)delta, ne = e + (uint64_t)delta;
 	struct obj *c;
@@ -1198,6 +1204,10 @@ static int move_range(struct obj *o, uint64_t *startp, uint64_t *endp, size_t si
 	if (!c)
 		return SW_ENOMEM;
 	memcpy(c, o, size);
+	*(uint64_t *)(void *)((char *)c + ((char *)startp - (char *)o)) = ns;
+	*(uint64_t *)(void *)((char *)c + ((char *)endp - (char *)o)) = ne;
+	if (biasp)
+		*(int64_t *)(void *)((char *)c + ((char *)biasp - (char *)o)) += delta;
 	sw_tree_remove(&tree, s, tagged(o));
 	if (sw_tree_overlaps(&tree, ns, ne)) {
 		rc = SW_EOVERLAP;
@@ -1211,9 +1221,6 @@ static int move_range(struct obj *o, uint64_t *startp, uint64_t *endp, size_t si
 		free(c);
 		return rc;
 	}
-	/* the copy's range fields sit at the same offsets as the original's */
-	*(uint64_t *)(void *)((char *)c + ((char *)startp - (char *)o)) = ns;
-	*(uint64_t *)(void *)((char *)c + ((char *)endp - (char *)o)) = ne;
 	bounds_add(ns, ne);
 	handle_set(c);
 	*copy = c;
@@ -1235,15 +1242,14 @@ int sw_jit_move(sw_jit_handle_t handle, int64_t delta)
 		rc = move_eager(o, delta);
 	} else if (o->type == OBJ_TABLE) {
 		struct table *t = (struct table *)o;
-		rc = move_range(o, &t->start, &t->end, sizeof(*t), delta, &c);
+		rc = move_range(o, &t->start, &t->end, &t->bias, sizeof(*t), delta, &c);
 		if (rc == 0) {
-			((struct table *)c)->bias += delta;
 			record_bytes += block_size(c);
 			table_retire(t, false);
 		}
 	} else {
 		struct cbobj *cb = (struct cbobj *)o;
-		rc = move_range(o, &cb->start, &cb->end, sizeof(*cb), delta, &c);
+		rc = move_range(o, &cb->start, &cb->end, NULL, sizeof(*cb), delta, &c);
 		if (rc == 0) {
 			record_bytes += block_size(c) - block_size(cb);
 			retire(NULL, cb);
