@@ -7,8 +7,10 @@ set -euo pipefail
 
 # clang 14 is bookworm's clang; libclang-rt-14-dev carries its ASan/UBSan and
 # libFuzzer runtimes.  binutils gives readelf; elfutils gives eu-readelf etc.;
-# gdb and libunwind-dev are reference unwinders the tests compare against.
-PKGS=(gcc g++ clang binutils make pkg-config zlib1g-dev libclang-rt-14-dev gdb libunwind-dev elfutils)
+# gdb and libunwind-dev are reference unwinders the tests compare against;
+# linux-perf gives perf, which the JIT publisher tests drive.
+PKGS=(gcc g++ clang binutils make pkg-config zlib1g-dev libclang-rt-14-dev gdb libunwind-dev elfutils
+	linux-perf)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -35,6 +35,7 @@
 #include "dwarf/cfi.h"
 #include "dwarf/reader.h"
 #include "jit/describe.h"
+#include "jit/eh_abs.h"
 #include "jit/publish.h"
 #include "jit/rcu.h"
 #include "jit/registry.h"
@@ -1267,14 +1268,6 @@ int sw_jit_move(sw_jit_handle_t handle, int64_t delta)
 
 /* ---------------------------------------------------------------- publishers */
 
-/* Weak: each publisher lives in its own file; a build without one simply
- * lacks that consumer. */
-extern const struct sw_jit_pub_ops sw_jit_pub_libgcc __attribute__((weak));
-extern const struct sw_jit_pub_ops sw_jit_pub_gdb __attribute__((weak));
-extern const struct sw_jit_pub_ops sw_jit_pub_perf_map __attribute__((weak));
-extern const struct sw_jit_pub_ops sw_jit_pub_jitdump __attribute__((weak));
-extern const struct sw_jit_pub_ops sw_jit_pub_libunwind __attribute__((weak));
-
 static unsigned pub_default;
 static struct pubset **pubsets;         /* by handle index, NULL: none */
 static uint32_t pubcap;
@@ -1403,8 +1396,16 @@ static int batch_eager(struct obj *o, struct batch **out)
 			goto fail;
 		memcpy(b->bytes, bytes, o->size);
 		sw_cfi_section_init(&sec, bytes, o->size, vaddr, true, ".eh_frame");
-		if ((rc = relocate_copy(&sec, b->bytes, bias)) < 0)
-			goto fail;
+		if (relocate_copy(&sec, b->bytes, bias) < 0) {
+			/* a 4-byte pc-relative field cannot reach from the copy:
+			 * re-encode every pointer as absolute instead */
+			size_t abs_size;
+			free(b->bytes);
+			b->bytes = NULL;
+			if ((rc = sw_eh_abs_section(&sec, bias, &b->bytes, &abs_size)) < 0)
+				goto fail;
+			b->chunk.eh_size = abs_size;
+		}
 		b->chunk.eh_frame = b->bytes;
 		b->chunk.eh_vaddr = (uint64_t)(uintptr_t)b->bytes;
 	}

@@ -1,0 +1,57 @@
+/*
+ * The registry's FDE for libgcc's _Unwind_Find_FDE (eh_find.h): a client
+ * of the unwinder's JIT hook (unwind/internal.h), like sw_find_fde.
+ *
+ * Lifetime: libgcc uses the returned FDE only until it has decoded the
+ * frame (uw_frame_state_for, then uw_update_context for expression
+ * rules), after our read section has ended.  Pointers into the registry
+ * are therefore valid as long as the registration lives -- and a JIT that
+ * removes or moves code while an exception is being unwound through it
+ * has freed live frames anyway.  Copies live in the caller's buffer.
+ */
+#include <string.h>
+
+#include <stackwalk.h>
+
+#include "jit/eh_abs.h"
+#include "jit/eh_find.h"
+#include "unwind/internal.h"
+
+int sw_jit_eh_find_fde(uint64_t pc, void *buf, size_t size, struct sw_jit_eh_fde *out)
+{
+	int (*jit)(uint64_t, struct sw_fde_info *) =
+		__atomic_load_n(&sw_jit_find_fde_hook, __ATOMIC_ACQUIRE);
+	struct sw_fde_info info;
+	size_t fde_off;
+	int rc;
+
+	if (!out)
+		return SW_EINVAL;
+	if (!jit)
+		return SW_ENOTFOUND;
+	info.jit_token = 0;
+	if ((rc = jit(pc, &info)) < 0)
+		return rc;
+	/* the registry's fde.pc_begin already includes a move's bias */
+	out->func = info.fde.pc_begin;
+	if (info.sec.vaddr == (uint64_t)(uintptr_t)info.sec.data &&
+	    info.sec.data != info.jit_scratch) {
+		/* libgcc takes the code's start from bases.func, never from
+		 * the FDE's pc_begin, so a moved registration (whose bytes keep
+		 * the old addresses) is read in place too */
+		out->fde = info.sec.data + info.fde.offset;
+		out->copied = 0;
+		rc = 0;
+	} else {
+		rc = sw_eh_abs_write(&info.sec, &info.cie, &info.fde, 0, buf, size, &fde_off);
+		if (rc >= 0 && !buf)
+			rc = SW_ETRUNCATED;
+		if (rc >= 0) {
+			out->fde = (const uint8_t *)buf + fde_off;
+			out->copied = 1;
+			rc = 0;
+		}
+	}
+	sw_fde_release(&info);
+	return rc;
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# JIT publishers (<stackwalk/jit.h> SW_JIT_PUB_*) against the real tools:
+#
+#   tests/scripts/publishers.sh BUILD_DIR MODE
+#
+#   gdb      pub_tool with SW_JIT_PUB_GDB, per registration form: gdb -batch
+#            stops in a C function called by the JIT chain; `bt` lists
+#            jit_f11 ... jit_f0 in order, then run_chain and main; after
+#            sw_jit_remove (second breakpoint) `bt` and `info symbol` no
+#            longer know the JIT names
+#   jitdump  perf record -k 1 -e cpu-clock -g of pub_tool with
+#            SW_JIT_PUB_JITDUMP, perf inject --jit, perf report shows the
+#            JIT names; the generated ELF's FDE covers its .text
+#   perfmap  perf record of pub_tool with SW_JIT_PUB_PERF_MAP: perf report
+#            names the JIT functions from /tmp/perf-PID.map
+#   unw      tests/jit/pub_unw.c linked with -lunwind: unw_backtrace and a
+#            unw_step loop pass every JIT frame to main, unw_get_proc_name
+#            names them (every eager and table form)
+# A part is skipped (with the reason) only when its program is missing or
+# perf events are not permitted.  Output: PASS/FAIL/SKIP lines, then
+# "N passed, N failed".
+set -uo pipefail
+
+if (($# != 2)); then
+	echo "usage: $0 BUILD_DIR full|quick" >&2
+	exit 2
+fi
+[[ -f $1/libstackwalk.a ]] || { echo "$0: no $1/libstackwalk.a" >&2; exit 2; }
+build=$(cd "$1" && pwd)
+cd "$(dirname "$0")/../.." || exit 2
+root=$(pwd)
+src=$root/tests/jit
+out=$build/publishers
+rm -rf "$out"
+mkdir -p "$out"
+lib=$build/libstackwalk.a
+
+warn=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes)
+san=()
+case $(basename "$build") in
+*san*)
+	# shellcheck disable=SC2054
+	san=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+	;;
+esac
+# The registry refers to every publisher, so a static link pulls them in.
+keep=()
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "PASS $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [[ -n ${2:-} && -f $2 ]] && tail -n 30 "$2" | sed 's/^/       /'; }
+skip() { echo "SKIP $1: $2"; }
+
+build_prog() {   # build_prog NAME SRC EXTRA-LIBS...
+	local name=$1 s=$2
+	shift 2
+	if ! gcc -std=gnu11 -g -O2 "-I$root/include" "-I$src" "${warn[@]}" "${san[@]}" "$s" "$src/emit.c" \
+		"${keep[@]}" "$lib" "$@" -ldl -lpthread -o "$out/$name" >"$out/$name.build.log" 2>&1 ||
+		grep -q "warning:" "$out/$name.build.log"; then
+		bad "build $name" "$out/$name.build.log"
+		return 1
+	fi
+}
+
+build_prog pub_tool "$src/pub_tool.c" || true
+# forms (jit_common.c enum form): 0 eh_frame, 1 procs-frame, 2 procs-cfi,
+# 3 procs-dyn, 4 table-frame, 5 table-cfi, 6 table-dyn
+forms=(0 1 2 3 4 5 6)
+names=(eh_frame procs-frame procs-cfi procs-dyn table-frame table-cfi table-dyn)
+
+# ---------------------------------------------------------------- gdb
+if ! command -v gdb >/dev/null; then
+	skip gdb "gdb not installed (Debian package gdb)"
+elif [[ -x $out/pub_tool ]]; then
+	for i in "${!forms[@]}"; do
+		log=$out/gdb-${names[$i]}.log
+		timeout 120 gdb -nx -batch -ex "break gdb_stop_here" -ex "break gdb_after_remove" \
+			-ex "run 2 ${forms[$i]} 0" -ex "bt" -ex "continue" -ex "bt" -ex "info symbol jit_addr" \
+			"$out/pub_tool" >"$log" 2>&1 </dev/null
+		# first bt: the frames from on_leaf to main, names only
+		got=$(awk '/^Breakpoint 1,/{f=1} /^Breakpoint 2,/{f=0} f && /^#[0-9]/' "$log" |
+			sed -E 's/^#[0-9]+ +(0x[0-9a-f]+ in )?([A-Za-z_0-9.]+).*/\2/' | tr '\n' ' ')
+		want="gdb_stop_here on_leaf jit_f11 jit_f10 jit_f9 jit_f8 jit_f7 jit_f6 jit_f5 jit_f4 jit_f3 jit_f2 jit_f1 jit_f0 run_chain main "
+		after=$(awk '/^Breakpoint 2,/{f=1} f' "$log")
+		if [[ $got == "$want" ]]; then ok "gdb bt ${names[$i]}"; else
+			echo "       want: $want"; echo "       got:  $got"; bad "gdb bt ${names[$i]}" "$log"; fi
+		if [[ -n $after ]] && ! grep -q "jit_f" <<<"$after" && grep -q "No symbol matches" <<<"$after"; then
+			ok "gdb after remove ${names[$i]}"
+		else
+			bad "gdb after remove ${names[$i]}" "$log"
+		fi
+	done
+fi
+
+# ---------------------------------------------------------------- perf
+perf_ok=""
+if ! command -v perf >/dev/null || ! perf version >/dev/null 2>&1; then
+	skip perf "perf not installed (Debian package linux-perf)"
+elif [[ -x $out/pub_tool ]]; then
+	paranoid=$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null || echo "?")
+	if perf record -e cpu-clock -o "$out/probe.data" -- true >"$out/probe.log" 2>&1; then
+		perf_ok=1
+	else
+		skip perf "perf events not permitted (perf_event_paranoid=$paranoid): $(tail -n 1 "$out/probe.log")"
+	fi
+fi
+if [[ -n $perf_ok ]]; then
+	# jitdump
+	d=$out/jitdump
+	mkdir -p "$d"
+	log=$d/log
+	(cd "$d" && JITDUMPDIR=$d timeout 120 perf record -k 1 -e cpu-clock -g -o jd.data -- \
+		"$out/pub_tool" 8 2 1 &&
+		timeout 300 perf inject --jit -i jd.data -o jd.jit.data &&
+		perf report -i jd.jit.data --stdio --no-children --sort sym) >"$log" 2>&1 </dev/null
+	n=$(grep -cE '\[\.\] jit_f[0-9]+' "$log")
+	if ((n >= 6)); then ok "jitdump: perf report names $n JIT symbol lines"; else bad "jitdump: perf report names the JIT functions ($n lines)" "$log"; fi
+	so=$(ls "$d"/jitted-*.so 2>/dev/null | head -n 1)
+	if [[ -n $so ]]; then
+		text=$(readelf -SW "$so" | awk '{for (i = 1; i < NF; i++) if ($i == ".text") print $(i + 2)}')
+		fde=$(readelf --debug-dump=frames "$so" | sed -nE 's/.*FDE .* pc=0*([0-9a-f]+)\.\..*/\1/p' | head -n 1)
+		if [[ -n $text && -n $fde && $((16#$text)) == $((16#$fde)) ]]; then
+			ok "jitdump: the generated ELF's FDE starts at its .text (0x$fde)"
+		else
+			bad "jitdump: FDE pc 0x$fde vs .text 0x$text in $so"
+		fi
+	else
+		bad "jitdump: perf inject --jit generated no ELF" "$log"
+	fi
+	# perf map
+	d=$out/perfmap
+	mkdir -p "$d"
+	log=$d/log
+	(cd "$d" && timeout 120 perf record -e cpu-clock -g -o map.data -- "$out/pub_tool" 4 2 1 &&
+		perf report -i map.data --stdio --no-children --sort sym) >"$log" 2>&1 </dev/null
+	n=$(grep -cE '\[\.\] jit_f[0-9]+' "$log")
+	if ((n >= 6)); then ok "perf map: perf report names $n JIT symbol lines"; else bad "perf map: perf report names the JIT functions ($n lines)" "$log"; fi
+	rm -f /tmp/perf-*.map.stackwalk-test 2>/dev/null
+fi
+
+# ---------------------------------------------------------------- libunwind
+if [[ ! -f /usr/include/x86_64-linux-gnu/libunwind.h && ! -f /usr/include/libunwind.h ]]; then
+	skip unw "nongnu libunwind headers missing (Debian package libunwind-dev)"
+elif build_prog pub_unw "$src/pub_unw.c" -lunwind; then
+	log=$out/pub_unw.log
+	if timeout 120 "$out/pub_unw" >"$log" 2>&1 </dev/null; then ok "libunwind: $(tail -n 1 "$log")"; else bad "libunwind" "$log"; fi
+fi
+
+echo "$pass passed, $fail failed"
+((fail == 0))
