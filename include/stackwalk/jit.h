@@ -122,7 +122,10 @@ typedef struct sw_cfi_builder {
  * pointers; with SW_CFI_B_ABSPTR and absolute personality/LSDA encodings
  * it does not matter).  `buf` == NULL selects measuring mode: nothing is
  * written, `size` is ignored, and sw_cfi_b_finish returns the number of
- * bytes the same calls need (sizes do not depend on the addresses).
+ * bytes the same calls need (sizes do not depend on the addresses, so
+ * eh_addr may be a placeholder: fixed-size pointer fields are not range
+ * checked when measuring; (s/u)leb128 personality/LSDA encodings are
+ * sized from the values given).
  * Returns 0 or SW_EINVAL (NULL builder, unknown ptr_mode; the builder then
  * fails every call with SW_EINVAL when b != NULL).
  * Thread-safe: yes (the builder is the caller's).  Async-signal-safe: yes.
@@ -359,15 +362,17 @@ struct sw_jit_cfi {
  *   - SW_DYN_LABEL_STATE val: remember the current state under label val;
  *     SW_DYN_COPY_STATE val: return to the state labelled val (at most
  *     SW_JIT_DYN_MAX_LABELS labels per procedure).
- *   - SW_DYN_ALIAS val: from when+1 to the end of the region, byte k has the
- *     state of byte (val + k) of this procedure (val is an address inside
- *     [start, end); the whole target range must lie before the alias
- *     point): duplicated code such as a copied epilogue.  After the aliased
+ *   - SW_DYN_ALIAS val: from the alias point p = when+1 to the end of the
+ *     region, the byte at p+k has the state of the byte at address val+k
+ *     (val lies inside [start, end); the whole target range must lie
+ *     before the alias point): duplicated code such as a copied epilogue.  After the aliased
  *     bytes the description continues from the state it had before the
  *     alias point; no other op may follow an ALIAS in its region, and at
  *     most 16 ALIAS ops per procedure cover bytes.
- *   - details: in an empty region `when` must be 0; in other regions
- *     0 <= when < insn_count.  SAVE_REG r, r means "r is back in its own
+ *   - details: when = -1 (what libunwind's _U_dyn_op_* macros write for
+ *     labels, copies and aliases) means "at the region's start"; in an
+ *     empty region `when` must be 0 or -1; in other regions
+ *     -1 <= when < insn_count.  SAVE_REG r, r means "r is back in its own
  *     register" (the only way to restore one register).  LABEL_STATE also
  *     remembers which frames are open, so COPY_STATE followed by POP_FRAMES
  *     works for several epilogues.  POP_FRAMES can return to the 8
@@ -473,7 +478,9 @@ int sw_jit_table_publish(sw_jit_handle_t table);
  * [start, end) the callback is asked to describe the procedure containing
  * `pc` into *out (all fields; out->start <= pc < out->end, within the
  * range) and return 0, or return a negative value when it has no
- * information (the unwinder then uses its fallbacks).
+ * information (the unwinder then uses its fallbacks).  An answer that does
+ * not contain pc or leaves the range is an error (SW_EINVAL for the frame
+ * and for sw_jit_lookup / sw_jit_get_name).
  *
  * Callback contract: it may run in any thread, concurrently with itself,
  * and inside a signal handler that interrupted arbitrary code (even the

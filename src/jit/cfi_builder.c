@@ -148,12 +148,16 @@ static bool enc_supported(uint8_t enc)
 }
 
 /* Encode `value` with `enc` for a field at address `here` into out[10].
- * Returns the length or SW_EENCODING when it does not fit. */
-static int enc_ptr(uint8_t *out, uint8_t enc, uint64_t value, uint64_t here)
+ * Returns the length or SW_EENCODING when it does not fit.  In measuring
+ * mode the addresses are placeholders: fixed-size fields are not range
+ * checked (their size does not depend on the value). */
+static int enc_ptr(uint8_t *out, uint8_t enc, uint64_t value, uint64_t here, bool measuring)
 {
 	uint64_t v = (enc & 0x70) == SW_PE_pcrel ? value - here : value;
 	int64_t sv = (int64_t)v;
 	unsigned n;
+	if (measuring && (enc & 0x07) != SW_PE_uleb128)
+		v = sv = 0;
 	switch (enc & 0x0f) {
 	case SW_PE_uleb128:
 		if ((enc & 0x70) == SW_PE_pcrel && value < here)
@@ -232,7 +236,7 @@ static int write_cie(struct bld *s)
 	if (s->pers_enc != SW_PE_omit) {
 		data[dlen++] = s->pers_enc;
 		uint64_t here = s->eh_addr + s->pos + 1 + dlen;
-		int len = enc_ptr(data + dlen, s->pers_enc, s->pers, here);
+		int len = enc_ptr(data + dlen, s->pers_enc, s->pers, here, !s->buf);
 		if (len < 0)
 			return fail(s, len);
 		dlen += (size_t)len;
@@ -277,7 +281,7 @@ static int open_fde(struct bld *s)
 	if (s->err)
 		return s->err;
 	uint8_t tmp[10];
-	int len = enc_ptr(tmp, s->fde_enc, s->code_start, s->eh_addr + s->pos);
+	int len = enc_ptr(tmp, s->fde_enc, s->code_start, s->eh_addr + s->pos, !s->buf);
 	if (len < 0)
 		return fail(s, len);
 	put(s, tmp, (size_t)len);
@@ -289,7 +293,7 @@ static int open_fde(struct bld *s)
 		put_le(s, s->code_size, 8);
 	}
 	if (s->lsda_enc != SW_PE_omit) {
-		len = enc_ptr(tmp, s->lsda_enc, s->lsda, s->eh_addr + s->pos + 1);
+		len = enc_ptr(tmp, s->lsda_enc, s->lsda, s->eh_addr + s->pos + 1, !s->buf);
 		if (len < 0)
 			return fail(s, len);
 		put_uleb(s, (uint64_t)len);

@@ -294,7 +294,7 @@ static int spend(struct sim *s, uint64_t units)
 
 static uint64_t op_key(const struct sw_jit_dyn_op *op, uint32_t i)
 {
-	return (uint64_t)(uint32_t)op->when << 32 | i;
+	return (uint64_t)(uint32_t)(op->when + 1) << 32 | i;    /* when >= -1 */
 }
 
 static bool opens_frame(int tag)
@@ -347,7 +347,9 @@ static int enter_region(struct sim *s)
 		const struct sw_jit_dyn_op *op = &r->op[n];
 		if (op->tag < SW_DYN_SAVE_REG || op->tag > SW_DYN_ALIAS)
 			return SW_EINVAL;
-		if (s->rlen ? op->when < 0 || op->when >= s->rlen : op->when != 0)
+		/* when = -1 (libunwind's macros write it for labels, copies and
+		 * aliases) means "at the region's start" */
+		if (s->rlen ? op->when < -1 || op->when >= s->rlen : op->when != 0 && op->when != -1)
 			return SW_EINVAL;
 		if (n && op->when < r->op[n - 1].when)
 			s->sorted = false;

@@ -1735,8 +1735,10 @@ static int find(uint64_t pc, struct hit *h, uint8_t *scratch, int want)
 		memset(&p, 0, sizeof(p));
 		if (c->cb(c->arg, pc, &p) < 0)
 			return SW_ENOTFOUND;
+		/* a broken answer is an error, not "no information": the
+		 * fallbacks would skip a frameless JIT frame silently */
 		if (p.start > pc || p.end <= pc || p.start < c->start || p.end > c->end)
-			return SW_ENOTFOUND;
+			return SW_EINVAL;
 		h->start = p.start;
 		h->end = p.end;
 		h->name = p.name;

@@ -887,7 +887,9 @@ TEST(malformed_dyn_ops)
 	DYN1(64, E, O(-1, 0, 0, 0));
 	DYN1(64, 0, O(SW_DYN_STOP, 0, 0, 0), O(9, 0, 0, 0));      /* after STOP: ignored */
 	DYN1(64, E, O(SW_DYN_ADD, RSP, 64, -8));                  /* when outside */
-	DYN1(64, E, O(SW_DYN_ADD, RSP, -1, -8));
+	DYN1(64, 0, O(SW_DYN_ADD, RSP, -1, -8));                  /* -1: at the start (libunwind) */
+	DYN1(64, E, O(SW_DYN_ADD, RSP, -2, -8));
+	DYN1(0, 0, O(SW_DYN_LABEL_STATE, 0, -1, 1));
 	DYN1(64, 0, O(SW_DYN_ADD, RSP, 63, -8));                  /* takes effect at the end */
 	DYN1(0, E, O(SW_DYN_ADD, RSP, 1, -8));                    /* empty region: when 0 */
 	DYN1(0, 0, O(SW_DYN_ADD, RSP, 0, -8));
