@@ -72,6 +72,28 @@ $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(STATIC)
 
 -include $(LIB_OBJS:.o=.d) $(TOOL_OBJS:.o=.d)
 
+# ---- libgcc publisher / interposer
+# $(BUILD)/libstackwalk_findfde.so (interpose/find_fde.c): the opt-in
+# _Unwind_Find_FDE that answers JIT PCs from the registry (LD_PRELOAD it,
+# or link it before libgcc_s).  Not part of libstackwalk.a/.so and not
+# linked against it: it finds the process's one registry with dlsym
+# (src/jit/eh_find.h).  Built without sanitizers even when SAN=1, so it
+# can be preloaded into any program.  Installed next to libstackwalk.
+FINDFDE := $(BUILD)/libstackwalk_findfde.so
+
+lib: $(FINDFDE)
+
+$(FINDFDE): interpose/find_fde.c src/jit/eh_find.h include/stackwalk.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) $(CFLAGS) -fPIC -Iinclude -Isrc -shared $(LDFLAGS) -o $@ $<
+
+.PHONY: install-findfde
+install: install-findfde
+install-findfde: $(FINDFDE)
+	install -d $(DESTDIR)$(PREFIX)/lib
+	install -m 755 $(FINDFDE) $(DESTDIR)$(PREFIX)/lib/
+# ---- end of libgcc publisher / interposer
+
 # ---------------------------------------------------------------- demo
 demo: $(TOOL) $(BUILD)/demo/backtrace $(BUILD)/demo/jit_demo
 	@./demo/run.sh $(TOOL) $(BUILD)/demo/backtrace $(BUILD)/demo/jit_demo

@@ -285,7 +285,7 @@ static void register_round(uint8_t *base, size_t n, sw_jit_handle_t *handles,
 	size_t heap0, heap;
 	double t0;
 
-	sw_jit_stats(&st0);
+	sw_jit_get_stats(&st0);
 	heap0 = heap_in_use();
 	t0 = now_ns();
 	for (size_t k = 0; k < n; k++) {
@@ -294,7 +294,7 @@ static void register_round(uint8_t *base, size_t n, sw_jit_handle_t *handles,
 	}
 	*reg_ns = (now_ns() - t0) / (double)n;
 	heap = heap_in_use();
-	sw_jit_stats(&st);
+	sw_jit_get_stats(&st);
 	if (st.entries != st0.entries + n)
 		die("sw_jit_stats does not count every procedure", 0);
 

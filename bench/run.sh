@@ -188,3 +188,43 @@ echo "bench: JIT registration, removal and memory (10^6 procedures)" >&2
 echo "bench: unwinding through JIT code, 1 and 2 threads" >&2
 "$BUILD/bench/jit_bench" unwind
 # ================================================================ end of JIT registry
+
+# ================================================================ C++ exceptions through JIT frames
+# (bench/throw_jit.cc; everything in this section)
+#   throw.jit.N.register_frame   us per C++ throw+catch through 4 JIT frames
+#                                with N other JIT procedures registered one
+#                                registration each, published to libgcc_s
+#                                with __register_frame (SW_JIT_PUB_LIBGCC)
+#   throw.jit.N.interposer       the same without publisher, libgcc_s asking
+#                                stackwalk's registry through
+#                                libstackwalk_findfde.so (LD_PRELOAD)
+# N = 1e3, 1e4, 1e5; one process per figure.  libgcc sorts its
+# registrations at the first lookup (about 16 s at 1e5 on the development
+# machine): that first throw is reported on stderr, not in the figure.
+echo "bench: building the C++-through-JIT throw benchmark" >&2
+findfde=$(cd "$BUILD" && pwd)/libstackwalk_findfde.so
+[[ -e $findfde ]] || { echo "bench: $findfde missing; run make first (make bench does)" >&2; exit 1; }
+CXX=${CXX:-g++}
+[[ $CXX == c++ ]] && CXX=g++
+"$CC" -std=gnu11 -O2 -g "${WARN[@]}" -Iinclude -c tests/jit/emit.c -o "$BUILD/bench/throw_emit.o"
+# the registry's interposer entry point is exported from the program
+"$CXX" -std=gnu++17 -O2 -g -Wall -Wextra -Iinclude -Itests/jit -o "$BUILD/bench/throw_jit" \
+	bench/throw_jit.cc "$BUILD/bench/throw_emit.o" "$lib" \
+	-Wl,-u,sw_jit_eh_find_fde,--export-dynamic-symbol=sw_jit_eh_find_fde -ldl
+echo "bench: throws through JIT frames (libgcc's first lookup at 1e5 takes seconds)" >&2
+for n in 1000 10000 100000; do
+	"$BUILD/bench/throw_jit" register_frame "$n"
+	LD_PRELOAD=$findfde "$BUILD/bench/throw_jit" interposer "$n"
+done
+# ================================================================ end of C++ exceptions through JIT frames
+
+# ================================================================ publishers
+# (bench/pub_bench.c) registration cost per procedure with each publisher:
+#   jit.register.gdb / .perf / .libgcc / .all_publishers   ns/proc
+# (20,000 one-procedure registrations per round, median of 3 rounds)
+echo "bench: registration with publishers" >&2
+"$CC" -std=gnu11 -O2 -g "${WARN[@]}" -Iinclude -o "$BUILD/bench/pub_bench" bench/pub_bench.c "$lib" -ldl
+pubdir=$(mktemp -d)
+JITDUMPDIR=$pubdir "$BUILD/bench/pub_bench" 20000
+rm -rf "$pubdir"
+# ================================================================ end of publishers

@@ -124,8 +124,8 @@ struct Func {
 
 class Compiler {
 public:
-	Compiler(Code &c, std::map<std::string, Func> &fns, uint64_t base)
-		: code(c), funcs(fns), base(base) {}
+	Compiler(Code &c, std::map<std::string, Func> &fns, uint64_t code_base)
+		: code(c), funcs(fns), base(code_base) {}
 
 	void function(const std::string &line)
 	{
@@ -332,7 +332,7 @@ int main(int argc, char **argv)
 	names.reserve(order.size());
 	for (size_t i = 0; i < order.size(); i++) {
 		const Func &f = funcs[order[i]];
-		names.push_back("calc." + f.name);
+		names.push_back("calc::" + f.name);
 		rets[i] = f.ret_offset;
 		sw_jit_proc pr;
 		std::memset(&pr, 0, sizeof(pr));
@@ -376,12 +376,12 @@ int main(int argc, char **argv)
 	std::printf("  outer(3) = %lld\n", (long long)v);
 
 	std::printf("\n--- 2. libgcc's C++ exception unwinder (published with __register_frame) ---\n\n");
-	std::printf("  main calls call_jit -> calc.risky -> calc.boom -> fail, which throws\n");
+	std::printf("  main calls call_jit -> calc::risky -> calc::boom -> fail, which throws\n");
 	try {
 		call_jit(risky, 4);
 		std::printf("  no exception?\n");
 	} catch (const std::exception &e) {
-		std::printf("  caught in main: \"%s\" after crossing calc.boom and calc.risky;"
+		std::printf("  caught in main: \"%s\" after crossing calc::boom and calc::risky;"
 			    " %d destructors ran\n", e.what(), destructors_run);
 	}
 

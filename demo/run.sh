@@ -20,7 +20,7 @@ echo "=== stackwalk demo, part 1: generated code, registered once, seen by every
 echo
 "$jit"
 echo
-echo "--- 3. GDB (the GDB JIT interface): bt at a breakpoint in C++ code called by calc.check ---"
+echo "--- 3. GDB (the GDB JIT interface): bt at a breakpoint in C++ code called by calc::check ---"
 echo
 if command -v gdb >/dev/null; then
 	# only the backtrace lines: frame lines start with #N

@@ -565,7 +565,7 @@ struct sw_jit_stats {
 	size_t unwind_bytes;         /* .eh_frame copies and names */
 	size_t retired_bytes;        /* unlinked, not yet reclaimed */
 };
-int sw_jit_stats(struct sw_jit_stats *out);
+int sw_jit_get_stats(struct sw_jit_stats *out);
 
 /* ================================================================== *
  * Publishers: one registration, visible to every other consumer

@@ -1433,15 +1433,17 @@ static int batch_table(const struct table *t, uint32_t first, uint32_t count, st
 
 	if (!b || !(b->procs = malloc(count * sizeof(*b->procs))))
 		goto fail;
+	/* each record's bytes end with the builder's terminator: drop it, or
+	 * consumers would stop reading after the first procedure */
 	for (uint32_t i = 0; i < count; i++)
-		size += d->recs[first + i].eh_size;
+		size += d->recs[first + i].eh_size - 4;
 	if (!(b->bytes = calloc(1, size)))
 		goto fail;
 	size_t at = 0;
 	for (uint32_t i = 0; i < count; i++) {
 		const struct trec *r = &d->recs[first + i];
-		memcpy(b->bytes + at, r->eh, r->eh_size);      /* absolute addresses */
-		at += r->eh_size;
+		memcpy(b->bytes + at, r->eh, r->eh_size - 4);  /* absolute addresses */
+		at += r->eh_size - 4;
 		b->procs[i].start = r->start + (uint64_t)t->bias;
 		b->procs[i].end = b->procs[i].start + r->len;
 		b->procs[i].name = r->name;
@@ -1880,7 +1882,7 @@ bool sw_jit_active(void)
 	return __atomic_load_n(&bound_hi, __ATOMIC_RELAXED) != 0;
 }
 
-int sw_jit_stats(struct sw_jit_stats *out)
+int sw_jit_get_stats(struct sw_jit_stats *out)
 {
 	if (!out)
 		return SW_EINVAL;

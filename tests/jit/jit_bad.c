@@ -47,7 +47,7 @@ static size_t live_handles(void)
 {
 	struct sw_jit_stats st;
 
-	if (sw_jit_stats(&st) != 0)
+	if (sw_jit_get_stats(&st) != 0)
 		return (size_t)-1;
 	return st.handles;
 }
@@ -396,7 +396,7 @@ static void test_args(void)
 	rc = sw_jit_get_name(A(0x70000), name, 0, &off);
 	CHECK(rc == SW_EINVAL || rc == SW_ENOTFOUND, "get_name(size 0): %s", t_status(rc));
 	CHECK_EQ(sw_jit_lookup(A(0x70000), &fd), SW_ENOTFOUND, "lookup of nothing");
-	CHECK_EQ(sw_jit_stats(NULL), SW_EINVAL, "stats(NULL)");
+	CHECK_EQ(sw_jit_get_stats(NULL), SW_EINVAL, "stats(NULL)");
 
 	/* unknown kinds */
 	q = p;

@@ -379,14 +379,14 @@ int main(int argc, char **argv)
 	CHECK_EQ(writer_errors, 0, "writer calls that failed");
 
 	struct sw_jit_stats st;
-	CHECK_EQ(sw_jit_stats(&st), 0, "sw_jit_stats");
+	CHECK_EQ(sw_jit_get_stats(&st), 0, "sw_jit_stats");
 	CHECK_EQ(st.handles, F_COUNT, "live handles after the churn (the chains')");
 	printf("jit_concur: stats: %zu entries, %zu handles, index %zu B, records %zu B, unwind %zu B, "
 	       "retired %zu B\n", st.entries, st.handles, st.index_bytes, st.record_bytes,
 	       st.unwind_bytes, st.retired_bytes);
 	for (int f = 0; f < F_COUNT; f++)
 		CHECK_EQ(regset_remove(&chains[f].rs), 0, "removing chain %s", form_names[f]);
-	CHECK_EQ(sw_jit_stats(&st), 0, "sw_jit_stats");
+	CHECK_EQ(sw_jit_get_stats(&st), 0, "sw_jit_stats");
 	CHECK_EQ(st.handles, 0, "live handles at the end");
 	return t_finish("jit_concur");
 }

@@ -248,7 +248,7 @@ TEST(many_single_registrations_and_stats)
 		struct sw_jit_proc p = frame_proc(BASE + 0x1000000 + (uint64_t)i * 64, 64, nm);
 		CHECK_EQ(sw_jit_add_procs(&p, 1, &h[i]), 0);
 	}
-	CHECK_EQ(sw_jit_stats(&st), 0);
+	CHECK_EQ(sw_jit_get_stats(&st), 0);
 	CHECK_EQ(st.entries, N);
 	CHECK_EQ(st.handles, N);
 	CHECK(st.index_bytes / N <= 30);
@@ -269,7 +269,7 @@ TEST(many_single_registrations_and_stats)
 	CHECK_EQ(sw_jit_lookup(BASE + 0x1000000 + 128 + 3, &f), 0);
 	for (unsigned i = 0; i < N; i += 2)
 		CHECK_EQ(sw_jit_remove(h[i]), 0);
-	CHECK_EQ(sw_jit_stats(&st), 0);
+	CHECK_EQ(sw_jit_get_stats(&st), 0);
 	CHECK_EQ(st.entries, 0);
 	CHECK_EQ(st.handles, 0);
 	CHECK_EQ(st.index_bytes, 0);
