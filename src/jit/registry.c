@@ -349,8 +349,35 @@ static int pubset_moved(struct obj *o);
 static struct pubset *pubset_get(uint32_t hindex, bool create);
 static int pubset_sync(struct obj *o, struct pubset *ps);
 
+/* In a child after fork only the forking thread exists: readers that were
+ * inside a read section in other threads of the parent never leave it
+ * there, so their counts would make the child's writers wait forever. */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&wlock);     /* no writer is half way through */
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&wlock);
+}
+
+static void fork_child(void)
+{
+	memset(sw_rcu_slots, 0, sizeof(sw_rcu_slots));
+	pthread_mutex_unlock(&wlock);
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
 static void install_hook(void)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, register_atfork);
 	__atomic_store_n(&sw_jit_find_fde_hook, jit_find_fde, __ATOMIC_RELEASE);
 }
 

@@ -4,8 +4,12 @@
  * statistics add up.  Unwinding through real generated code is tested by
  * tests/scripts/jit.sh.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
@@ -275,6 +279,53 @@ TEST(many_single_registrations_and_stats)
 	CHECK_EQ(st.index_bytes, 0);
 	CHECK_EQ(st.unwind_bytes, 0);
 	free(h);
+}
+
+static volatile int stop_reader;
+
+static void *reader(void *arg)
+{
+	struct sw_jit_found f;
+
+	(void)arg;
+	while (!stop_reader)
+		sw_jit_lookup(BASE + 0x3000000 + 5, &f);
+	return NULL;
+}
+
+/* A reader thread is (almost always) inside a read section when the main
+ * thread forks; the child's writers must not wait for it. */
+TEST(fork_while_reading)
+{
+	struct sw_jit_proc p = frame_proc(BASE + 0x3000000, 64, "forked");
+	sw_jit_handle_t h;
+	pthread_t t;
+	int hangs = 0;
+
+	CHECK_EQ(sw_jit_add_procs(&p, 1, &h), 0);
+	CHECK_EQ(pthread_create(&t, NULL, reader, NULL), 0);
+	for (int round = 0; round < 20; round++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			alarm(10);      /* a hang ends as SIGALRM */
+			/* enough removals to force a grace period */
+			for (unsigned i = 0; i < 5000; i++) {
+				struct sw_jit_proc q = frame_proc(BASE + 0x4000000 + i * 64ull, 64, "c");
+				sw_jit_handle_t hq;
+				if (sw_jit_add_procs(&q, 1, &hq) || sw_jit_remove(hq))
+					_exit(2);
+			}
+			_exit(0);
+		}
+		int st = 0;
+		waitpid(pid, &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			hangs++;
+	}
+	stop_reader = 1;
+	pthread_join(t, NULL);
+	CHECK_EQ(hangs, 0);
+	CHECK_EQ(sw_jit_remove(h), 0);
 }
 
 SW_TEST_MAIN
