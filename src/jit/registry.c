@@ -73,12 +73,19 @@ void sw_rcu_synchronize(void)
 /* ---------------------------------------------------------------- objects */
 
 enum { OBJ_EAGER = 1, OBJ_TABLE = 2, OBJ_CALLBACK = 3 };
-enum { F_VADDR = 1, F_BIAS = 2 };
+enum {
+	F_VADDR = 1,            /* the bytes are decoded at an address of their own */
+	F_BIAS = 2,             /* moved: FDE addresses + bias = where the code is */
+	F_SINGLE = 4,           /* one procedure, no record array: its FDE follows
+				 * the first CIE, its name follows the bytes */
+	F_NAMED = 8,            /* F_SINGLE: it has a name */
+	F_TERM = 16,            /* 4 zero bytes were appended to the bytes */
+};
 
 /* Common header (16 bytes). */
 struct obj {
 	uint8_t type;
-	uint8_t flags;          /* eager: F_VADDR, F_BIAS */
+	uint8_t flags;          /* eager: F_* */
 	uint16_t hgen;          /* handle generation */
 	uint32_t n;             /* eager: procedures */
 	uint32_t hindex;        /* handle table index */
@@ -154,9 +161,53 @@ static struct rec *eager_recs(const struct obj *o)
 
 static size_t align8(size_t x) { return (x + 7) & ~(size_t)7; }
 
+static size_t eager_nrecs(uint8_t flags, size_t n)
+{
+	return (flags & F_SINGLE) ? 0 : n;
+}
+
+static size_t eager_head(uint8_t flags, size_t n)
+{
+	return align8(eager_hdr_size(flags) + eager_nrecs(flags, n) * sizeof(struct rec));
+}
+
 static const uint8_t *eager_bytes(const struct obj *o)
 {
-	return (const uint8_t *)o + align8(eager_hdr_size(o->flags) + o->n * sizeof(struct rec));
+	return (const uint8_t *)o + eager_head(o->flags, o->n);
+}
+
+/* The bytes with their terminator (what publishers get). */
+static size_t eager_eh_size(const struct obj *o)
+{
+	return o->size + ((o->flags & F_TERM) ? 4 : 0);
+}
+
+/* Where the names start: after the bytes. */
+static char *eager_tail(const struct obj *o)
+{
+	return (char *)(uintptr_t)eager_bytes(o) + eager_eh_size(o);
+}
+
+static uint32_t proc_fde_off(const struct obj *o, uint32_t i)
+{
+	const uint8_t *b;
+	uint32_t len;
+
+	if (!(o->flags & F_SINGLE))
+		return eager_recs(o)[i].fde_off;
+	/* the FDE follows the CIE at offset 0 (32-bit DWARF: checked when
+	 * the object was made) */
+	b = eager_bytes(o);
+	memcpy(&len, b, 4);
+	return len + 4;
+}
+
+static const char *proc_name(const struct obj *o, uint32_t i)
+{
+	if (o->flags & F_SINGLE)
+		return (o->flags & F_NAMED) ? eager_tail(o) : NULL;
+	uint32_t off = eager_recs(o)[i].name_off;
+	return off ? (const char *)o + off : NULL;
 }
 
 /* Tree values carry the object's type in their low bits (objects are
@@ -467,7 +518,8 @@ static int index_fdes(struct obj *o, struct span *spans, size_t max, bool valida
 			uint64_t s = fde.pc_begin + (uint64_t)bias, e = fde.pc_end + (uint64_t)bias;
 			if (!range_ok(s, e))
 				return SW_EINVAL;
-			eager_recs(o)[n].fde_off = (uint32_t)off;
+			if (!(o->flags & F_SINGLE))
+				eager_recs(o)[n].fde_off = (uint32_t)off;
 			spans[n].start = s;
 			spans[n].end = e;
 			spans[n].rec = (uint32_t)n;
@@ -504,7 +556,12 @@ static int index_built(struct obj *o, const struct sw_jit_proc *procs, struct sp
 		if (ent.kind == SW_CFI_ZERO || off > UINT32_MAX)
 			return SW_EINVAL;
 		if (ent.kind == SW_CFI_FDE) {
-			eager_recs(o)[i].fde_off = (uint32_t)off;
+			if (o->flags & F_SINGLE) {
+				if (off != proc_fde_off(o, 0))
+					return SW_EINVAL;       /* cannot happen: one CIE */
+			} else {
+				eager_recs(o)[i].fde_off = (uint32_t)off;
+			}
 			spans[i].start = procs[i].start;
 			spans[i].end = procs[i].end;
 			spans[i].rec = (uint32_t)i;
@@ -520,11 +577,12 @@ static int index_built(struct obj *o, const struct sw_jit_proc *procs, struct sp
 static size_t names_bytes(const struct obj *o)
 {
 	size_t total = 0;
-	const struct rec *r = eager_recs(o);
 
-	for (uint32_t i = 0; i < o->n; i++)
-		if (r[i].name_off)
-			total += strlen((const char *)o + r[i].name_off) + 1;
+	for (uint32_t i = 0; i < o->n; i++) {
+		const char *nm = proc_name(o, i);
+		if (nm)
+			total += strlen(nm) + 1;
+	}
 	return total;
 }
 
@@ -576,8 +634,8 @@ static int index_insert(struct obj *o, const struct span *spans, size_t n)
  */
 static struct obj *eager_alloc(uint8_t flags, size_t n, size_t size, size_t namelen)
 {
-	size_t hdr = align8(eager_hdr_size(flags) + n * sizeof(struct rec));
-	size_t total = hdr + size + 4 + namelen;     /* + terminator */
+	size_t hdr = eager_head(flags, n);
+	size_t total = hdr + size + ((flags & F_TERM) ? 4 : 0) + namelen;
 	struct obj *o;
 
 	if (n > UINT32_MAX || size > UINT32_MAX || total > UINT32_MAX)
@@ -596,8 +654,7 @@ static struct obj *eager_alloc(uint8_t flags, size_t n, size_t size, size_t name
 static void eager_names(struct obj *o, const char *const *names, size_t nnames,
 			const struct sw_jit_proc *procs)
 {
-	char *dst = (char *)eager_bytes(o) + o->size + 4;
-	struct rec *r = eager_recs(o);
+	char *dst = eager_tail(o);
 
 	for (uint32_t i = 0; i < o->n; i++) {
 		const char *nm = procs ? procs[i].name : (i < nnames ? names[i] : NULL);
@@ -605,7 +662,10 @@ static void eager_names(struct obj *o, const char *const *names, size_t nnames,
 			continue;
 		size_t l = strlen(nm) + 1;
 		memcpy(dst, nm, l);
-		r[i].name_off = (uint32_t)(dst - (char *)o);
+		if (o->flags & F_SINGLE)
+			o->flags |= F_NAMED;
+		else
+			eager_recs(o)[i].name_off = (uint32_t)(dst - (char *)o);
 		dst += l;
 	}
 }
@@ -659,7 +719,7 @@ int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
 		return SW_EINVAL;
 	/* an FDE takes at least 16 bytes */
 	max = size / 16 + 1;
-	o = eager_alloc(F_VADDR, max, size, 0);
+	o = eager_alloc(F_VADDR | F_TERM, max, size, 0);
 	if (!o)
 		return SW_ENOMEM;
 	*(uint64_t *)(void *)(o + 1) = eh_addr;
@@ -675,7 +735,7 @@ int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
 
 	/* now that the count is known, lay the object out for real */
 	size_t n = (size_t)rc;
-	struct obj *f = eager_alloc(F_VADDR, n, size, names_len(names, nnames, NULL, n));
+	struct obj *f = eager_alloc(F_VADDR | F_TERM, n, size, names_len(names, nnames, NULL, n));
 	if (!f) {
 		rc = SW_ENOMEM;
 		goto out;
@@ -794,7 +854,7 @@ int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t 
 		size = build_procs(procs, n, NULL, 0);
 	if (size < 0)
 		return size == SW_ETRUNCATED && n == 1 ? SW_EINVAL : size;
-	o = eager_alloc(0, n, (size_t)size, names_len(NULL, 0, procs, n));
+	o = eager_alloc(n == 1 ? F_SINGLE : 0, n, (size_t)size, names_len(NULL, 0, procs, n));
 	if (!o)
 		return SW_ENOMEM;
 	if (n == 1)
@@ -829,14 +889,13 @@ fail:
 static int eager_spans(const struct obj *o, struct span *spans)
 {
 	struct sw_cfi_section sec;
-	const struct rec *r = eager_recs(o);
 	int64_t bias = eager_bias(o);
 
 	sec_of(o, &sec);
 	for (uint32_t i = 0; i < o->n; i++) {
 		struct sw_fde fde;
 		struct sw_cie cie;
-		int rc = sw_cfi_parse_fde(&sec, r[i].fde_off, &fde, &cie, NULL);
+		int rc = sw_cfi_parse_fde(&sec, proc_fde_off(o, i), &fde, &cie, NULL);
 		if (rc < 0)
 			return rc;      /* cannot happen: parsed at registration */
 		spans[i].start = fde.pc_begin + (uint64_t)bias;
@@ -1165,9 +1224,9 @@ static int move_eager(struct obj *o, int64_t delta)
 		nw[i].end += (uint64_t)delta;
 	}
 	/* the copy: same bytes, bias += delta */
-	size_t oldhdr = align8(eager_hdr_size(o->flags) + n * sizeof(struct rec));
+	size_t oldhdr = eager_head(o->flags, n);
 	uint8_t flags = o->flags | F_BIAS;
-	size_t newhdr = align8(eager_hdr_size(flags) + n * sizeof(struct rec));
+	size_t newhdr = eager_head(flags, n);
 	size_t tail = malloc_usable_size(o) - oldhdr;   /* bytes + names */
 	c = malloc(newhdr + tail);
 	if (!c) {
@@ -1183,13 +1242,15 @@ static int move_eager(struct obj *o, int64_t delta)
 	}
 	int64_t bias = eager_bias(o) + delta;
 	memcpy(p, &bias, 8);
-	memcpy(eager_recs(c), eager_recs(o), n * sizeof(struct rec));
 	memcpy((uint8_t *)c + newhdr, (const uint8_t *)o + oldhdr, tail);
-	/* name offsets move with the header */
-	struct rec *r = eager_recs(c);
-	for (size_t i = 0; i < n; i++)
-		if (r[i].name_off)
-			r[i].name_off += (uint32_t)(newhdr - oldhdr);
+	if (!(flags & F_SINGLE)) {
+		/* name offsets move with the header */
+		struct rec *r = eager_recs(c);
+		memcpy(r, eager_recs(o), n * sizeof(struct rec));
+		for (size_t i = 0; i < n; i++)
+			if (r[i].name_off)
+				r[i].name_off += (uint32_t)(newhdr - oldhdr);
+	}
 
 	/* unindex the old spans, index the new ones; on failure put back */
 	for (size_t i = 0; i < n; i++)
@@ -1407,13 +1468,12 @@ static int batch_eager(struct obj *o, struct batch **out)
 	if ((rc = eager_spans(o, spans)) < 0)
 		goto fail;
 	for (uint32_t i = 0; i < o->n; i++) {
-		const struct rec *r = &eager_recs(o)[spans[i].rec];
 		b->procs[i].start = spans[i].start;
 		b->procs[i].end = spans[i].end;
-		b->procs[i].name = r->name_off ? (const char *)o + r->name_off : NULL;
+		b->procs[i].name = proc_name(o, spans[i].rec);
 	}
 	b->chunk.eh_frame = bytes;
-	b->chunk.eh_size = o->size + 4;
+	b->chunk.eh_size = eager_eh_size(o);
 	b->chunk.eh_vaddr = (uint64_t)(uintptr_t)bytes;
 	if (vaddr != (uint64_t)(uintptr_t)bytes || bias) {
 		/* encoded for another address, or moved: a relocated copy */
@@ -1720,12 +1780,12 @@ static int find(uint64_t pc, struct hit *h, uint8_t *scratch, int want)
 		h->idxp = e.idxp;
 		if (want == WANT_RANGE)
 			return 0;
-		const struct rec *r = &eager_recs(o)[*e.idxp];
-		h->name = r->name_off ? (const char *)o + r->name_off : NULL;
+		uint32_t idx = *e.idxp;
+		h->name = proc_name(o, idx);
 		h->eh = eager_bytes(o);
 		h->eh_size = o->size;
 		h->vaddr = eager_vaddr(o, h->eh);
-		h->fde_off = r->fde_off;
+		h->fde_off = proc_fde_off(o, idx);
 		h->bias = eager_bias(o);
 		h->form = SW_JIT_FORM_EAGER;
 		return 0;
@@ -1837,7 +1897,7 @@ int sw_jit_find_fde_ptr(uint64_t pc, const void **fde, uint64_t *func_start)
 		    (h.form == SW_JIT_FORM_TABLE && ((struct table *)h.o)->bias)) {
 			rc = SW_EUNSUPPORTED;   /* no bytes valid in place */
 		} else if (h.form == SW_JIT_FORM_EAGER) {
-			*fde = eager_bytes(h.o) + eager_recs(h.o)[*h.idxp].fde_off;
+			*fde = eager_bytes(h.o) + proc_fde_off(h.o, *h.idxp);
 			*func_start = h.start;
 		} else {
 			uint64_t off = 0;

@@ -281,6 +281,32 @@ TEST(many_single_registrations_and_stats)
 	free(h);
 }
 
+/* One procedure per registration has the compact layout (no record
+ * array): name, move and removal must still work. */
+TEST(single_procedure_move)
+{
+	struct sw_jit_proc p = frame_proc(BASE + 0x6000000, 0x80, "lonely");
+	struct sw_jit_found f;
+	sw_jit_handle_t h;
+	char name[32];
+	uint64_t off;
+
+	CHECK_EQ(sw_jit_add_procs(&p, 1, &h), 0);
+	CHECK_EQ(sw_jit_move(h, 0x1000), 0);
+	CHECK_EQ(sw_jit_lookup(BASE + 0x6000010, &f), SW_ENOTFOUND);
+	CHECK_EQ(sw_jit_get_name(BASE + 0x6001010, name, sizeof(name), &off), 0);
+	CHECK_STR(name, "lonely");
+	CHECK_EQ(off, 0x10);
+	CHECK_EQ(sw_jit_move(h, 0x1000), 0);
+	CHECK_EQ(sw_jit_lookup(BASE + 0x600207f, &f), 0);
+	CHECK_EQ(f.start, BASE + 0x6002000);
+	CHECK_EQ(sw_jit_remove(h), 0);
+	p.name = NULL;
+	CHECK_EQ(sw_jit_add_procs(&p, 1, &h), 0);
+	CHECK_EQ(sw_jit_get_name(BASE + 0x6000010, name, sizeof(name), &off), SW_ENOTFOUND);
+	CHECK_EQ(sw_jit_remove(h), 0);
+}
+
 static volatile int stop_reader;
 
 static void *reader(void *arg)
