@@ -25,9 +25,13 @@ SANFLAGS := $(if $(SAN),-fsanitize=address$(comma)undefined -fno-omit-frame-poin
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -fPIC -Iinclude -Isrc -MMD -MP
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRCS := $(sort $(shell find src -name '*.c'))
+# src/eh is the _Unwind_* library (libstackwalk_unwind), not the core
+LIB_SRCS := $(sort $(shell find src -name '*.c' -not -path 'src/eh/*'))
 LIB_ASM  := $(sort $(shell find src -name '*.S'))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
+
+EH_SRCS  := $(sort $(wildcard src/eh/*.c))
+EH_OBJS  := $(EH_SRCS:%.c=$(BUILD)/%.o)
 
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
 TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/%.o)
@@ -37,13 +41,15 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 STATIC  := $(BUILD)/libstackwalk.a
 SHARED  := $(BUILD)/libstackwalk.so
+EH_SHARED := $(BUILD)/libstackwalk_unwind.so
+EH_STATIC := $(BUILD)/libstackwalk_unwind.a
 TOOL    := $(BUILD)/stackwalk
 
 .PHONY: all lib tools tests demo check check-plain check-san deps bench fuzz fuzz-replay install clean
 
 all: lib tools
 
-lib: $(STATIC) $(SHARED)
+lib: $(STATIC) $(SHARED) $(EH_SHARED) $(EH_STATIC)
 tools: $(TOOL)
 tests: $(UNIT_BINS)
 
@@ -62,6 +68,17 @@ $(STATIC): $(LIB_OBJS)
 
 $(SHARED): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libstackwalk.so.0 $(LDFLAGS_ALL) -o $@ $^
+
+# libstackwalk_unwind: libgcc_s's _Unwind_* ABI (with its symbol versions)
+# on stackwalk, core included; LD_PRELOAD it or link -lstackwalk_unwind.
+$(EH_SHARED): $(EH_OBJS) $(LIB_OBJS) src/eh/libgcc.map
+	$(CC) -shared -Wl,-soname,libstackwalk_unwind.so.1 -Wl,--version-script=src/eh/libgcc.map \
+		$(LDFLAGS_ALL) -o $@.1 $(EH_OBJS) $(LIB_OBJS) -ldl -lpthread
+	ln -sf libstackwalk_unwind.so.1 $@
+
+$(EH_STATIC): $(EH_OBJS) $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
 
 $(TOOL): $(TOOL_OBJS) $(STATIC)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TOOL_OBJS) $(STATIC) -lz
@@ -148,6 +165,9 @@ install: all
 	if [ -d include/stackwalk ]; then cp -r include/stackwalk/. $(DESTDIR)$(PREFIX)/include/stackwalk/; fi
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libstackwalk.so.0
+	install -m 644 $(EH_STATIC) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(EH_SHARED).1 $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libstackwalk_unwind.so.1 $(DESTDIR)$(PREFIX)/lib/libstackwalk_unwind.so
 	ln -sf libstackwalk.so.0 $(DESTDIR)$(PREFIX)/lib/libstackwalk.so
 	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1|g' mk/stackwalk.pc.in \
