@@ -49,7 +49,11 @@ TOOL    := $(BUILD)/stackwalk
 
 all: lib tools
 
-lib: $(STATIC) $(SHARED) $(EH_SHARED) $(EH_STATIC)
+# libstackwalk_unwind is built in the plain build only: like libgcc_s it is
+# never instrumented (an ASan-instrumented unwinder leaves poisoned frames
+# behind every landing pad it installs); the sanitizer pass runs its
+# instrumented test programs against the plain build's library.
+lib: $(STATIC) $(SHARED) $(if $(SAN),,$(EH_SHARED) $(EH_STATIC))
 tools: $(TOOL)
 tests: $(UNIT_BINS)
 

@@ -228,3 +228,43 @@ pubdir=$(mktemp -d)
 JITDUMPDIR=$pubdir "$BUILD/bench/pub_bench" 20000
 rm -rf "$pubdir"
 # ================================================================ end of publishers
+
+# ================================================================ C++ throw+catch
+# (bench/throw_bench.cc; everything in this section)
+#   throw.depthD.stackwalk    us per throw+catch through D = 10 / 30
+#                             non-inlined frames, LD_PRELOAD of
+#                             BUILD/libstackwalk_unwind.so
+#   throw.depthD.libgcc       the same with libgcc_s (no preload)
+#   throw.depthD.llvm         LD_PRELOAD of LLVM libunwind 16 (Debian's
+#                             libunwind-16, unpacked into $llvm above)
+#   throw.depthD.nongnu       LD_PRELOAD of nongnu libunwind's libunwind.so.8
+#                             (libunwind8), which exports _Unwind_*
+#   throw.threads2.speedup    stackwalk: throughput of 2 threads throwing at
+#                             depth 10 over that of 1 (median of 3 rounds)
+# One process per unwinder; each figure is the median of 5 batches.
+echo "bench: building the C++ throw benchmark" >&2
+"$CXX" -std=gnu++17 -O2 -g -Wall -Wextra -o "$BUILD/bench/throw_bench" bench/throw_bench.cc -ldl -pthread
+unw_so=$(cd "$BUILD" && pwd)/libstackwalk_unwind.so
+if [[ -e $unw_so ]]; then
+	LD_PRELOAD=$unw_so "$BUILD/bench/throw_bench" depth stackwalk
+else
+	echo "bench: no throw.*.stackwalk: $unw_so missing (make all builds it)" >&2
+fi
+"$BUILD/bench/throw_bench" depth libgcc
+if [[ -e $llvm_so ]]; then
+	LD_PRELOAD=$(cd "$(dirname "$llvm_so")" && pwd -P)/libunwind.so.1 "$BUILD/bench/throw_bench" depth llvm ||
+		echo "bench: the LLVM libunwind 16 throw benchmark failed" >&2
+else
+	echo "bench: no throw.*.llvm: LLVM libunwind 16 unavailable ($llvm_so missing)" >&2
+fi
+nongnu_so=/usr/lib/x86_64-linux-gnu/libunwind.so.8
+if [[ -e $nongnu_so ]]; then
+	LD_PRELOAD=$nongnu_so "$BUILD/bench/throw_bench" depth nongnu ||
+		echo "bench: the nongnu libunwind throw benchmark failed" >&2
+else
+	echo "bench: no throw.*.nongnu: $nongnu_so missing (libunwind8; make deps installs libunwind-dev)" >&2
+fi
+if [[ -e $unw_so ]]; then
+	LD_PRELOAD=$unw_so "$BUILD/bench/throw_bench" threads stackwalk
+fi
+# ================================================================ end of C++ throw+catch

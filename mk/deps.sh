@@ -8,9 +8,11 @@ set -euo pipefail
 # clang 14 is bookworm's clang; libclang-rt-14-dev carries its ASan/UBSan and
 # libFuzzer runtimes.  binutils gives readelf; elfutils gives eu-readelf etc.;
 # gdb and libunwind-dev are reference unwinders the tests compare against;
-# linux-perf gives perf, which the JIT publisher tests drive.
+# linux-perf gives perf, which the JIT publisher tests drive; cppcheck and
+# cmake are real C++ programs that throw internally (tests/scripts/eh.sh
+# runs them on libstackwalk_unwind).
 PKGS=(gcc g++ clang binutils make pkg-config zlib1g-dev libclang-rt-14-dev gdb libunwind-dev elfutils
-	linux-perf)
+	linux-perf cppcheck cmake)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -48,7 +48,12 @@ struct _Unwind_Context {
 	sw_cursor_t cur;
 	struct sw_proc_info pi;
 	int have_pi;
+	uint32_t steps;         /* frames stepped (bounds a looping stack) */
 };
+
+/* Deeper than any real stack (8 MiB of 16-byte frames is 2^19): a walk
+ * that gets here loops through crafted signal frames. */
+#define MAX_STEPS (1u << 22)
 
 /* ---------------------------------------------------------------- libgcc_s forwarding */
 
@@ -141,13 +146,24 @@ static void ctx_init(struct _Unwind_Context *ctx)
 {
 	ctx->magic = CTX_MAGIC;
 	ctx->have_pi = 0;
+	ctx->steps = 0;
 }
 
 /* One frame outwards.  Returns 1 when there is a frame, 0 at the end of
  * the stack, -1 on error. */
 static int ctx_step(struct _Unwind_Context *ctx)
 {
-	int rc = sw_step(&ctx->cur);
+	struct sw_cursor_impl *c = (struct sw_cursor_impl *)(void *)&ctx->cur;
+	int rc;
+
+	/* the cursor stops at SW_MAX_FRAMES to end loops in backtraces; an
+	 * exception may legitimately cross deeper recursions (libgcc has no
+	 * limit), and a stack whose SP stops growing still ends the walk */
+	if (c->depth >= SW_MAX_FRAMES - 1)
+		c->depth = 0;
+	if (++ctx->steps > MAX_STEPS)
+		return -1;
+	rc = sw_step(&ctx->cur);
 
 	ctx->have_pi = 0;
 	if (rc == 0)
@@ -205,11 +221,14 @@ EXPORT void _Unwind_SetIP(struct _Unwind_Context *ctx, _Unwind_Ptr ip)
 	sw_set_reg(&ctx->cur, SW_REG_RIP, ip);
 }
 
+/* libgcc's value: the CFA of the frame's callee, i.e. the frame's stack
+ * pointer at the call (glibc's cancellation code compares it with saved
+ * stack pointers). */
 EXPORT _Unwind_Word _Unwind_GetCFA(struct _Unwind_Context *ctx)
 {
 	if (!ours(ctx))
 		return LIBGCC_FN(_Unwind_GetCFA)(ctx);
-	return sw_get_cfa(&ctx->cur);
+	return sw_get_sp(&ctx->cur);
 }
 
 EXPORT void *_Unwind_GetLanguageSpecificData(struct _Unwind_Context *ctx)
@@ -283,17 +302,24 @@ static _Unwind_Reason_Code phase2(struct _Unwind_Exception *exc, struct _Unwind_
 	}
 }
 
+/* Past the outermost frame, libgcc presents one more context, with IP 0
+ * (its loop reports the end of the stack on the frame after the last):
+ * callers of _Unwind_Backtrace and stop functions see it too. */
+static void ctx_past_end(struct _Unwind_Context *ctx)
+{
+	sw_set_reg(&ctx->cur, SW_REG_RIP, 0);
+	ctx->have_pi = -1;
+}
+
 /* Forced phase 2: the stop function sees every frame first. */
 static _Unwind_Reason_Code phase2_forced(struct _Unwind_Exception *exc, struct _Unwind_Context *ctx)
 {
 	_Unwind_Stop_Fn stop = (_Unwind_Stop_Fn)(uintptr_t)exc->private_1;
 	void *stop_arg = (void *)(uintptr_t)exc->private_2;
+	int end = 0;
 
 	for (;;) {
 		_Unwind_Action act = _UA_FORCE_UNWIND | _UA_CLEANUP_PHASE;
-		/* the outermost frame is where libgcc reports the end */
-		sw_cursor_t probe = ctx->cur;
-		int end = sw_step(&probe) != 0;
 		if (end)
 			act |= _UA_END_OF_STACK;
 		if (stop(1, act, exc->exception_class, exc, ctx, stop_arg) != _URC_NO_REASON)
@@ -311,8 +337,13 @@ static _Unwind_Reason_Code phase2_forced(struct _Unwind_Exception *exc, struct _
 			if (rc != _URC_CONTINUE_UNWIND)
 				return _URC_FATAL_PHASE2_ERROR;
 		}
-		if (ctx_step(ctx) <= 0)
+		int s2 = ctx_step(ctx);
+		if (s2 < 0)
 			return _URC_FATAL_PHASE2_ERROR;
+		if (s2 == 0) {
+			end = 1;
+			ctx_past_end(ctx);
+		}
 	}
 }
 
@@ -436,14 +467,18 @@ _Unwind_Backtrace(_Unwind_Trace_Fn trace, void *arg)
 	sw_getcontext(&uc);
 	if (start_ctx(&ctx, &uc) < 0)
 		return _URC_FATAL_PHASE1_ERROR;
-	for (;;) {
+	for (int end = 0;;) {
 		if (trace(&ctx, arg) != _URC_NO_REASON)
 			return _URC_FATAL_PHASE1_ERROR;
-		int s = ctx_step(&ctx);
-		if (s == 0)
+		if (end)
 			return _URC_END_OF_STACK;
+		int s = ctx_step(&ctx);
 		if (s < 0)
 			return _URC_FATAL_PHASE1_ERROR;
+		if (s == 0) {
+			end = 1;
+			ctx_past_end(&ctx);
+		}
 	}
 }
 
