@@ -169,9 +169,11 @@ install: all
 	if [ -d include/stackwalk ]; then cp -r include/stackwalk/. $(DESTDIR)$(PREFIX)/include/stackwalk/; fi
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libstackwalk.so.0
+ifeq ($(SAN),)
 	install -m 644 $(EH_STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(EH_SHARED).1 $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libstackwalk_unwind.so.1 $(DESTDIR)$(PREFIX)/lib/libstackwalk_unwind.so
+endif
 	ln -sf libstackwalk.so.0 $(DESTDIR)$(PREFIX)/lib/libstackwalk.so
 	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1|g' mk/stackwalk.pc.in \
