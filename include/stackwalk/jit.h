@@ -411,6 +411,13 @@ struct sw_jit_dyn_region {
 /* Largest .eh_frame (CIE + FDE) one descriptor may produce. */
 #define SW_JIT_MAX_CFI 1024
 
+/* Source line of the code from start + offset on, up to the next entry's
+ * offset (entries sorted by offset, offsets < end - start). */
+struct sw_jit_line {
+	uint32_t offset;
+	uint32_t line;               /* 1-based */
+};
+
 /* A procedure descriptor. */
 struct sw_jit_proc {
 	uint64_t start, end;         /* the code range [start, end) */
@@ -423,6 +430,12 @@ struct sw_jit_proc {
 		struct sw_jit_cfi cfi;
 		const struct sw_jit_dyn_region *dyn;
 	} u;
+	/* optional line information (copied by the eager and table forms),
+	 * handed to publishers: GDB gets .debug_line, jitdump DEBUG_INFO
+	 * records; nlines == 0 or file == NULL: none */
+	const char *file;            /* source file name */
+	const struct sw_jit_line *lines;
+	uint32_t nlines;
 };
 
 /*
@@ -445,7 +458,8 @@ int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
  * sw_jit_add_procs - register n procedure descriptors as one handle.
  * Returns 0 and *out, or SW_EINVAL (NULL arguments, n == 0, bad range,
  * unknown kind, malformed description: the CFI instructions are parsed and
- * the dynamic regions checked at registration), SW_EOVERLAP, SW_EBADOP /
+ * the dynamic regions checked at registration; line entries unsorted or
+ * past the procedure's end), SW_EOVERLAP, SW_EBADOP /
  * SW_EBADREG (bad CFI), SW_ENOMEM.  Nothing is registered on error.
  * Thread-safe: yes.  Async-signal-safe: no.
  */

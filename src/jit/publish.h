@@ -11,9 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stackwalk/jit.h>
+
 struct sw_jit_chunk_proc {
 	uint64_t start, end;    /* code range */
 	const char *name;       /* NULL when unnamed */
+	/* line information (struct sw_jit_line in <stackwalk/jit.h>), or
+	 * file NULL / nlines 0 */
+	const char *file;
+	const struct sw_jit_line *lines;
+	uint32_t nlines;
 };
 
 /* What a publisher sees.  Everything stays valid and unchanged until the

@@ -98,12 +98,20 @@ struct rec {
 	uint32_t name_off;      /* name offset from the object, 0: none */
 };
 
+/* A procedure's line information (copied; for publishers). */
+struct lines {
+	const char *file;
+	const struct sw_jit_line *v;
+	uint32_t n;
+};
+
 struct trec {
 	uint64_t start;         /* in the table's own coordinates (before bias) */
 	uint32_t len;
 	uint32_t eh_size;
 	const uint8_t *eh;      /* CIE + FDE, absolute addresses */
 	const char *name;
+	const struct lines *li; /* NULL: none */
 };
 
 struct chunk {
@@ -290,6 +298,12 @@ static size_t nretired, capretired, retired_bytes;
 
 static size_t record_bytes, unwind_bytes;
 
+/* Line information of eager registrations, by handle index: one block
+ * holding a struct lines per procedure (in descriptor order) and the
+ * copies; NULL when the registration gave none.  Writer-side only. */
+static struct lines **linesets;
+static uint32_t linecap;
+
 /* ---------------------------------------------------------------- reclamation */
 
 static size_t block_size(void *p)
@@ -394,6 +408,7 @@ static struct obj *handle_get(sw_jit_handle_t h)
 
 static int jit_find_fde(uint64_t pc, struct sw_fde_info *info);
 static void pubset_new(struct obj *o);
+static void lineset_set(uint32_t hindex, struct lines *ls);
 static int relocate_copy(const struct sw_cfi_section *src, uint8_t *copy, int64_t bias);
 static void pubset_drop(uint32_t i);
 static int pubset_moved(struct obj *o);
@@ -684,7 +699,8 @@ static size_t names_len(const char *const *names, size_t nnames, const struct sw
 }
 
 /* Register an eager object: handle + index, under the lock. */
-static int eager_publish(struct obj *o, const struct span *spans, size_t n, sw_jit_handle_t *out)
+static int eager_publish(struct obj *o, const struct span *spans, size_t n, struct lines *ls,
+			 sw_jit_handle_t *out)
 {
 	int rc;
 
@@ -699,11 +715,14 @@ static int eager_publish(struct obj *o, const struct span *spans, size_t n, sw_j
 			account_eager(o, true);
 			install_hook();
 			*out = make_handle(o);
+			lineset_set(o->hindex, ls);
+			ls = NULL;
 			pubset_new(o);
 		}
 	}
 	maybe_reclaim();
 	pthread_mutex_unlock(&wlock);
+	free(ls);
 	return rc;
 }
 
@@ -756,7 +775,7 @@ int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
 		else
 			memcpy(mine, eh_frame, size);
 	}
-	rc = eager_publish(f, spans, n, out);
+	rc = eager_publish(f, spans, n, NULL, out);
 	if (rc < 0)
 		free(f);
 out:
@@ -807,6 +826,94 @@ static int check_proc_overlap(const struct sw_jit_proc *procs, size_t n, struct 
 	return 0;
 }
 
+static bool has_lines(const struct sw_jit_proc *p)
+{
+	return p->file && p->nlines;
+}
+
+/* Sorted offsets inside the procedure. */
+static int check_lines(const struct sw_jit_proc *p)
+{
+	if (!has_lines(p))
+		return 0;
+	if (!p->lines)
+		return SW_EINVAL;
+	for (uint32_t i = 0; i < p->nlines; i++)
+		if (p->lines[i].offset >= p->end - p->start ||
+		    (i && p->lines[i].offset < p->lines[i - 1].offset))
+			return SW_EINVAL;
+	return 0;
+}
+
+static size_t lines_size(const struct sw_jit_proc *p)
+{
+	return has_lines(p) ? p->nlines * sizeof(struct sw_jit_line) + strlen(p->file) + 1 : 0;
+}
+
+/* Copy p's lines into `at` (lines_size bytes), describe them in *li. */
+static void lines_copy(const struct sw_jit_proc *p, struct lines *li, uint8_t *at)
+{
+	memset(li, 0, sizeof(*li));
+	if (!has_lines(p))
+		return;
+	size_t lb = p->nlines * sizeof(struct sw_jit_line);
+	memcpy(at, p->lines, lb);
+	memcpy(at + lb, p->file, strlen(p->file) + 1);
+	li->v = (const struct sw_jit_line *)(const void *)at;
+	li->n = p->nlines;
+	li->file = (const char *)at + lb;
+}
+
+/* One block for the lines of n descriptors, or NULL (none, or no memory:
+ * line information is best effort). */
+static struct lines *lineset_make(const struct sw_jit_proc *procs, size_t n)
+{
+	size_t total = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++) {
+		any |= has_lines(&procs[i]);
+		total += align8(lines_size(&procs[i]));
+	}
+	if (!any)
+		return NULL;
+	struct lines *ls = malloc(n * sizeof(*ls) + total);
+	if (!ls)
+		return NULL;
+	uint8_t *at = (uint8_t *)(ls + n);
+	for (size_t i = 0; i < n; i++) {
+		lines_copy(&procs[i], &ls[i], at);
+		at += align8(lines_size(&procs[i]));
+	}
+	return ls;
+}
+
+static void lineset_set(uint32_t hindex, struct lines *ls)
+{
+	if (hindex >= linecap) {
+		if (!ls)
+			return;
+		uint32_t cap = hcap > hindex ? hcap : hindex + 1;
+		struct lines **nl = realloc(linesets, (size_t)cap * sizeof(*nl));
+		if (!nl) {
+			free(ls);
+			return;
+		}
+		memset(nl + linecap, 0, (size_t)(cap - linecap) * sizeof(*nl));
+		linesets = nl;
+		linecap = cap;
+	}
+	free(linesets[hindex]);
+	linesets[hindex] = ls;
+}
+
+static const struct lines *lineset_get(uint32_t hindex, uint32_t i)
+{
+	if (hindex >= linecap || !linesets[hindex])
+		return NULL;
+	return &linesets[hindex][i];
+}
+
 /* Build the .eh_frame of n descriptors into buf (NULL: measure). */
 static int build_procs(const struct sw_jit_proc *procs, size_t n, void *buf, size_t size)
 {
@@ -836,7 +943,7 @@ int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t 
 	for (size_t i = 0; i < n; i++) {
 		if (procs[i].kind == SW_JIT_UNWIND_CFI)
 			validate = true;
-		if ((rc = check_cfi_insns(&procs[i])) < 0)
+		if ((rc = check_cfi_insns(&procs[i])) < 0 || (rc = check_lines(&procs[i])) < 0)
 			return rc;
 	}
 	spans = n == 1 ? one : malloc(n * sizeof(*spans));
@@ -874,7 +981,7 @@ int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t 
 		rc = SW_EINVAL;
 	if (rc >= 0) {
 		eager_names(o, NULL, 0, procs);
-		rc = eager_publish(o, spans, n, out);
+		rc = eager_publish(o, spans, n, lineset_make(procs, n), out);
 	}
 	if (spans != one)
 		free(spans);
@@ -1012,7 +1119,7 @@ int sw_jit_table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs,
 		if (!range_ok(p->start, p->end) || p->start < prev_end || p->end > t->end)
 			return SW_EINVAL;
 		int rc = check_cfi_insns(p);
-		if (rc < 0)
+		if (rc < 0 || (rc = check_lines(p)) < 0)
 			return rc;
 		prev_end = p->end;
 	}
@@ -1024,7 +1131,8 @@ int sw_jit_table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs,
 		if (size < 0)
 			return size == SW_ETRUNCATED ? SW_EINVAL : size;
 		size_t nl = q.name ? strlen(q.name) + 1 : 0;
-		uint8_t *eh = arena_alloc(d, (size_t)size + nl);
+		size_t lb = has_lines(&q) ? align8(sizeof(struct lines)) + lines_size(&q) : 0;
+		uint8_t *eh = arena_alloc(d, align8((size_t)size + nl) + lb);
 		if (!eh)
 			return SW_ENOMEM;
 		/* the bytes hold absolute addresses: copying them is fine */
@@ -1048,9 +1156,15 @@ int sw_jit_table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs,
 		r->eh = eh;
 		r->eh_size = (uint32_t)size;
 		r->name = NULL;
+		r->li = NULL;
 		if (nl) {
 			memcpy(eh + size, q.name, nl);
 			r->name = (const char *)eh + size;
+		}
+		if (lb) {
+			struct lines *li = (struct lines *)(void *)(eh + align8((size_t)size + nl));
+			lines_copy(&q, li, (uint8_t *)(li) + align8(sizeof(struct lines)));
+			r->li = li;
 		}
 		d->unwind_bytes += (size_t)size + nl;
 		d->staged++;
@@ -1152,6 +1266,7 @@ int sw_jit_remove(sw_jit_handle_t handle)
 	}
 	/* other consumers first: they may read the bytes until withdrawn */
 	pubset_drop(o->hindex);
+	lineset_set(o->hindex, NULL);
 	if (o->type == OBJ_EAGER) {
 		struct span one[1], *spans = o->n == 1 ? one : malloc(o->n * sizeof(*spans));
 		if (!spans) {
@@ -1468,9 +1583,13 @@ static int batch_eager(struct obj *o, struct batch **out)
 	if ((rc = eager_spans(o, spans)) < 0)
 		goto fail;
 	for (uint32_t i = 0; i < o->n; i++) {
+		const struct lines *li = lineset_get(o->hindex, spans[i].rec);
 		b->procs[i].start = spans[i].start;
 		b->procs[i].end = spans[i].end;
 		b->procs[i].name = proc_name(o, spans[i].rec);
+		b->procs[i].file = li ? li->file : NULL;
+		b->procs[i].lines = li ? li->v : NULL;
+		b->procs[i].nlines = li ? li->n : 0;
 	}
 	b->chunk.eh_frame = bytes;
 	b->chunk.eh_size = eager_eh_size(o);
@@ -1534,6 +1653,9 @@ static int batch_table(const struct table *t, uint32_t first, uint32_t count, st
 		b->procs[i].start = r->start + (uint64_t)t->bias;
 		b->procs[i].end = b->procs[i].start + r->len;
 		b->procs[i].name = r->name;
+		b->procs[i].file = r->li ? r->li->file : NULL;
+		b->procs[i].lines = r->li ? r->li->v : NULL;
+		b->procs[i].nlines = r->li ? r->li->n : 0;
 	}
 	if (t->bias) {
 		struct sw_cfi_section sec;

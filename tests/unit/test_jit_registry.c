@@ -308,6 +308,44 @@ TEST(single_procedure_move)
 	CHECK_EQ(sw_jit_remove(h), 0);
 }
 
+/* Line information: validated, accepted by both eager and table forms. */
+TEST(line_information)
+{
+	static const struct sw_jit_line good[] = { { 0, 10 }, { 4, 11 }, { 4, 12 }, { 30, 13 } };
+	static const struct sw_jit_line unsorted[] = { { 8, 10 }, { 4, 11 } };
+	static const struct sw_jit_line past[] = { { 0, 10 }, { 0x40, 11 } };
+	struct sw_jit_proc p = frame_proc(BASE + 0x7000000, 0x40, "lined");
+	sw_jit_handle_t h, t;
+
+	p.file = "prog.calc";
+	p.lines = good;
+	p.nlines = 4;
+	CHECK_EQ(sw_jit_add_procs(&p, 1, &h), 0);
+	CHECK_EQ(sw_jit_remove(h), 0);
+	p.lines = unsorted;
+	p.nlines = 2;
+	CHECK_EQ(sw_jit_add_procs(&p, 1, &h), SW_EINVAL);
+	p.lines = past;
+	CHECK_EQ(sw_jit_add_procs(&p, 1, &h), SW_EINVAL);
+	p.lines = NULL;
+	CHECK_EQ(sw_jit_add_procs(&p, 1, &h), SW_EINVAL);
+	p.file = NULL;                  /* no file: no line information */
+	CHECK_EQ(sw_jit_add_procs(&p, 1, &h), 0);
+	CHECK_EQ(sw_jit_remove(h), 0);
+
+	CHECK_EQ(sw_jit_table_create(BASE + 0x7100000, BASE + 0x7200000, 4, &t), 0);
+	p = frame_proc(BASE + 0x7100000, 0x40, "tlined");
+	p.file = "prog.calc";
+	p.lines = past;
+	p.nlines = 2;
+	CHECK_EQ(sw_jit_table_append(t, &p, 1), SW_EINVAL);
+	p.lines = good;
+	p.nlines = 4;
+	CHECK_EQ(sw_jit_table_append(t, &p, 1), 0);
+	CHECK_EQ(sw_jit_table_publish(t), 0);
+	CHECK_EQ(sw_jit_remove(t), 0);
+}
+
 static volatile int stop_reader;
 
 static void *reader(void *arg)
