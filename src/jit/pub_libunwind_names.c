@@ -62,7 +62,10 @@ void sw_pub_lu_names_init(void)
 int _ULx86_64_get_proc_name(void *cursor, char *buf, size_t len, uint64_t *off);
 
 __attribute__((visibility("default")))
-int _ULx86_64_get_proc_name(void *cursor, char *buf, size_t len, uint64_t *off)
+/* Weak: linked statically with libunwind.a, libunwind's own definition
+ * wins (no names for JIT code, but no duplicate symbol); against
+ * libunwind.so this definition still comes first. */
+__attribute__((weak)) int _ULx86_64_get_proc_name(void *cursor, char *buf, size_t len, uint64_t *off)
 {
 	get_proc_name_fn real = __atomic_load_n(&real_get_proc_name, __ATOMIC_ACQUIRE);
 	if (!real) {
