@@ -1015,6 +1015,36 @@ static int eager_spans(const struct obj *o, struct span *spans)
 
 /* ---------------------------------------------------------------- tables */
 
+/* Index a table or callback object over its whole range, under the lock
+ * (`bytes`: what it costs the registry).  Returns 0 and *out, SW_EOVERLAP,
+ * SW_ENOMEM. */
+static int range_register(struct obj *o, uint64_t start, uint64_t end, size_t bytes,
+			  sw_jit_handle_t *out)
+{
+	int rc;
+
+	pthread_mutex_lock(&wlock);
+	if (sw_tree_overlaps(&tree, start, end)) {
+		rc = SW_EOVERLAP;
+	} else if ((rc = handle_alloc(o)) == 0) {
+		struct sw_tree_entry e = {
+			.start = start, .len = (uint32_t)(end - start), .idx = 0, .val = tagged(o),
+		};
+		rc = sw_tree_insert(&tree, &e);
+		if (rc < 0) {
+			handle_free(o);
+		} else {
+			bounds_add(start, end);
+			record_bytes += bytes;
+			install_hook();
+			*out = make_handle(o);
+			pubset_new(o);  /* nothing for callback ranges */
+		}
+	}
+	pthread_mutex_unlock(&wlock);
+	return rc;
+}
+
 int sw_jit_table_create(uint64_t start, uint64_t end, size_t max_procs, sw_jit_handle_t *out)
 {
 	struct table *t;
@@ -1040,25 +1070,8 @@ int sw_jit_table_create(uint64_t start, uint64_t end, size_t max_procs, sw_jit_h
 	t->d = d;
 	d->max = (uint32_t)max_procs;
 
-	pthread_mutex_lock(&wlock);
-	if (sw_tree_overlaps(&tree, start, end)) {
-		rc = SW_EOVERLAP;
-	} else if ((rc = handle_alloc(&t->h)) == 0) {
-		struct sw_tree_entry e = {
-			.start = start, .len = (uint32_t)(end - start), .idx = 0, .val = tagged(&t->h),
-		};
-		rc = sw_tree_insert(&tree, &e);
-		if (rc < 0) {
-			handle_free(&t->h);
-		} else {
-			bounds_add(start, end);
-			record_bytes += block_size(t) + block_size(d) + block_size(d->recs);
-			install_hook();
-			*out = make_handle(&t->h);
-			pubset_new(&t->h);
-		}
-	}
-	pthread_mutex_unlock(&wlock);
+	rc = range_register(&t->h, start, end,
+			    block_size(t) + block_size(d) + block_size(d->recs), out);
 	if (rc < 0) {
 		free(d->recs);
 		free(d);
@@ -1212,24 +1225,7 @@ int sw_jit_add_callback(uint64_t start, uint64_t end, sw_jit_callback_t callback
 	c->end = end;
 	c->cb = callback;
 	c->arg = arg;
-	pthread_mutex_lock(&wlock);
-	if (sw_tree_overlaps(&tree, start, end)) {
-		rc = SW_EOVERLAP;
-	} else if ((rc = handle_alloc(&c->h)) == 0) {
-		struct sw_tree_entry e = {
-			.start = start, .len = (uint32_t)(end - start), .idx = 0, .val = tagged(&c->h),
-		};
-		rc = sw_tree_insert(&tree, &e);
-		if (rc < 0) {
-			handle_free(&c->h);
-		} else {
-			bounds_add(start, end);
-			record_bytes += block_size(c);
-			install_hook();
-			*out = make_handle(&c->h);
-		}
-	}
-	pthread_mutex_unlock(&wlock);
+	rc = range_register(&c->h, start, end, block_size(c), out);
 	if (rc < 0)
 		free(c);
 	return rc;
