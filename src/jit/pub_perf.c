@@ -23,9 +23,21 @@
  *       in perf 6.1 and 0x40 later, so every pointer is relative
  *       (pc_begin DW_EH_PE_pcrel, the header's table datarel), which is
  *       right for any 8-aligned text address;
+ *   JIT_CODE_DEBUG_INFO  (when the procedure has line information): one
+ *       entry per (offset, line) pair, with the absolute code address, the
+ *       line, discriminator 0 and the file name written out in full
+ *       (perf's genelf_debug.c compares each name with the previous one
+ *       with strcmp, so the spec's "\xff\0" = same-file shorthand would
+ *       become a file named "\xff"); an entry followed by another at the
+ *       same offset is superseded and skipped.  perf inject keeps it for
+ *       the next JIT_CODE_LOAD and turns it into that ELF's .debug_line,
+ *       whose sequence ends at the last entry's address (genelf_debug.c
+ *       add_debug_line): so that the last line covers the rest of the
+ *       procedure we close the list with one more entry at its end
+ *       address, repeating the last line;
  *   JIT_CODE_LOAD  the name, the address and a copy of the code bytes read
  *       from the process.
- * No JIT_CODE_DEBUG_INFO (no line tables yet).  Timestamps: CLOCK_MONOTONIC
+ * Timestamps: CLOCK_MONOTONIC
  * in ns (record with perf record -k 1).  An unpublish writes nothing: the
  * format has no unload record (JIT_CODE_MOVE is for moved code), and perf
  * keeps each CODE_LOAD's ELF for the samples taken while it was live.
@@ -185,6 +197,24 @@ struct jd_unwind {
 };
 _Static_assert(sizeof(struct jd_unwind) == 40, "JIT_CODE_UNWINDING_INFO layout");
 
+struct jd_debug {
+	struct jd_prefix p;
+	uint64_t code_addr;     /* the procedure's start */
+	uint64_t nr_entry;
+	/* nr_entry entries, then padding to 8 */
+};
+_Static_assert(sizeof(struct jd_debug) == 32, "JIT_CODE_DEBUG_INFO layout");
+
+/* One entry of JIT_CODE_DEBUG_INFO (perf's struct debug_entry): packed,
+ * each directly after the previous one's file name. */
+struct jd_debug_entry {
+	uint64_t addr;          /* absolute code address */
+	uint32_t lineno;        /* 1-based */
+	uint32_t discrim;       /* 0 */
+	/* file name, NUL-terminated */
+};
+_Static_assert(sizeof(struct jd_debug_entry) == 16, "debug_entry layout");
+
 /* perf's genelf.h: the generated ELF's .text address and file offset. */
 #define GEN_ELF_TEXT_OFFSET ((uint64_t)sizeof(Elf64_Ehdr))
 #define EH_HDR_SIZE 20   /* version, 3 encodings, eh_frame_ptr, count, 1 entry */
@@ -311,6 +341,51 @@ static int jd_unwind(const struct sw_jit_chunk *c, const struct sw_pub_fde *f, u
 	return rc;
 }
 
+/* The line record of procedure p (which has lines). */
+static int jd_debug_info(const struct sw_jit_chunk_proc *p)
+{
+	size_t flen = strlen(p->file) + 1, n = 1;   /* + the closing entry */
+	for (uint32_t k = 0; k < p->nlines; k++)
+		if (k + 1 == p->nlines || p->lines[k + 1].offset != p->lines[k].offset)
+			n++;
+	size_t total = sizeof(struct jd_debug) + n * (sizeof(struct jd_debug_entry) + flen);
+	size_t padded = (total + 7) & ~(size_t)7;
+	if (padded > UINT32_MAX)
+		return SW_EINVAL;
+	uint8_t *rec = calloc(1, padded);
+	if (!rec)
+		return SW_ENOMEM;
+
+	struct jd_debug *d = (struct jd_debug *)(void *)rec;
+	d->p.id = JIT_CODE_DEBUG_INFO;
+	d->p.total_size = (uint32_t)padded;
+	d->p.timestamp = now_ns();
+	d->code_addr = p->start;
+	d->nr_entry = n;
+	uint8_t *at = rec + sizeof *d;
+	for (uint32_t k = 0; k < p->nlines; k++) {
+		if (k + 1 < p->nlines && p->lines[k + 1].offset == p->lines[k].offset)
+			continue;
+		struct jd_debug_entry e = {
+			.addr = p->start + p->lines[k].offset, .lineno = p->lines[k].line,
+			.discrim = 0,
+		};
+		memcpy(at, &e, sizeof e);   /* entries are unaligned */
+		memcpy(at + sizeof e, p->file, flen);
+		at += sizeof e + flen;
+	}
+	struct jd_debug_entry last = {
+		.addr = p->end, .lineno = p->lines[p->nlines - 1].line, .discrim = 0,
+	};
+	memcpy(at, &last, sizeof last);
+	memcpy(at + sizeof last, p->file, flen);
+
+	struct iovec iov = { rec, padded };
+	int rc = write_all(jd_fd, &iov, 1);
+	free(rec);
+	return rc;
+}
+
 static int jitdump_publish(const struct sw_jit_chunk *c, void **cookie)
 {
 	if (!c || !cookie)
@@ -332,6 +407,8 @@ static int jitdump_publish(const struct sw_jit_chunk *c, void **cookie)
 		const struct sw_pub_fde *f = sw_pub_find(fdes, nfdes, p->start);
 		if (f && f->end == p->end)
 			(void)jd_unwind(c, f, csize);   /* optional: the load record matters */
+		if (p->file && p->lines && p->nlines)
+			(void)jd_debug_info(p);         /* optional too */
 
 		char tmp[32];
 		const char *name = proc_name(p, tmp, sizeof tmp);

@@ -357,7 +357,7 @@ void direct(void)
 		CHECK(size > 0, "emit_eh_frame %d", size);
 		struct sw_jit_chunk_proc procs[NFN];
 		for (size_t j = 0; j < NFN; j++)
-			procs[j] = { c.fns[j].start, c.fns[j].end, c.fns[j].name };
+			procs[j] = { c.fns[j].start, c.fns[j].end, c.fns[j].name, nullptr, nullptr, 0 };
 		struct sw_jit_chunk ch;
 		ch.eh_frame = bytes;
 		ch.eh_size = (size_t)size;

@@ -2,12 +2,22 @@
  * pub_tool: a JIT workload for the external tools of
  * tests/scripts/publishers.sh (GDB, perf).
  *
- *   pub_tool MASK FORM SECONDS
+ *   pub_tool MASK FORM SECONDS [lines]
  *
  * Sets the publishers to MASK (SW_JIT_PUB_* bits), generates the chain
  * main -> run_chain -> jit_f0 -> ... -> jit_f11 -> on_leaf (emit_chain,
  * each JIT function spinning a little) and registers it with FORM (an
- * index of jit_common.c's enum form).  Then:
+ * index of jit_common.c's enum form).  With `lines` (procs and table
+ * forms only) every procedure also gets line information: jit_f<i> is in
+ * file chain_a.jit (even i) or chain_b.jit (odd i), with L = 1000 + 10 * i
+ *     offset 0                     line L       (prologue)
+ *     first body instruction       line L + 1   (tags, spin loop)
+ *     the call instruction         line L + 2
+ *     after the call               line L + 3
+ *     each epilogue                line L + 4, L + 5
+ * (a later entry at the same offset wins), so a JIT frame stopped at its
+ * call is at FILE:L+2 and perf samples in the spin loop at FILE:L+1.
+ * Then:
  *   - calls the chain once; on_leaf calls gdb_stop_here() (GDB's first
  *     breakpoint: bt lists jit_f11 ... jit_f0, run_chain, main);
  *   - keeps calling it for SECONDS (a profile for perf);
@@ -55,12 +65,80 @@ __attribute__((noipa)) static uint64_t run_chain(uint64_t arg)
 	return r + 1;
 }
 
+/* Line information of fns[i] (the scheme in the header comment) into
+ * out[0..6); returns the number of entries. */
+static uint32_t fn_lines(const struct emit_fn *f, size_t i, struct sw_jit_line *out)
+{
+	uint32_t base = 1000 + 10 * (uint32_t)i, n = 0;
+	uint32_t call_len = f->spec.call == EMIT_CALL_C ? 2 : 5;   /* call rax / call rel32 */
+	struct sw_jit_line want[6] = {
+		{ 0, base },
+		{ f->body, base + 1 },
+		{ f->call_ret ? f->call_ret - call_len : f->body, base + 2 },
+		{ f->call_ret, base + 3 },
+	};
+	uint32_t nwant = f->call_ret ? 4 : 2;
+	for (uint32_t e = 0; e < f->nepilogues; e++)
+		want[nwant++] = (struct sw_jit_line){ f->epilogue_start[e], base + 4 + e };
+	for (uint32_t k = 0; k < nwant; k++) {
+		if (n && want[k].offset < out[n - 1].offset)
+			continue;
+		if (n && want[k].offset == out[n - 1].offset)
+			n--;
+		out[n++] = want[k];
+	}
+	return n;
+}
+
+static int cmp_start(const void *a, const void *b)
+{
+	const struct sw_jit_proc *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Register fns with line information through sw_jit_add_procs (procs
+ * forms) or a growable table published in two batches (table forms). */
+static int add_with_lines(int form, sw_jit_handle_t *h)
+{
+	static struct sw_jit_line lines[NFNS][6];
+	struct sw_jit_proc procs[NFNS];
+	int kind = form_kind(form), rc;
+
+	for (size_t i = 0; i < NFNS; i++) {
+		if (emit_proc(&fns[i], kind, &procs[i]) != 0)
+			return SW_EINVAL;
+		procs[i].file = i % 2 ? "chain_b.jit" : "chain_a.jit";
+		procs[i].lines = lines[i];
+		procs[i].nlines = fn_lines(&fns[i], i, lines[i]);
+	}
+	qsort(procs, NFNS, sizeof(procs[0]), cmp_start);
+	switch (form) {
+	case F_PROCS_FRAME: case F_PROCS_CFI: case F_PROCS_DYN:
+		return sw_jit_add_procs(procs, NFNS, h);
+	case F_TABLE_FRAME: case F_TABLE_CFI: case F_TABLE_DYN:
+		rc = sw_jit_table_create(procs[0].start, procs[NFNS - 1].end, NFNS, h);
+		if (rc == 0)
+			rc = sw_jit_table_append(*h, procs, NFNS / 2);
+		if (rc == 0)
+			rc = sw_jit_table_publish(*h);
+		if (rc == 0)
+			rc = sw_jit_table_append(*h, procs + NFNS / 2, NFNS - NFNS / 2);
+		if (rc == 0)
+			rc = sw_jit_table_publish(*h);
+		return rc;
+	default:
+		return SW_EINVAL;   /* the other forms carry no line information */
+	}
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: pub_tool MASK FORM SECONDS\n");
+	if (argc != 4 && !(argc == 5 && strcmp(argv[4], "lines") == 0)) {
+		fprintf(stderr, "usage: pub_tool MASK FORM SECONDS [lines]\n");
 		return 1;
 	}
+	bool with_lines = argc == 5;
 	unsigned mask = (unsigned)strtoul(argv[1], NULL, 0);
 	int form = atoi(argv[2]);
 	double secs = atof(argv[3]);
@@ -76,7 +154,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct regset rs = { .fns = fns, .n = NFNS, .form = form, .kind = form_kind(form) };
-	int rc = regset_add(&rs, true);
+	int rc = with_lines ? add_with_lines(form, &rs.h) : regset_add(&rs, true);
 	if (rc != 0) {
 		printf("register: %s\n", t_status(rc));
 		return 1;

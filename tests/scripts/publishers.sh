@@ -7,10 +7,19 @@
 #            stops in a C function called by the JIT chain; `bt` lists
 #            jit_f11 ... jit_f0 in order, then run_chain and main; after
 #            sw_jit_remove (second breakpoint) `bt` and `info symbol` no
-#            longer know the JIT names
+#            longer know the JIT names; without line information no
+#            JIT frame has a source line
+#   gdb lines  the same with line information (pub_tool ... lines: every
+#            procs and table form): each JIT frame of `bt` is `at FILE:LINE`
+#            with the line of its call instruction (pub_tool.c's scheme),
+#            `info line *jit_addr` resolves inside jit_f3, and after the
+#            removal it has no line information
 #   jitdump  perf record -k 1 -e cpu-clock -g of pub_tool with
 #            SW_JIT_PUB_JITDUMP, perf inject --jit, perf report shows the
 #            JIT names; the generated ELF's FDE covers its .text
+#   jitdump lines  the same with line information (procs and table forms):
+#            perf report --sort sym,srcline puts the JIT samples at the
+#            spin loop's FILE:LINE of each function, none elsewhere
 #   perfmap  perf record of pub_tool with SW_JIT_PUB_PERF_MAP: perf report
 #            names the JIT functions from /tmp/perf-PID.map
 #   unw      tests/jit/pub_unw.c linked with -lunwind: unw_backtrace and a
@@ -90,6 +99,40 @@ elif [[ -x $out/pub_tool ]]; then
 		else
 			bad "gdb after remove ${names[$i]}" "$log"
 		fi
+		if ! grep -qE '^#[0-9]+ .* in jit_f[0-9]+ .* at ' "$log"; then
+			ok "gdb no lines ${names[$i]}"
+		else
+			bad "gdb no lines ${names[$i]}: JIT frames with a source line" "$log"
+		fi
+	done
+	# with line information: jit_f<i> in chain_a.jit (even i) or
+	# chain_b.jit (odd i), its call instruction at line 1000 + 10 * i + 2
+	want=""
+	for ((i = 11; i >= 0; i--)); do
+		want+="jit_f$i@chain_$( ((i % 2)) && echo b || echo a).jit:$((1000 + 10 * i + 2)) "
+	done
+	for i in 1 2 3 4 5 6; do
+		log=$out/gdb-lines-${names[$i]}.log
+		timeout 120 gdb -nx -batch -ex "break gdb_stop_here" -ex "break gdb_after_remove" \
+			-ex "run 2 ${forms[$i]} 0 lines" -ex "bt" -ex "info line *jit_addr" -ex "continue" \
+			-ex "bt" -ex "info line *jit_addr" "$out/pub_tool" >"$log" 2>&1 </dev/null
+		before=$(awk '/^Breakpoint 1,/{f=1} /^Breakpoint 2,/{f=0} f' "$log")
+		after=$(awk '/^Breakpoint 2,/{f=1} f' "$log")
+		got=$(grep -E '^#[0-9]+ .* in jit_f' <<<"$before" |
+			sed -E 's/^#[0-9]+ +0x[0-9a-f]+ in (jit_f[0-9]+) .* at ([^ ]+)$/\1@\2/' | tr '\n' ' ')
+		if [[ $got == "$want" ]]; then ok "gdb lines bt ${names[$i]}"; else
+			echo "       want: $want"; echo "       got:  $got"; bad "gdb lines bt ${names[$i]}" "$log"; fi
+		if grep -qE '^Line 103[0-5] of "chain_b\.jit" starts at address 0x[0-9a-f]+ <jit_f3(\+[0-9]+)?> and ends at' <<<"$before"; then
+			ok "gdb lines info line ${names[$i]}"
+		else
+			bad "gdb lines info line ${names[$i]}" "$log"
+		fi
+		if [[ -n $after ]] && ! grep -q "jit_f\|chain_" <<<"$after" &&
+			grep -q "No line number information available for address" <<<"$after"; then
+			ok "gdb lines after remove ${names[$i]}"
+		else
+			bad "gdb lines after remove ${names[$i]}" "$log"
+		fi
 	done
 fi
 
@@ -128,6 +171,44 @@ if [[ -n $perf_ok ]]; then
 	else
 		bad "jitdump: perf inject --jit generated no ELF" "$log"
 	fi
+	# jitdump with line information: samples fall in each function's spin
+	# loop, line 1000 + 10 * i + 1 of chain_a.jit (even i) / chain_b.jit
+	for i in 2 5; do
+		d=$out/jitdump-lines-${names[$i]}
+		mkdir -p "$d"
+		log=$d/log
+		(cd "$d" && JITDUMPDIR=$d timeout 120 perf record -k 1 -e cpu-clock -g -o jd.data -- \
+			"$out/pub_tool" 8 "${forms[$i]}" 1 lines &&
+			timeout 300 perf inject --jit -i jd.data -o jd.jit.data &&
+			perf report -i jd.jit.data --stdio --no-children --sort sym,srcline -g none) \
+			>"$log" 2>&1 </dev/null
+		# rows come by overhead: a function's first row is its spin
+		# loop (line L + 1); any other row must still be one of its lines
+		right=0 wrong=0 fns="" seen=" "
+		while read -r f file line; do
+			base=$((1000 + 10 * f))
+			if [[ $file != "chain_$( ((f % 2)) && echo b || echo a).jit" ]] ||
+				((line < base || line > base + 5)); then
+				wrong=$((wrong + 1))
+				echo "       not a line of jit_f$f: $file:$line"
+			elif [[ $seen != *" $f "* ]]; then
+				seen+="$f "
+				if ((line == base + 1)); then
+					right=$((right + 1))
+					fns+=" jit_f$f"
+				else
+					wrong=$((wrong + 1))
+					echo "       jit_f$f: most samples at $file:$line, not the spin loop's line $((base + 1))"
+				fi
+			fi
+		done < <(sed -nE 's/.*\[\.\] jit_f([0-9]+) +([^ :]+):([0-9]+).*/\1 \2 \3/p' "$log")
+		unlined=$(grep -cE '\[\.\] jit_f[0-9]+ +\?\?' "$log")
+		if ((right >= 6 && wrong == 0 && unlined == 0)); then
+			ok "jitdump lines ${names[$i]}: perf report srcline right for$fns"
+		else
+			bad "jitdump lines ${names[$i]}: $right right, $wrong wrong, $unlined rows without a line" "$log"
+		fi
+	done
 	# perf map
 	d=$out/perfmap
 	mkdir -p "$d"
