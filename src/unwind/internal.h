@@ -40,9 +40,9 @@ void sw_mem_init(struct sw_mem *m, uint64_t sp);
 int sw_mem_read_bytes(const struct sw_mem *m, uint64_t addr, void *buf, unsigned size);
 
 /* Read 8 bytes at `addr` with the same checks; the in-range case is inline
- * because every step of every walk goes through it. */
-/* Not instrumented by ASan (see copy_stack in memory.c): a wrong rule may
- * point at a redzone, which must give a wrong value, not an abort. */
+ * because every step of every walk goes through it.  Not instrumented by
+ * ASan (see copy_stack in memory.c): a wrong rule may point at a redzone,
+ * which must give a wrong value, not an abort. */
 __attribute__((no_sanitize("address")))
 static inline int sw_mem_read(const struct sw_mem *m, uint64_t addr, uint64_t *out)
 {
