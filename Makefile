@@ -116,7 +116,7 @@ install-findfde: $(FINDFDE)
 # ---- end of libgcc publisher / interposer
 
 # ---------------------------------------------------------------- demo
-demo: $(TOOL) $(BUILD)/demo/backtrace $(BUILD)/demo/jit_demo
+demo: $(TOOL) $(BUILD)/demo/backtrace $(BUILD)/demo/jit_demo $(BUILD)/demo/jit_demo_eh
 	@./demo/run.sh $(TOOL) $(BUILD)/demo/backtrace $(BUILD)/demo/jit_demo
 
 $(BUILD)/demo/backtrace: demo/backtrace.c $(STATIC)
@@ -128,6 +128,14 @@ CXX ?= g++
 $(BUILD)/demo/jit_demo: demo/jit_demo.cc $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CXX) -std=gnu++17 -Wall -Wextra -Wshadow $(CFLAGS) $(SANFLAGS) -Iinclude -o $@ $< $(STATIC) $(LDFLAGS_ALL)
+
+# the same program on libstackwalk_unwind (its _Unwind_* and sw_* API), for
+# the exception part without any publisher
+$(BUILD)/demo/jit_demo_eh: demo/jit_demo.cc $(EH_SHARED)
+	@mkdir -p $(dir $@)
+	$(CXX) -std=gnu++17 -Wall -Wextra -Wshadow $(CFLAGS) -Iinclude -o $@ $< \
+		-L$(BUILD) -Wl,--no-as-needed -lstackwalk_unwind -Wl,--as-needed \
+		-Wl,-rpath,$(abspath $(BUILD)) -ldl
 
 # ---------------------------------------------------------------- tests
 deps:

@@ -26,7 +26,9 @@
 #include <string>
 #include <vector>
 
+#include <dlfcn.h>
 #include <sys/mman.h>
+#include <unwind.h>
 
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
@@ -302,6 +304,9 @@ int main(int argc, char **argv)
 {
 	std::setvbuf(stdout, nullptr, _IOLBF, 0);
 	bool gdb_part = argc > 1 && std::strcmp(argv[1], "--gdb") == 0;
+	// built against libstackwalk_unwind (the Makefile's jit_demo_eh): the
+	// exception part alone, with no publisher at all
+	bool eh_part = argc > 1 && std::strcmp(argv[1], "--eh") == 0;
 	const size_t cap = 1 << 16;
 	uint8_t *mem = (uint8_t *)mmap(nullptr, cap, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -325,7 +330,8 @@ int main(int argc, char **argv)
 	mprotect(mem, cap, PROT_READ | PROT_EXEC);
 
 	// register once: every consumer below sees the same registration
-	sw_jit_set_publishers(SW_JIT_PUB_LIBGCC | SW_JIT_PUB_GDB | SW_JIT_PUB_PERF_MAP);
+	if (!eh_part)
+		sw_jit_set_publishers(SW_JIT_PUB_LIBGCC | SW_JIT_PUB_GDB | SW_JIT_PUB_PERF_MAP);
 	std::vector<sw_jit_proc> procs;
 	std::vector<std::string> names;
 	std::vector<uint32_t> rets(order.size());
@@ -359,6 +365,22 @@ int main(int argc, char **argv)
 		// under gdb: stop in demo_probe_hit, called from generated code
 		quiet_probe = true;
 		std::printf("outer(3) = %lld\n", (long long)outer(3));
+		return 0;
+	}
+	if (eh_part) {
+		Dl_info di;
+		if (dladdr((void *)(uintptr_t)&_Unwind_RaiseException, &di) && di.dli_fname)
+			std::printf("  _Unwind_RaiseException comes from %s; nothing is published\n",
+				    std::strrchr(di.dli_fname, '/') ? std::strrchr(di.dli_fname, '/') + 1
+								   : di.dli_fname);
+		try {
+			call_jit(risky, 4);
+			std::printf("  no exception?\n");
+		} catch (const std::exception &e) {
+			std::printf("  caught in main: \"%s\" after crossing calc::boom and calc::risky;"
+				    " %d destructors ran\n", e.what(), destructors_run);
+		}
+		sw_jit_remove(h);
 		return 0;
 	}
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # demo/run.sh TOOL BACKTRACE_DEMO JIT_DEMO: the main job.
 #   part 1: a tiny JIT registers its code once with stackwalk; stackwalk,
-#           libgcc's C++ exception unwinder and GDB all see the generated
-#           frames (demo/jit_demo.cc);
+#           libgcc's C++ exception unwinder, stackwalk's own (the same
+#           program linked with libstackwalk_unwind, JIT_DEMO_eh) and GDB
+#           all see the generated frames (demo/jit_demo.cc);
 #   part 2: the unwinder on compiled code (backtraces with names, out of a
 #           SIGSEGV handler);
 #   part 3: what the stackwalk tool reads from a real library's CFI.
@@ -19,6 +20,14 @@ jit=$3
 echo "=== stackwalk demo, part 1: generated code, registered once, seen by every consumer ==="
 echo
 "$jit"
+echo
+echo "--- 2b. stackwalk's own C++ exception unwinder (libstackwalk_unwind), nothing published ---"
+echo
+if [[ -x ${jit}_eh ]]; then
+	"${jit}_eh" --eh
+else
+	echo "    ${jit}_eh not built"
+fi
 echo
 echo "--- 3. GDB (the GDB JIT interface): bt at a breakpoint in C++ code called by calc::check ---"
 echo
