@@ -22,6 +22,7 @@
 #include "dwarf/cfi.h"
 #include "elf/elf.h"
 #include "stackwalk.h"
+#include "bench_util.h"
 
 #define RUNS 5
 #define RUN_NS 200000000.0   /* aim for ~0.2 s per timed run */
@@ -34,31 +35,6 @@ struct probe {
 
 static volatile uint64_t sink;
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 enum what { FIND_FDE, HDR_ONLY, ROW_AT };
 

@@ -46,6 +46,8 @@
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
 
+#include "bench_util.h"
+
 /* libgcc's (and LLVM libunwind's) registration and lookup entry points;
  * <unwind.h> does not declare them. */
 struct dwarf_eh_bases {
@@ -73,31 +75,6 @@ const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases);
 
 static volatile uintptr_t sink;
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* "1e5" for 100000, the number itself when not a power of ten */
 static const char *label(size_t n)

@@ -42,6 +42,7 @@
 #include <stackwalk/jit.h>
 
 #include "emit.h"
+#include "bench_util.h"
 
 #define PROC_SIZE 64               /* bytes per procedure */
 #define LOOKUP_PCS (1u << 18)      /* random PCs per lookup pass */
@@ -59,28 +60,6 @@ static double clock_ns(clockid_t clk)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static double now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static double median(double *v, int n)
 {

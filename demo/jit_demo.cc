@@ -300,6 +300,18 @@ static int64_t call_jit(fn1 f, int64_t x)
 	return f(x);
 }
 
+// calc::risky(4) -> calc::boom -> fail throws; caught here
+static void throw_through_jit(fn1 risky)
+{
+	try {
+		call_jit(risky, 4);
+		std::printf("  no exception?\n");
+	} catch (const std::exception &e) {
+		std::printf("  caught in main: \"%s\" after crossing calc::boom and calc::risky;"
+			    " %d destructors ran\n", e.what(), destructors_run);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	std::setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -373,13 +385,7 @@ int main(int argc, char **argv)
 			std::printf("  _Unwind_RaiseException comes from %s; nothing is published\n",
 				    std::strrchr(di.dli_fname, '/') ? std::strrchr(di.dli_fname, '/') + 1
 								   : di.dli_fname);
-		try {
-			call_jit(risky, 4);
-			std::printf("  no exception?\n");
-		} catch (const std::exception &e) {
-			std::printf("  caught in main: \"%s\" after crossing calc::boom and calc::risky;"
-				    " %d destructors ran\n", e.what(), destructors_run);
-		}
+		throw_through_jit(risky);
 		sw_jit_remove(h);
 		return 0;
 	}
@@ -399,13 +405,7 @@ int main(int argc, char **argv)
 
 	std::printf("\n--- 2. libgcc's C++ exception unwinder (published with __register_frame) ---\n\n");
 	std::printf("  main calls call_jit -> calc::risky -> calc::boom -> fail, which throws\n");
-	try {
-		call_jit(risky, 4);
-		std::printf("  no exception?\n");
-	} catch (const std::exception &e) {
-		std::printf("  caught in main: \"%s\" after crossing calc::boom and calc::risky;"
-			    " %d destructors ran\n", e.what(), destructors_run);
-	}
+	throw_through_jit(risky);
 
 	sw_jit_remove(h);
 	return 0;
