@@ -307,7 +307,7 @@ static void throw_through_jit(fn1 risky)
 		call_jit(risky, 4);
 		std::printf("  no exception?\n");
 	} catch (const std::exception &e) {
-		std::printf("  caught in main: \"%s\" after crossing calc::boom and calc::risky;"
+		std::printf("  caught by the C++ caller: \"%s\" after crossing calc::boom and calc::risky;"
 			    " %d destructors ran\n", e.what(), destructors_run);
 	}
 }
