@@ -1,12 +1,14 @@
 /*
  * Small helpers the benchmark programs share: a monotonic clock in ns, a
- * deterministic random sequence (xorshift64*), and the comparison qsort
- * needs to take medians.
+ * deterministic random sequence (xorshift64*), the comparison qsort needs
+ * to take medians, and figure labels.
  */
 #ifndef SW_BENCH_UTIL_H
 #define SW_BENCH_UTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 static inline double now_ns(void)
@@ -33,6 +35,25 @@ static inline int cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/* "1e5" for 100000, the number itself when not a power of ten (one
+ * static buffer: use the result before the next call) */
+static inline const char *label(size_t n)
+{
+	static char buf[32];
+	size_t m = n;
+	int k = 0;
+
+	while (m >= 10 && m % 10 == 0) {
+		m /= 10;
+		k++;
+	}
+	if (m == 1)
+		snprintf(buf, sizeof buf, "1e%d", k);
+	else
+		snprintf(buf, sizeof buf, "%zu", n);
+	return buf;
 }
 
 #endif /* SW_BENCH_UTIL_H */

@@ -75,25 +75,6 @@ const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases);
 
 static volatile uintptr_t sink;
 
-
-/* "1e5" for 100000, the number itself when not a power of ten */
-static const char *label(size_t n)
-{
-	static char buf[32];
-	size_t m = n;
-	int k = 0;
-
-	while (m >= 10 && m % 10 == 0) {
-		m /= 10;
-		k++;
-	}
-	if (m == 1)
-		snprintf(buf, sizeof buf, "1e%d", k);
-	else
-		snprintf(buf, sizeof buf, "%zu", n);
-	return buf;
-}
-
 static void die(const char *what)
 {
 	fprintf(stderr, "jit_anchor: %s\n", what);

@@ -60,7 +60,6 @@ static double clock_ns(clockid_t clk)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-
 static double median(double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof v[0], cmp_double);
@@ -83,24 +82,6 @@ static void *xmalloc(size_t n)
 	if (!p)
 		die("out of memory", 0);
 	return p;
-}
-
-/* "1e5" for 100000 */
-static const char *label(size_t n)
-{
-	static char buf[32];
-	size_t m = n;
-	int k = 0;
-
-	while (m >= 10 && m % 10 == 0) {
-		m /= 10;
-		k++;
-	}
-	if (m == 1)
-		snprintf(buf, sizeof buf, "1e%d", k);
-	else
-		snprintf(buf, sizeof buf, "%zu", n);
-	return buf;
 }
 
 /* An address range of n procedures, reserved and never accessible. */

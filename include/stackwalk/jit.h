@@ -474,7 +474,8 @@ int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t 
  *       appended (SW_EINVAL), and fit (SW_EFULL).  Staged procedures are not
  *       visible to unwinders yet.
  *   sw_jit_table_publish: make every staged procedure visible (one release
- *       store; no allocation, no lock).
+ *       store readers see at once; under the registry mutex, and it hands
+ *       the new batch to the registration's publishers, if any).
  * PCs in the range outside any published procedure are treated as having
  * no JIT information (the unwinder's fallbacks apply).
  * Returns 0, or SW_EINVAL, SW_EBADHANDLE (not a table handle), SW_EFULL,

@@ -491,7 +491,8 @@ static int cie_prop_ok(struct bld *s)
 	return 0;
 }
 
-int sw_cfi_b_personality(sw_cfi_builder_t *b, uint8_t encoding, uint64_t address)
+/* Set a CIE pointer property (personality or LSDA): encoding and value. */
+static int set_cie_ptr(sw_cfi_builder_t *b, uint8_t encoding, uint64_t address, bool lsda)
 {
 	if (!b)
 		return SW_EINVAL;
@@ -500,23 +501,25 @@ int sw_cfi_b_personality(sw_cfi_builder_t *b, uint8_t encoding, uint64_t address
 		return s->err;
 	if (encoding != SW_PE_omit && !enc_supported(encoding))
 		return fail(s, SW_EENCODING);
-	s->pers_enc = encoding;
-	s->pers = encoding == SW_PE_omit ? 0 : address;
+	uint64_t v = encoding == SW_PE_omit ? 0 : address;
+	if (lsda) {
+		s->lsda_enc = encoding;
+		s->lsda = v;
+	} else {
+		s->pers_enc = encoding;
+		s->pers = v;
+	}
 	return 0;
+}
+
+int sw_cfi_b_personality(sw_cfi_builder_t *b, uint8_t encoding, uint64_t address)
+{
+	return set_cie_ptr(b, encoding, address, false);
 }
 
 int sw_cfi_b_lsda(sw_cfi_builder_t *b, uint8_t encoding, uint64_t address)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
-	if (cie_prop_ok(s))
-		return s->err;
-	if (encoding != SW_PE_omit && !enc_supported(encoding))
-		return fail(s, SW_EENCODING);
-	s->lsda_enc = encoding;
-	s->lsda = encoding == SW_PE_omit ? 0 : address;
-	return 0;
+	return set_cie_ptr(b, encoding, address, true);
 }
 
 int sw_cfi_b_signal_frame(sw_cfi_builder_t *b)

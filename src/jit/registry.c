@@ -1691,8 +1691,6 @@ static int batch_apply(struct batch *b, unsigned mask)
 	for (unsigned i = 0; i < NPUB; i++) {
 		const struct sw_jit_pub_ops *op = pub_op(i);
 		unsigned bit = 1u << i;
-		if (!op)
-			continue;
 		if ((mask & bit) && !(b->mask & bit)) {
 			int rc = op->publish(&b->chunk, &b->cookie[i]);
 			if (rc == 0)
@@ -1995,37 +1993,6 @@ static int jit_find_fde(uint64_t pc, struct sw_fde_info *info)
 	info->source = SW_SRC_JIT;
 	info->jit_token = token;        /* released by sw_fde_release */
 	return 0;
-}
-
-int sw_jit_find_fde_ptr(uint64_t pc, const void **fde, uint64_t *func_start)
-{
-	struct hit h;
-	uint32_t token;
-	int rc;
-
-	if (!in_bounds(pc))
-		return SW_ENOTFOUND;
-	token = sw_rcu_enter();
-	rc = find(pc, &h, NULL, WANT_NAME);
-	if (rc == 0) {
-		if (h.form == SW_JIT_FORM_CALLBACK ||
-		    (h.form == SW_JIT_FORM_EAGER &&
-		     (eager_bias(h.o) || eager_vaddr(h.o, eager_bytes(h.o)) !=
-						  (uint64_t)(uintptr_t)eager_bytes(h.o))) ||
-		    (h.form == SW_JIT_FORM_TABLE && ((struct table *)h.o)->bias)) {
-			rc = SW_EUNSUPPORTED;   /* no bytes valid in place */
-		} else if (h.form == SW_JIT_FORM_EAGER) {
-			*fde = eager_bytes(h.o) + proc_fde_off(h.o, *h.idxp);
-			*func_start = h.start;
-		} else {
-			uint64_t off = 0;
-			rc = first_fde(h.eh, h.eh_size, &off);
-			*fde = h.eh + off;
-			*func_start = h.start;
-		}
-	}
-	sw_rcu_exit(token);
-	return rc;
 }
 
 void sw_jit_read_exit(uint32_t token)
