@@ -221,6 +221,10 @@ int sw_backtrace_ucontext(const void *ucontext, void **pcs, int max);
  * sw_resume - continue execution in the cursor's current frame with its
  * registers (as longjmp does for a setjmp point).  Does not return on
  * success; returns SW_EINVAL when the frame's IP or SP are unknown.
+ * General registers only (vector registers keep their current values).
+ * Writes nothing the resumed frame owns: not the 128-byte red zone below
+ * its SP, only the 8 bytes below that.  Correct if a signal arrives at any
+ * instruction, and a walk sampled inside it continues in the resumed frame.
  * Thread-safe: yes.  Async-signal-safe: yes.
  */
 int sw_resume(sw_cursor_t *cursor);

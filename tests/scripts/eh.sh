@@ -120,7 +120,7 @@ if [[ $mode == full ]]; then
 else
 	variants=("gxx-O2:g++:gcc:-O2" "clangxx-O0:clang++:clang:-O0")
 fi
-programs=(eh_frames eh_nested eh_terminate eh_cancel eh_cleanup eh_dl eh_threads eh_backtrace eh_jit)
+programs=(eh_frames eh_nested eh_terminate eh_cancel eh_cleanup eh_dl eh_threads eh_backtrace eh_jit eh_trap)
 
 q() { printf '%q ' "$@"; }
 

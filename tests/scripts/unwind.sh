@@ -148,7 +148,7 @@ for v in "${small_variants[@]}"; do
 	d=$out/$name
 	mkdir -p "$d"
 	cflags=("${common[@]}" "${f[@]}" "${san[@]}")
-	for p in segv noalloc corrupt resume; do
+	for p in segv noalloc corrupt resume resume_trap; do
 		job "$p-$name" <<<"$(q "$cc" "${cflags[@]}" "$src/$p.c" "${link_libs[@]}" -o "$d/$p")"
 	done
 	job "regs-$name" <<EOS
@@ -223,7 +223,7 @@ done
 for v in "${small_variants[@]}"; do
 	IFS=: read -r name _ <<<"$v"
 	d=$out/$name
-	for p in segv noalloc corrupt resume regs; do
+	for p in segv noalloc corrupt resume resume_trap regs; do
 		add_test "$p-$name" 120 "$p-$name" "$d/$p"
 	done
 	add_test "reload-$name" 60 "reload-$name" "$d/reload" "$d/reload_host.so" "$d/reload_a.so" "$d/reload_b.so"
