@@ -193,7 +193,11 @@ int sw_get_proc_info(sw_cursor_t *cursor, struct sw_proc_info *info);
 /*
  * sw_get_proc_name - name of the procedure containing the current frame's
  * IP and the offset of the IP in it, from .dynsym (in memory) or .symtab
- * (read from the module's file) of loaded modules and the vDSO.  The name
+ * (read from the module's file, or from its separate debug file found by
+ * build-id or .gnu_debuglink as gdb does) of loaded modules and the vDSO.
+ * Debug files are looked up under /usr/lib/debug, or under the
+ * ':'-separated directories of the environment variable SW_DEBUG_DIR
+ * (read once per module, when it is first named).  The name
  * is truncated to fit `size` (always NUL-terminated when size > 0).
  * Returns 0, SW_ENOTFOUND.  Thread-safe: yes.  Async-signal-safe: no
  * (.symtab lookup maps the file once per module).

@@ -11,7 +11,7 @@
  * malloc guarantee it; otherwise SW_EUNSUPPORTED) and e_shoff / e_phoff
  * must be multiples of 8 (otherwise SW_EBADELF; linkers always align
  * them).  Everything else that a hostile file may place at any offset
- * (notes, symbols, the debuglink CRC) is copied out with memcpy.
+ * (notes, symbols) is copied out with memcpy.
  *
  * The accessors use no locks and allocate nothing: async-signal-safe.
  */
@@ -347,27 +347,6 @@ int sw_elf_build_id(const struct sw_elf *elf, const uint8_t **id, size_t *len)
 	return SW_ENOTFOUND;
 }
 
-/* .gnu_debuglink: name, NUL, pad to 4, then the CRC (little-endian). */
-int sw_elf_debuglink(const struct sw_elf *elf, const char **name, uint32_t *crc)
-{
-	if (!elf || !name || !crc)
-		return SW_EINVAL;
-	struct sw_elf_section s;
-	/* A malformed section is as useless as a missing one: SW_ENOTFOUND. */
-	if (sw_elf_find_section(elf, ".gnu_debuglink", &s) != 0 || !s.data)
-		return SW_ENOTFOUND;
-	const uint8_t *nul = memchr(s.data, '\0', s.size);
-	if (!nul || nul == s.data)
-		return SW_ENOTFOUND;
-	uint64_t crc_off = round_up((uint64_t)(nul - s.data) + 1, 4);
-	if (!in_range(crc_off, 4, s.size))
-		return SW_ENOTFOUND;
-	const uint8_t *c = s.data + crc_off;
-	*crc = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
-	*name = (const char *)s.data;
-	return 0;
-}
-
 /* Walk a SHT_SYMTAB/SHT_DYNSYM table; entsize and the linked SHT_STRTAB
  * are checked first, names outside the string table read as "". */
 int sw_elf_foreach_sym(const struct sw_elf *elf, unsigned symtab_index,
@@ -484,25 +463,4 @@ int sw_elf_symbolize(const struct sw_elf *elf, uint64_t addr, struct sw_elf_sym 
 		}
 	}
 	return SW_ENOTFOUND;
-}
-
-/* Half-byte table of the reflected polynomial 0xEDB88320: 16 constants
- * instead of 256, two lookups per byte, still no mutable state. */
-static const uint32_t crc_nibble[16] = {
-	0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
-	0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
-	0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
-};
-
-/* zlib-compatible CRC-32: start with crc = 0, chain calls over chunks. */
-uint32_t sw_elf_crc32(uint32_t crc, const uint8_t *buf, size_t len)
-{
-	/* Pre/post inversion as in zlib: crc32(crc32(0, a), b) == crc32(0, ab). */
-	crc = ~crc;
-	for (size_t i = 0; buf && i < len; i++) {
-		crc ^= buf[i];
-		crc = (crc >> 4) ^ crc_nibble[crc & 15];
-		crc = (crc >> 4) ^ crc_nibble[crc & 15];
-	}
-	return ~crc;
 }

@@ -80,9 +80,6 @@ const uint8_t *sw_elf_vaddr_bytes(const struct sw_elf *elf, uint64_t vaddr, uint
 /* The GNU build-id note (NT_GNU_BUILD_ID) bytes.  Returns 0 or SW_ENOTFOUND. */
 int sw_elf_build_id(const struct sw_elf *elf, const uint8_t **id, size_t *len);
 
-/* The .gnu_debuglink file name and CRC.  Returns 0 or SW_ENOTFOUND. */
-int sw_elf_debuglink(const struct sw_elf *elf, const char **name, uint32_t *crc);
-
 /* One symbol of .symtab or .dynsym. */
 struct sw_elf_sym {
 	const char *name;          /* "" when unnamed */
@@ -107,7 +104,56 @@ int sw_elf_foreach_sym(const struct sw_elf *elf, unsigned symtab_index,
 int sw_elf_symbolize(const struct sw_elf *elf, uint64_t addr,
 		     struct sw_elf_sym *sym, uint64_t *offset);
 
-/* Compute the CRC-32 used by .gnu_debuglink (the zlib/IEEE polynomial). */
+/*
+ * Separate debug files (src/elf/debuglink.c), found as gdb finds them.
+ *
+ * `debug_dirs` is gdb's debug-file-directory: one or more global debug
+ * directories separated by ':' (empty components are skipped), usually
+ * SW_ELF_DEBUG_DIR.  Opening files is not async-signal-safe; the rest is.
+ */
+#define SW_ELF_DEBUG_DIR "/usr/lib/debug"
+
+/* The global debug directories: the environment variable SW_DEBUG_DIR when
+ * set and not empty (ignored in set-user-ID programs: secure_getenv), else
+ * SW_ELF_DEBUG_DIR.  Not async-signal-safe (getenv). */
+const char *sw_elf_debug_dirs(void);
+
+/* The .gnu_debuglink section: a NUL-terminated file name, padding to a
+ * multiple of 4, then the CRC-32 of the debug file (little-endian).
+ * Returns 0 (*name points into the image), SW_EINVAL, or SW_ENOTFOUND when
+ * the section is missing or malformed (no NUL, empty name, no room for the
+ * CRC). */
+int sw_elf_debuglink(const struct sw_elf *elf, const char **name, uint32_t *crc);
+
+/* The CRC-32 of .gnu_debuglink: zlib's crc32 (IEEE 802.3 polynomial,
+ * reflected).  Start with crc = 0; chain calls over consecutive chunks. */
 uint32_t sw_elf_crc32(uint32_t crc, const uint8_t *buf, size_t len);
+
+/* Candidate `i` (from 0) where gdb looks for the debuglink file `link` of
+ * a file in directory `dir` ("" or a path ending in '/'): DIR/LINK, then
+ * DIR/.debug/LINK, then GLOBAL/DIR/LINK for each directory of `debug_dirs`
+ * (only when `dir` is absolute).  Writes the NUL-terminated path to `out`.
+ * Returns 0, SW_ENOTFOUND when there is no candidate `i` (the last one is
+ * i - 1), or SW_EINVAL for bad arguments or a path that does not fit in
+ * `size` bytes (skip that candidate and go on with i + 1). */
+int sw_elf_debuglink_candidate(const char *dir, const char *link, const char *debug_dirs,
+			       unsigned i, char *out, size_t size);
+
+/* Open the debug file that `elf`'s .gnu_debuglink names, for `elf` opened
+ * from `path`: the first candidate of sw_elf_debuglink_candidate in the
+ * directory of `path`, then (when it differs) in the directory of its
+ * real path (symbolic links resolved, as gdb does), that is an ELF file
+ * other than `path` itself, whose CRC-32 equals the debuglink's and whose
+ * build-id, if it has one, equals `elf`'s.  Other candidates are skipped.
+ * Returns 0 (pair with sw_elf_close), SW_EINVAL, or SW_ENOTFOUND. */
+int sw_elf_open_debuglink_file(const struct sw_elf *elf, const char *path,
+			       const char *debug_dirs, struct sw_elf *dbg);
+
+/* Open GLOBAL/.build-id/xx/rest.debug, named after `elf`'s build-id, for
+ * the first directory GLOBAL of `debug_dirs` that holds one with the same
+ * build-id.  Returns 0 (pair with sw_elf_close), SW_EINVAL or
+ * SW_ENOTFOUND. */
+int sw_elf_open_build_id_file(const struct sw_elf *elf, const char *debug_dirs,
+			      struct sw_elf *dbg);
 
 #endif /* SW_ELF_ELF_H */

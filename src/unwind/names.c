@@ -3,8 +3,9 @@
  *
  * Each module's ELF image is opened once (the file it was loaded from, or
  * for the vDSO its image in memory) together with its separate debug file
- * when one is installed under /usr/lib/debug/.build-id — that is where a
- * distribution keeps the .symtab of a stripped library, and so where
+ * when one is found by build-id or .gnu_debuglink (src/elf/debuglink.c)
+ * — that is where a distribution keeps the .symtab of a stripped library
+ * (/usr/lib/debug/.build-id), and so where
  * static functions such as glibc's __libc_start_call_main get their names.
  * Lookup order: the debug file's .symtab, the module's .symtab, its
  * .dynsym (sw_elf_symbolize prefers .symtab over .dynsym by itself).
@@ -40,23 +41,15 @@ static struct module modules[MAX_MODULES];
 static unsigned nmodules;
 static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Open /usr/lib/debug/.build-id/xx/rest.debug for `elf`, if installed. */
-static bool open_debug_file(const struct sw_elf *elf, struct sw_elf *dbg)
+/* The separate debug file of the module opened from `path`: by build-id,
+ * else by .gnu_debuglink (CRC-checked), under the global debug
+ * directories ($SW_DEBUG_DIR, default /usr/lib/debug). */
+static bool open_debug_file(const struct sw_elf *elf, const char *path, struct sw_elf *dbg)
 {
-	const uint8_t *id;
-	size_t len;
-	char path[256];
-	int n;
+	const char *dirs = sw_elf_debug_dirs();
 
-	if (sw_elf_build_id(elf, &id, &len) < 0 || len < 2 || len > 64)
-		return false;
-	n = snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%02x/", id[0]);
-	for (size_t i = 1; i < len && n > 0 && (size_t)n < sizeof(path) - 3; i++)
-		n += snprintf(path + n, sizeof(path) - (size_t)n, "%02x", id[i]);
-	if (n <= 0 || (size_t)n >= sizeof(path) - 7)
-		return false;
-	snprintf(path + n, sizeof(path) - (size_t)n, ".debug");
-	return sw_elf_open_file(dbg, path) == 0;
+	return sw_elf_open_build_id_file(elf, dirs, dbg) == 0 ||
+	       sw_elf_open_debuglink_file(elf, path, dirs, dbg) == 0;
 }
 
 /* The module entry for a link map, opening its images on first use.
@@ -107,7 +100,7 @@ static struct module *module_for(const struct link_map *lm)
 		m->have_elf = sw_elf_open_file(&m->elf, path) == 0;
 	}
 	if (m->have_elf)
-		m->have_dbg = open_debug_file(&m->elf, &m->dbg);
+		m->have_dbg = open_debug_file(&m->elf, path, &m->dbg);
 	return m;
 }
 

@@ -1,8 +1,9 @@
 /*
- * Unit tests for src/elf/elf.c: real files (this test binary, libc.so.6)
- * cross-checked with readelf and with the loaded images, a synthetic
- * in-memory object (as a JIT would build), and malformed images derived
- * from a copy of /proc/self/exe.  Meant to run under ASan+UBSan: every
+ * Unit tests for src/elf/elf.c and src/elf/debuglink.c: real files (this
+ * test binary, libc.so.6) cross-checked with readelf and with the loaded
+ * images, a synthetic in-memory object (as a JIT would build), malformed
+ * images derived from a copy of /proc/self/exe, and separate debug files
+ * written to a temporary directory.  Meant to run under ASan+UBSan: every
  * malformed image sits in an exact-size heap block so over-reads trap.
  */
 #define _GNU_SOURCE
@@ -11,6 +12,7 @@
 #include <limits.h>
 #include <link.h>
 #include <stdalign.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "elf/elf.h"
@@ -1040,6 +1042,205 @@ TEST(jit_image)
 		int rc = try_open(j.buf, len);
 		CHECK(rc == 0 || rc == SW_ENOTELF || rc == SW_EBADELF);
 	}
+}
+
+/* ------------------------------------------------- separate debug files */
+
+TEST(debuglink_candidates)
+{
+	char out[PATH_MAX];
+	/* gdb's order: DIR/NAME, DIR/.debug/NAME, GLOBAL/DIR/NAME per global
+	 * directory (empty list items skipped) */
+	static const char *want[] = { "/d/x.debug", "/d/.debug/x.debug", "/g1/d/x.debug",
+				      "/g2/d/x.debug" };
+	unsigned i;
+	for (i = 0; i < 4; i++) {
+		CHECK_EQ(sw_elf_debuglink_candidate("/d/", "x.debug", ":/g1::/g2:", i, out,
+						    sizeof(out)), 0);
+		CHECK_STR(out, want[i]);
+	}
+	CHECK_EQ(sw_elf_debuglink_candidate("/d/", "x.debug", ":/g1::/g2:", i, out, sizeof(out)),
+		 SW_ENOTFOUND);
+	CHECK_EQ(sw_elf_debuglink_candidate("/d/", "x", "", 2, out, sizeof(out)), SW_ENOTFOUND);
+	CHECK_EQ(sw_elf_debuglink_candidate("/d/", "x", NULL, 2, out, sizeof(out)), SW_ENOTFOUND);
+	/* a relative directory: no global candidates */
+	CHECK_EQ(sw_elf_debuglink_candidate("", "x", "/g", 0, out, sizeof(out)), 0);
+	CHECK_STR(out, "x");
+	CHECK_EQ(sw_elf_debuglink_candidate("", "x", "/g", 1, out, sizeof(out)), 0);
+	CHECK_STR(out, ".debug/x");
+	CHECK_EQ(sw_elf_debuglink_candidate("", "x", "/g", 2, out, sizeof(out)), SW_ENOTFOUND);
+	CHECK_EQ(sw_elf_debuglink_candidate("lib/", "x", "/g", 2, out, sizeof(out)), SW_ENOTFOUND);
+
+	/* exact fit, one byte short, bad arguments */
+	CHECK_EQ(sw_elf_debuglink_candidate("/d/", "x", "/g", 2, out, 7), 0);
+	CHECK_STR(out, "/g/d/x");
+	CHECK_EQ(sw_elf_debuglink_candidate("/d/", "x", "/g", 2, out, 6), SW_EINVAL);
+	CHECK_EQ(sw_elf_debuglink_candidate("/d/", "x", "/g", 1, out, 10), SW_EINVAL);
+	CHECK_EQ(sw_elf_debuglink_candidate("/d/", "x", "/g", 3, out, 6), SW_ENOTFOUND);
+	CHECK_EQ(sw_elf_debuglink_candidate("/d/", "", "/g", 0, out, sizeof(out)), SW_EINVAL);
+	CHECK_EQ(sw_elf_debuglink_candidate(NULL, "x", "/g", 0, out, sizeof(out)), SW_EINVAL);
+	CHECK_EQ(sw_elf_debuglink_candidate("/d/", "x", "/g", 0, out, 0), SW_EINVAL);
+	CHECK_EQ(sw_elf_debuglink_candidate("/d/", "x", "/g", 0, NULL, 8), SW_EINVAL);
+	/* a link name longer than PATH_MAX fails cleanly */
+	static char huge[2 * PATH_MAX];
+	memset(huge, 'a', sizeof(huge) - 1);
+	CHECK_EQ(sw_elf_debuglink_candidate("/d/", huge, "/g", 0, out, sizeof(out)), SW_EINVAL);
+	CHECK_EQ(sw_elf_debuglink_candidate("/d/", huge, "/g", 3, out, sizeof(out)), SW_ENOTFOUND);
+}
+
+TEST(debug_dirs)
+{
+	const char *old = getenv("SW_DEBUG_DIR");
+	char saved[PATH_MAX] = "";
+	if (old)
+		snprintf(saved, sizeof(saved), "%s", old);
+	unsetenv("SW_DEBUG_DIR");
+	CHECK_STR(sw_elf_debug_dirs(), "/usr/lib/debug");
+	setenv("SW_DEBUG_DIR", "", 1);
+	CHECK_STR(sw_elf_debug_dirs(), "/usr/lib/debug");
+	setenv("SW_DEBUG_DIR", "/a:/b", 1);
+	CHECK_STR(sw_elf_debug_dirs(), "/a:/b");
+	if (old)
+		setenv("SW_DEBUG_DIR", saved, 1);
+	else
+		unsetenv("SW_DEBUG_DIR");
+}
+
+static void write_file(const char *dir, const char *name, const void *p, size_t n)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	CHECK(f != NULL);
+	if (f) {
+		CHECK_EQ(fwrite(p, 1, n, f), n);
+		fclose(f);
+	}
+}
+
+/* The module: the synthetic image with its debuglink CRC set to `crc`. */
+static void set_debuglink_crc(struct jit *j, uint32_t crc)
+{
+	for (int i = 0; i < 4; i++)
+		j->buf[j->dl_off + 12 + i] = (uint8_t)(crc >> (8 * i));
+}
+
+/* Which file sw_elf_open_debuglink_file opens for T/mod ("" for none). */
+static const char *found_for(const struct sw_elf *mod, const char *path, const char *dirs)
+{
+	static char found[256];
+	struct sw_elf dbg;
+	int rc = sw_elf_open_debuglink_file(mod, path, dirs, &dbg);
+	found[0] = '\0';
+	if (rc == 0) {
+		snprintf(found, sizeof(found), "%s", dbg.path);
+		sw_elf_close(&dbg);
+	} else {
+		CHECK_EQ(rc, SW_ENOTFOUND);
+	}
+	return found;
+}
+
+TEST(debuglink_files)
+{
+	static struct jit mod, dbg, other;
+	char t[] = "/tmp/sw-debuglink-XXXXXX", path[PATH_MAX], want[PATH_MAX], dirs[PATH_MAX];
+	struct sw_elf e;
+	if (!mkdtemp(t)) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	/* the debug file: the same image (same build-id) with other code
+	 * bytes; `other` differs in its build-id */
+	build_jit(&dbg);
+	dbg.buf[dbg.text_off + 1] = 0x90;
+	uint32_t crc = sw_elf_crc32(0, dbg.buf, dbg.len);
+	other = dbg;
+	other.buf[other.note_off + 40] ^= 1;
+	uint32_t other_crc = sw_elf_crc32(0, other.buf, other.len);
+	build_jit(&mod);
+	set_debuglink_crc(&mod, crc);
+	CHECK_EQ(sw_elf_open_mem(&e, mod.buf, mod.len), 0);
+
+	snprintf(path, sizeof(path), "%s/mod", t);
+	write_file(t, "mod", mod.buf, mod.len);
+	CHECK_STR(found_for(&e, path, "/nonexistent"), "");
+	/* (c) GLOBAL/DIR/NAME, the second global directory */
+	snprintf(dirs, sizeof(dirs), "/nonexistent:%s/g", t);
+	snprintf(want, sizeof(want), "mkdir -p %s/g%s", t, t);
+	CHECK_EQ(system(want), 0);
+	snprintf(want, sizeof(want), "%s/g%s", t, t);
+	write_file(want, "foo.debug", dbg.buf, dbg.len);
+	strcat(want, "/foo.debug");
+	CHECK_STR(found_for(&e, path, dirs), want);
+	/* (b) DIR/.debug/NAME comes first */
+	snprintf(want, sizeof(want), "%s/.debug", t);
+	CHECK_EQ(mkdir(want, 0700), 0);
+	write_file(want, "foo.debug", dbg.buf, dbg.len);
+	strcat(want, "/foo.debug");
+	CHECK_STR(found_for(&e, path, dirs), want);
+	/* (a) DIR/NAME comes first, but not with the wrong CRC or build-id */
+	write_file(t, "foo.debug", other.buf, other.len);
+	CHECK_STR(found_for(&e, path, dirs), want);
+	set_debuglink_crc(&mod, other_crc); /* CRC right, build-id wrong */
+	CHECK_STR(found_for(&e, path, dirs), "");
+	set_debuglink_crc(&mod, crc);
+	write_file(t, "foo.debug", dbg.buf, dbg.len);
+	snprintf(want, sizeof(want), "%s/foo.debug", t);
+	CHECK_STR(found_for(&e, path, dirs), want);
+	/* a debug file without a build-id is trusted on its CRC */
+	other = dbg;
+	other.buf[other.note_off + 24 + 8] = 2; /* not NT_GNU_BUILD_ID */
+	write_file(t, "foo.debug", other.buf, other.len);
+	set_debuglink_crc(&mod, sw_elf_crc32(0, other.buf, other.len));
+	CHECK_STR(found_for(&e, path, dirs), want);
+	set_debuglink_crc(&mod, crc);
+	/* not an ELF file, with the right CRC: skipped */
+	write_file(t, "foo.debug", "not ELF", 7);
+	set_debuglink_crc(&mod, sw_elf_crc32(0, (const uint8_t *)"not ELF", 7));
+	CHECK_STR(found_for(&e, path, "/nonexistent"), "");
+	set_debuglink_crc(&mod, crc);
+
+	/* through a symbolic link: the directory of the real file is tried
+	 * too (the main program is /proc/self/exe) */
+	snprintf(want, sizeof(want), "mkdir -p %s/real %s/l && ln -s ../real/mod %s/l/mod", t, t, t);
+	CHECK_EQ(system(want), 0);
+	snprintf(want, sizeof(want), "%s/real", t);
+	write_file(want, "mod", mod.buf, mod.len);
+	write_file(want, "foo.debug", dbg.buf, dbg.len);
+	strcat(want, "/foo.debug");
+	snprintf(path, sizeof(path), "%s/l/mod", t);
+	CHECK_STR(found_for(&e, path, "/nonexistent"), want);
+
+	/* no debuglink, no build-id, bad arguments */
+	struct sw_elf none;
+	CHECK_EQ(sw_elf_open_file(&none, self_path()), 0);
+	CHECK_EQ(sw_elf_open_debuglink_file(&none, self_path(), "/nonexistent", &none),
+		 SW_ENOTFOUND);
+	sw_elf_close(&none);
+	CHECK_EQ(sw_elf_open_debuglink_file(NULL, path, dirs, &none), SW_EINVAL);
+	CHECK_EQ(sw_elf_open_debuglink_file(&e, NULL, dirs, &none), SW_EINVAL);
+	CHECK_EQ(sw_elf_open_build_id_file(&e, NULL, &none), SW_EINVAL);
+
+	/* build-id: GLOBAL/.build-id/a0/a1a2...b3.debug, with that build-id */
+	snprintf(want, sizeof(want), "mkdir -p %s/b/.build-id/a0", t);
+	CHECK_EQ(system(want), 0);
+	snprintf(want, sizeof(want), "%s/b/.build-id/a0", t);
+	write_file(want, "a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3.debug", dbg.buf, dbg.len);
+	strcat(want, "/a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3.debug");
+	snprintf(dirs, sizeof(dirs), "/nonexistent::%s/b", t);
+	CHECK_EQ(sw_elf_open_build_id_file(&e, dirs, &none), 0);
+	CHECK_STR(none.path, want);
+	sw_elf_close(&none);
+	/* ... but not a file under that name with another build-id */
+	snprintf(want, sizeof(want), "%s/b/.build-id/a0", t);
+	other = dbg;
+	other.buf[other.note_off + 41] ^= 1;
+	write_file(want, "a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3.debug", other.buf, other.len);
+	CHECK_EQ(sw_elf_open_build_id_file(&e, dirs, &none), SW_ENOTFOUND);
+
+	snprintf(want, sizeof(want), "rm -rf %s", t);
+	CHECK_EQ(system(want), 0);
 }
 
 SW_TEST_MAIN
