@@ -408,6 +408,16 @@ struct sw_jit_dyn_region {
 	struct sw_jit_dyn_op op[];
 };
 
+/*
+ * sw_jit_addr - the address of `p` as the uint64_t the descriptors hold
+ * (code ranges, LSDAs).
+ * Thread-safe: yes.  Async-signal-safe: yes.
+ */
+static inline uint64_t sw_jit_addr(const void *p)
+{
+	return (uint64_t)(uintptr_t)p;
+}
+
 /* Largest .eh_frame (CIE + FDE) one descriptor may produce. */
 #define SW_JIT_MAX_CFI 1024
 
@@ -418,7 +428,14 @@ struct sw_jit_line {
 	uint32_t line;               /* 1-based */
 };
 
-/* A procedure descriptor. */
+/*
+ * A procedure descriptor.  Addresses are integers (uint64_t, as in every
+ * stackwalk API); sw_jit_addr converts the JIT's code pointers, in C and
+ * in C++ alike.  Unused fields must be zero: start from `= {}` (C++,
+ * GNU C, C23) or `= { 0 }` and assign, or use designated initializers
+ * (C99; C++20 in member order, one level per designator:
+ * `.u = { .frame = { ... } }`, not `.u.frame = ...`).
+ */
 struct sw_jit_proc {
 	uint64_t start, end;         /* the code range [start, end) */
 	const char *name;            /* NUL-terminated, or NULL */
