@@ -19,7 +19,7 @@
  *                           separated by commas or spaces (SW_JIT_PERF is
  *                           added to it)
  *
- * Unknown names are ignored.  Read once, at the registry's first use of
+ * Unknown names are ignored; an empty variable counts as unset.  Read once, at the registry's first use of
  * the defaults (first registration or sw_jit_set_publishers);
  * sw_jit_set_publishers overrides the result.
  */
@@ -72,7 +72,7 @@ unsigned sw_jit_pub_initial(void)
 {
 	const char *list = getenv("SW_JIT_PUBLISHERS");
 	const char *perf = getenv("SW_JIT_PERF");
-	unsigned mask = list ? parse(list, false) : SW_JIT_PUB_DEFAULT;
+	unsigned mask = list && *list ? parse(list, false) : SW_JIT_PUB_DEFAULT;
 
 	if (perf)
 		mask |= parse(perf, true);

@@ -13,6 +13,8 @@
 #                       publishers
 #   many-libgcc         (first variant only) default publishers, the chain
 #                       among 10^5 one-procedure registrations; removals
+#   default-off         (first variant only) SW_JIT_PUBLISHERS=none: the
+#                       default mode's first throw terminates
 #   direct-libgcc       the publisher's ops on CFI-builder chunks, in place
 #                       and re-encoded
 #   interposer-preload  no publisher, LD_PRELOAD=libstackwalk_findfde.so
@@ -157,6 +159,19 @@ for v in "${variants[@]}"; do
 	run "default-libgcc-$name" "$blog" "$d/cxx_jit_pub" default libgcc
 	if [[ $v == "${variants[0]}" ]]; then
 		run "many-libgcc-$name" "$blog" "$d/cxx_jit_pub" many libgcc
+		# and turned off through the environment: the first throw must
+		# terminate (SIGABRT)
+		rc=0
+		(cd "$out" && SW_JIT_PUBLISHERS=none timeout -k 5 120 "$d/cxx_jit_pub" default libgcc) \
+			>"$logs/default-off-$name.log" 2>&1 </dev/null || rc=$?
+		if ((rc == 134)); then
+			pass=$((pass + 1))
+			echo "PASS default-off-$name (SW_JIT_PUBLISHERS=none: std::terminate)"
+		else
+			fail=$((fail + 1))
+			echo "FAIL default-off-$name (exit $rc, want 134: SIGABRT from std::terminate)"
+			failed+=("default-off-$name")
+		fi
 	fi
 	run "direct-libgcc-$name" "$blog" "$d/cxx_jit_static" direct libgcc
 	run "interposer-preload-$name" "$blog" env LD_PRELOAD="$findfde" "$d/cxx_jit_static" interposer libgcc

@@ -22,6 +22,9 @@
 #   jitdump lines  the same with line information (procs and table forms):
 #            perf report --sort sym,srcline puts the JIT samples at the
 #            spin loop's FILE:LINE of each function, none elsewhere
+#   env      SW_JIT_PERF=1 / SW_JIT_PUBLISHERS=perf-map make pub_tool (no
+#            publisher call) write /tmp/perf-PID.map; by default, or with
+#            SW_JIT_PUBLISHERS=none, it writes none
 #   perfmap  perf record of pub_tool with SW_JIT_PUB_PERF_MAP: perf report
 #            names the JIT functions from /tmp/perf-PID.map
 #   unw      tests/jit/pub_unw.c linked with -lunwind, default publishers
@@ -145,6 +148,27 @@ elif [[ -x $out/pub_tool ]]; then
 			bad "gdb lines after remove ${names[$i]}" "$log"
 		fi
 	done
+fi
+
+# ---------------------------------------------------------------- environment
+# perf is opt-in through the environment: SW_JIT_PERF=1 adds the perf map
+# to the default publishers, SW_JIT_PUBLISHERS replaces the set
+if [[ -x $out/pub_tool ]]; then
+	envchk() {   # envchk LABEL WANT(yes|no) ENV-ARGS...: is jit_f3 in the perf map?
+		local label=$1 want=$2 pid got=no
+		shift 2
+		env "$@" "$out/pub_tool" default 1 0 >"$out/env-$label.log" 2>&1 </dev/null &
+		pid=$!
+		wait "$pid"
+		grep -q " jit_f3$" "/tmp/perf-$pid.map" 2>/dev/null && got=yes
+		rm -f "/tmp/perf-$pid.map"
+		if [[ $got == "$want" ]]; then ok "env $label"; else
+			bad "env $label: jit_f3 in /tmp/perf-$pid.map: $got, want $want" "$out/env-$label.log"; fi
+	}
+	envchk default no -u SW_JIT_PERF -u SW_JIT_PUBLISHERS
+	envchk SW_JIT_PERF=1 yes -u SW_JIT_PUBLISHERS SW_JIT_PERF=1
+	envchk SW_JIT_PUBLISHERS=perf-map yes -u SW_JIT_PERF SW_JIT_PUBLISHERS=perf-map
+	envchk SW_JIT_PUBLISHERS=none,SW_JIT_PERF=0 no SW_JIT_PUBLISHERS=none SW_JIT_PERF=0
 fi
 
 # ---------------------------------------------------------------- perf
