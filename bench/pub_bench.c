@@ -13,9 +13,20 @@
  *   jit.register.all_publishers  all of them (nongnu libunwind too when
  *                                loaded: it is not, in this program)
  * and the registration without publishers on stderr for reference.  The
- * median of 3 rounds per mode.  perf files go to $JITDUMPDIR (run.sh
+ * median of 3 rounds per mode.  Then, at 10^5 one-procedure registrations
+ * (median of 3 rounds each):
+ *   jit.register.1e5.none / .default   without publishers / with the
+ *                                default ones, never calling
+ *                                sw_jit_set_publishers (libgcc, GDB, and
+ *                                libunwind, which is absent here)
+ *   jit.remove.1e5.default       sw_jit_remove of those
+ *   jit.memory.1e5.none / .default   heap bytes per procedure (mallinfo2)
+ *   jit.lookup.1e5.libgcc_default    _Unwind_Find_FDE of random JIT PCs in
+ *                                libgcc_s (linked) after the registrations,
+ *                                the first (sorting) lookup excluded  perf files go to $JITDUMPDIR (run.sh
  * points it at a scratch directory) and /tmp/perf-PID.map, removed after.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +77,79 @@ static double round_ns(unsigned mask)
 	return (t1 - t0) / (double)nprocs;
 }
 
+/* libgcc's lookup (unwind-dw2-fde.h) */
+struct dwarf_eh_bases {
+	void *tbase, *dbase, *func;
+};
+const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases);
+
+struct big {
+	double reg_ns, rm_ns, bytes, lookup_ns;
+};
+
+/* One round of `n` registrations with the default publishers (dflt) or
+ * none; the lookups only with dflt. */
+static struct big big_round(size_t n, int dflt)
+{
+	static const uint32_t ret_at = 63;
+	struct big r = { 0, 0, 0, 0 };
+	struct mallinfo2 m0 = mallinfo2(), m1;
+	int prev = 0;
+
+	if (!dflt)
+		prev = sw_jit_set_publishers(0);
+	double t0 = now_ns();
+	for (size_t i = 0; i < n; i++) {
+		struct sw_jit_proc p;
+		memset(&p, 0, sizeof(p));
+		p.start = sw_jit_addr(code + i * 64);
+		p.end = p.start + 64;
+		p.name = names[i];
+		p.kind = SW_JIT_UNWIND_FRAME;
+		p.u.frame.flags = SW_JIT_FRAME_FP;
+		p.u.frame.nepilogues = 1;
+		p.u.frame.epilogues = &ret_at;
+		int rc = sw_jit_add_procs(&p, 1, &handles[i]);
+		if (rc < 0) {
+			fprintf(stderr, "pub_bench: sw_jit_add_procs: %s\n", sw_strerror(rc));
+			exit(1);
+		}
+	}
+	r.reg_ns = (now_ns() - t0) / (double)n;
+	m1 = mallinfo2();
+	r.bytes = ((double)m1.uordblks - (double)m0.uordblks) / (double)n;
+	if (dflt) {
+		struct dwarf_eh_bases b;
+		if (!_Unwind_Find_FDE(code + 8, &b)) {   /* libgcc sorts here */
+			fprintf(stderr, "pub_bench: libgcc_s does not know the JIT code\n");
+			exit(1);
+		}
+		const int K = 100000;
+		size_t miss = 0;
+		t0 = now_ns();
+		for (int k = 0; k < K; k++)
+			miss += _Unwind_Find_FDE(code + (rng() % n) * 64 + 5, &b) == NULL;
+		r.lookup_ns = (now_ns() - t0) / K;
+		if (miss) {
+			fprintf(stderr, "pub_bench: %zu libgcc lookups failed\n", miss);
+			exit(1);
+		}
+	}
+	t0 = now_ns();
+	for (size_t i = 0; i < n; i++)
+		sw_jit_remove(handles[i]);
+	r.rm_ns = (now_ns() - t0) / (double)n;
+	if (!dflt)
+		sw_jit_set_publishers((unsigned)prev);
+	return r;
+}
+
+static int cmp_big(const void *a, const void *b)
+{
+	double x = ((const struct big *)a)->reg_ns, y = ((const struct big *)b)->reg_ns;
+	return x < y ? -1 : x > y;
+}
+
 static double median3(unsigned mask)
 {
 	double r[3];
@@ -78,15 +162,32 @@ static double median3(unsigned mask)
 
 int main(int argc, char **argv)
 {
+	const size_t NBIG = 100000;
 	nprocs = argc > 1 ? strtoul(argv[1], NULL, 0) : 20000;
-	code = mmap(NULL, nprocs * 64, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	handles = calloc(nprocs, sizeof(*handles));
-	names = calloc(nprocs, sizeof(*names));
+	size_t nmax = nprocs > NBIG ? nprocs : NBIG;
+	code = mmap(NULL, nmax * 64, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	handles = calloc(nmax, sizeof(*handles));
+	names = calloc(nmax, sizeof(*names));
 	if (code == MAP_FAILED || !handles || !names)
 		return 1;
-	memset(code, 0xc3, nprocs * 64);        /* ret: jitdump copies real bytes */
-	for (size_t i = 0; i < nprocs; i++)
+	memset(code, 0xc3, nmax * 64);          /* ret: jitdump copies real bytes */
+	for (size_t i = 0; i < nmax; i++)
 		snprintf(names[i], sizeof(names[i]), "jit_fn_%zu", i);
+
+	/* first, while the defaults are untouched (median3 sets masks) */
+	struct big none[3], dflt[3];
+	for (int i = 0; i < 3; i++) {
+		dflt[i] = big_round(NBIG, 1);
+		none[i] = big_round(NBIG, 0);
+	}
+	qsort(none, 3, sizeof(none[0]), cmp_big);
+	qsort(dflt, 3, sizeof(dflt[0]), cmp_big);
+	printf("jit.register.1e5.none: %.1f ns/proc\n", none[1].reg_ns);
+	printf("jit.register.1e5.default: %.1f ns/proc\n", dflt[1].reg_ns);
+	printf("jit.remove.1e5.default: %.1f ns/proc\n", dflt[1].rm_ns);
+	printf("jit.memory.1e5.none: %.1f bytes/proc\n", none[1].bytes);
+	printf("jit.memory.1e5.default: %.1f bytes/proc\n", dflt[1].bytes);
+	printf("jit.lookup.1e5.libgcc_default: %.1f ns\n", dflt[1].lookup_ns);
 
 	double base = median3(0);
 	double gdb = median3(SW_JIT_PUB_GDB);

@@ -195,6 +195,8 @@ echo "bench: unwinding through JIT code, 1 and 2 threads" >&2
 #                                with N other JIT procedures registered one
 #                                registration each, published to libgcc_s
 #                                with __register_frame (SW_JIT_PUB_LIBGCC)
+#   throw.jit.N.default          the same with the default publishers and no
+#                                publisher call (libgcc, GDB, libunwind)
 #   throw.jit.N.interposer       the same without publisher, libgcc_s asking
 #                                stackwalk's registry through
 #                                libstackwalk_findfde.so (LD_PRELOAD)
@@ -214,6 +216,7 @@ CXX=${CXX:-g++}
 echo "bench: throws through JIT frames (libgcc's first lookup at 1e5 takes seconds)" >&2
 for n in 1000 10000 100000; do
 	"$BUILD/bench/throw_jit" register_frame "$n"
+	"$BUILD/bench/throw_jit" default "$n"
 	LD_PRELOAD=$findfde "$BUILD/bench/throw_jit" interposer "$n"
 done
 # ================================================================ end of C++ exceptions through JIT frames
@@ -221,9 +224,18 @@ done
 # ================================================================ publishers
 # (bench/pub_bench.c) registration cost per procedure with each publisher:
 #   jit.register.gdb / .perf / .libgcc / .all_publishers   ns/proc
-# (20,000 one-procedure registrations per round, median of 3 rounds)
+# (20,000 one-procedure registrations per round, median of 3 rounds), and
+# at 10^5 one-procedure registrations:
+#   jit.register.1e5.none / .default   ns/proc without publishers and with
+#                                      the default ones (no publisher call)
+#   jit.remove.1e5.default             ns/proc to remove them again
+#   jit.memory.1e5.none / .default     heap bytes per procedure (malloc'ed,
+#                                      registry + publishers)
+#   jit.lookup.1e5.libgcc_default      ns per _Unwind_Find_FDE of a random
+#                                      JIT PC in libgcc_s after them
 echo "bench: registration with publishers" >&2
-"$CC" -std=gnu11 -O2 -g "${WARN[@]}" -Iinclude -o "$BUILD/bench/pub_bench" bench/pub_bench.c "$lib" -ldl
+"$CC" -std=gnu11 -O2 -g "${WARN[@]}" -Iinclude -o "$BUILD/bench/pub_bench" bench/pub_bench.c "$lib" -ldl \
+	-Wl,--no-as-needed -lgcc_s -Wl,--as-needed
 pubdir=$(mktemp -d)
 JITDUMPDIR=$pubdir "$BUILD/bench/pub_bench" 20000
 rm -rf "$pubdir"

@@ -2,10 +2,14 @@
 // registered, one registration each (bench/run.sh, "C++ exceptions through
 // JIT frames").
 //
-//   throw_jit register_frame N   SW_JIT_PUB_LIBGCC: every registration is
-//                                __register_frame'd (libgcc_s)
-//   throw_jit interposer N       no publisher; run with
-//                                LD_PRELOAD=libstackwalk_findfde.so
+//   throw_jit register_frame N   SW_JIT_PUB_LIBGCC alone: every registration
+//                                published to libgcc_s (up to GCC 12: in
+//                                groups of __register_frame_table objects,
+//                                see src/jit/pub_libgcc.c)
+//   throw_jit default N          no publisher call: the default publishers
+//                                (libgcc, GDB, libunwind)
+//   throw_jit interposer N       no publisher (sw_jit_set_publishers(0));
+//                                run with LD_PRELOAD=libstackwalk_findfde.so
 //
 // The throwing chain (C++ -> 4 generated functions -> C++ throw) is
 // generated first, at the lowest addresses, and the N other procedures
@@ -72,17 +76,17 @@ extern "C" __attribute__((noinline)) uint64_t bench_leaf(uint64_t v)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s register_frame|interposer N\n", argv[0]);
+		fprintf(stderr, "usage: %s register_frame|default|interposer N\n", argv[0]);
 		return 2;
 	}
 	const char *mode = argv[1];
 	size_t n = strtoul(argv[2], nullptr, 0);
-	bool pub = !strcmp(mode, "register_frame");
-	if (!pub && strcmp(mode, "interposer")) {
+	bool pub = !strcmp(mode, "register_frame"), dflt = !strcmp(mode, "default");
+	if (!pub && !dflt && strcmp(mode, "interposer")) {
 		fprintf(stderr, "throw_jit: unknown mode %s\n", mode);
 		return 2;
 	}
-	if (pub && sw_jit_set_publishers(SW_JIT_PUB_LIBGCC) < 0) {
+	if (!dflt && sw_jit_set_publishers(pub ? SW_JIT_PUB_LIBGCC : 0) < 0) {
 		fprintf(stderr, "throw_jit: sw_jit_set_publishers failed\n");
 		return 1;
 	}

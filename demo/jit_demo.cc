@@ -6,10 +6,12 @@
 //      with the JIT function names;
 //   2. libgcc's C++ exception unwinder: an exception thrown by C++ code the
 //      JIT code called crosses the generated frames and is caught by the
-//      C++ code that called the JIT code (published with SW_JIT_PUB_LIBGCC);
+//      C++ code that called the JIT code;
 //   3. GDB (demo/run.sh runs this program under gdb): `bt` at a breakpoint
-//      in C++ code called from generated code lists the JIT names
-//      (published through the GDB JIT interface, SW_JIT_PUB_GDB).
+//      in C++ code called from generated code lists the JIT names.
+// The registration is all it takes: the default publishers hand the code
+// to libgcc (SW_JIT_PUB_LIBGCC) and to GDB's JIT interface
+// (SW_JIT_PUB_GDB); SW_JIT_PERF=1 in the environment adds perf's map.
 //
 // The language: one function per line, `name(params) = expression`, with
 // integer literals, parameters, + - *, parentheses and calls (to earlier
@@ -341,9 +343,11 @@ int main(int argc, char **argv)
 	std::memcpy(mem, code.b.data(), code.b.size());
 	mprotect(mem, cap, PROT_READ | PROT_EXEC);
 
-	// register once: every consumer below sees the same registration
-	if (!eh_part)
-		sw_jit_set_publishers(SW_JIT_PUB_LIBGCC | SW_JIT_PUB_GDB | SW_JIT_PUB_PERF_MAP);
+	// register once: every consumer below sees the same registration (the
+	// default publishers); the --eh part publishes nothing, to show
+	// libstackwalk_unwind reading the registry itself
+	if (eh_part)
+		sw_jit_set_publishers(0);
 	std::vector<sw_jit_proc> procs;
 	std::vector<std::string> names;
 	std::vector<uint32_t> rets(order.size());
@@ -403,7 +407,7 @@ int main(int argc, char **argv)
 	int64_t v = outer(3);
 	std::printf("  outer(3) = %lld\n", (long long)v);
 
-	std::printf("\n--- 2. libgcc's C++ exception unwinder (published with __register_frame) ---\n\n");
+	std::printf("\n--- 2. libgcc's C++ exception unwinder (the default publishers registered the code with it) ---\n\n");
 	std::printf("  main calls call_jit -> calc::risky -> calc::boom -> fail, which throws\n");
 	throw_through_jit(risky);
 

@@ -408,6 +408,16 @@ struct sw_jit_dyn_region {
 	struct sw_jit_dyn_op op[];
 };
 
+/*
+ * sw_jit_addr - the address of `p` as the uint64_t the descriptors hold
+ * (code ranges, LSDAs).
+ * Thread-safe: yes.  Async-signal-safe: yes.
+ */
+static inline uint64_t sw_jit_addr(const void *p)
+{
+	return (uint64_t)(uintptr_t)p;
+}
+
 /* Largest .eh_frame (CIE + FDE) one descriptor may produce. */
 #define SW_JIT_MAX_CFI 1024
 
@@ -418,7 +428,14 @@ struct sw_jit_line {
 	uint32_t line;               /* 1-based */
 };
 
-/* A procedure descriptor. */
+/*
+ * A procedure descriptor.  Addresses are integers (uint64_t, as in every
+ * stackwalk API); sw_jit_addr converts the JIT's code pointers, in C and
+ * in C++ alike.  Unused fields must be zero: start from `= {}` (C++,
+ * GNU C, C23) or `= { 0 }` and assign, or use designated initializers
+ * (C99; C++20 in member order, one level per designator:
+ * `.u = { .frame = { ... } }`, not `.u.frame = ...`).
+ */
 struct sw_jit_proc {
 	uint64_t start, end;         /* the code range [start, end) */
 	const char *name;            /* NUL-terminated, or NULL */
@@ -610,11 +627,21 @@ enum sw_jit_publisher {
 	SW_JIT_PUB_JITDUMP = 1u << 3,
 	SW_JIT_PUB_LIBUNWIND = 1u << 4,
 	SW_JIT_PUB_ALL = 0x1f,
+	/* what every registration gets unless told otherwise */
+	SW_JIT_PUB_DEFAULT = SW_JIT_PUB_LIBGCC | SW_JIT_PUB_GDB | SW_JIT_PUB_LIBUNWIND,
 };
 
 /*
  * sw_jit_set_publishers - the publishers applied to registrations made
- * from now on (default: none).  Returns the previous mask, or SW_EINVAL
+ * from now on.  The initial set is SW_JIT_PUB_DEFAULT (exceptions, GDB,
+ * nongnu libunwind: each a no-op when its consumer is absent), changed by
+ * the environment: SW_JIT_PERF=1 (or map) adds the perf map,
+ * SW_JIT_PERF=jitdump the jitdump file, SW_JIT_PUBLISHERS=LIST replaces
+ * the set (names libgcc, gdb, perf-map, jitdump, libunwind, all, none,
+ * comma-separated).  sw_jit_set_publishers(0) turns them all off; clear
+ * bits to turn off one (sw_jit_set_publishers(sw_jit_set_publishers(0) &
+ * ~SW_JIT_PUB_GDB)).  Registrations made before keep theirs
+ * (sw_jit_publish changes one).  Returns the previous mask, or SW_EINVAL
  * for unknown bits.  Thread-safe: yes.  Async-signal-safe: no.
  */
 int sw_jit_set_publishers(unsigned mask);

@@ -1201,8 +1201,11 @@ int sw_jit_table_publish(sw_jit_handle_t handle)
 	/* release: a reader that loads the count (acquire) sees the records
 	 * and the bytes they point to */
 	__atomic_store_n(&t->d->published, t->d->staged, __ATOMIC_RELEASE);
-	if ((ps = pubset_get(o->hindex, false)) && ps->mask)
-		rc = pubset_sync(o, ps);
+	/* an absent consumer (SW_EUNSUPPORTED: no nongnu libunwind, ...) is
+	 * not an error of the table: the default set includes such */
+	if ((ps = pubset_get(o->hindex, false)) && ps->mask &&
+	    (rc = pubset_sync(o, ps)) == SW_EUNSUPPORTED)
+		rc = 0;
 	pthread_mutex_unlock(&wlock);
 	return rc;
 }
@@ -1468,6 +1471,7 @@ int sw_jit_move(sw_jit_handle_t handle, int64_t delta)
 /* ---------------------------------------------------------------- publishers */
 
 static unsigned pub_default;
+static bool pub_default_read;           /* pub_default holds the initial set */
 static struct pubset **pubsets;         /* by handle index, NULL: none */
 static uint32_t pubcap;
 
@@ -1789,12 +1793,23 @@ static int pubset_moved(struct obj *o)
 	return pubset_sync(o, ps);
 }
 
+/* The default publishers (under wlock): the environment's, until
+ * sw_jit_set_publishers changes them. */
+static unsigned pub_defaults(void)
+{
+	if (!pub_default_read) {
+		pub_default = sw_jit_pub_initial();
+		pub_default_read = true;
+	}
+	return pub_default;
+}
+
 /* A new registration takes the default publishers. */
 static void pubset_new(struct obj *o)
 {
 	struct pubset *ps;
 
-	if (!pub_default || o->type == OBJ_CALLBACK)
+	if (!pub_defaults() || o->type == OBJ_CALLBACK)
 		return;
 	if (!(ps = pubset_get(o->hindex, true)))
 		return;
@@ -1809,7 +1824,7 @@ int sw_jit_set_publishers(unsigned mask)
 	if (mask & ~(unsigned)SW_JIT_PUB_ALL)
 		return SW_EINVAL;
 	pthread_mutex_lock(&wlock);
-	prev = pub_default;
+	prev = pub_defaults();
 	pub_default = mask;
 	pthread_mutex_unlock(&wlock);
 	return (int)prev;

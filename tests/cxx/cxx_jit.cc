@@ -16,6 +16,12 @@
 //   direct     the SW_JIT_PUB_LIBGCC ops called directly with chunks built
 //              by the CFI builder, in place and encoded for another address
 //              (the re-encoding path)
+//   default    the same with no publisher call: the default publishers
+//              (SW_JIT_PUB_DEFAULT) must make the frames known to libgcc
+//   many       default publishers, the chain registered one function per
+//              registration among 10^5 other one-procedure registrations
+//              on both sides of it; throws; half of the others removed;
+//              throws; the chain removed -> terminate
 //   interposer no publisher: the program runs with libstackwalk_findfde.so
 //              (LD_PRELOAD or linked); every form including lazy callbacks;
 //              move; remove -> terminate
@@ -29,8 +35,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <vector>
 
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
@@ -387,6 +396,56 @@ void direct(void)
 
 #endif
 
+// 10^5 one-procedure registrations around the chain (mode "many").
+void many(void)
+{
+	const size_t N = 100000, SZ = 16;
+	static const uint32_t ret_at = SZ - 1;
+	struct chain c;
+	if (!new_chain(&c))
+		return;
+	// the others live in two mappings, one below and one above the chain
+	// when the kernel allows (addresses are only registered, never run)
+	uint8_t *lo = static_cast<uint8_t *>(mmap(nullptr, N / 2 * SZ, PROT_READ,
+						    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	uint8_t *hi = static_cast<uint8_t *>(mmap(nullptr, N / 2 * SZ, PROT_READ,
+						    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	CHECK(lo != MAP_FAILED && hi != MAP_FAILED, "mmap");
+	if (lo == MAP_FAILED || hi == MAP_FAILED)
+		return;
+	std::vector<sw_jit_handle_t> others(N);
+	sw_jit_handle_t h[NFN];
+	size_t failed = 0;
+	for (size_t i = 0; i < N; i++) {
+		if (i == N / 2) {   // the chain in the middle of the sequence
+			size_t nh = reg(F_PROCS_FRAME, c.fns, NFN, 1, h, c.buf.base);
+			CHECK(nh == NFN, "chain registrations %zu", nh);
+		}
+		uint8_t *at = (i % 2 ? hi : lo) + i / 2 * SZ;
+		sw_jit_proc p{};
+		p.start = sw_jit_addr(at);
+		p.end = p.start + SZ;
+		p.kind = SW_JIT_UNWIND_FRAME;
+		p.u.frame.flags = SW_JIT_FRAME_FP;
+		p.u.frame.nepilogues = 1;
+		p.u.frame.epilogues = &ret_at;
+		failed += sw_jit_add_procs(&p, 1, &others[i]) != 0;
+	}
+	CHECK(failed == 0, "%zu of %zu registrations failed", failed, N);
+	throws("among 10^5 registrations", c.fns[0].start);
+	for (size_t i = 0; i < N; i += 2)
+		failed += sw_jit_remove(others[i]) != 0;
+	throws("among 10^5 registrations, half removed", c.fns[0].start);
+	unreg(h, NFN);
+	throw_terminates("among 10^5 registrations, chain removed", c.fns[0].start);
+	for (size_t i = 1; i < N; i += 2)
+		failed += sw_jit_remove(others[i]) != 0;
+	CHECK(failed == 0, "%zu removals failed", failed);
+	munmap(lo, N / 2 * SZ);
+	munmap(hi, N / 2 * SZ);
+	free_chain(&c);
+}
+
 const char *unwinder_path(void)
 {
 	static Dl_info di;
@@ -419,6 +478,12 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "direct")) {
 		direct();
 #endif
+	} else if (!strcmp(mode, "default")) {
+		forms(true);
+		int prev = sw_jit_set_publishers(SW_JIT_PUB_DEFAULT);
+		CHECK(prev == SW_JIT_PUB_DEFAULT, "default publishers %#x", prev);
+	} else if (!strcmp(mode, "many")) {
+		many();
 	} else if (!strcmp(mode, "interposer")) {
 		void *un = dlsym(RTLD_DEFAULT, "sw_findfde_unserved");
 		CHECK(un != nullptr, "libstackwalk_findfde.so is not loaded");
@@ -428,7 +493,7 @@ int main(int argc, char **argv)
 		if (un)
 			CHECK(reinterpret_cast<unsigned long (*)(void)>(un)() == 0, "unserved JIT lookups");
 	} else {
-		fprintf(stderr, "usage: %s publisher|direct|interposer [llvm|libgcc]\n", argv[0]);
+		fprintf(stderr, "usage: %s publisher|default|many|direct|interposer [llvm|libgcc]\n", argv[0]);
 		return 2;
 	}
 	printf("%lu passed, %lu failed\n", n_pass, n_fail);

@@ -2,9 +2,10 @@
  * pub_tool: a JIT workload for the external tools of
  * tests/scripts/publishers.sh (GDB, perf).
  *
- *   pub_tool MASK FORM SECONDS [lines]
+ *   pub_tool MASK|default FORM SECONDS [lines]
  *
- * Sets the publishers to MASK (SW_JIT_PUB_* bits), generates the chain
+ * Sets the publishers to MASK (SW_JIT_PUB_* bits; "default": leaves the
+ * default set, no publisher call), generates the chain
  * main -> run_chain -> jit_f0 -> ... -> jit_f11 -> on_leaf (emit_chain,
  * each JIT function spinning a little) and registers it with FORM (an
  * index of jit_common.c's enum form).  With `lines` (procs and table
@@ -135,11 +136,13 @@ static int add_with_lines(int form, sw_jit_handle_t *h)
 int main(int argc, char **argv)
 {
 	if (argc != 4 && !(argc == 5 && strcmp(argv[4], "lines") == 0)) {
-		fprintf(stderr, "usage: pub_tool MASK FORM SECONDS [lines]\n");
+		fprintf(stderr, "usage: pub_tool MASK|default FORM SECONDS [lines]\n");
 		return 1;
 	}
 	bool with_lines = argc == 5;
-	unsigned mask = (unsigned)strtoul(argv[1], NULL, 0);
+	/* "default": no publisher call, the default set */
+	bool dflt = strcmp(argv[1], "default") == 0;
+	unsigned mask = dflt ? 0 : (unsigned)strtoul(argv[1], NULL, 0);
 	int form = atoi(argv[2]);
 	double secs = atof(argv[3]);
 	struct emit_buf b;
@@ -149,7 +152,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	jit_addr = fns[3].start + 4;
-	if (sw_jit_set_publishers(mask) < 0) {
+	if (!dflt && sw_jit_set_publishers(mask) < 0) {
 		printf("sw_jit_set_publishers failed\n");
 		return 1;
 	}

@@ -9,6 +9,12 @@
 # Each variant (g++ / clang++, -O0 / -O2; MODE=quick: two) runs
 #   publisher-libgcc    SW_JIT_PUB_LIBGCC, libgcc_s unwinding (every
 #                       publishable form, sw_jit_publish, sw_jit_move)
+#   default-libgcc      the same without any publisher call: the default
+#                       publishers
+#   many-libgcc         (first variant only) default publishers, the chain
+#                       among 10^5 one-procedure registrations; removals
+#   default-off         (first variant only) SW_JIT_PUBLISHERS=none: the
+#                       default mode's first throw terminates
 #   direct-libgcc       the publisher's ops on CFI-builder chunks, in place
 #                       and re-encoded
 #   interposer-preload  no publisher, LD_PRELOAD=libstackwalk_findfde.so
@@ -16,7 +22,7 @@
 #                       point exported); every form including callbacks
 #   interposer-shared   the same with libstackwalk.so
 #   interposer-linked   libstackwalk_findfde.so linked before libgcc_s
-#   publisher-llvm16 / direct-llvm16   LD_PRELOAD of LLVM libunwind 16
+#   publisher-llvm16 / default-llvm16 / direct-llvm16   LD_PRELOAD of LLVM libunwind 16
 #                       (Debian's libunwind-16, fetched with apt-get
 #                       download into BUILD_DIR/llvm16 as bench/run.sh does;
 #                       skipped with a message when that is impossible)
@@ -150,6 +156,23 @@ for v in "${variants[@]}"; do
 		continue
 	fi
 	run "publisher-libgcc-$name" "$blog" "$d/cxx_jit_pub" publisher libgcc
+	run "default-libgcc-$name" "$blog" "$d/cxx_jit_pub" default libgcc
+	if [[ $v == "${variants[0]}" ]]; then
+		run "many-libgcc-$name" "$blog" "$d/cxx_jit_pub" many libgcc
+		# and turned off through the environment: the first throw must
+		# terminate (SIGABRT)
+		rc=0
+		(cd "$out" && SW_JIT_PUBLISHERS=none timeout -k 5 120 "$d/cxx_jit_pub" default libgcc) \
+			>"$logs/default-off-$name.log" 2>&1 </dev/null || rc=$?
+		if ((rc == 134)); then
+			pass=$((pass + 1))
+			echo "PASS default-off-$name (SW_JIT_PUBLISHERS=none: std::terminate)"
+		else
+			fail=$((fail + 1))
+			echo "FAIL default-off-$name (exit $rc, want 134: SIGABRT from std::terminate)"
+			failed+=("default-off-$name")
+		fi
+	fi
 	run "direct-libgcc-$name" "$blog" "$d/cxx_jit_static" direct libgcc
 	run "interposer-preload-$name" "$blog" env LD_PRELOAD="$findfde" "$d/cxx_jit_static" interposer libgcc
 	if [[ $shared == yes ]]; then
@@ -160,6 +183,7 @@ for v in "${variants[@]}"; do
 	fi
 	if [[ -n $llvm_so ]]; then
 		run "publisher-llvm16-$name" "$blog" env LD_PRELOAD="$llvm_so" "$d/cxx_jit_pub" publisher llvm
+		run "default-llvm16-$name" "$blog" env LD_PRELOAD="$llvm_so" "$d/cxx_jit_pub" default llvm
 		run "direct-llvm16-$name" "$blog" env LD_PRELOAD="$llvm_so" "$d/cxx_jit_static" direct llvm
 	fi
 done

@@ -9,6 +9,8 @@
 #            sw_jit_remove (second breakpoint) `bt` and `info symbol` no
 #            longer know the JIT names; without line information no
 #            JIT frame has a source line
+#            (also with the default publishers, no publisher call:
+#            procs-frame and table-frame)
 #   gdb lines  the same with line information (pub_tool ... lines: every
 #            procs and table form): each JIT frame of `bt` is `at FILE:LINE`
 #            with the line of its call instruction (pub_tool.c's scheme),
@@ -20,9 +22,13 @@
 #   jitdump lines  the same with line information (procs and table forms):
 #            perf report --sort sym,srcline puts the JIT samples at the
 #            spin loop's FILE:LINE of each function, none elsewhere
+#   env      SW_JIT_PERF=1 / SW_JIT_PUBLISHERS=perf-map make pub_tool (no
+#            publisher call) write /tmp/perf-PID.map; by default, or with
+#            SW_JIT_PUBLISHERS=none, it writes none
 #   perfmap  perf record of pub_tool with SW_JIT_PUB_PERF_MAP: perf report
 #            names the JIT functions from /tmp/perf-PID.map
-#   unw      tests/jit/pub_unw.c linked with -lunwind: unw_backtrace and a
+#   unw      tests/jit/pub_unw.c linked with -lunwind, default publishers
+#            (no publisher call): unw_backtrace and a
 #            unw_step loop pass every JIT frame to main, unw_get_proc_name
 #            names them (every eager and table form)
 # A part is skipped (with the reason) only when its program is missing or
@@ -82,29 +88,37 @@ names=(eh_frame procs-frame procs-cfi procs-dyn table-frame table-cfi table-dyn)
 if ! command -v gdb >/dev/null; then
 	skip gdb "gdb not installed (Debian package gdb)"
 elif [[ -x $out/pub_tool ]]; then
-	for i in "${!forms[@]}"; do
-		log=$out/gdb-${names[$i]}.log
+	# gdb_bt MASK I LABEL: the checks above for form I with publisher MASK
+	gdb_bt() {
+		local mask=$1 i=$2 label=$3
+		local log=$out/gdb-$label.log
 		timeout 120 gdb -nx -batch -ex "break gdb_stop_here" -ex "break gdb_after_remove" \
-			-ex "run 2 ${forms[$i]} 0" -ex "bt" -ex "continue" -ex "bt" -ex "info symbol jit_addr" \
+			-ex "run $mask ${forms[$i]} 0" -ex "bt" -ex "continue" -ex "bt" -ex "info symbol jit_addr" \
 			"$out/pub_tool" >"$log" 2>&1 </dev/null
 		# first bt: the frames from on_leaf to main, names only
 		got=$(awk '/^Breakpoint 1,/{f=1} /^Breakpoint 2,/{f=0} f && /^#[0-9]/' "$log" |
 			sed -E 's/^#[0-9]+ +(0x[0-9a-f]+ in )?([A-Za-z_0-9.]+).*/\2/' | tr '\n' ' ')
 		want="gdb_stop_here on_leaf jit_f11 jit_f10 jit_f9 jit_f8 jit_f7 jit_f6 jit_f5 jit_f4 jit_f3 jit_f2 jit_f1 jit_f0 run_chain main "
 		after=$(awk '/^Breakpoint 2,/{f=1} f' "$log")
-		if [[ $got == "$want" ]]; then ok "gdb bt ${names[$i]}"; else
-			echo "       want: $want"; echo "       got:  $got"; bad "gdb bt ${names[$i]}" "$log"; fi
+		if [[ $got == "$want" ]]; then ok "gdb bt $label"; else
+			echo "       want: $want"; echo "       got:  $got"; bad "gdb bt $label" "$log"; fi
 		if [[ -n $after ]] && ! grep -q "jit_f" <<<"$after" && grep -q "No symbol matches" <<<"$after"; then
-			ok "gdb after remove ${names[$i]}"
+			ok "gdb after remove $label"
 		else
-			bad "gdb after remove ${names[$i]}" "$log"
+			bad "gdb after remove $label" "$log"
 		fi
 		if ! grep -qE '^#[0-9]+ .* in jit_f[0-9]+ .* at ' "$log"; then
-			ok "gdb no lines ${names[$i]}"
+			ok "gdb no lines $label"
 		else
-			bad "gdb no lines ${names[$i]}: JIT frames with a source line" "$log"
+			bad "gdb no lines $label: JIT frames with a source line" "$log"
 		fi
+	}
+	for i in "${!forms[@]}"; do
+		gdb_bt 2 "$i" "${names[$i]}"
 	done
+	# no publisher call: the default publishers include GDB's
+	gdb_bt default 1 "default-${names[1]}"
+	gdb_bt default 4 "default-${names[4]}"
 	# with line information: jit_f<i> in chain_a.jit (even i) or
 	# chain_b.jit (odd i), its call instruction at line 1000 + 10 * i + 2
 	want=""
@@ -134,6 +148,27 @@ elif [[ -x $out/pub_tool ]]; then
 			bad "gdb lines after remove ${names[$i]}" "$log"
 		fi
 	done
+fi
+
+# ---------------------------------------------------------------- environment
+# perf is opt-in through the environment: SW_JIT_PERF=1 adds the perf map
+# to the default publishers, SW_JIT_PUBLISHERS replaces the set
+if [[ -x $out/pub_tool ]]; then
+	envchk() {   # envchk LABEL WANT(yes|no) ENV-ARGS...: is jit_f3 in the perf map?
+		local label=$1 want=$2 pid got=no
+		shift 2
+		env "$@" "$out/pub_tool" default 1 0 >"$out/env-$label.log" 2>&1 </dev/null &
+		pid=$!
+		wait "$pid"
+		grep -q " jit_f3$" "/tmp/perf-$pid.map" 2>/dev/null && got=yes
+		rm -f "/tmp/perf-$pid.map"
+		if [[ $got == "$want" ]]; then ok "env $label"; else
+			bad "env $label: jit_f3 in /tmp/perf-$pid.map: $got, want $want" "$out/env-$label.log"; fi
+	}
+	envchk default no -u SW_JIT_PERF -u SW_JIT_PUBLISHERS
+	envchk SW_JIT_PERF=1 yes -u SW_JIT_PUBLISHERS SW_JIT_PERF=1
+	envchk SW_JIT_PUBLISHERS=perf-map yes -u SW_JIT_PERF SW_JIT_PUBLISHERS=perf-map
+	envchk SW_JIT_PUBLISHERS=none,SW_JIT_PERF=0 no SW_JIT_PUBLISHERS=none SW_JIT_PERF=0
 fi
 
 # ---------------------------------------------------------------- perf
