@@ -12,13 +12,16 @@
  *    bind to these definitions; under AddressSanitizer the allocator is
  *    counted through its hooks) and counted only while the calling thread
  *    is inside the name path.
- * 2. A storm: every thread's SIGPROF handler (1 kHz timers) walks the
+ * 2. A storm: every thread's SIGPROF handler walks the
  *    interrupted stack and names every frame, while the main thread forks
  *    in a loop (each child names its own stack, which deadlocks if a lock
  *    was held across the fork) and two threads dlopen, call into and
  *    dlclose DL_A and DL_B.  Each sample's walk must reach the thread's
  *    routine by name; no child may fail; the counts of step 1 stay 0.
- *    The work is bounded by counts (forks, reloads, samples), not time.
+ *    Each thread's timer fires 1 ms after its previous handler returned
+ *    (naming scans symbol tables: a periodic timer could fire again before
+ *    a slow handler is done and starve the thread).  The work is bounded
+ *    by counts (forks, reloads, samples), not time.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -228,6 +231,19 @@ struct thread_want {
 };
 static __thread struct thread_want want;
 
+static __thread timer_t my_timer;
+static __thread volatile int timer_on;
+
+/* (Re)arm the calling thread's one-shot 1 ms timer. */
+static void arm(void)
+{
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_nsec = 1000000;
+	timer_settime(my_timer, 0, &its, NULL);
+}
+
 static void on_prof(int signo, siginfo_t *si, void *uc)
 {
 	sw_cursor_t cur;
@@ -243,28 +259,31 @@ static void on_prof(int signo, siginfo_t *si, void *uc)
 	if (!name_walk(&cur, want.name))
 		__atomic_fetch_add(&bad_samples, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&samples, 1, __ATOMIC_RELAXED);
+	if (timer_on)
+		arm();
 	errno = saved;
 }
 
-static timer_t start_timer(void)
+static void start_timer(void)
 {
 	struct sigevent sev;
-	struct itimerspec its;
-	timer_t t;
 
 	memset(&sev, 0, sizeof(sev));
 	sev.sigev_notify = SIGEV_THREAD_ID;
 	sev.sigev_signo = SIGPROF;
 	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-	if (timer_create(CLOCK_MONOTONIC, &sev, &t) != 0) {
+	if (timer_create(CLOCK_MONOTONIC, &sev, &my_timer) != 0) {
 		perror("timer_create");
 		exit(2);
 	}
-	its.it_interval.tv_sec = 0;
-	its.it_interval.tv_nsec = 1000000;     /* 1 kHz */
-	its.it_value = its.it_interval;
-	timer_settime(t, 0, &its, NULL);
-	return t;
+	timer_on = 1;
+	arm();
+}
+
+static void stop_timer(void)
+{
+	timer_on = 0;
+	timer_delete(my_timer);
 }
 
 static volatile int spin_sink;
@@ -284,10 +303,9 @@ struct dl_arg {
 NOINLINE static void *dl_worker(void *p)
 {
 	struct dl_arg *a = p;
-	timer_t t;
 
 	want.name = "dl_worker";
-	t = start_timer();
+	start_timer();
 	for (int i = 0; i < a->rounds || !stop; i++) {
 		void *h = dlopen(dl_paths[a->which], RTLD_NOW | RTLD_LOCAL);
 		if (!h) {
@@ -302,7 +320,7 @@ NOINLINE static void *dl_worker(void *p)
 			a->failures++;
 		dlclose(h);
 	}
-	timer_delete(t);
+	stop_timer();
 	want.name = NULL;
 	return NULL;
 }
@@ -383,9 +401,9 @@ int main(int argc, char **argv)
 			perror("pthread_create");
 			return 2;
 		}
-	timer_t t = start_timer();
+	start_timer();
 	int done = fork_loop(forks, min_samples, &child_failures);
-	timer_delete(t);
+	stop_timer();
 	want.name = NULL;
 	stop = 1;
 	for (int i = 0; i < 2; i++)

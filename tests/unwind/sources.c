@@ -165,6 +165,43 @@ static void run(const struct module *m, uint64_t *last_base, const char **last_k
 	*last_kind = kind;
 }
 
+/* The per-module tables beyond their capacity: entries of unloaded
+ * modules are reused; lookups for more live modules than they hold are
+ * served (the walks above checked that) and counted. */
+static void check_stats(const struct module *mods, int n, bool hold)
+{
+	struct sw_stats st;
+	int nfile = 0;
+
+	for (int i = 0; i < n; i++)
+		nfile += !strcmp(mods[i].kind, "eh") || !strcmp(mods[i].kind, "debug");
+	CHECK_EQ(sw_get_stats(&st), 0, "sw_get_stats");
+	CHECK_EQ(sw_get_stats(NULL), SW_EINVAL, "sw_get_stats(NULL)");
+	printf("sources: %d modules (%d with file CFI)%s: file CFI %u/%u entries, %" PRIu64
+	       " reclaimed, %" PRIu64 " lookups without an entry; names %u/%u, %" PRIu64
+	       " reclaimed, %" PRIu64 " without an entry\n", n, nfile, hold ? " held at once" : "",
+	       st.file_cfi_used, st.file_cfi_capacity, st.file_cfi_reclaimed, st.file_cfi_overflow,
+	       st.names_used, st.names_capacity, st.names_reclaimed, st.names_overflow);
+	CHECK(st.file_cfi_used <= st.file_cfi_capacity && st.names_used <= st.names_capacity,
+	      "entries used within capacity");
+	if (nfile > (int)st.file_cfi_capacity) {
+		if (hold) {
+			CHECK(st.file_cfi_overflow > 0, "file CFI lookups beyond capacity are counted");
+		} else {
+			CHECK(st.file_cfi_reclaimed > 0, "file CFI entries of unloaded modules reused");
+			CHECK_EQ(st.file_cfi_overflow, 0, "file CFI lookups without an entry");
+		}
+	}
+	if (n > (int)st.names_capacity) {
+		if (hold) {
+			CHECK(st.names_overflow > 0, "name lookups beyond capacity are counted");
+		} else {
+			CHECK(st.names_reclaimed > 0, "name entries of unloaded modules reused");
+			CHECK_EQ(st.names_overflow, 0, "name lookups without an entry");
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t last_base = 0;
@@ -201,6 +238,7 @@ int main(int argc, char **argv)
 	if (hold)
 		for (int i = 0; i < n; i++)
 			dlclose(mods[i].handle);
+	check_stats(mods, n, hold);
 	free(mods);
 	return t_finish("sources");
 }
