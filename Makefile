@@ -91,7 +91,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(STATIC)
 
--include $(LIB_OBJS:.o=.d) $(TOOL_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(EH_OBJS:.o=.d) $(TOOL_OBJS:.o=.d)
 
 # ---- libgcc publisher / interposer
 # $(BUILD)/libstackwalk_findfde.so (interpose/find_fde.c): the opt-in

@@ -192,15 +192,24 @@ int sw_get_proc_info(sw_cursor_t *cursor, struct sw_proc_info *info);
 
 /*
  * sw_get_proc_name - name of the procedure containing the current frame's
- * IP and the offset of the IP in it, from .dynsym (in memory) or .symtab
- * (read from the module's file, or from its separate debug file found by
- * build-id or .gnu_debuglink as gdb does) of loaded modules and the vDSO.
- * Debug files are looked up under /usr/lib/debug, or under the
- * ':'-separated directories of the environment variable SW_DEBUG_DIR
- * (read once per module, when it is first named).  The name
- * is truncated to fit `size` (always NUL-terminated when size > 0).
- * Returns 0, SW_ENOTFOUND.  Thread-safe: yes.  Async-signal-safe: no
- * (.symtab lookup maps the file once per module).
+ * IP and the offset of the IP in it: registered JIT code, else the symbol
+ * tables (.symtab of the separate debug file, .symtab, .dynsym) read from
+ * the files of loaded modules and from the vDSO's image.  The separate
+ * debug file is found as gdb finds it, by build-id or .gnu_debuglink,
+ * under /usr/lib/debug or the ':'-separated directories of the
+ * environment variable SW_DEBUG_DIR (read when a module is first named).  The name is
+ * truncated to fit `size` (always NUL-terminated when size > 0).
+ * Returns 0, SW_ENOTFOUND.
+ * Thread-safe: yes, no locks.
+ * Async-signal-safe: yes for modules already named once (a warm-up call
+ * with an IP in each module, e.g. one named walk from main, makes later
+ * calls from signal handlers, or in a child after fork, take no lock, call
+ * neither the loader nor malloc, and make no system call).  The first call
+ * for a module opens and maps its files (open, fstat, mmap, and snprintf
+ * for the debug file's path): safe in practice, not guaranteed by POSIX.
+ * Needs glibc >= 2.35 (_dl_find_object); older C libraries find the module
+ * with dl_iterate_phdr, which takes the loader lock.  Modules whose file
+ * cannot be opened are named through dladdr (the loader lock) from .dynsym.
  */
 int sw_get_proc_name(sw_cursor_t *cursor, char *buf, size_t size, uint64_t *offset);
 
@@ -240,6 +249,39 @@ int sw_resume(sw_cursor_t *cursor);
  * Thread-safe: yes.  Async-signal-safe: yes.
  */
 void sw_flush_cache(void);
+
+/*
+ * Per-module tables.  stackwalk keeps two fixed tables indexed by loaded
+ * module: the files of modules whose unwind information is read from the
+ * file (.eh_frame without .eh_frame_hdr, .debug_frame), and the symbol
+ * tables sw_get_proc_name reads.  Entries of unloaded modules are reused.
+ * A lookup the table cannot hold (every entry describes a loaded module,
+ * or the module's entry is being filled by another thread or by the code
+ * a signal handler interrupted) maps the module's files for that lookup
+ * alone: slower, same answer.  Such lookups are counted here, so a program
+ * that keeps more modules loaded than the tables hold can see it.
+ */
+struct sw_stats {
+	uint32_t file_cfi_capacity;     /* entries of the file-CFI table */
+	uint32_t file_cfi_used;         /* entries holding a module (loaded, or
+					 * unloaded and not reused yet) */
+	uint64_t file_cfi_reclaimed;    /* entries reused after their module was
+					 * unloaded (or its file replaced) */
+	uint64_t file_cfi_overflow;     /* unwind lookups served without an entry */
+	uint32_t names_capacity;        /* the same for the name table */
+	uint32_t names_used;
+	uint64_t names_reclaimed;
+	uint64_t names_overflow;        /* sw_get_proc_name calls served without
+					 * an entry */
+};
+
+/*
+ * sw_get_stats - the counters above, since the process started (a
+ * snapshot: each field is read atomically, the set is not).
+ * Returns 0 or SW_EINVAL (stats is NULL).
+ * Thread-safe: yes.  Async-signal-safe: yes.
+ */
+int sw_get_stats(struct sw_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -3,50 +3,52 @@
  * .eh_frame without .eh_frame_hdr, and .debug_frame (code built with
  * -fno-asynchronous-unwind-tables -g has only the latter).  Both are found
  * through the section headers of the module's file, which is mapped once
- * per module (open/fstat/mmap are async-signal-safe) and kept for the life
- * of the process.
+ * per module (open/fstat/mmap are async-signal-safe) and kept while the
+ * module is loaded.
  *
  * A slot is keyed by the module's link map, load bias and path — glibc
  * reuses link maps and addresses after dlclose — and remembers the file's
  * device, inode and modification time: after any dlclose (the module
  * generation moved) a slot is re-checked with stat before it is trusted,
- * so a library rebuilt in place and reloaded is read afresh.  Superseded
- * slots and their mappings are kept, never reused: a walk in another
- * thread may still be reading them.
+ * so a library rebuilt in place and reloaded is read afresh.
  *
- * The per-module table is a fixed array; a slot moves from EMPTY to
- * LOADING (claimed by CAS: one thread opens the file, others — including
- * a signal handler that interrupted it — see LOADING and treat the module
- * as having no file CFI for now) to READY or NONE.  Readers load the state
- * with acquire; the loader fills the slot, then stores the state with
- * release.
+ * The table is a fixed array of slots following slots.h: lookups read
+ * them without locks; a slot is filled by the thread that claimed it
+ * (others, including a signal handler that interrupted it, see LOADING and
+ * do not wait).  When no slot is free, the slot of a module that is no
+ * longer loaded (or whose file was replaced) is reclaimed — once no
+ * lookup is inside it — and its mapping unmapped.  When every slot
+ * describes a loaded module, or the module's slot is being filled, the
+ * lookup maps the file for itself alone and the mapping is dropped by
+ * sw_fde_release: slower, never wrong.  Such lookups are counted
+ * (sw_get_stats: file_cfi_overflow).
  */
 #include <string.h>
 #include <sys/stat.h>
 
 #include "elf/elf.h"
 #include "unwind/internal.h"
+#include "unwind/slots.h"
 
 #define MAX_FILE_MODULES 128
 
-enum { SLOT_EMPTY, SLOT_LOADING, SLOT_READY, SLOT_NONE };
-
 struct file_module {
-	uint32_t state;              /* SLOT_* (atomic) */
-	const void *identity;        /* link map (atomic: the slot's key) */
+	struct sw_slot slot;         /* state and readers (slots.h) */
+	const void *identity;        /* link map (atomic: readers' first filter) */
 	uint64_t base;               /* load bias */
+	uint64_t map_start;          /* the module's first address: is it still loaded? */
 	char path[256];              /* the file mapped */
 	uint64_t dev, ino, mtime_ns; /* its identity when mapped */
 	uint32_t checked_gen;        /* module generation it was last checked in (atomic) */
-	struct sw_elf elf;           /* the mapped file */
+	struct sw_elf elf;           /* the mapped file (READY slots only) */
 	uint64_t eh_addr, eh_size;   /* .eh_frame (link-time address) */
 	const uint8_t *dbg;          /* .debug_frame bytes in the mapping */
 	uint64_t dbg_size;
 };
 
 static struct file_module table[MAX_FILE_MODULES];
+static uint64_t n_reclaimed, n_overflow;   /* atomic counters (sw_get_stats) */
 
-/* Open the module's file and record its frame sections. */
 /* The path of the module's file. */
 static const char *module_path(const struct sw_module *mod)
 {
@@ -63,23 +65,29 @@ static bool same_file(const struct file_module *m, const char *path)
 	       (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec == m->mtime_ns;
 }
 
-static void load(struct file_module *m, const struct sw_module *mod, uint32_t gen)
+/* Fill `m` (owned by the caller, zeroed) for `mod` from its file.
+ * Returns SW_SLOT_READY (the file stays mapped in m->elf) or SW_SLOT_NONE
+ * (no usable file CFI; nothing stays mapped). */
+static uint32_t load(struct file_module *m, const struct sw_module *mod, const char *path,
+		     uint32_t gen)
 {
 	struct sw_elf_section s;
 	struct stat st;
-	const char *path = module_path(mod);
+	/* (no snprintf: this may run in a signal handler) */
+	size_t n = strnlen(path, sizeof(m->path) - 1);
 
+	memcpy(m->path, path, n);
+	m->path[n] = '\0';
 	m->base = mod->base;
+	m->map_start = mod->map_start;
 	m->checked_gen = gen;
 	if (stat(path, &st) == 0) {
 		m->dev = (uint64_t)st.st_dev;
 		m->ino = (uint64_t)st.st_ino;
 		m->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
 	}
-	if (sw_elf_open_file(&m->elf, path) < 0) {
-		__atomic_store_n(&m->state, SLOT_NONE, __ATOMIC_RELEASE);
-		return;
-	}
+	if (sw_elf_open_file(&m->elf, path) < 0)
+		return SW_SLOT_NONE;
 	if (sw_elf_find_section(&m->elf, ".eh_frame", &s) == 0 && s.type != SHT_NOBITS) {
 		m->eh_addr = s.addr;
 		m->eh_size = s.size;
@@ -89,57 +97,122 @@ static void load(struct file_module *m, const struct sw_module *mod, uint32_t ge
 		m->dbg = s.data;
 		m->dbg_size = s.size;
 	}
-	__atomic_store_n(&m->state, (m->eh_size || m->dbg_size) ? SLOT_READY : SLOT_NONE,
-			 __ATOMIC_RELEASE);
+	if (m->eh_size || m->dbg_size)
+		return SW_SLOT_READY;
+	sw_elf_close(&m->elf);
+	return SW_SLOT_NONE;
 }
 
-/* The table slot for `mod`, loading it on first use; NULL when the module
- * has no usable file CFI (or is being loaded by someone else). */
-static struct file_module *slot_for(const struct sw_module *mod)
+/* Empty a slot the caller owns (unmapping its file). */
+static void unload(struct file_module *m)
 {
-	const char *path = module_path(mod);
+	sw_elf_close(&m->elf);
+	__atomic_store_n(&m->identity, NULL, __ATOMIC_RELAXED);
+	m->eh_addr = m->eh_size = m->dbg_size = 0;
+	m->dbg = NULL;
+	m->dev = m->ino = m->mtime_ns = 0;
+}
+
+/* Is the module a slot (owned by the caller) describes still loaded, from
+ * the same file?  _dl_find_object and stat: async-signal-safe. */
+static bool still_loaded(const struct file_module *m)
+{
+	struct sw_module now;
+
+	return sw_find_module(m->map_start, &now) == 0 && now.identity == m->identity &&
+	       now.base == m->base && strcmp(module_path(&now), m->path) == 0 &&
+	       same_file(m, m->path);
+}
+
+/* Fill an owned slot for `mod` and publish it with the caller inside.
+ * Returns the slot when it is READY (release it after use), else NULL. */
+static struct file_module *fill(struct file_module *m, const struct sw_module *mod,
+				const char *path, uint32_t gen)
+{
+	__atomic_store_n(&m->identity, mod->identity, __ATOMIC_RELAXED);
+	uint32_t st = load(m, mod, path, gen);
+	if (st != SW_SLOT_READY) {
+		sw_slot_publish(&m->slot, st);
+		return NULL;
+	}
+	sw_slot_publish_held(&m->slot, st);
+	return m;
+}
+
+enum { FOUND, NO_CFI, NO_SLOT };
+
+/* Find (or make) the slot for `mod`.  FOUND: *out is a READY slot the
+ * caller is inside (sw_slot_release it); NO_CFI: the module's file has
+ * none; NO_SLOT: no slot can serve the lookup now. */
+static int slot_for(const struct sw_module *mod, const char *path, struct file_module **out)
+{
 	uint32_t gen = __atomic_load_n(&sw_module_generation, __ATOMIC_ACQUIRE);
+	bool busy = false;
+	uint32_t old;
 
 	for (unsigned i = 0; i < MAX_FILE_MODULES; i++) {
 		struct file_module *m = &table[i];
-		const void *id = __atomic_load_n(&m->identity, __ATOMIC_ACQUIRE);
-		if (id == mod->identity) {
-			uint32_t st = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE);
-			if (st == SLOT_LOADING)
-				return NULL;   /* being loaded (maybe by the code we interrupted) */
-			if (m->base != mod->base || strcmp(m->path, path) != 0)
-				continue;      /* a reused link map: another module */
-			if (__atomic_load_n(&m->checked_gen, __ATOMIC_RELAXED) != gen) {
-				if (!same_file(m, path))
-					continue;  /* rebuilt in place and reloaded */
-				__atomic_store_n(&m->checked_gen, gen, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&m->identity, __ATOMIC_RELAXED) != mod->identity)
+			continue;
+		uint32_t st = sw_slot_hold(&m->slot);
+		if (st == SW_SLOT_LOADING || st == SW_SLOT_RECLAIMING) {
+			/* being filled, maybe for this module (maybe by the code
+			 * this signal handler interrupted): do not wait */
+			busy = true;
+			continue;
+		}
+		if (st != SW_SLOT_READY && st != SW_SLOT_NONE)
+			continue;
+		/* inside: the fields are stable */
+		if (__atomic_load_n(&m->identity, __ATOMIC_RELAXED) != mod->identity ||
+		    m->base != mod->base || strcmp(m->path, path) != 0) {
+			sw_slot_release(&m->slot);   /* a reused link map: another module */
+			continue;
+		}
+		if (__atomic_load_n(&m->checked_gen, __ATOMIC_RELAXED) != gen) {
+			if (!same_file(m, path)) {
+				sw_slot_release(&m->slot);   /* rebuilt in place and reloaded */
+				continue;
 			}
-			return st == SLOT_READY ? m : NULL;
+			__atomic_store_n(&m->checked_gen, gen, __ATOMIC_RELAXED);
 		}
-		if (id == NULL) {
-			uint32_t expected = SLOT_EMPTY;
-			if (!__atomic_compare_exchange_n(&m->state, &expected, SLOT_LOADING, false,
-							 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-				continue;   /* another thread took this slot: try the next */
-			/* (no snprintf: this may run in a signal handler) */
-			size_t n = strnlen(path, sizeof(m->path) - 1);
-			memcpy(m->path, path, n);
-			m->path[n] = '\0';
-			__atomic_store_n(&m->identity, mod->identity, __ATOMIC_RELEASE);
-			load(m, mod, gen);
-			return __atomic_load_n(&m->state, __ATOMIC_ACQUIRE) == SLOT_READY ? m : NULL;
+		if (st == SW_SLOT_NONE) {
+			sw_slot_release(&m->slot);
+			return NO_CFI;
 		}
+		*out = m;
+		return FOUND;
 	}
-	return NULL;
+	if (busy)
+		return NO_SLOT;
+	for (unsigned i = 0; i < MAX_FILE_MODULES; i++) {
+		struct file_module *m = &table[i];
+		if (__atomic_load_n(&m->slot.state, __ATOMIC_RELAXED) == SW_SLOT_EMPTY &&
+		    sw_slot_claim(&m->slot))
+			return (*out = fill(m, mod, path, gen)) ? FOUND : NO_CFI;
+	}
+	/* full: reclaim the slot of a module that is gone */
+	for (unsigned i = 0; i < MAX_FILE_MODULES; i++) {
+		struct file_module *m = &table[i];
+		if (!sw_slot_seize(&m->slot, &old))
+			continue;
+		if (still_loaded(m)) {
+			sw_slot_unseize(&m->slot, old);
+			continue;
+		}
+		unload(m);
+		__atomic_fetch_add(&n_reclaimed, 1, __ATOMIC_RELAXED);
+		return (*out = fill(m, mod, path, gen)) ? FOUND : NO_CFI;
+	}
+	return NO_SLOT;
 }
 
-int sw_find_fde_file(uint64_t pc, const struct sw_module *mod, struct sw_fde_info *info)
+/* Search a READY module description for `pc`. */
+static int search(const struct file_module *m, uint64_t pc, const struct sw_module *mod,
+		  struct sw_fde_info *info)
 {
-	struct file_module *m = slot_for(mod);
 	int rc = SW_ENOTFOUND;
 
-	if (!m)
-		return SW_ENOTFOUND;
 	info->module_base = m->base;
 	if (m->eh_size && !mod->has_eh_hdr) {
 		uint64_t at = m->base + m->eh_addr;
@@ -164,4 +237,66 @@ int sw_find_fde_file(uint64_t pc, const struct sw_module *mod, struct sw_fde_inf
 		}
 	}
 	return rc;
+}
+
+int sw_find_fde_file(uint64_t pc, const struct sw_module *mod, struct sw_fde_info *info)
+{
+	const char *path = module_path(mod);
+	struct file_module *m = NULL;
+	int rc;
+
+	switch (slot_for(mod, path, &m)) {
+	case FOUND:
+		rc = search(m, pc, mod, info);
+		if (rc == 0 && info->source == SW_SRC_DEBUG_FRAME)
+			info->file_slot = (uint32_t)(m - table) + 1;   /* the info reads the mapping */
+		else
+			sw_slot_release(&m->slot);
+		return rc;
+	case NO_CFI:
+		return SW_ENOTFOUND;
+	default:
+		break;
+	}
+	/* no slot: map the file for this lookup alone */
+	struct file_module one;
+	memset(&one, 0, sizeof(one));
+	__atomic_fetch_add(&n_overflow, 1, __ATOMIC_RELAXED);
+	if (load(&one, mod, path, __atomic_load_n(&sw_module_generation, __ATOMIC_ACQUIRE)) !=
+	    SW_SLOT_READY)
+		return SW_ENOTFOUND;
+	rc = search(&one, pc, mod, info);
+	if (rc == 0 && info->source == SW_SRC_DEBUG_FRAME) {
+		info->file_map = one.elf.image;      /* unmapped by sw_fde_release */
+		info->file_map_size = one.elf.size;
+	} else {
+		sw_elf_close(&one.elf);
+	}
+	return rc;
+}
+
+void sw_find_fde_file_release(struct sw_fde_info *info)
+{
+	if (info->file_slot) {
+		sw_slot_release(&table[info->file_slot - 1].slot);
+		info->file_slot = 0;
+	}
+	if (info->file_map) {
+		struct sw_elf elf = { .image = info->file_map, .size = info->file_map_size,
+				      .mapped = true };
+		sw_elf_close(&elf);
+		info->file_map = NULL;
+	}
+}
+
+void sw_file_cfi_stats(struct sw_stats *st)
+{
+	uint32_t used = 0;
+
+	for (unsigned i = 0; i < MAX_FILE_MODULES; i++)
+		used += __atomic_load_n(&table[i].slot.state, __ATOMIC_RELAXED) != SW_SLOT_EMPTY;
+	st->file_cfi_capacity = MAX_FILE_MODULES;
+	st->file_cfi_used = used;
+	st->file_cfi_reclaimed = __atomic_load_n(&n_reclaimed, __ATOMIC_RELAXED);
+	st->file_cfi_overflow = __atomic_load_n(&n_overflow, __ATOMIC_RELAXED);
 }

@@ -188,14 +188,27 @@ struct sw_fde_info {
 	 * converted into the scratch space */
 	uint32_t jit_token;
 	uint8_t jit_scratch[SW_JIT_MAX_CFI];
+	/* .debug_frame read from a module's file (filecfi.c): the table slot
+	 * the info reads (index + 1, 0 for none), or a mapping made for this
+	 * lookup alone; both held until sw_fde_release.  Set by sw_find_fde. */
+	uint32_t file_slot;
+	const void *file_map;
+	size_t file_map_size;
 };
 
-/* Done with `info` (every successful sw_find_fde needs this). */
+/* Let go of what a file-backed lookup holds (filecfi.c). */
+void sw_find_fde_file_release(struct sw_fde_info *info);
+
+/* Done with `info` (every successful sw_find_fde needs this).  The file
+ * fields are only set for SW_SRC_DEBUG_FRAME answers of sw_find_fde (the
+ * JIT hook, also called alone, answers SW_SRC_JIT). */
 static inline void sw_fde_release(struct sw_fde_info *info)
 {
 	if (info->jit_token) {
 		sw_jit_read_exit(info->jit_token);
 		info->jit_token = 0;
+	} else if (info->source == SW_SRC_DEBUG_FRAME && (info->file_slot || info->file_map)) {
+		sw_find_fde_file_release(info);
 	}
 }
 
@@ -226,8 +239,15 @@ int sw_find_module(uint64_t pc, struct sw_module *mod);
  */
 int sw_find_fde(uint64_t pc, struct sw_fde_info *info);
 
-/* The file-backed sources (filecfi.c). */
+/* The file-backed sources (filecfi.c): 0 (with the info holding the
+ * file's table slot or mapping until sw_fde_release), SW_ENOTFOUND or a
+ * parse error.  Async-signal-safe (open/stat/mmap on a module's first
+ * lookup); no locks, no allocation. */
 int sw_find_fde_file(uint64_t pc, const struct sw_module *mod, struct sw_fde_info *info);
+
+/* The per-module tables' counters (filecfi.c, names.c) for sw_get_stats. */
+void sw_file_cfi_stats(struct sw_stats *st);
+void sw_names_stats(struct sw_stats *st);
 
 /* dlclose interposition (dlhooks.c): resolved by sw_init; the generation
  * counts unloads (atomic). */

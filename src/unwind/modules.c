@@ -136,6 +136,8 @@ int sw_find_fde(uint64_t pc, struct sw_fde_info *info)
 	int rc;
 
 	info->jit_token = 0;
+	info->file_slot = 0;
+	info->file_map = NULL;
 	if (jit && (rc = jit(pc, info)) != SW_ENOTFOUND)
 		return rc;
 	if (sw_find_module(pc, &mod) < 0)

@@ -29,11 +29,19 @@
 #   resume    sw_resume into an outer frame (N = 0, 1, 2, 5, 9 frames; from
 #             a signal handler)
 #   regs      register, SP/CFA and procedure-info semantics (+ a C++ frame)
+#   names     sw_get_proc_name after a warm-up allocates nothing, takes no
+#             lock and never calls dladdr (interposed and counted), in a
+#             handler too; a SIGPROF storm naming every frame while the
+#             main thread forks (children name their stack) and two threads
+#             dlopen/dlclose
 #   reload    a module replaced at the same address by one with other unwind
 #             rules, when a library (not the program) calls dlclose
 #   sources   modules with .eh_frame_hdr, with .eh_frame only, with only
-#             .debug_frame, with no CFI (frame pointers): procedure info and
-#             walks through them, each replaced at the same address
+#             .debug_frame, with no CFI (frame pointers): procedure info,
+#             names and walks through them, each replaced at the same
+#             address; 300 copies at distinct paths (more than the file-CFI
+#             and name tables hold) loaded one after another, and all at
+#             once (--hold)
 #
 # Output: one PASS/FAIL line per test (logs in BUILD_DIR/unwind/logs/), the
 # tail of each failing log, and the closing line "N passed, N failed".
@@ -156,6 +164,11 @@ $(q "$cxx" -g -Wall -Wextra -Wshadow "${f[@]}" "${san[@]}" -c "$src/regs_cxx.cc"
 $(q "$cc" "${cflags[@]}" -c "$src/regs.c" -o "$d/regs.o")
 $(q "$cxx" "${f[@]}" "${san[@]}" "$d/regs.o" "$d/regs_cxx.o" "${link_libs[@]}" -o "$d/regs")
 EOS
+	job "names-$name" <<EOS
+$(q "$cc" "${cflags[@]}" -fPIC -shared "$src/chain_dl.c" -o "$d/names_a.so")
+$(q "$cc" "${cflags[@]}" -DDL_PAD=48 -fPIC -shared "$src/chain_dl.c" -o "$d/names_b.so")
+$(q "$cc" "${cflags[@]}" "$src/names_signal.c" "${link_libs[@]}" -o "$d/names_signal")
+EOS
 	# the replaced modules: gcc -O2 -fomit-frame-pointer, so that their call
 	# sites share PCs and differ in CFA offsets (not instrumented: a gcc ASan
 	# module cannot load into a clang ASan program)
@@ -169,6 +182,11 @@ done
 
 # sources: one set of modules (gcc, not instrumented), the program per variant
 m=$out/modules
+ncopies=150      # x 2 kinds: more modules than filecfi.c (128) and names.c (256) hold
+many=()
+for ((i = 1; i <= ncopies; i++)); do
+	many+=("eh:$m/many/eh_$i.so" "debug:$m/many/debug_$i.so")
+done
 mkdir -p "$m"
 {
 	for v in a b; do
@@ -181,6 +199,10 @@ mkdir -p "$m"
 	done
 	q gcc -O2 -fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-unwind-tables -g0 \
 		-fPIC -shared "$src/src_mod.c" -o "$m/fp.so"; echo
+	# copies at distinct paths: each is a module of its own to the library
+	echo "many=$(q "$m/many"); mkdir -p \"\$many\""
+	echo "for i in \$(seq $ncopies); do cp $(q "$m/eh_a.so") \"\$many/eh_\$i.so\";" \
+	     "cp $(q "$m/debug_a.so") \"\$many/debug_\$i.so\"; done"
 } | job modules
 for v in "${small_variants[@]}"; do
 	IFS=: read -r name cc flags <<<"$v"
@@ -226,6 +248,7 @@ for v in "${small_variants[@]}"; do
 	for p in segv noalloc corrupt resume resume_trap regs; do
 		add_test "$p-$name" 120 "$p-$name" "$d/$p"
 	done
+	add_test "names-$name" 300 "names-$name" "$d/names_signal" "$d/names_a.so" "$d/names_b.so"
 	add_test "reload-$name" 60 "reload-$name" "$d/reload" "$d/reload_host.so" "$d/reload_a.so" "$d/reload_b.so"
 	# each kind loaded, unloaded and replaced at the same address; then kinds
 	# replacing one another
@@ -234,6 +257,8 @@ for v in "${small_variants[@]}"; do
 	add_test "sources-debug-$name" 60 "sources-$name" "$d/sources" "debug:$m/debug_a.so" "debug:$m/debug_b.so" "debug:$m/debug_a.so"
 	add_test "sources-fp-$name" 60 "sources-$name" "$d/sources" "fp:$m/fp.so" "fp:$m/fp.so"
 	add_test "sources-mixed-$name" 60 "sources-$name" "$d/sources" "eh:$m/eh_a.so" "debug:$m/debug_a.so" "hdr:$m/hdr_a.so" "fp:$m/fp.so" "debug:$m/debug_b.so"
+	add_test "sources-many-$name" 300 "sources-$name" "$d/sources" "${many[@]}"
+	add_test "sources-hold-$name" 300 "sources-$name" "$d/sources" --hold "${many[@]}"
 done
 parallel_tests=("${order[@]}")
 async_tests=()

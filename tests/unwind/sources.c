@@ -9,7 +9,14 @@
  *   fp     no CFI at all, frame pointers          (no procedure info;
  *                                                  the frame-pointer rule)
  *
- *   sources KIND:PATH ...     (each module in turn: dlopen, walk, dlclose)
+ *   sources [--hold] KIND:PATH ...
+ *
+ * Each module in turn is loaded, walked through and unloaded; with --hold
+ * all are loaded first (so they are live at once), walked, then unloaded.
+ * Many copies of a module at distinct paths exercise the tables the
+ * library keeps per module (file CFI, names) beyond their capacity: while
+ * loaded one after another (slots of unloaded modules are reused) and all
+ * at once (lookups the tables cannot hold are still served).
  *
  * In the callback the module calls (mod_a -> mod_b -> mod_c -> cb) a cursor
  * walk must give: mod_c, mod_b, mod_a (sw_get_proc_info start = the
@@ -70,6 +77,11 @@ NOINLINE static int cb(int n)
 		Dl_info di;
 		CHECK(dladdr((void *)(uintptr_t)ip, &di) && (uint64_t)(uintptr_t)di.dli_fbase == mod_base,
 		      "%s: frame %d (IP %#" PRIx64 ") is in the module", kind, i + 1, ip);
+		char name[64];
+		uint64_t off = 0;
+		rc = sw_get_proc_name(&cur, name, sizeof(name), &off);
+		CHECK(rc == 0 && strcmp(name, names[i]) == 0, "%s: frame %d's name: %s (%s)", kind, i + 1,
+		      rc == 0 ? name : "-", t_status(rc));
 		rc = sw_get_proc_info(&cur, &pi);
 		if (expect_source == SW_SRC_NONE) {
 			CHECK_EQ(rc, SW_ENOTFOUND, "%s: %s has no unwind information", kind, names[i]);
@@ -111,45 +123,122 @@ NOINLINE static int run_module(mod_entry entry)
 	return r;
 }
 
+struct module {
+	const char *kind, *path;
+	void *handle;
+};
+
+/* Load one module (exits on failure: the test's setup is broken). */
+static void load(struct module *m)
+{
+	m->handle = dlopen(m->path, RTLD_NOW | RTLD_LOCAL);
+	if (!m->handle) {
+		fprintf(stderr, "dlopen %s: %s\n", m->path, dlerror());
+		exit(2);
+	}
+}
+
+/* Walk through one loaded module; prints one line. */
+static void run(const struct module *m, uint64_t *last_base, const char **last_kind)
+{
+	struct link_map *lm = NULL;
+
+	kind = m->kind;
+	path = m->path;
+	expect_source = !strcmp(kind, "hdr") ? SW_SRC_EH_FRAME_HDR
+		      : !strcmp(kind, "eh") ? SW_SRC_EH_FRAME
+		      : !strcmp(kind, "debug") ? SW_SRC_DEBUG_FRAME
+		      : SW_SRC_NONE;
+	dlinfo(m->handle, RTLD_DI_LINKMAP, &lm);
+	mod_base = (uint64_t)lm->l_addr;
+	fns = (void **)dlsym(m->handle, "mod_fns");
+	mod_entry entry = (mod_entry)dlsym(m->handle, "mod_a");
+	int before = walks;
+	unsigned long failed_before = t_fail;
+	run_module(entry);
+	CHECK_EQ(walks, before + 1, "%s: the callback ran", kind);
+	printf("sources: %-5s %-40s at %#" PRIx64 "%s: %s\n", kind,
+	       strrchr(path, '/') ? strrchr(path, '/') + 1 : path, mod_base,
+	       mod_base == *last_base && !strcmp(kind, *last_kind) ? " (same address as the last one)" : "",
+	       t_fail == failed_before ? "ok" : "FAILED");
+	*last_base = mod_base;
+	*last_kind = kind;
+}
+
+/* The per-module tables beyond their capacity: entries of unloaded
+ * modules are reused; lookups for more live modules than they hold are
+ * served (the walks above checked that) and counted. */
+static void check_stats(const struct module *mods, int n, bool hold)
+{
+	struct sw_stats st;
+	int nfile = 0;
+
+	for (int i = 0; i < n; i++)
+		nfile += !strcmp(mods[i].kind, "eh") || !strcmp(mods[i].kind, "debug");
+	CHECK_EQ(sw_get_stats(&st), 0, "sw_get_stats");
+	CHECK_EQ(sw_get_stats(NULL), SW_EINVAL, "sw_get_stats(NULL)");
+	printf("sources: %d modules (%d with file CFI)%s: file CFI %u/%u entries, %" PRIu64
+	       " reclaimed, %" PRIu64 " lookups without an entry; names %u/%u, %" PRIu64
+	       " reclaimed, %" PRIu64 " without an entry\n", n, nfile, hold ? " held at once" : "",
+	       st.file_cfi_used, st.file_cfi_capacity, st.file_cfi_reclaimed, st.file_cfi_overflow,
+	       st.names_used, st.names_capacity, st.names_reclaimed, st.names_overflow);
+	CHECK(st.file_cfi_used <= st.file_cfi_capacity && st.names_used <= st.names_capacity,
+	      "entries used within capacity");
+	if (nfile > (int)st.file_cfi_capacity) {
+		if (hold) {
+			CHECK(st.file_cfi_overflow > 0, "file CFI lookups beyond capacity are counted");
+		} else {
+			CHECK(st.file_cfi_reclaimed > 0, "file CFI entries of unloaded modules reused");
+			CHECK_EQ(st.file_cfi_overflow, 0, "file CFI lookups without an entry");
+		}
+	}
+	if (n > (int)st.names_capacity) {
+		if (hold) {
+			CHECK(st.names_overflow > 0, "name lookups beyond capacity are counted");
+		} else {
+			CHECK(st.names_reclaimed > 0, "name entries of unloaded modules reused");
+			CHECK_EQ(st.names_overflow, 0, "name lookups without an entry");
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t last_base = 0;
 	const char *last_kind = "";
+	bool hold = argc > 1 && !strcmp(argv[1], "--hold");
+	int first = hold ? 2 : 1, n = 0;
+	struct module *mods = calloc((size_t)argc, sizeof(*mods));
 
 	sw_init();
-	for (int i = 1; i < argc; i++) {
+	if (!mods)
+		return 2;
+	for (int i = first; i < argc; i++, n++) {
 		char *colon = strchr(argv[i], ':');
 		if (!colon) {
-			fprintf(stderr, "usage: %s KIND:PATH ...\n", argv[0]);
+			fprintf(stderr, "usage: %s [--hold] KIND:PATH ...\n", argv[0]);
 			return 2;
 		}
 		*colon = 0;
-		kind = argv[i];
-		path = colon + 1;
-		expect_source = !strcmp(kind, "hdr") ? SW_SRC_EH_FRAME_HDR
-			      : !strcmp(kind, "eh") ? SW_SRC_EH_FRAME
-			      : !strcmp(kind, "debug") ? SW_SRC_DEBUG_FRAME
-			      : SW_SRC_NONE;
-		void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-		if (!h) {
-			fprintf(stderr, "dlopen %s: %s\n", path, dlerror());
-			return 2;
-		}
-		struct link_map *lm = NULL;
-		dlinfo(h, RTLD_DI_LINKMAP, &lm);
-		mod_base = (uint64_t)lm->l_addr;
-		fns = (void **)dlsym(h, "mod_fns");
-		mod_entry entry = (mod_entry)dlsym(h, "mod_a");
-		int before = walks;
-		unsigned long failed_before = t_fail;
-		run_module(entry);
-		CHECK_EQ(walks, before + 1, "%s: the callback ran", kind);
-		printf("sources: %-5s %-40s at %#" PRIx64 "%s: %s\n", kind, strrchr(path, '/') ? strrchr(path, '/') + 1 : path,
-		       mod_base, mod_base == last_base && !strcmp(kind, last_kind) ? " (same address as the last one)" : "",
-		       t_fail == failed_before ? "ok" : "FAILED");
-		last_base = mod_base;
-		last_kind = kind;
-		dlclose(h);
+		mods[n].kind = argv[i];
+		mods[n].path = colon + 1;
 	}
+	for (int i = 0; i < n; i++) {
+		if (hold) {
+			if (i == 0)
+				for (int j = 0; j < n; j++)
+					load(&mods[j]);
+		} else {
+			load(&mods[i]);
+		}
+		run(&mods[i], &last_base, &last_kind);
+		if (!hold)
+			dlclose(mods[i].handle);
+	}
+	if (hold)
+		for (int i = 0; i < n; i++)
+			dlclose(mods[i].handle);
+	check_stats(mods, n, hold);
+	free(mods);
 	return t_finish("sources");
 }
