@@ -560,7 +560,8 @@ int sw_jit_lookup(uint64_t pc, struct sw_jit_found *out);
 /*
  * sw_jit_get_name - copy the name of the procedure containing pc (at most
  * size-1 bytes, NUL-terminated) and its offset from the start.
- * Returns 0, SW_ENOTFOUND (no procedure, or no name), SW_EINVAL.
+ * Returns 0, SW_ENOTFOUND (no procedure), SW_ENONAME (a procedure without
+ * a name: buf gets "", *offset is not set), SW_EINVAL.
  * Thread-safe: yes.  Async-signal-safe: yes.
  */
 int sw_jit_get_name(uint64_t pc, char *buf, size_t size, uint64_t *offset);

@@ -2035,7 +2035,7 @@ int sw_jit_get_name(uint64_t pc, char *buf, size_t size, uint64_t *offset)
 	token = sw_rcu_enter();
 	rc = find(pc, &h, NULL, WANT_NAME);
 	if (rc == 0 && !h.name)
-		rc = SW_ENOTFOUND;
+		rc = SW_ENONAME;        /* found: "no information" would mislead */
 	if (rc == 0) {
 		size_t i = 0;
 		/* the callback's name is the JIT's memory, valid until removal */
