@@ -18,6 +18,37 @@ extern "C" {
 #endif
 
 /* ================================================================== *
+ * Why a call failed
+ * ================================================================== */
+
+/*
+ * sw_jit_last_error - the reason of the calling thread's most recent
+ * failure of a function of this header (sw_cfi_b_*, sw_jit_*): the
+ * function, the offending argument or field with its index, and the value
+ * and the rule it breaks, e.g.
+ *
+ *     sw_jit_add_procs: procs[3].u.frame.saved[1]: register 0 (rax) is
+ *     not callee-saved (rbx, r12..r15, or rbp without SW_JIT_FRAME_FP)
+ *
+ * Every failure records one, whatever the code (SW_EINVAL, SW_EOVERLAP,
+ * a CFI parse error with its byte offset, SW_ENOMEM, ...).  The returned
+ * code stays the thing to test; the reason is for people (logs, asserts).
+ * A builder whose error is sticky reports the call that failed first.
+ *
+ * Returns a NUL-terminated string (never NULL; "" when no call has failed
+ * in this thread), in per-thread storage, valid until the thread's next
+ * failing call; at most 255 characters (longer reasons are cut).
+ * Successful calls leave it unchanged (like errno): read it right after
+ * the failure.  The unwinder's own use of the registry (sw_step through a
+ * lazy callback's bad answer) records nothing.
+ * Thread-safe: yes (each thread has its own reason).  Async-signal-safe:
+ * yes; the async-signal-safe functions of this header record their
+ * reasons without allocation or locks, so a signal handler that calls one
+ * and fails replaces the reason of the code it interrupted (as with errno).
+ */
+const char *sw_jit_last_error(void);
+
+/* ================================================================== *
  * CFI builder
  *
  * Produces standard .eh_frame bytes (usable with __register_frame, the

@@ -42,6 +42,7 @@
 
 #include "dwarf/cfi.h"
 #include "jit/eh_abs.h"
+#include "jit/error.h"
 #include "jit/publish.h"
 
 enum kind { K_NONE = 0, K_LIBGCC, K_LLVM_FDE };
@@ -160,7 +161,7 @@ static int publish(const struct sw_jit_chunk *c, void **cookie)
 	int rc;
 
 	if (!c || !c->eh_frame || c->eh_size < 4 || !cookie)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "libgcc publisher: an empty or NULL chunk");
 	if (!(p = calloc(1, sizeof(*p))))
 		return SW_ENOMEM;
 	if (!resolve(&p->u)) {
