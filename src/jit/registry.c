@@ -480,6 +480,21 @@ static int range_fail(const char *what, uint64_t start, uint64_t end)
 			   (unsigned long long)start, (unsigned long long)end);
 }
 
+/* An FDE program built from a descriptor's u.cfi.insns failed when run:
+ * the reason gives the byte of the caller's instructions (escape writes
+ * them first, at the FDE's instructions). */
+static int run_fail(int rc, const struct sw_diag *d, const struct sw_cfi_section *sec,
+		    const struct sw_fde *fde)
+{
+	uint64_t at = (uint64_t)(fde->insns - sec->data);
+
+	if (d->code && d->offset >= at && d->offset - at < fde->insns_len)
+		return sw_jit_fail(rc, "u.cfi.insns: its CFA program fails when run: %s at byte "
+				   "%llu", sw_strerror(rc), (unsigned long long)(d->offset - at));
+	return sw_jit_fail(rc, "u.cfi.insns: its CFA program fails when run: %s",
+			   sw_strerror(rc));
+}
+
 /* A CFI parse error as the reason: what, the code's text, where. */
 static int cfi_fail(int rc, const struct sw_diag *d, const char *what)
 {
@@ -523,13 +538,13 @@ static int no_row(void *arg, const struct sw_cfa_row *row)
 /*
  * Index the FDEs of an eager object's .eh_frame copy: fill recs (in
  * section order) and spans (sorted by address).  `validate` decodes every
- * FDE's program.  `what` names FDE i in the reasons ("eh_frame FDE" for
- * the caller's bytes; "procs" when FDE i is procs[i]).  Returns the
+ * FDE's program.  `procs`: FDE i was built from procs[i] (the reasons
+ * name it), else the bytes are the caller's .eh_frame.  Returns the
  * number of FDEs or an error.
  */
-static int index_fdes(struct obj *o, struct span *spans, size_t max, bool validate,
-		      const char *what)
+static int index_fdes(struct obj *o, struct span *spans, size_t max, bool validate, bool procs)
 {
+	const char *what = procs ? "procs" : "eh_frame FDE";
 	struct sw_cfi_section sec;
 	struct sw_cfi_entry ent;
 	struct sw_diag diag = { 0 };
@@ -554,8 +569,11 @@ static int index_fdes(struct obj *o, struct span *spans, size_t max, bool valida
 				return cfi_fail(rc, &diag, "eh_frame");
 			if (validate && (rc = sw_cfa_table(&sec, &cie, &fde, no_row, NULL, &diag)) < 0) {
 				uint32_t mark = sw_jit_err_mark();
-				cfi_fail(rc, &diag, "its CFA program fails when run");
-				return sw_jit_err_ctx(rc, mark, "%s[%zu]: ", what, n);
+				if (procs)
+					run_fail(rc, &diag, &sec, &fde);
+				else
+					cfi_fail(rc, &diag, "its CFA program fails when run");
+				return sw_jit_err_ctx(rc, mark, "%s[%zu]%s", what, n, procs ? "." : ": ");
 			}
 			if (n == max)
 				return sw_jit_fail(SW_EINVAL, "eh_frame: more than %zu FDEs", max);
@@ -802,7 +820,7 @@ static int add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
 		free(o);
 		return SW_ENOMEM;
 	}
-	rc = index_fdes(o, spans, max, true, "eh_frame FDE");
+	rc = index_fdes(o, spans, max, true, false);
 	if (rc < 0)
 		goto out;
 
@@ -1074,7 +1092,7 @@ static int add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t 
 		goto fail;
 	}
 	if (validate)
-		rc = index_fdes(o, spans, n, true, "procs");
+		rc = index_fdes(o, spans, n, true, true);
 	else
 		rc = index_built(o, procs, spans, n);
 	if (rc >= 0 && (size_t)rc != n)
@@ -1300,13 +1318,14 @@ static int table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs,
 			sw_cfi_section_init(&sec, eh, (size_t)size, (uint64_t)(uintptr_t)eh, true,
 					    ".eh_frame");
 			struct sw_diag diag = { 0 };
+			uint32_t mark = sw_jit_err_mark();
+			/* the bytes were just built: only running the program can fail */
 			if ((rc = sw_cfi_entry_at(&sec, 0, &ent, &diag)) < 0 ||
-			    (rc = sw_cfi_parse_fde(&sec, ent.end, &fde, &cie, &diag)) < 0 ||
-			    (rc = sw_cfa_table(&sec, &cie, &fde, no_row, NULL, &diag)) < 0) {
-				uint32_t mark = sw_jit_err_mark();
-				cfi_fail(rc, &diag, "its CFA program fails when run");
-				return sw_jit_err_ctx(rc, mark, "procs[%zu].u.cfi.insns: ", i);
-			}
+			    (rc = sw_cfi_parse_fde(&sec, ent.end, &fde, &cie, &diag)) < 0)
+				return cfi_fail(rc, &diag, "internal: the built .eh_frame");
+			if ((rc = sw_cfa_table(&sec, &cie, &fde, no_row, NULL, &diag)) < 0)
+				return sw_jit_err_ctx(run_fail(rc, &diag, &sec, &fde), mark,
+						      "procs[%zu].", i);
 		}
 		struct trec *r = &d->recs[d->staged];
 		r->start = q.start;
