@@ -325,18 +325,18 @@ TEST(dyn_reasons)
 	/* POP_FRAMES back past the 8 frames it can return to: 9 one-byte
 	 * regions each opening a frame, then a pop of all 9 */
 	{
-		struct {
+		union {
 			struct sw_jit_dyn_region r;
-			struct sw_jit_dyn_op op[1];
+			uint8_t bytes[sizeof(struct sw_jit_dyn_region) + sizeof(struct sw_jit_dyn_op)];
 		} f[10];
 		memset(f, 0, sizeof(f));
 		for (int k = 0; k < 10; k++) {
 			f[k].r.insn_count = 1;
 			f[k].r.op_count = 1;
 			f[k].r.next = k < 9 ? &f[k + 1].r : NULL;
-			f[k].op[0] = (struct sw_jit_dyn_op){ SW_DYN_ADD, 0, SW_REG_RSP, 0, (uint64_t)-8 };
+			f[k].r.op[0] = (struct sw_jit_dyn_op){ SW_DYN_ADD, 0, SW_REG_RSP, 0, (uint64_t)-8 };
 		}
-		f[9].op[0] = (struct sw_jit_dyn_op){ SW_DYN_POP_FRAMES, 0, 0, 0, 9 };
+		f[9].r.op[0] = (struct sw_jit_dyn_op){ SW_DYN_POP_FRAMES, 0, 0, 0, 9 };
 		p.u.dyn = &f[0].r;
 		ADD1(p, SW_EINVAL, "procs[0].u.dyn region[9].op[0].val", "8 frames");
 	}
