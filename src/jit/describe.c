@@ -578,9 +578,9 @@ static int apply(struct sim *s, struct alias *al)
 		if (reg != SW_REG_RSP)
 			return OP_FAIL(s, ".reg: ADD applies to rsp (7) only, not %d", reg);
 		if (__builtin_sub_overflow((int64_t)st->sp_off, v, &off) || !set_sp_off(st, off))
-			return OP_FAIL(s, ".val: rsp += %lld puts rsp %lld bytes from the CFA: "
-				       "too far, or above it by other than a multiple of 8",
-				       (long long)v, (long long)st->sp_off - (long long)v);
+			return OP_FAIL(s, ".val: rsp += %lld from %d bytes below the CFA puts rsp "
+				       "too far, or above the CFA by other than a multiple of 8",
+				       (long long)v, st->sp_off);
 		break;
 	case SW_DYN_POP_FRAMES: {
 		if (op->val > s->open)
