@@ -57,6 +57,7 @@ enum sw_status {
 	SW_EOVERLAP = -27,      /* JIT range overlaps a registered range */
 	SW_EBADHANDLE = -28,    /* unknown or already removed JIT handle */
 	SW_EFULL = -29,         /* growable JIT table is full */
+	SW_ENONAME = -30,       /* the procedure was found but has no name */
 };
 
 /*

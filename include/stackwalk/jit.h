@@ -18,6 +18,39 @@ extern "C" {
 #endif
 
 /* ================================================================== *
+ * Why a call failed
+ * ================================================================== */
+
+/*
+ * sw_jit_last_error - the reason of the calling thread's most recent
+ * failure of a function of this header (sw_cfi_b_*, sw_jit_*): the
+ * function, the offending argument or field with its index, and the value
+ * and the rule it breaks, e.g.
+ *
+ *     sw_jit_add_procs: procs[3].u.frame.saved[1]: register 0 (rax) is
+ *     not callee-saved (rbx, r12..r15, or rbp without SW_JIT_FRAME_FP)
+ *
+ * Every failure records one, whatever the code (SW_EINVAL, SW_EOVERLAP,
+ * a CFI parse error with its byte offset, SW_ENOMEM, ...); SW_ENOTFOUND
+ * and SW_ENONAME of sw_jit_lookup / sw_jit_get_name are answers, not
+ * failures, and record nothing.  The returned
+ * code stays the thing to test; the reason is for people (logs, asserts).
+ * A builder whose error is sticky reports the call that failed first.
+ *
+ * Returns a NUL-terminated string (never NULL; "" when no call has failed
+ * in this thread), in per-thread storage, valid until the thread's next
+ * failing call; at most 255 characters (longer reasons are cut).
+ * Successful calls leave it unchanged (like errno): read it right after
+ * the failure.  The unwinder's own use of the registry (sw_step through a
+ * lazy callback's bad answer) records nothing.
+ * Thread-safe: yes (each thread has its own reason).  Async-signal-safe:
+ * yes; the async-signal-safe functions of this header record their
+ * reasons without allocation or locks, so a signal handler that calls one
+ * and fails replaces the reason of the code it interrupted (as with errno).
+ */
+const char *sw_jit_last_error(void);
+
+/* ================================================================== *
  * CFI builder
  *
  * Produces standard .eh_frame bytes (usable with __register_frame, the
@@ -69,7 +102,8 @@ extern "C" {
  *
  * Errors are sticky: after a call fails, every later call on the builder
  * (sw_cfi_b_finish included) returns that same code and writes nothing
- * more.  Codes:
+ * more; sw_jit_last_error names the call that failed first and why.
+ * Codes:
  *   SW_ETRUNCATED  the output does not fit the buffer (the builder never
  *                  writes past `size`); also past INT_MAX bytes;
  *   SW_EINVAL      misuse: NULL builder or arguments, a directive outside
@@ -161,7 +195,8 @@ int sw_cfi_b_endproc(sw_cfi_builder_t *b);
 int sw_cfi_b_finish(sw_cfi_builder_t *b);
 
 /*
- * sw_cfi_b_status - the sticky error, or 0 when every call succeeded.
+ * sw_cfi_b_status - the sticky error, or 0 when every call succeeded
+ * (SW_EINVAL for a NULL builder).
  * sw_cfi_b_size - bytes written (or counted) so far, 0 for a NULL builder.
  * Thread-safe: one thread per builder.  Async-signal-safe: yes.
  */
@@ -263,6 +298,9 @@ int sw_cfi_b_escape(sw_cfi_builder_t *b, const void *bytes, size_t len);
  * memory a writer unlinks is freed only after every reader that could see
  * it has left (an epoch scheme with per-thread-slot reader counters).  Each
  * removal or move invalidates the unwinder's rule cache.
+ *
+ * Every failure records a reason for sw_jit_last_error (top of this
+ * header): the function, the field with its index, the value.
  *
  * Thread-safety of the writer functions (add, table_*, move, remove): yes,
  * from any thread; they are NOT async-signal-safe (they allocate and take
@@ -476,8 +514,10 @@ int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
  * Returns 0 and *out, or SW_EINVAL (NULL arguments, n == 0, bad range,
  * unknown kind, malformed description: the CFI instructions are parsed and
  * the dynamic regions checked at registration; line entries unsorted or
- * past the procedure's end), SW_EOVERLAP, SW_EBADOP /
- * SW_EBADREG (bad CFI), SW_ENOMEM.  Nothing is registered on error.
+ * past the procedure's end), SW_EOVERLAP, a CFI error for bad u.cfi
+ * instructions (SW_EBADOP, SW_EBADREG, SW_ETRUNCATED, SW_ELEB128 when
+ * decoded; SW_ERESTORE, SW_EREMEMBER, ... when run), SW_ENOMEM.  Nothing
+ * is registered on error; sw_jit_last_error names procs[i] and the field.
  * Thread-safe: yes.  Async-signal-safe: no.
  */
 int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t *out);
@@ -537,9 +577,9 @@ int sw_jit_add_callback(uint64_t start, uint64_t end, sw_jit_callback_t callback
  * relocated it): every procedure (or the table / callback range) now
  * covers start+delta..end+delta.  Personality and LSDA addresses are kept.
  * While the move runs, unwinders may see the old or the new addresses.
- * Returns 0, SW_EBADHANDLE, SW_EOVERLAP or SW_EINVAL (the new range wraps,
- * or a pc-relative FDE field cannot hold the new address); on error
- * nothing changed.  Thread-safe: yes.  Async-signal-safe: no.
+ * Returns 0, SW_EBADHANDLE, SW_EOVERLAP, SW_EINVAL (the new range wraps,
+ * or a pc-relative FDE field cannot hold the new address) or SW_ENOMEM;
+ * on error nothing changed.  Thread-safe: yes.  Async-signal-safe: no.
  */
 int sw_jit_move(sw_jit_handle_t handle, int64_t delta);
 
@@ -547,7 +587,9 @@ int sw_jit_move(sw_jit_handle_t handle, int64_t delta);
  * sw_jit_remove - unregister.  The code may be freed as soon as this
  * returns (no later unwind uses the registration); for callback ranges it
  * also waits until no unwinder is still inside the callback's data.
- * Returns 0 or SW_EBADHANDLE (unknown, or already removed).
+ * Returns 0, SW_EBADHANDLE (unknown, or already removed), or SW_ENOMEM
+ * (a registration of several procedures when memory is exhausted: it stays
+ * registered).
  * Thread-safe: yes.  Async-signal-safe: no.
  */
 int sw_jit_remove(sw_jit_handle_t handle);
@@ -569,7 +611,10 @@ enum sw_jit_form {
 /*
  * sw_jit_lookup - the registered procedure containing pc.
  * Returns 0, or SW_ENOTFOUND (no procedure; also a table PC between
- * published procedures, or a callback that declined), SW_EINVAL.
+ * published procedures, or a callback that declined), SW_EINVAL (out
+ * NULL, or a callback's answer that does not contain pc or leaves its
+ * range).  SW_ENOTFOUND is an answer, not a failure: it leaves
+ * sw_jit_last_error unchanged.
  * Thread-safe: yes.  Async-signal-safe: yes (may call a lazy callback).
  */
 int sw_jit_lookup(uint64_t pc, struct sw_jit_found *out);
@@ -577,7 +622,10 @@ int sw_jit_lookup(uint64_t pc, struct sw_jit_found *out);
 /*
  * sw_jit_get_name - copy the name of the procedure containing pc (at most
  * size-1 bytes, NUL-terminated) and its offset from the start.
- * Returns 0, SW_ENOTFOUND (no procedure, or no name), SW_EINVAL.
+ * Returns 0, SW_ENOTFOUND (no procedure), SW_ENONAME (a procedure without
+ * a name: buf gets "", *offset is not set), SW_EINVAL (buf NULL, size 0,
+ * or a bad callback answer as for sw_jit_lookup).  SW_ENOTFOUND and
+ * SW_ENONAME are answers: they leave sw_jit_last_error unchanged.
  * Thread-safe: yes.  Async-signal-safe: yes.
  */
 int sw_jit_get_name(uint64_t pc, char *buf, size_t size, uint64_t *offset);
@@ -587,7 +635,8 @@ int sw_jit_get_name(uint64_t pc, char *buf, size_t size, uint64_t *offset);
  * ranges count as one), live handles, bytes the registry holds beyond the
  * unwind information and names (index nodes, records, handle table,
  * allocator overhead) and bytes waiting for reclamation.
- * Returns 0.  Thread-safe: yes (a snapshot under the writer mutex).
+ * Returns 0, or SW_EINVAL (out NULL).  Thread-safe: yes (a snapshot under
+ * the writer mutex).
  * Async-signal-safe: no.
  */
 struct sw_jit_stats {

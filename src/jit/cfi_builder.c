@@ -14,6 +14,7 @@
 
 #include "dwarf/cfi.h"
 #include "dwarf/reader.h"
+#include "jit/error.h"
 
 enum { ST_IDLE = 0, ST_PENDING, ST_OPEN, ST_FINISHED };
 
@@ -56,24 +57,82 @@ struct bld {
 	/* The previous procedure (overlap check in measuring mode). */
 	bool have_prev;
 	uint64_t prev_start, prev_end;
+
+	/* Reasons (sw_jit_last_error): the API function running, the one
+	 * that failed first and the thread's failure count after it. */
+	const char *fn;
+	const char *err_fn;
+	uint32_t err_gen;
 };
 
 _Static_assert(sizeof(struct bld) <= sizeof(sw_cfi_builder_t), "sw_cfi_builder_t too small");
 _Static_assert(_Alignof(struct bld) <= _Alignof(sw_cfi_builder_t), "sw_cfi_builder_t misaligned");
 
-static int fail(struct bld *s, int err)
+/* The first failure sticks: `code` with the reason just recorded (since
+ * `mark`), prefixed with the running API function. */
+static int stick(struct bld *s, uint32_t mark, int code)
 {
-	if (!s->err)
-		s->err = err;
+	s->err = code;
+	sw_jit_err_ctx(code, mark, "%s: ", s->fn);
+	s->err_fn = s->fn;
+	s->err_gen = sw_jit_err_mark();
+	return code;
+}
+
+/* Fail with `code` and a reason (printf-like), unless the builder has
+ * failed already: then its first error stands. */
+#define bfail(s, code, ...)                                               \
+	({                                                                    \
+		struct bld *s_ = (s);                                             \
+		int r_ = s_->err;                                                 \
+		if (!r_) {                                                        \
+			uint32_t m_ = sw_jit_err_mark();                              \
+			r_ = stick(s_, m_, sw_jit_fail(code, __VA_ARGS__));           \
+		}                                                                 \
+		r_;                                                               \
+	})
+
+/* A call on a builder that failed before returns that error; the reason
+ * of the first failure stays the thread's reason unless another failure
+ * replaced it since, then this call says where it came from. */
+static int sticky(struct bld *s)
+{
+	if (sw_jit_err_mark() != s->err_gen)
+		sw_jit_fail(s->err, "%s: the builder failed earlier, in %s (%s)", s->fn,
+			    s->err_fn ? s->err_fn : "?", sw_strerror(s->err));
 	return s->err;
 }
+
+/* What the builder's state forbids, for the reasons. */
+static const char *state_why(const struct bld *s)
+{
+	switch (s->state) {
+	case ST_IDLE: return "outside a procedure (no sw_cfi_b_startproc)";
+	case ST_PENDING: return "inside a procedure (no sw_cfi_b_endproc)";
+	case ST_OPEN: return "after the procedure's first directive";
+	default: return "after sw_cfi_b_finish";
+	}
+}
+
+/* Entry of every API function on a builder: b checked, the function
+ * named for the reasons, a sticky error returned. */
+#define ENTER(b, s)                                                       \
+	if (!(b))                                                             \
+		return sw_jit_fail(SW_EINVAL, "%s: b is NULL", __func__);        \
+	struct bld *s = get(b);                                               \
+	s->fn = __func__;                                                     \
+	if (s->err)                                                           \
+		return sticky(s)
 
 static int put(struct bld *s, const void *p, size_t n)
 {
 	if (s->err)
 		return s->err;
-	if (n > (size_t)INT_MAX - s->pos || (s->buf && n > s->size - s->pos))
-		return fail(s, SW_ETRUNCATED);
+	if (n > (size_t)INT_MAX - s->pos)
+		return bfail(s, SW_ETRUNCATED, "the output would pass INT_MAX bytes");
+	if (s->buf && n > s->size - s->pos)
+		return bfail(s, SW_ETRUNCATED, "the output does not fit the %zu-byte buffer "
+			     "(%zu bytes written, %zu more needed)", s->size, s->pos, n);
 	if (s->buf && n)
 		memcpy(s->buf + s->pos, p, n);
 	s->pos += n;
@@ -200,7 +259,8 @@ static int close_entry(struct bld *s, size_t off)
 	if (s->err)
 		return s->err;
 	if (s->pos - off - 4 > 0xfffffff0u)
-		return fail(s, SW_ETRUNCATED);
+		return bfail(s, SW_ETRUNCATED, "a CIE or FDE of %zu bytes is past the 32-bit "
+			     "DWARF length", s->pos - off - 4);
 	patch_u32(s, off, (uint32_t)(s->pos - off - 4));
 	return 0;
 }
@@ -238,7 +298,9 @@ static int write_cie(struct bld *s)
 		uint64_t here = s->eh_addr + s->pos + 1 + dlen;
 		int len = enc_ptr(data + dlen, s->pers_enc, s->pers, here, !s->buf);
 		if (len < 0)
-			return fail(s, len);
+			return bfail(s, len, "personality %#llx does not fit its encoding %#x here "
+				     "(%#llx)", (unsigned long long)s->pers, s->pers_enc,
+				     (unsigned long long)here);
 		dlen += (size_t)len;
 	}
 	if (s->lsda_enc != SW_PE_omit)
@@ -283,11 +345,16 @@ static int open_fde(struct bld *s)
 	uint8_t tmp[10];
 	int len = enc_ptr(tmp, s->fde_enc, s->code_start, s->eh_addr + s->pos, !s->buf);
 	if (len < 0)
-		return fail(s, len);
+		return bfail(s, len, "code_start %#llx is more than 2 GiB from the FDE at %#llx "
+			     "(SW_CFI_B_PCREL4: use SW_CFI_B_PCREL8 or SW_CFI_B_ABSPTR)",
+			     (unsigned long long)s->code_start,
+			     (unsigned long long)(s->eh_addr + s->pos));
 	put(s, tmp, (size_t)len);
 	if (s->fde_enc == (SW_PE_pcrel | SW_PE_sdata4)) {
 		if (s->code_size > INT32_MAX)
-			return fail(s, SW_EENCODING);
+			return bfail(s, SW_EENCODING, "code_size %llu is 2 GiB or more "
+				     "(SW_CFI_B_PCREL4: use SW_CFI_B_PCREL8 or SW_CFI_B_ABSPTR)",
+				     (unsigned long long)s->code_size);
 		put_le(s, s->code_size, 4);
 	} else {
 		put_le(s, s->code_size, 8);
@@ -295,7 +362,9 @@ static int open_fde(struct bld *s)
 	if (s->lsda_enc != SW_PE_omit) {
 		len = enc_ptr(tmp, s->lsda_enc, s->lsda, s->eh_addr + s->pos + 1, !s->buf);
 		if (len < 0)
-			return fail(s, len);
+			return bfail(s, len, "lsda %#llx does not fit its encoding %#x here (%#llx)",
+				     (unsigned long long)s->lsda, s->lsda_enc,
+				     (unsigned long long)(s->eh_addr + s->pos + 1));
 		put_uleb(s, (uint64_t)len);
 		put(s, tmp, (size_t)len);
 	} else {
@@ -319,7 +388,7 @@ static int begin_directive(struct bld *s)
 	if (s->err)
 		return s->err;
 	if (s->state != ST_PENDING && s->state != ST_OPEN)
-		return fail(s, SW_EINVAL);
+		return bfail(s, SW_EINVAL, "a directive %s", state_why(s));
 	if (s->state == ST_PENDING && open_fde(s))
 		return s->err;
 	uint64_t delta = s->pending - s->loc;
@@ -346,13 +415,15 @@ static int begin_directive(struct bld *s)
 	return s->err;
 }
 
-/* Argument checks common to register directives. */
-static int check_reg(struct bld *s, unsigned reg)
+/* Argument checks common to register directives (`what`: the
+ * parameter's name). */
+static int check_reg(struct bld *s, unsigned reg, const char *what)
 {
 	if (s->err)
 		return s->err;
 	if (reg > SW_CFI_B_MAX_REG)
-		return fail(s, SW_EBADREG);
+		return bfail(s, SW_EBADREG, "%s: %u is above SW_CFI_B_MAX_REG (%d)", what, reg,
+			     SW_CFI_B_MAX_REG);
 	return 0;
 }
 
@@ -395,9 +466,10 @@ int sw_cfi_b_init(sw_cfi_builder_t *b, void *buf, size_t size, uint64_t eh_addr,
 		  int ptr_mode)
 {
 	if (!b)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "sw_cfi_b_init: b is NULL");
 	struct bld *s = get(b);
 	memset(b, 0, sizeof *b);
+	s->fn = __func__;
 	s->buf = buf;
 	s->size = buf ? size : 0;
 	s->eh_addr = eh_addr;
@@ -405,14 +477,18 @@ int sw_cfi_b_init(sw_cfi_builder_t *b, void *buf, size_t size, uint64_t eh_addr,
 	case SW_CFI_B_PCREL4: s->fde_enc = SW_PE_pcrel | SW_PE_sdata4; break;
 	case SW_CFI_B_PCREL8: s->fde_enc = SW_PE_pcrel | SW_PE_sdata8; break;
 	case SW_CFI_B_ABSPTR: s->fde_enc = SW_PE_absptr; break;
-	default: return fail(s, SW_EINVAL);
+	default:
+		return bfail(s, SW_EINVAL, "ptr_mode: %d is not SW_CFI_B_PCREL4, SW_CFI_B_PCREL8 "
+			     "or SW_CFI_B_ABSPTR", ptr_mode);
 	}
 	return 0;
 }
 
 int sw_cfi_b_status(const sw_cfi_builder_t *b)
 {
-	return b ? ((const struct bld *)(const void *)b)->err : SW_EINVAL;
+	if (!b)
+		return sw_jit_fail(SW_EINVAL, "sw_cfi_b_status: b is NULL");
+	return ((const struct bld *)(const void *)b)->err;
 }
 
 size_t sw_cfi_b_size(const sw_cfi_builder_t *b)
@@ -422,16 +498,19 @@ size_t sw_cfi_b_size(const sw_cfi_builder_t *b)
 
 int sw_cfi_b_startproc(sw_cfi_builder_t *b, uint64_t code_start, uint64_t code_size)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
+	ENTER(b, s);
 	uint64_t end;
-	if (s->err)
-		return s->err;
-	if (s->state != ST_IDLE || code_size == 0 ||
-	    __builtin_add_overflow(code_start, code_size, &end) ||
-	    overlaps(s, code_start, end))
-		return fail(s, SW_EINVAL);
+	if (s->state != ST_IDLE)
+		return bfail(s, SW_EINVAL, "startproc %s", state_why(s));
+	if (code_size == 0)
+		return bfail(s, SW_EINVAL, "code_size: 0 (an empty procedure)");
+	if (__builtin_add_overflow(code_start, code_size, &end))
+		return bfail(s, SW_EINVAL, "code_start %#llx + code_size %#llx wraps past 2^64",
+			     (unsigned long long)code_start, (unsigned long long)code_size);
+	if (overlaps(s, code_start, end))
+		return bfail(s, SW_EINVAL, "code_start: [%#llx, %#llx) overlaps a procedure "
+			     "already written", (unsigned long long)code_start,
+			     (unsigned long long)end);
 	s->state = ST_PENDING;
 	s->code_start = code_start;
 	s->code_size = code_size;
@@ -448,13 +527,9 @@ int sw_cfi_b_startproc(sw_cfi_builder_t *b, uint64_t code_start, uint64_t code_s
 
 int sw_cfi_b_endproc(sw_cfi_builder_t *b)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
-	if (s->err)
-		return s->err;
+	ENTER(b, s);
 	if (s->state != ST_PENDING && s->state != ST_OPEN)
-		return fail(s, SW_EINVAL);
+		return bfail(s, SW_EINVAL, "endproc %s", state_why(s));
 	if (s->state == ST_PENDING && open_fde(s))
 		return s->err;
 	if (close_entry(s, s->fde_off))
@@ -468,13 +543,9 @@ int sw_cfi_b_endproc(sw_cfi_builder_t *b)
 
 int sw_cfi_b_finish(sw_cfi_builder_t *b)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
-	if (s->err)
-		return s->err;
+	ENTER(b, s);
 	if (s->state != ST_IDLE)
-		return fail(s, SW_EINVAL);
+		return bfail(s, SW_EINVAL, "finish %s", state_why(s));
 	if (put_le(s, 0, 4))
 		return s->err;
 	s->state = ST_FINISHED;
@@ -484,23 +555,22 @@ int sw_cfi_b_finish(sw_cfi_builder_t *b)
 /* CIE properties: only before the procedure's first directive. */
 static int cie_prop_ok(struct bld *s)
 {
-	if (s->err)
-		return s->err;
 	if (s->state != ST_PENDING)
-		return fail(s, SW_EINVAL);
+		return bfail(s, SW_EINVAL, "a CIE property (personality, LSDA, signal frame) "
+			     "must come between sw_cfi_b_startproc and the first directive, "
+			     "not %s", state_why(s));
 	return 0;
 }
 
 /* Set a CIE pointer property (personality or LSDA): encoding and value. */
-static int set_cie_ptr(sw_cfi_builder_t *b, uint8_t encoding, uint64_t address, bool lsda)
+static int set_cie_ptr(struct bld *s, uint8_t encoding, uint64_t address, bool lsda)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
 	if (cie_prop_ok(s))
 		return s->err;
 	if (encoding != SW_PE_omit && !enc_supported(encoding))
-		return fail(s, SW_EENCODING);
+		return bfail(s, SW_EENCODING, "encoding: %#x is not one the builder writes "
+			     "(absptr or pcrel, optionally indirect, with udata/sdata 2/4/8 or "
+			     "(s/u)leb128)", encoding);
 	uint64_t v = encoding == SW_PE_omit ? 0 : address;
 	if (lsda) {
 		s->lsda_enc = encoding;
@@ -514,19 +584,19 @@ static int set_cie_ptr(sw_cfi_builder_t *b, uint8_t encoding, uint64_t address, 
 
 int sw_cfi_b_personality(sw_cfi_builder_t *b, uint8_t encoding, uint64_t address)
 {
-	return set_cie_ptr(b, encoding, address, false);
+	ENTER(b, s);
+	return set_cie_ptr(s, encoding, address, false);
 }
 
 int sw_cfi_b_lsda(sw_cfi_builder_t *b, uint8_t encoding, uint64_t address)
 {
-	return set_cie_ptr(b, encoding, address, true);
+	ENTER(b, s);
+	return set_cie_ptr(s, encoding, address, true);
 }
 
 int sw_cfi_b_signal_frame(sw_cfi_builder_t *b)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
+	ENTER(b, s);
 	if (cie_prop_ok(s))
 		return s->err;
 	s->signal = true;
@@ -535,25 +605,29 @@ int sw_cfi_b_signal_frame(sw_cfi_builder_t *b)
 
 int sw_cfi_b_advance(sw_cfi_builder_t *b, uint64_t code_offset)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
-	if (s->err)
-		return s->err;
-	if ((s->state != ST_PENDING && s->state != ST_OPEN) ||
-	    code_offset < s->pending || code_offset >= s->code_size)
-		return fail(s, SW_EINVAL);
+	ENTER(b, s);
+	if (s->state != ST_PENDING && s->state != ST_OPEN)
+		return bfail(s, SW_EINVAL, "advance %s", state_why(s));
+	if (code_offset < s->pending)
+		return bfail(s, SW_EINVAL, "code_offset: %llu goes back from the current "
+			     "location %llu", (unsigned long long)code_offset,
+			     (unsigned long long)s->pending);
+	if (code_offset >= s->code_size)
+		return bfail(s, SW_EINVAL, "code_offset: %llu is not below code_size %llu",
+			     (unsigned long long)code_offset, (unsigned long long)s->code_size);
 	s->pending = code_offset;
 	return 0;
 }
 
-/* CFA = reg + offset, tracked; reg < 0 keeps the register. */
-static int emit_def_cfa(struct bld *s, int64_t reg, int64_t offset)
+/* CFA = reg + offset, tracked; reg < 0 keeps the register.  `what`: the
+ * argument that gave the offset. */
+static int emit_def_cfa(struct bld *s, int64_t reg, int64_t offset, const char *what)
 {
 	if (s->err)
 		return s->err;
 	if (offset < 0 && offset % 8)
-		return fail(s, SW_EINVAL);
+		return bfail(s, SW_EINVAL, "%s: a negative CFA offset (%lld) must be a multiple "
+			     "of 8 (data alignment -8)", what, (long long)offset);
 	if (begin_directive(s))
 		return s->err;
 	if (reg >= 0) {
@@ -573,40 +647,32 @@ static int emit_def_cfa(struct bld *s, int64_t reg, int64_t offset)
 
 int sw_cfi_b_def_cfa(sw_cfi_builder_t *b, unsigned reg, int64_t offset)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
-	if (check_reg(s, reg))
+	ENTER(b, s);
+	if (check_reg(s, reg, "reg"))
 		return s->err;
-	return emit_def_cfa(s, reg, offset);
+	return emit_def_cfa(s, reg, offset, "offset");
 }
 
 int sw_cfi_b_def_cfa_offset(sw_cfi_builder_t *b, int64_t offset)
 {
-	if (!b)
-		return SW_EINVAL;
-	return emit_def_cfa(get(b), -1, offset);
+	ENTER(b, s);
+	return emit_def_cfa(s, -1, offset, "offset");
 }
 
 int sw_cfi_b_adjust_cfa_offset(sw_cfi_builder_t *b, int64_t delta)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
+	ENTER(b, s);
 	int64_t off;
-	if (s->err)
-		return s->err;
 	if (__builtin_add_overflow(s->cfa.offset, delta, &off))
-		return fail(s, SW_EINVAL);
-	return emit_def_cfa(s, -1, off);
+		return bfail(s, SW_EINVAL, "delta: %lld overflows the CFA offset %lld",
+			     (long long)delta, (long long)s->cfa.offset);
+	return emit_def_cfa(s, -1, off, "delta");
 }
 
 int sw_cfi_b_def_cfa_register(sw_cfi_builder_t *b, unsigned reg)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
-	if (check_reg(s, reg) || begin_directive(s))
+	ENTER(b, s);
+	if (check_reg(s, reg, "reg") || begin_directive(s))
 		return s->err;
 	put_u8(s, SW_CFA_def_cfa_register);
 	put_uleb(s, reg);
@@ -614,15 +680,14 @@ int sw_cfi_b_def_cfa_register(sw_cfi_builder_t *b, unsigned reg)
 	return s->err;
 }
 
-int sw_cfi_b_offset(sw_cfi_builder_t *b, unsigned reg, int64_t offset)
+/* reg saved at CFA + offset (`what`: the argument that gave it). */
+static int emit_offset(struct bld *s, unsigned reg, int64_t offset, const char *what)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
-	if (check_reg(s, reg))
+	if (check_reg(s, reg, "reg"))
 		return s->err;
 	if (offset % 8)
-		return fail(s, SW_EINVAL);
+		return bfail(s, SW_EINVAL, "%s: the save slot offset %lld is not a multiple of 8 "
+			     "(data alignment -8)", what, (long long)offset);
 	if (begin_directive(s))
 		return s->err;
 	int64_t f = offset / CIE_DATA_ALIGN;
@@ -641,25 +706,26 @@ int sw_cfi_b_offset(sw_cfi_builder_t *b, unsigned reg, int64_t offset)
 	return s->err;
 }
 
+int sw_cfi_b_offset(sw_cfi_builder_t *b, unsigned reg, int64_t offset)
+{
+	ENTER(b, s);
+	return emit_offset(s, reg, offset, "offset");
+}
+
 int sw_cfi_b_rel_offset(sw_cfi_builder_t *b, unsigned reg, int64_t offset)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
+	ENTER(b, s);
 	int64_t off;
-	if (s->err)
-		return s->err;
 	if (__builtin_sub_overflow(offset, s->cfa.offset, &off))
-		return fail(s, SW_EINVAL);
-	return sw_cfi_b_offset(b, reg, off);
+		return bfail(s, SW_EINVAL, "offset: %lld minus the CFA offset %lld overflows",
+			     (long long)offset, (long long)s->cfa.offset);
+	return emit_offset(s, reg, off, "offset");
 }
 
 int sw_cfi_b_restore(sw_cfi_builder_t *b, unsigned reg)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
-	if (check_reg(s, reg) || begin_directive(s))
+	ENTER(b, s);
+	if (check_reg(s, reg, "reg") || begin_directive(s))
 		return s->err;
 	if (reg <= 63) {
 		put_u8(s, (uint8_t)(SW_CFA_restore | reg));
@@ -670,12 +736,9 @@ int sw_cfi_b_restore(sw_cfi_builder_t *b, unsigned reg)
 	return s->err;
 }
 
-static int emit_reg_op(sw_cfi_builder_t *b, uint8_t op, unsigned reg)
+static int emit_reg_op(struct bld *s, uint8_t op, unsigned reg)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
-	if (check_reg(s, reg) || begin_directive(s))
+	if (check_reg(s, reg, "reg") || begin_directive(s))
 		return s->err;
 	put_u8(s, op);
 	put_uleb(s, reg);
@@ -684,22 +747,22 @@ static int emit_reg_op(sw_cfi_builder_t *b, uint8_t op, unsigned reg)
 
 int sw_cfi_b_undefined(sw_cfi_builder_t *b, unsigned reg)
 {
-	return emit_reg_op(b, SW_CFA_undefined, reg);
+	ENTER(b, s);
+	return emit_reg_op(s, SW_CFA_undefined, reg);
 }
 
 int sw_cfi_b_same_value(sw_cfi_builder_t *b, unsigned reg)
 {
-	return emit_reg_op(b, SW_CFA_same_value, reg);
+	ENTER(b, s);
+	return emit_reg_op(s, SW_CFA_same_value, reg);
 }
 
 int sw_cfi_b_register(sw_cfi_builder_t *b, unsigned reg, unsigned reg2)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
-	if (check_reg(s, reg2))
+	ENTER(b, s);
+	if (check_reg(s, reg2, "reg2"))
 		return s->err;
-	if (emit_reg_op(b, SW_CFA_register, reg))
+	if (emit_reg_op(s, SW_CFA_register, reg))
 		return s->err;
 	put_uleb(s, reg2);
 	return s->err;
@@ -707,13 +770,10 @@ int sw_cfi_b_register(sw_cfi_builder_t *b, unsigned reg, unsigned reg2)
 
 int sw_cfi_b_remember_state(sw_cfi_builder_t *b)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
-	if (s->err)
-		return s->err;
+	ENTER(b, s);
 	if (s->depth >= SW_CFI_B_REMEMBER_MAX)
-		return fail(s, SW_EINVAL);
+		return bfail(s, SW_EINVAL, "remember_state nested deeper than "
+			     "SW_CFI_B_REMEMBER_MAX (%d)", SW_CFI_B_REMEMBER_MAX);
 	if (begin_directive(s))
 		return s->err;
 	if (put_u8(s, SW_CFA_remember_state))
@@ -724,14 +784,11 @@ int sw_cfi_b_remember_state(sw_cfi_builder_t *b)
 
 int sw_cfi_b_restore_state(sw_cfi_builder_t *b)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
-	if (s->err)
-		return s->err;
+	ENTER(b, s);
 	if (s->state == ST_OPEN || s->state == ST_PENDING) {
 		if (s->depth == 0)
-			return fail(s, SW_EINVAL);
+			return bfail(s, SW_EINVAL, "restore_state without a remember_state in "
+				     "this procedure");
 	}
 	if (begin_directive(s))
 		return s->err;
@@ -743,13 +800,9 @@ int sw_cfi_b_restore_state(sw_cfi_builder_t *b)
 
 int sw_cfi_b_escape(sw_cfi_builder_t *b, const void *bytes, size_t len)
 {
-	if (!b)
-		return SW_EINVAL;
-	struct bld *s = get(b);
-	if (s->err)
-		return s->err;
+	ENTER(b, s);
 	if (!bytes && len)
-		return fail(s, SW_EINVAL);
+		return bfail(s, SW_EINVAL, "bytes: NULL with len %zu", len);
 	if (begin_directive(s))
 		return s->err;
 	return put(s, bytes, len);

@@ -17,8 +17,17 @@
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
 
+#include "arch/x86_64/regs.h"
 #include "dwarf/reader.h"
 #include "jit/describe.h"
+#include "jit/error.h"
+
+/* A register's name for the reasons. */
+static const char *rname(unsigned reg)
+{
+	const char *n = sw_arch_reg_name(reg);
+	return n ? n : "?";
+}
 
 /* ================================================================ frame */
 
@@ -48,37 +57,69 @@ static int frame_check(const struct sw_jit_frame *f, uint64_t size, struct frame
 	uint32_t seen = 0;
 
 	if (f->flags & ~SW_JIT_FRAME_FP)
-		return SW_EINVAL;
-	if (f->nsaved > SW_JIT_FRAME_MAX_SAVED || f->frame_size > INT32_MAX)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "u.frame.flags: unknown bits %#x (only "
+				   "SW_JIT_FRAME_FP)", f->flags & ~SW_JIT_FRAME_FP);
+	if (f->nsaved > SW_JIT_FRAME_MAX_SAVED)
+		return sw_jit_fail(SW_EINVAL, "u.frame.nsaved: %u is above "
+				   "SW_JIT_FRAME_MAX_SAVED (%d)", f->nsaved, SW_JIT_FRAME_MAX_SAVED);
+	if (f->frame_size > INT32_MAX)
+		return sw_jit_fail(SW_EINVAL, "u.frame.frame_size: %u is 2^31 or more",
+				   f->frame_size);
 	l->fp = f->flags & SW_JIT_FRAME_FP;
 	l->pushes = 0;
 	for (unsigned i = 0; i < f->nsaved; i++) {
 		unsigned r = f->saved[i];
-		bool ok = r == SW_REG_RBX || (r >= SW_REG_R12 && r <= SW_REG_R15) ||
-			  (r == SW_REG_RBP && !l->fp);
-		if (!ok || (seen & (1u << r)))
-			return SW_EINVAL;
+		if (r == SW_REG_RBP && l->fp)
+			return sw_jit_fail(SW_EINVAL, "u.frame.saved[%u]: rbp is pushed by the "
+					   "SW_JIT_FRAME_FP prologue already", i);
+		if (r != SW_REG_RBX && r != SW_REG_RBP && (r < SW_REG_R12 || r > SW_REG_R15))
+			return sw_jit_fail(SW_EINVAL, "u.frame.saved[%u]: register %u (%s) is not "
+					   "callee-saved (rbx, r12..r15, or rbp without "
+					   "SW_JIT_FRAME_FP)", i, r, rname(r));
+		if (seen & (1u << r))
+			return sw_jit_fail(SW_EINVAL, "u.frame.saved[%u]: register %u (%s) is saved "
+					   "twice", i, r, rname(r));
 		seen |= 1u << r;
 		l->pushes += push_len(r);
 	}
 	l->prologue = (l->fp ? 4 : 0) + l->pushes + adjust_len(f->frame_size);
 	if (l->prologue > size)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "u.frame: the prologue's %llu bytes (flags, saved[], "
+				   "frame_size) do not fit the procedure's %llu (end - start)",
+				   (unsigned long long)l->prologue, (unsigned long long)size);
 	/* Without FP the epilogue is fixed: add rsp, pops.  With FP any rsp
 	 * restore may come first, but at least the pops and one byte for
 	 * `pop rbp` (or `leave`) precede the final instruction. */
 	l->before_final = l->fp ? l->pushes + 1 : adjust_len(f->frame_size) + l->pushes;
 
-	if (f->nepilogues > SW_JIT_DESCRIBE_MAX_EPILOGUES || (f->nepilogues && !f->epilogues))
-		return SW_EINVAL;
+	if (f->nepilogues > SW_JIT_DESCRIBE_MAX_EPILOGUES)
+		return sw_jit_fail(SW_EINVAL, "u.frame.nepilogues: %u is above %d", f->nepilogues,
+				   SW_JIT_DESCRIBE_MAX_EPILOGUES);
+	if (f->nepilogues && !f->epilogues)
+		return sw_jit_fail(SW_EINVAL, "u.frame.epilogues: NULL with nepilogues %u",
+				   f->nepilogues);
 	/* Each epilogue starts after the prologue and after the previous
 	 * epilogue's final instruction (so offsets strictly increase). */
 	uint64_t free_from = l->prologue;
 	for (uint32_t i = 0; i < f->nepilogues; i++) {
-		uint64_t ep = f->epilogues[i];
-		if (ep >= size || ep < free_from || ep - free_from < l->before_final)
-			return SW_EINVAL;
+		unsigned long long ep = f->epilogues[i];
+		if (ep >= size)
+			return sw_jit_fail(SW_EINVAL, "u.frame.epilogues[%u]: offset %llu is not "
+					   "inside the procedure (%llu bytes)", i, ep,
+					   (unsigned long long)size);
+		if (ep < free_from && i == 0)
+			return sw_jit_fail(SW_EINVAL, "u.frame.epilogues[%u]: offset %llu lies in the "
+					   "prologue (%llu bytes)", i, ep,
+					   (unsigned long long)l->prologue);
+		if (ep < free_from)
+			return sw_jit_fail(SW_EINVAL, "u.frame.epilogues[%u]: offset %llu is not after "
+					   "epilogues[%u] (%u): offsets must increase", i, ep, i - 1,
+					   f->epilogues[i - 1]);
+		if (ep - free_from < l->before_final)
+			return sw_jit_fail(SW_EINVAL, "u.frame.epilogues[%u]: offset %llu leaves %llu "
+					   "bytes for the epilogue before its last instruction, "
+					   "at least %llu needed (add rsp, pops)", i, ep,
+					   ep - free_from, (unsigned long long)l->before_final);
 		free_from = ep + 1;
 	}
 	return 0;
@@ -289,8 +330,18 @@ struct sim {
 static int spend(struct sim *s, uint64_t units)
 {
 	*s->work += units;
-	return *s->work > SW_JIT_DESCRIBE_MAX_WORK ? SW_EINVAL : 0;
+	if (*s->work > SW_JIT_DESCRIBE_MAX_WORK)
+		return sw_jit_fail(SW_EINVAL, "u.dyn: converting it takes more than %u steps "
+				   "(SW_JIT_DESCRIBE_MAX_WORK: too many regions, unsorted ops "
+				   "or ALIAS replays)", SW_JIT_DESCRIBE_MAX_WORK);
+	return 0;
 }
+
+/* The op in the lookahead, for the reasons ("u.dyn region[r].op[i]"
+ * followed by the field). */
+#define OP_FAIL(s, fmt, ...)                                              \
+	sw_jit_fail(SW_EINVAL, "u.dyn region[%u].op[%u]" fmt, (s)->nregions - 1, \
+		    (unsigned)((s)->next - (s)->r->op), __VA_ARGS__)
 
 static uint64_t op_key(const struct sw_jit_dyn_op *op, uint32_t i)
 {
@@ -323,18 +374,29 @@ static int enter_region(struct sim *s)
 		s->done = true;
 		return 0;
 	}
+	unsigned ri = s->nregions;
 	if (++s->nregions > SW_JIT_DESCRIBE_MAX_REGIONS)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "u.dyn: more than %d regions (a cyclic list?)",
+				   SW_JIT_DESCRIBE_MAX_REGIONS);
 	if (r->insn_count < 0) {
 		/* the last region, at the end of the procedure */
 		int64_t len = -(int64_t)r->insn_count;
-		if (r->next || len > (int64_t)s->size || (int64_t)s->size - len < s->prev_end)
-			return SW_EINVAL;
+		if (r->next)
+			return sw_jit_fail(SW_EINVAL, "u.dyn region[%u].insn_count: %d is negative "
+					   "but the region is not the last", ri, r->insn_count);
+		if (len > (int64_t)s->size || (int64_t)s->size - len < s->prev_end)
+			return sw_jit_fail(SW_EINVAL, "u.dyn region[%u].insn_count: the last %lld "
+					   "bytes of the procedure (%llu bytes) overlap the regions "
+					   "before, which end at %lld", ri, (long long)len,
+					   (unsigned long long)s->size, (long long)s->prev_end);
 		s->rstart = (int64_t)s->size - len;
 		s->rlen = len;
 	} else {
 		if (r->insn_count > (int64_t)s->size - s->prev_end)
-			return SW_EINVAL;
+			return sw_jit_fail(SW_EINVAL, "u.dyn region[%u].insn_count: %d bytes from "
+					   "offset %lld pass the procedure's end (%llu bytes)", ri,
+					   r->insn_count, (long long)s->prev_end,
+					   (unsigned long long)s->size);
 		s->rstart = s->prev_end;
 		s->rlen = r->insn_count;
 	}
@@ -346,19 +408,24 @@ static int enter_region(struct sim *s)
 	for (; n < r->op_count && r->op[n].tag != SW_DYN_STOP; n++) {
 		const struct sw_jit_dyn_op *op = &r->op[n];
 		if (op->tag < SW_DYN_SAVE_REG || op->tag > SW_DYN_ALIAS)
-			return SW_EINVAL;
+			return sw_jit_fail(SW_EINVAL, "u.dyn region[%u].op[%u].tag: %d is not an "
+					   "enum sw_jit_dyn_tag", ri, n, op->tag);
 		/* when = -1 (libunwind's macros write it for labels, copies and
 		 * aliases) means "at the region's start" */
 		if (s->rlen ? op->when < -1 || op->when >= s->rlen : op->when != 0 && op->when != -1)
-			return SW_EINVAL;
+			return sw_jit_fail(SW_EINVAL, "u.dyn region[%u].op[%u].when: %d is outside "
+					   "-1..%lld (the region has %lld bytes)", ri, n, op->when,
+					   s->rlen ? (long long)s->rlen - 1 : 0LL, (long long)s->rlen);
 		if (n && op->when < r->op[n - 1].when)
 			s->sorted = false;
 		frame |= opens_frame(op->tag);
 		if (++s->nops > SW_JIT_DESCRIBE_MAX_OPS)
-			return SW_EINVAL;
+			return sw_jit_fail(SW_EINVAL, "u.dyn: more than %d ops",
+					   SW_JIT_DESCRIBE_MAX_OPS);
 	}
-	if (spend(s, n + 1))
-		return SW_EINVAL;
+	int rc = spend(s, n + 1);
+	if (rc)
+		return rc;
 	s->n = n;
 	s->taken = 0;
 	s->nbatch = s->bpos = 0;
@@ -402,8 +469,9 @@ static int fetch(struct sim *s)
 			if (s->sorted) {
 				i = s->taken;
 			} else {
-				if (s->bpos == s->nbatch && refill(s))
-					return SW_EINVAL;
+				int rc;
+				if (s->bpos == s->nbatch && (rc = refill(s)))
+					return rc;
 				i = s->batch[s->bpos++];
 				s->last_key = op_key(&s->r->op[i], i);
 			}
@@ -442,22 +510,22 @@ static int sim_start(struct sim *s)
 
 /* A CFA-relative save slot: in range for the packed rule, and a
  * multiple of 8 as the builder's data alignment needs. */
-static int slot_rule(int64_t off, int32_t *rule)
+static bool slot_rule(int64_t off, int32_t *rule)
 {
 	if (off % 8 || off < INT32_MIN / 2 || off > INT32_MAX / 2)
-		return SW_EINVAL;
+		return false;
 	*rule = (int32_t)off | RULE_OFFSET;
-	return 0;
+	return true;
 }
 
 /* rsp's distance from the CFA after an ADD or a frame-pointer setup: the
  * builder writes negative CFA offsets factored by -8. */
-static int set_sp_off(struct dstate *st, int64_t v)
+static bool set_sp_off(struct dstate *st, int64_t v)
 {
 	if (v < INT32_MIN / 2 || v > INT32_MAX / 2 || (v < 0 && v % 8))
-		return SW_EINVAL;
+		return false;
 	st->sp_off = (int32_t)v;
-	return 0;
+	return true;
 }
 
 /* Apply the lookahead op and fetch the next.  Returns 0, 1 when it was
@@ -471,20 +539,23 @@ static int apply(struct sim *s, struct alias *al)
 	int ret = 0;
 
 	if (s->aliased)         /* the alias defines the rest of the region */
-		return SW_EINVAL;
+		return OP_FAIL(s, ": no op may follow an ALIAS in its region (tag %d)", op->tag);
 	switch (op->tag) {
 	case SW_DYN_SAVE_REG:
 		if (reg == SW_REG_RSP) {
 			/* mov rbp, rsp: the only move of rsp there is */
 			if (op->val != SW_REG_RBP)
-				return SW_EINVAL;
+				return OP_FAIL(s, ".val: SAVE_REG of rsp must go to rbp (6), not %llu",
+					       (unsigned long long)op->val);
 			st->cfa_reg = SW_REG_RBP;
 			st->fp_off = st->sp_off;
 			break;
 		}
-		if (reg < 0 || reg >= DYN_NREG || op->val > SW_CFI_B_MAX_REG ||
-		    op->val == SW_REG_RSP)
-			return SW_EINVAL;
+		if (reg < 0 || reg >= DYN_NREG)
+			return OP_FAIL(s, ".reg: %d is not a register 0..16 (rax..rip)", reg);
+		if (op->val > SW_CFI_B_MAX_REG || op->val == SW_REG_RSP)
+			return OP_FAIL(s, ".val: SAVE_REG into register %llu (rsp, or above %d)",
+				       (unsigned long long)op->val, SW_CFI_B_MAX_REG);
 		/* saving a register in itself: it is back home */
 		st->rule[reg] = op->val == (uint64_t)reg ? RULE_INIT
 			: (int32_t)(op->val << 3) | RULE_REG;
@@ -492,28 +563,36 @@ static int apply(struct sim *s, struct alias *al)
 	case SW_DYN_SPILL_FP_REL:
 	case SW_DYN_SPILL_SP_REL:
 		if (reg < 0 || reg >= DYN_NREG || reg == SW_REG_RSP)
-			return SW_EINVAL;
+			return OP_FAIL(s, ".reg: %d is not a register 0..16 other than rsp (7)", reg);
 		if (op->tag == SW_DYN_SPILL_FP_REL && st->cfa_reg != SW_REG_RBP)
-			return SW_EINVAL;
+			return OP_FAIL(s, ": SPILL_FP_REL of %s before the frame pointer is set "
+				       "(SAVE_REG rsp, rbp)", rname((unsigned)reg));
 		if (__builtin_sub_overflow(v, op->tag == SW_DYN_SPILL_FP_REL ? st->fp_off
 					   : st->sp_off, &off) ||
-		    slot_rule(off, &st->rule[reg]))
-			return SW_EINVAL;
+		    !slot_rule(off, &st->rule[reg]))
+			return OP_FAIL(s, ".val: %lld puts %s's save slot at CFA%s%lld: not a "
+				       "multiple of 8 from the CFA, or too far", (long long)v,
+				       rname((unsigned)reg), off < 0 ? "" : "+", (long long)off);
 		break;
 	case SW_DYN_ADD:
-		if (reg != SW_REG_RSP || __builtin_sub_overflow((int64_t)st->sp_off, v, &off) ||
-		    set_sp_off(st, off))
-			return SW_EINVAL;
+		if (reg != SW_REG_RSP)
+			return OP_FAIL(s, ".reg: ADD applies to rsp (7) only, not %d", reg);
+		if (__builtin_sub_overflow((int64_t)st->sp_off, v, &off) || !set_sp_off(st, off))
+			return OP_FAIL(s, ".val: rsp += %lld from %d bytes below the CFA puts rsp "
+				       "too far, or above the CFA by other than a multiple of 8",
+				       (long long)v, st->sp_off);
 		break;
 	case SW_DYN_POP_FRAMES: {
 		if (op->val > s->open)
-			return SW_EINVAL;
+			return OP_FAIL(s, ".val: POP_FRAMES of %llu frames, %u open",
+				       (unsigned long long)op->val, s->open);
 		uint32_t d = s->open - (uint32_t)op->val;
 		if (d == s->open)
 			break;
 		const struct fslot *f = &s->frames[d % SW_JIT_DESCRIBE_MAX_FRAMES];
 		if (f->depth != (int32_t)d)     /* overwritten: nested too deep */
-			return SW_EINVAL;
+			return OP_FAIL(s, ".val: POP_FRAMES back to a frame more than %d frames "
+				       "deep", SW_JIT_DESCRIBE_MAX_FRAMES);
 		*st = f->st;
 		s->open = d;
 		break;
@@ -525,7 +604,9 @@ static int apply(struct sim *s, struct alias *al)
 				l = &s->labels[i];
 		if (!l) {
 			if (s->nlabels == SW_JIT_DYN_MAX_LABELS)
-				return SW_EINVAL;
+				return OP_FAIL(s, ".val: label %llu is one more than "
+					       "SW_JIT_DYN_MAX_LABELS (%d)",
+					       (unsigned long long)op->val, SW_JIT_DYN_MAX_LABELS);
 			l = &s->labels[s->nlabels++];
 			l->id = op->val;
 		}
@@ -545,7 +626,8 @@ static int apply(struct sim *s, struct alias *al)
 			if (s->labels[i].id == op->val)
 				l = &s->labels[i];
 		if (!l)
-			return SW_EINVAL;
+			return OP_FAIL(s, ".val: COPY_STATE of label %llu, never labelled",
+				       (unsigned long long)op->val);
 		*st = l->st;
 		s->open = l->open;
 		/* The labelled frames are still restorable where their slot
@@ -562,10 +644,14 @@ static int apply(struct sim *s, struct alias *al)
 		 * of byte t+k; the whole target lies before pos */
 		int64_t pos = s->next_pos, end = s->rstart + s->rlen;
 		if (op->val < s->start || op->val - s->start >= s->size)
-			return SW_EINVAL;
+			return OP_FAIL(s, ".val: ALIAS of %#llx, outside the procedure [%#llx, %#llx)",
+				       (unsigned long long)op->val, (unsigned long long)s->start,
+				       (unsigned long long)(s->start + s->size));
 		int64_t t = (int64_t)(op->val - s->start);
 		if (t >= pos || t + (end - pos) > pos)
-			return SW_EINVAL;
+			return OP_FAIL(s, ".val: ALIAS of offset %lld for %lld bytes: the copied "
+				       "bytes must lie before the alias point (offset %lld)",
+				       (long long)t, (long long)(end - pos), (long long)pos);
 		s->aliased = true;
 		if (end > pos) {
 			al->a = (uint32_t)pos;
@@ -575,14 +661,15 @@ static int apply(struct sim *s, struct alias *al)
 		}
 		break;
 	}
-	default:
-		return SW_EINVAL;
+	default:                /* cannot happen: tags are checked on entry */
+		return OP_FAIL(s, ".tag: %d", op->tag);
 	}
 	s->applied++;
 	s->last_pos = s->next_pos;
-	if (spend(s, 1))
-		return SW_EINVAL;
-	int rc = fetch(s);
+	int rc = spend(s, 1);
+	if (rc)
+		return rc;
+	rc = fetch(s);
 	return rc ? rc : ret;
 }
 
@@ -718,8 +805,8 @@ static int replay(struct dyn *d, uint32_t a, uint32_t e)
 				return rc;
 		}
 		y += len;
-		if (spend(m, 1))
-			return SW_EINVAL;
+		if ((rc = spend(m, 1)))
+			return rc;
 	}
 	return sim_seek_count(m, resume);
 }
@@ -748,7 +835,9 @@ static int dyn_run(struct dyn *d)
 			return rc;
 		if (rc == 1) {
 			if (d->nalias == SW_JIT_DESCRIBE_MAX_ALIASES)
-				return SW_EINVAL;
+				return sw_jit_fail(SW_EINVAL, "u.dyn: more than %d ALIAS ops cover "
+						   "bytes (SW_JIT_DESCRIBE_MAX_ALIASES)",
+						   SW_JIT_DESCRIBE_MAX_ALIASES);
 			d->alias[d->nalias++] = al;
 			if ((rc = replay(d, al.a, al.e)))
 				return rc;
@@ -776,8 +865,14 @@ int sw_jit_describe(sw_cfi_builder_t *b, const struct sw_jit_proc *p)
 	struct dyn d;
 	int rc;
 
-	if (!b || !p || p->end <= p->start || p->end - p->start > UINT32_MAX)
-		return SW_EINVAL;
+	if (!b || !p)
+		return sw_jit_fail(SW_EINVAL, "sw_jit_describe: NULL builder or descriptor");
+	if (p->end <= p->start)
+		return sw_jit_fail(SW_EINVAL, "end: %#llx is not above start %#llx",
+				   (unsigned long long)p->end, (unsigned long long)p->start);
+	if (p->end - p->start > UINT32_MAX)
+		return sw_jit_fail(SW_EINVAL, "end: [start, end) = [%#llx, %#llx) is 4 GiB or more",
+				   (unsigned long long)p->start, (unsigned long long)p->end);
 	uint64_t size = p->end - p->start;
 
 	switch (p->kind) {
@@ -787,7 +882,7 @@ int sw_jit_describe(sw_cfi_builder_t *b, const struct sw_jit_proc *p)
 		break;
 	case SW_JIT_UNWIND_CFI:
 		if (!p->u.cfi.insns && p->u.cfi.len)
-			return SW_EINVAL;
+			return sw_jit_fail(SW_EINVAL, "u.cfi.insns: NULL with len %zu", p->u.cfi.len);
 		break;
 	case SW_JIT_UNWIND_DYN:
 		/* a dry run validates everything before the builder is touched */
@@ -797,15 +892,18 @@ int sw_jit_describe(sw_cfi_builder_t *b, const struct sw_jit_proc *p)
 			return rc;
 		break;
 	default:
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "kind: %d is not SW_JIT_UNWIND_FRAME (1), _CFI (2) "
+				   "or _DYN (3)", p->kind);
 	}
 
+	uint32_t mark = sw_jit_err_mark();
 	sw_cfi_b_startproc(b, p->start, size);
 	if (p->personality)
 		sw_cfi_b_personality(b, SW_PE_absptr, p->personality);
 	if (p->lsda)
 		sw_cfi_b_lsda(b, SW_PE_absptr, p->lsda);
-	TRY(sw_cfi_b_status(b));
+	if ((rc = sw_cfi_b_status(b)))
+		return sw_jit_err_ctx(rc, mark, "u: writing its CFI: ");
 
 	switch (p->kind) {
 	case SW_JIT_UNWIND_FRAME:
@@ -822,7 +920,7 @@ int sw_jit_describe(sw_cfi_builder_t *b, const struct sw_jit_proc *p)
 		rc = dyn_run(&d);
 		break;
 	}
-	if (rc)
-		return rc;
-	return sw_cfi_b_endproc(b);
+	if (!rc)
+		rc = sw_cfi_b_endproc(b);
+	return sw_jit_err_ctx(rc, mark, "u: writing its CFI: ");
 }

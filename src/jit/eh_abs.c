@@ -14,6 +14,7 @@
 
 #include "dwarf/reader.h"
 #include "jit/eh_abs.h"
+#include "jit/error.h"
 
 enum { PE_ABSPTR = 0x00, PE_INDIRECT = 0x80, PE_OMIT = 0xff };
 
@@ -105,7 +106,7 @@ int sw_eh_abs_write(const struct sw_cfi_section *sec, const struct sw_cie *cie,
 	int rc;
 
 	if (!sec || !cie || !fde || !fde_off)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "absolute .eh_frame: NULL argument");
 	if (cie->segment_size)
 		return SW_EUNSUPPORTED;
 	if ((rc = check_insns(sec, cie, cie->insns, cie->insns_len)) < 0 ||
@@ -178,7 +179,7 @@ int sw_eh_abs_section(const struct sw_cfi_section *sec, int64_t bias, uint8_t **
 	int rc = 0;
 
 	if (!sec || !out || !out_size)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "absolute .eh_frame: NULL argument");
 	/* pass 0 measures, pass 1 writes */
 	for (int pass = 0; pass < 2; pass++) {
 		size_t pos = 0;

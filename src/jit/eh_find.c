@@ -15,6 +15,7 @@
 
 #include "jit/eh_abs.h"
 #include "jit/eh_find.h"
+#include "jit/error.h"
 #include "unwind/internal.h"
 
 int sw_jit_eh_find_fde(uint64_t pc, void *buf, size_t size, struct sw_jit_eh_fde *out)
@@ -26,7 +27,7 @@ int sw_jit_eh_find_fde(uint64_t pc, void *buf, size_t size, struct sw_jit_eh_fde
 	int rc;
 
 	if (!out)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "sw_jit_eh_find_fde: out: NULL");
 	if (!jit)
 		return SW_ENOTFOUND;
 	info.jit_token = 0;

@@ -76,6 +76,7 @@
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
 
+#include "jit/error.h"
 #include "jit/publish.h"
 
 /* ---------------------------------------------------------------- interface */
@@ -561,7 +562,7 @@ static struct gdb_obj *build(const struct sw_jit_chunk *c)
 static int gdb_publish(const struct sw_jit_chunk *c, void **cookie)
 {
 	if (!c || !cookie || !c->eh_frame || c->hi <= c->lo)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "GDB publisher: an empty or NULL chunk");
 	struct gdb_obj *o = build(c);
 	if (!o)
 		return SW_ENOMEM;

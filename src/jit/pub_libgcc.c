@@ -81,6 +81,7 @@
 #include "dwarf/cfi.h"
 #include "jit/eh_abs.h"
 #include "jit/eh_find.h"
+#include "jit/error.h"
 #include "jit/publish.h"
 
 enum kind { K_NONE = 0, K_LIBGCC, K_LIBGCC_LIST, K_LLVM_FDE, K_SELF };
@@ -568,7 +569,7 @@ static int publish(const struct sw_jit_chunk *c, void **cookie)
 	int rc;
 
 	if (!c || !c->eh_frame || c->eh_size < 4 || !cookie)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "libgcc publisher: an empty or NULL chunk");
 	if (!(p = calloc(1, sizeof(*p))))
 		return SW_ENOMEM;
 	if (!resolve(&p->u)) {

@@ -40,6 +40,7 @@
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
 
+#include "jit/error.h"
 #include "jit/pub_eh.h"
 #include "jit/pub_libunwind.h"
 #include "jit/publish.h"
@@ -146,7 +147,7 @@ static void *map_near(uint64_t lo, uint64_t hi, size_t len)
 static int lu_publish(const struct sw_jit_chunk *c, void **cookie)
 {
 	if (!c || !cookie || c->hi <= c->lo)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "libunwind publisher: an empty or NULL chunk");
 	*cookie = NULL;
 	if (!resolve())
 		return SW_EUNSUPPORTED;
@@ -160,7 +161,7 @@ static int lu_publish(const struct sw_jit_chunk *c, void **cookie)
 		return rc;
 	if (n == 0) {
 		free(f);
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "libunwind publisher: no FDE in the chunk");
 	}
 	/* the table must be sorted by address: sort the FDE list (insertion
 	 * sort: chunks come sorted, so this is one pass) */

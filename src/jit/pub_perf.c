@@ -62,6 +62,7 @@
 #include <stackwalk/jit.h>
 
 #include "dwarf/cfi.h"
+#include "jit/error.h"
 #include "jit/pub_eh.h"
 #include "jit/publish.h"
 
@@ -102,7 +103,7 @@ static pid_t map_pid;
 static int perf_map_publish(const struct sw_jit_chunk *c, void **cookie)
 {
 	if (!c || !cookie)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "perf map publisher: NULL chunk");
 	*cookie = NULL;
 	pid_t pid = getpid();
 	if (map_fd < 0 || map_pid != pid) {   /* first use, or a forked child */
@@ -351,7 +352,8 @@ static int jd_debug_info(const struct sw_jit_chunk_proc *p)
 	size_t total = sizeof(struct jd_debug) + n * (sizeof(struct jd_debug_entry) + flen);
 	size_t padded = (total + 7) & ~(size_t)7;
 	if (padded > UINT32_MAX)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "jitdump publisher: lines of %s: a DEBUG_INFO record "
+				   "of 4 GiB or more", p->name ? p->name : "(no name)");
 	uint8_t *rec = calloc(1, padded);
 	if (!rec)
 		return SW_ENOMEM;
@@ -389,7 +391,7 @@ static int jd_debug_info(const struct sw_jit_chunk_proc *p)
 static int jitdump_publish(const struct sw_jit_chunk *c, void **cookie)
 {
 	if (!c || !cookie)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "jitdump publisher: NULL chunk");
 	*cookie = NULL;
 	int rc = jd_open();
 	if (rc < 0)

@@ -36,6 +36,7 @@
 #include "dwarf/reader.h"
 #include "jit/describe.h"
 #include "jit/eh_abs.h"
+#include "jit/error.h"
 #include "jit/publish.h"
 #include "jit/rcu.h"
 #include "jit/registry.h"
@@ -468,6 +469,42 @@ static bool range_ok(uint64_t start, uint64_t end)
 	return end > start && end - start <= UINT32_MAX;
 }
 
+/* The reason a range is not range_ok: `what` names its end field. */
+static int range_fail(const char *what, uint64_t start, uint64_t end)
+{
+	if (end <= start)
+		return sw_jit_fail(SW_EINVAL, "%s: %#llx is not above the start %#llx (an empty "
+				   "or wrapping range)", what, (unsigned long long)end,
+				   (unsigned long long)start);
+	return sw_jit_fail(SW_EINVAL, "%s: the range [%#llx, %#llx) is 4 GiB or more", what,
+			   (unsigned long long)start, (unsigned long long)end);
+}
+
+/* An FDE program built from a descriptor's u.cfi.insns failed when run:
+ * the reason gives the byte of the caller's instructions (escape writes
+ * them first, at the FDE's instructions). */
+static int run_fail(int rc, const struct sw_diag *d, const struct sw_cfi_section *sec,
+		    const struct sw_fde *fde)
+{
+	uint64_t at = (uint64_t)(fde->insns - sec->data);
+
+	if (d->code && d->offset >= at && d->offset - at < fde->insns_len)
+		return sw_jit_fail(rc, "u.cfi.insns: its CFA program fails when run: %s at byte "
+				   "%llu", sw_strerror(rc), (unsigned long long)(d->offset - at));
+	return sw_jit_fail(rc, "u.cfi.insns: its CFA program fails when run: %s",
+			   sw_strerror(rc));
+}
+
+/* A CFI parse error as the reason: what, the code's text, where. */
+static int cfi_fail(int rc, const struct sw_diag *d, const char *what)
+{
+	if (!d->code)
+		return sw_jit_fail(rc, "%s: %s", what, sw_strerror(rc));
+	return sw_jit_fail(rc, "%s: %s at offset %#llx of %s (entry at %#llx)", what,
+			   sw_strerror(rc), (unsigned long long)d->offset,
+			   d->section ? d->section : "?", (unsigned long long)d->entry);
+}
+
 /* ---------------------------------------------------------------- eager objects */
 
 struct span {
@@ -501,12 +538,16 @@ static int no_row(void *arg, const struct sw_cfa_row *row)
 /*
  * Index the FDEs of an eager object's .eh_frame copy: fill recs (in
  * section order) and spans (sorted by address).  `validate` decodes every
- * FDE's program.  Returns the number of FDEs or an error.
+ * FDE's program.  `procs`: FDE i was built from procs[i] (the reasons
+ * name it), else the bytes are the caller's .eh_frame.  Returns the
+ * number of FDEs or an error.
  */
-static int index_fdes(struct obj *o, struct span *spans, size_t max, bool validate)
+static int index_fdes(struct obj *o, struct span *spans, size_t max, bool validate, bool procs)
 {
+	const char *what = procs ? "procs" : "eh_frame FDE";
 	struct sw_cfi_section sec;
 	struct sw_cfi_entry ent;
+	struct sw_diag diag = { 0 };
 	uint64_t off = 0;
 	size_t n = 0;
 	int64_t bias = eager_bias(o);
@@ -514,25 +555,38 @@ static int index_fdes(struct obj *o, struct span *spans, size_t max, bool valida
 
 	sec_of(o, &sec);
 	for (;;) {
-		rc = sw_cfi_entry_at(&sec, off, &ent, NULL);
+		rc = sw_cfi_entry_at(&sec, off, &ent, &diag);
 		if (rc == SW_END_OF_STACK)
 			break;
 		if (rc < 0)
-			return rc;
+			return cfi_fail(rc, &diag, "eh_frame");
 		if (ent.kind == SW_CFI_ZERO)
 			break;
 		if (ent.kind == SW_CFI_FDE) {
 			struct sw_fde fde;
 			struct sw_cie cie;
-			if ((rc = sw_cfi_parse_fde(&sec, off, &fde, &cie, NULL)) < 0)
-				return rc;
-			if (validate && (rc = sw_cfa_table(&sec, &cie, &fde, no_row, NULL, NULL)) < 0)
-				return rc;
-			if (n == max || off > UINT32_MAX)
-				return SW_EINVAL;
+			if ((rc = sw_cfi_parse_fde(&sec, off, &fde, &cie, &diag)) < 0)
+				return cfi_fail(rc, &diag, "eh_frame");
+			if (validate && (rc = sw_cfa_table(&sec, &cie, &fde, no_row, NULL, &diag)) < 0) {
+				uint32_t mark = sw_jit_err_mark();
+				if (procs)
+					run_fail(rc, &diag, &sec, &fde);
+				else
+					cfi_fail(rc, &diag, "its CFA program fails when run");
+				return sw_jit_err_ctx(rc, mark, "%s[%zu]%s", what, n, procs ? "." : ": ");
+			}
+			if (n == max)
+				return sw_jit_fail(SW_EINVAL, "eh_frame: more than %zu FDEs", max);
+			if (off > UINT32_MAX)
+				return sw_jit_fail(SW_EINVAL, "eh_frame: an FDE at offset %#llx, past "
+						   "4 GiB", (unsigned long long)off);
 			uint64_t s = fde.pc_begin + (uint64_t)bias, e = fde.pc_end + (uint64_t)bias;
-			if (!range_ok(s, e))
-				return SW_EINVAL;
+			if (!range_ok(s, e)) {
+				uint32_t mark = sw_jit_err_mark();
+				return sw_jit_err_ctx(range_fail("pc_range", s, e), mark,
+						      "%s[%zu] (entry at %#llx).", what, n,
+						      (unsigned long long)off);
+			}
 			if (!(o->flags & F_SINGLE))
 				eager_recs(o)[n].fde_off = (uint32_t)off;
 			spans[n].start = s;
@@ -543,11 +597,17 @@ static int index_fdes(struct obj *o, struct span *spans, size_t max, bool valida
 		off = ent.end;
 	}
 	if (n == 0)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "eh_frame: no FDE in its %llu bytes",
+				   (unsigned long long)sec.size);
 	qsort(spans, n, sizeof(*spans), span_cmp);
 	for (size_t i = 1; i < n; i++)
 		if (spans[i].start < spans[i - 1].end)
-			return SW_EOVERLAP;
+			return sw_jit_fail(SW_EOVERLAP, "%s[%u] [%#llx, %#llx) overlaps %s[%u] "
+					   "[%#llx, %#llx)", what, spans[i].rec,
+					   (unsigned long long)spans[i].start,
+					   (unsigned long long)spans[i].end, what, spans[i - 1].rec,
+					   (unsigned long long)spans[i - 1].start,
+					   (unsigned long long)spans[i - 1].end);
 	return (int)n;
 }
 
@@ -569,11 +629,13 @@ static int index_built(struct obj *o, const struct sw_jit_proc *procs, struct sp
 		if ((rc = sw_cfi_entry_at(&sec, off, &ent, NULL)) < 0)
 			return rc;
 		if (ent.kind == SW_CFI_ZERO || off > UINT32_MAX)
-			return SW_EINVAL;
+			return sw_jit_fail(SW_EINVAL, "internal: the .eh_frame built for %zu "
+					   "procedures holds %zu FDEs", n, i);
 		if (ent.kind == SW_CFI_FDE) {
 			if (o->flags & F_SINGLE) {
-				if (off != proc_fde_off(o, 0))
-					return SW_EINVAL;       /* cannot happen: one CIE */
+				if (off != proc_fde_off(o, 0))  /* cannot happen: one CIE */
+					return sw_jit_fail(SW_EINVAL, "internal: the FDE does not "
+							   "follow the first CIE");
 			} else {
 				eager_recs(o)[i].fde_off = (uint32_t)off;
 			}
@@ -615,14 +677,18 @@ static void account_eager(const struct obj *o, bool add)
 	}
 }
 
-/* Insert every span of `o`; on failure remove those inserted. */
-static int index_insert(struct obj *o, const struct span *spans, size_t n)
+/* Insert every span of `o`; on failure remove those inserted.  `what`
+ * names span i's record in the reasons ("procs", "eh_frame FDE"). */
+static int index_insert(struct obj *o, const struct span *spans, size_t n, const char *what)
 {
 	/* past every registered range (the usual JIT case): nothing to check */
 	bool beyond = spans[0].start >= bound_hi;
 
 	for (size_t i = 0; i < n; i++) {
 		if (!beyond && sw_tree_overlaps(&tree, spans[i].start, spans[i].end)) {
+			sw_jit_fail(SW_EOVERLAP, "%s[%u]: [%#llx, %#llx) overlaps a registered range",
+				    what, spans[i].rec, (unsigned long long)spans[i].start,
+				    (unsigned long long)spans[i].end);
 			while (i--)
 				sw_tree_remove(&tree, spans[i].start, tagged(o));
 			return SW_EOVERLAP;
@@ -700,14 +766,14 @@ static size_t names_len(const char *const *names, size_t nnames, const struct sw
 
 /* Register an eager object: handle + index, under the lock. */
 static int eager_publish(struct obj *o, const struct span *spans, size_t n, struct lines *ls,
-			 sw_jit_handle_t *out)
+			 sw_jit_handle_t *out, const char *what)
 {
 	int rc;
 
 	pthread_mutex_lock(&wlock);
 	rc = handle_alloc(o);
 	if (rc == 0) {
-		rc = index_insert(o, spans, n);
+		rc = index_insert(o, spans, n, what);
 		if (rc < 0) {
 			handle_free(o);
 		} else {
@@ -726,7 +792,7 @@ static int eager_publish(struct obj *o, const struct span *spans, size_t n, stru
 	return rc;
 }
 
-int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
+static int add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
 			const char *const *names, size_t nnames, sw_jit_handle_t *out)
 {
 	struct span one[1], *spans;
@@ -734,8 +800,14 @@ int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
 	size_t max;
 	int rc;
 
-	if (!eh_frame || !size || !out || (nnames && !names))
-		return SW_EINVAL;
+	if (!eh_frame)
+		return sw_jit_fail(SW_EINVAL, "eh_frame: NULL");
+	if (!size)
+		return sw_jit_fail(SW_EINVAL, "size: 0");
+	if (!out)
+		return sw_jit_fail(SW_EINVAL, "out: NULL");
+	if (nnames && !names)
+		return sw_jit_fail(SW_EINVAL, "names: NULL with nnames %zu", nnames);
 	/* an FDE takes at least 16 bytes */
 	max = size / 16 + 1;
 	o = eager_alloc(F_VADDR | F_TERM, max, size, 0);
@@ -748,7 +820,7 @@ int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
 		free(o);
 		return SW_ENOMEM;
 	}
-	rc = index_fdes(o, spans, max, true);
+	rc = index_fdes(o, spans, max, true, false);
 	if (rc < 0)
 		goto out;
 
@@ -775,7 +847,7 @@ int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
 		else
 			memcpy(mine, eh_frame, size);
 	}
-	rc = eager_publish(f, spans, n, NULL, out);
+	rc = eager_publish(f, spans, n, NULL, out, "eh_frame FDE");
 	if (rc < 0)
 		free(f);
 out:
@@ -783,6 +855,15 @@ out:
 		free(spans);
 	free(o);
 	return rc < 0 ? rc : 0;
+}
+
+int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
+			const char *const *names, size_t nnames, sw_jit_handle_t *out)
+{
+	uint32_t mark = sw_jit_err_mark();
+
+	return sw_jit_err_ctx(add_eh_frame(eh_frame, size, eh_addr, names, nnames, out), mark,
+			      "sw_jit_add_eh_frame: ");
 }
 
 /* A SW_JIT_UNWIND_CFI stream must decode exactly to its end (the builder
@@ -797,15 +878,19 @@ static int check_cfi_insns(const struct sw_jit_proc *p)
 	if (p->kind != SW_JIT_UNWIND_CFI)
 		return 0;
 	if (!p->u.cfi.insns && p->u.cfi.len)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "u.cfi.insns: NULL with len %zu", p->u.cfi.len);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.code_align = 1;
 	ctx.data_align = -8;
 	ctx.fde_enc = SW_PE_absptr;
 	sw_rd_init(&r, p->u.cfi.insns, p->u.cfi.len, 0, "CFI instructions");
-	while (r.pos < r.end)
+	while (r.pos < r.end) {
+		const uint8_t *at = r.pos;
 		if ((rc = sw_cfa_decode(&r, &ctx, &insn)) < 0)
-			return rc;
+			return sw_jit_fail(rc, "u.cfi.insns: %s in the instruction at byte %zu "
+					   "(opcode %#x) of %zu", sw_strerror(rc),
+					   (size_t)(at - p->u.cfi.insns), *at, p->u.cfi.len);
+	}
 	return 0;
 }
 
@@ -813,8 +898,11 @@ static int check_cfi_insns(const struct sw_jit_proc *p)
 static int check_proc_overlap(const struct sw_jit_proc *procs, size_t n, struct span *spans)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (!range_ok(procs[i].start, procs[i].end))
-			return SW_EINVAL;
+		if (!range_ok(procs[i].start, procs[i].end)) {
+			uint32_t mark = sw_jit_err_mark();
+			return sw_jit_err_ctx(range_fail("end", procs[i].start, procs[i].end), mark,
+					      "procs[%zu].", i);
+		}
 		spans[i].start = procs[i].start;
 		spans[i].end = procs[i].end;
 		spans[i].rec = (uint32_t)i;
@@ -822,7 +910,12 @@ static int check_proc_overlap(const struct sw_jit_proc *procs, size_t n, struct 
 	qsort(spans, n, sizeof(*spans), span_cmp);
 	for (size_t i = 1; i < n; i++)
 		if (spans[i].start < spans[i - 1].end)
-			return SW_EOVERLAP;
+			return sw_jit_fail(SW_EOVERLAP, "procs[%u] [%#llx, %#llx) overlaps procs[%u] "
+					   "[%#llx, %#llx)", spans[i].rec,
+					   (unsigned long long)spans[i].start,
+					   (unsigned long long)spans[i].end, spans[i - 1].rec,
+					   (unsigned long long)spans[i - 1].start,
+					   (unsigned long long)spans[i - 1].end);
 	return 0;
 }
 
@@ -837,11 +930,17 @@ static int check_lines(const struct sw_jit_proc *p)
 	if (!has_lines(p))
 		return 0;
 	if (!p->lines)
-		return SW_EINVAL;
-	for (uint32_t i = 0; i < p->nlines; i++)
-		if (p->lines[i].offset >= p->end - p->start ||
-		    (i && p->lines[i].offset < p->lines[i - 1].offset))
-			return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "lines: NULL with nlines %u", p->nlines);
+	for (uint32_t i = 0; i < p->nlines; i++) {
+		if (p->lines[i].offset >= p->end - p->start)
+			return sw_jit_fail(SW_EINVAL, "lines[%u].offset: %u is not below the "
+					   "procedure's size %llu", i, p->lines[i].offset,
+					   (unsigned long long)(p->end - p->start));
+		if (i && p->lines[i].offset < p->lines[i - 1].offset)
+			return sw_jit_fail(SW_EINVAL, "lines[%u].offset: %u is below lines[%u].offset "
+					   "%u (entries must be sorted)", i, p->lines[i].offset,
+					   i - 1, p->lines[i - 1].offset);
+	}
 	return 0;
 }
 
@@ -914,23 +1013,37 @@ static const struct lines *lineset_get(uint32_t hindex, uint32_t i)
 	return &linesets[hindex][i];
 }
 
-/* Build the .eh_frame of n descriptors into buf (NULL: measure). */
-static int build_procs(const struct sw_jit_proc *procs, size_t n, void *buf, size_t size)
+/* Build the .eh_frame of n descriptors into buf (NULL: measure); the
+ * reasons call procs[i] procs[first + i].  A description that does not
+ * fit `size` bytes (buf != NULL) is SW_ETRUNCATED. */
+static int build_procs(const struct sw_jit_proc *procs, size_t n, void *buf, size_t size,
+		       size_t first)
 {
 	sw_cfi_builder_t b;
+	uint32_t mark = sw_jit_err_mark();
 	int rc;
 
 	sw_cfi_b_init(&b, buf, size, (uint64_t)(uintptr_t)buf, SW_CFI_B_ABSPTR);
 	for (size_t i = 0; i < n; i++) {
 		if (!range_ok(procs[i].start, procs[i].end))
-			return SW_EINVAL;
-		if ((rc = sw_jit_describe(&b, &procs[i])) < 0)
-			return rc;
+			rc = range_fail("end", procs[i].start, procs[i].end);
+		else
+			rc = sw_jit_describe(&b, &procs[i]);
+		if (rc < 0)
+			return sw_jit_err_ctx(rc, mark, "procs[%zu].", first + i);
 	}
 	return sw_cfi_b_finish(&b);
 }
 
-int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t *out)
+/* A description beyond SW_JIT_MAX_CFI (the one-procedure forms build on
+ * the stack). */
+static int too_much_cfi(size_t i)
+{
+	return sw_jit_fail(SW_EINVAL, "procs[%zu]: its description needs more than "
+			   "SW_JIT_MAX_CFI (%d) bytes of .eh_frame", i, SW_JIT_MAX_CFI);
+}
+
+static int add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t *out)
 {
 	struct span one[1], *spans;
 	uint8_t small[SW_JIT_MAX_CFI];
@@ -938,13 +1051,18 @@ int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t 
 	int size, rc;
 	bool validate = false;
 
-	if (!procs || !n || !out || n > UINT32_MAX / 2)
-		return SW_EINVAL;
+	if (!procs)
+		return sw_jit_fail(SW_EINVAL, "procs: NULL");
+	if (!n || n > UINT32_MAX / 2)
+		return sw_jit_fail(SW_EINVAL, "n: %zu is not 1..%u", n, UINT32_MAX / 2);
+	if (!out)
+		return sw_jit_fail(SW_EINVAL, "out: NULL");
 	for (size_t i = 0; i < n; i++) {
+		uint32_t mark = sw_jit_err_mark();
 		if (procs[i].kind == SW_JIT_UNWIND_CFI)
 			validate = true;
 		if ((rc = check_cfi_insns(&procs[i])) < 0 || (rc = check_lines(&procs[i])) < 0)
-			return rc;
+			return sw_jit_err_ctx(rc, mark, "procs[%zu].", i);
 	}
 	spans = n == 1 ? one : malloc(n * sizeof(*spans));
 	if (!spans)
@@ -956,17 +1074,17 @@ int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t 
 		return rc;
 	/* one procedure: build on the stack, no measuring pass */
 	if (n == 1)
-		size = build_procs(procs, n, small, sizeof(small));
+		size = build_procs(procs, n, small, sizeof(small), 0);
 	else
-		size = build_procs(procs, n, NULL, 0);
+		size = build_procs(procs, n, NULL, 0, 0);
 	if (size < 0)
-		return size == SW_ETRUNCATED && n == 1 ? SW_EINVAL : size;
+		return size == SW_ETRUNCATED && n == 1 ? too_much_cfi(0) : size;
 	o = eager_alloc(n == 1 ? F_SINGLE : 0, n, (size_t)size, names_len(NULL, 0, procs, n));
 	if (!o)
 		return SW_ENOMEM;
 	if (n == 1)
 		memcpy((uint8_t *)eager_bytes(o), small, (size_t)size);
-	else if ((rc = build_procs(procs, n, (uint8_t *)eager_bytes(o), (size_t)size)) < 0)
+	else if ((rc = build_procs(procs, n, (uint8_t *)eager_bytes(o), (size_t)size, 0)) < 0)
 		goto fail;
 	spans = n == 1 ? one : malloc(n * sizeof(*spans));
 	if (!spans) {
@@ -974,14 +1092,14 @@ int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t 
 		goto fail;
 	}
 	if (validate)
-		rc = index_fdes(o, spans, n, true);
+		rc = index_fdes(o, spans, n, true, true);
 	else
 		rc = index_built(o, procs, spans, n);
 	if (rc >= 0 && (size_t)rc != n)
-		rc = SW_EINVAL;
+		rc = sw_jit_fail(SW_EINVAL, "internal: %zu procedures built %d FDEs", n, rc);
 	if (rc >= 0) {
 		eager_names(o, NULL, 0, procs);
-		rc = eager_publish(o, spans, n, lineset_make(procs, n), out);
+		rc = eager_publish(o, spans, n, lineset_make(procs, n), out, "procs");
 	}
 	if (spans != one)
 		free(spans);
@@ -990,6 +1108,13 @@ int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t 
 fail:
 	free(o);
 	return rc;
+}
+
+int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t *out)
+{
+	uint32_t mark = sw_jit_err_mark();
+
+	return sw_jit_err_ctx(add_procs(procs, n, out), mark, "sw_jit_add_procs: ");
 }
 
 /* Start of each of an eager object's spans (for removal and moves). */
@@ -1025,7 +1150,8 @@ static int range_register(struct obj *o, uint64_t start, uint64_t end, size_t by
 
 	pthread_mutex_lock(&wlock);
 	if (sw_tree_overlaps(&tree, start, end)) {
-		rc = SW_EOVERLAP;
+		rc = sw_jit_fail(SW_EOVERLAP, "[start, end) = [%#llx, %#llx) overlaps a registered "
+				 "range", (unsigned long long)start, (unsigned long long)end);
 	} else if ((rc = handle_alloc(o)) == 0) {
 		struct sw_tree_entry e = {
 			.start = start, .len = (uint32_t)(end - start), .idx = 0, .val = tagged(o),
@@ -1045,14 +1171,18 @@ static int range_register(struct obj *o, uint64_t start, uint64_t end, size_t by
 	return rc;
 }
 
-int sw_jit_table_create(uint64_t start, uint64_t end, size_t max_procs, sw_jit_handle_t *out)
+static int table_create(uint64_t start, uint64_t end, size_t max_procs, sw_jit_handle_t *out)
 {
 	struct table *t;
 	struct table_data *d;
 	int rc;
 
-	if (!out || !range_ok(start, end) || max_procs == 0 || max_procs > (1u << 24))
-		return SW_EINVAL;
+	if (!out)
+		return sw_jit_fail(SW_EINVAL, "out: NULL");
+	if (!range_ok(start, end))
+		return range_fail("end", start, end);
+	if (max_procs == 0 || max_procs > (1u << 24))
+		return sw_jit_fail(SW_EINVAL, "max_procs: %zu is not 1..2^24", max_procs);
 	t = calloc(1, sizeof(*t));
 	d = calloc(1, sizeof(*d));
 	if (d)
@@ -1078,6 +1208,14 @@ int sw_jit_table_create(uint64_t start, uint64_t end, size_t max_procs, sw_jit_h
 		free(t);
 	}
 	return rc;
+}
+
+int sw_jit_table_create(uint64_t start, uint64_t end, size_t max_procs, sw_jit_handle_t *out)
+{
+	uint32_t mark = sw_jit_err_mark();
+
+	return sw_jit_err_ctx(table_create(start, end, max_procs, out), mark,
+			      "sw_jit_table_create: ");
 }
 
 static void *arena_alloc(struct table_data *d, size_t size)
@@ -1111,38 +1249,59 @@ static struct table *table_get(sw_jit_handle_t h)
 	return o && o->type == OBJ_TABLE ? (struct table *)o : NULL;
 }
 
-int sw_jit_table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs, size_t n)
+/* The reason for a bad handle (`what`: the parameter). */
+static int bad_handle(const char *what, sw_jit_handle_t h, const char *kind)
+{
+	return sw_jit_fail(SW_EBADHANDLE, "%s: %#llx is not a live %shandle (unknown, or already "
+			   "removed)", what, (unsigned long long)h, kind);
+}
+
+static int table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs, size_t n)
 {
 	struct table *t = table_get(handle);
 	struct table_data *d;
 	uint8_t buf[SW_JIT_MAX_CFI];
 
 	if (!t)
-		return SW_EBADHANDLE;
+		return bad_handle("table", handle, "table ");
 	if (!procs && n)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "procs: NULL with n %zu", n);
 	d = t->d;
 	if (n > d->max - d->staged)
-		return SW_EFULL;
+		return sw_jit_fail(SW_EFULL, "n: %zu more procedures do not fit: %u of max_procs %u "
+				   "appended already", n, d->staged, d->max);
 	/* validate everything before staging anything */
 	uint64_t prev_end = d->staged ? d->recs[d->staged - 1].start + d->recs[d->staged - 1].len +
 						(uint64_t)t->bias : t->start;
 	for (size_t i = 0; i < n; i++) {
 		const struct sw_jit_proc *p = &procs[i];
-		if (!range_ok(p->start, p->end) || p->start < prev_end || p->end > t->end)
-			return SW_EINVAL;
-		int rc = check_cfi_insns(p);
-		if (rc < 0 || (rc = check_lines(p)) < 0)
-			return rc;
+		uint32_t mark = sw_jit_err_mark();
+		int rc = 0;
+		if (!range_ok(p->start, p->end))
+			rc = range_fail("end", p->start, p->end);
+		else if (p->start < prev_end && (i || d->staged))
+			rc = sw_jit_fail(SW_EINVAL, "start: %#llx is below the end of the procedure "
+					 "before it (%#llx): appends must be sorted and disjoint",
+					 (unsigned long long)p->start, (unsigned long long)prev_end);
+		else if (p->start < prev_end)
+			rc = sw_jit_fail(SW_EINVAL, "start: %#llx is below the table's start %#llx",
+					 (unsigned long long)p->start, (unsigned long long)prev_end);
+		else if (p->end > t->end)
+			rc = sw_jit_fail(SW_EINVAL, "end: %#llx is past the table's end %#llx",
+					 (unsigned long long)p->end, (unsigned long long)t->end);
+		else if ((rc = check_cfi_insns(p)) >= 0)
+			rc = check_lines(p);
+		if (rc < 0)
+			return sw_jit_err_ctx(rc, mark, "procs[%zu].", i);
 		prev_end = p->end;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct sw_jit_proc q = procs[i];
 		q.start -= (uint64_t)t->bias;
 		q.end -= (uint64_t)t->bias;
-		int size = build_procs(&q, 1, buf, sizeof(buf));
+		int size = build_procs(&q, 1, buf, sizeof(buf), i);
 		if (size < 0)
-			return size == SW_ETRUNCATED ? SW_EINVAL : size;
+			return size == SW_ETRUNCATED ? too_much_cfi(i) : size;
 		size_t nl = q.name ? strlen(q.name) + 1 : 0;
 		size_t lb = has_lines(&q) ? align8(sizeof(struct lines)) + lines_size(&q) : 0;
 		uint8_t *eh = arena_alloc(d, align8((size_t)size + nl) + lb);
@@ -1158,10 +1317,15 @@ int sw_jit_table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs,
 			int rc;
 			sw_cfi_section_init(&sec, eh, (size_t)size, (uint64_t)(uintptr_t)eh, true,
 					    ".eh_frame");
-			if ((rc = sw_cfi_entry_at(&sec, 0, &ent, NULL)) < 0 ||
-			    (rc = sw_cfi_parse_fde(&sec, ent.end, &fde, &cie, NULL)) < 0 ||
-			    (rc = sw_cfa_table(&sec, &cie, &fde, no_row, NULL, NULL)) < 0)
-				return rc;
+			struct sw_diag diag = { 0 };
+			uint32_t mark = sw_jit_err_mark();
+			/* the bytes were just built: only running the program can fail */
+			if ((rc = sw_cfi_entry_at(&sec, 0, &ent, &diag)) < 0 ||
+			    (rc = sw_cfi_parse_fde(&sec, ent.end, &fde, &cie, &diag)) < 0)
+				return cfi_fail(rc, &diag, "internal: the built .eh_frame");
+			if ((rc = sw_cfa_table(&sec, &cie, &fde, no_row, NULL, &diag)) < 0)
+				return sw_jit_err_ctx(run_fail(rc, &diag, &sec, &fde), mark,
+						      "procs[%zu].", i);
 		}
 		struct trec *r = &d->recs[d->staged];
 		r->start = q.start;
@@ -1185,7 +1349,14 @@ int sw_jit_table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs,
 	return 0;
 }
 
-int sw_jit_table_publish(sw_jit_handle_t handle)
+int sw_jit_table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs, size_t n)
+{
+	uint32_t mark = sw_jit_err_mark();
+
+	return sw_jit_err_ctx(table_append(handle, procs, n), mark, "sw_jit_table_append: ");
+}
+
+static int table_publish(sw_jit_handle_t handle)
 {
 	struct obj *o;
 	struct pubset *ps;
@@ -1195,7 +1366,7 @@ int sw_jit_table_publish(sw_jit_handle_t handle)
 	o = handle_get(handle);
 	if (!o || o->type != OBJ_TABLE) {
 		pthread_mutex_unlock(&wlock);
-		return SW_EBADHANDLE;
+		return bad_handle("table", handle, "table ");
 	}
 	struct table *t = (struct table *)o;
 	/* release: a reader that loads the count (acquire) sees the records
@@ -1210,16 +1381,27 @@ int sw_jit_table_publish(sw_jit_handle_t handle)
 	return rc;
 }
 
+int sw_jit_table_publish(sw_jit_handle_t handle)
+{
+	uint32_t mark = sw_jit_err_mark();
+
+	return sw_jit_err_ctx(table_publish(handle), mark, "sw_jit_table_publish: ");
+}
+
 /* ---------------------------------------------------------------- callbacks */
 
-int sw_jit_add_callback(uint64_t start, uint64_t end, sw_jit_callback_t callback, void *arg,
+static int add_callback(uint64_t start, uint64_t end, sw_jit_callback_t callback, void *arg,
 			sw_jit_handle_t *out)
 {
 	struct cbobj *c;
 	int rc;
 
-	if (!out || !callback || !range_ok(start, end))
-		return SW_EINVAL;
+	if (!out)
+		return sw_jit_fail(SW_EINVAL, "out: NULL");
+	if (!callback)
+		return sw_jit_fail(SW_EINVAL, "callback: NULL");
+	if (!range_ok(start, end))
+		return range_fail("end", start, end);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return SW_ENOMEM;
@@ -1232,6 +1414,15 @@ int sw_jit_add_callback(uint64_t start, uint64_t end, sw_jit_callback_t callback
 	if (rc < 0)
 		free(c);
 	return rc;
+}
+
+int sw_jit_add_callback(uint64_t start, uint64_t end, sw_jit_callback_t callback, void *arg,
+			sw_jit_handle_t *out)
+{
+	uint32_t mark = sw_jit_err_mark();
+
+	return sw_jit_err_ctx(add_callback(start, end, callback, arg, out), mark,
+			      "sw_jit_add_callback: ");
 }
 
 /* ---------------------------------------------------------------- remove, move */
@@ -1252,7 +1443,7 @@ static void table_retire(struct table *t, bool with_data)
 	retire(NULL, d);
 }
 
-int sw_jit_remove(sw_jit_handle_t handle)
+static int jit_remove(sw_jit_handle_t handle)
 {
 	struct obj *o;
 	int rc = 0;
@@ -1261,7 +1452,7 @@ int sw_jit_remove(sw_jit_handle_t handle)
 	o = handle_get(handle);
 	if (!o) {
 		pthread_mutex_unlock(&wlock);
-		return SW_EBADHANDLE;
+		return bad_handle("handle", handle, "");
 	}
 	/* other consumers first: they may read the bytes until withdrawn */
 	pubset_drop(o->hindex);
@@ -1307,6 +1498,13 @@ out:
 	return rc;
 }
 
+int sw_jit_remove(sw_jit_handle_t handle)
+{
+	uint32_t mark = sw_jit_err_mark();
+
+	return sw_jit_err_ctx(jit_remove(handle), mark, "sw_jit_remove: ");
+}
+
 static bool add_wraps(uint64_t a, int64_t delta)
 {
 	uint64_t r = a + (uint64_t)delta;
@@ -1330,7 +1528,10 @@ static int move_eager(struct obj *o, int64_t delta)
 	for (size_t i = 0; i < n; i++) {
 		if (add_wraps(old[i].start, delta) || add_wraps(old[i].end, delta) ||
 		    old[i].start + (uint64_t)delta >= old[i].end + (uint64_t)delta) {
-			rc = SW_EINVAL;
+			rc = sw_jit_fail(SW_EINVAL, "delta: %lld moves the procedure [%#llx, %#llx) "
+					 "across an end of the address space", (long long)delta,
+					 (unsigned long long)old[i].start,
+					 (unsigned long long)old[i].end);
 			goto out;
 		}
 		nw[i] = old[i];
@@ -1369,9 +1570,9 @@ static int move_eager(struct obj *o, int64_t delta)
 	/* unindex the old spans, index the new ones; on failure put back */
 	for (size_t i = 0; i < n; i++)
 		sw_tree_remove(&tree, old[i].start, tagged(o));
-	rc = index_insert(c, nw, n);
+	rc = index_insert(c, nw, n, "moved procs");
 	if (rc < 0) {
-		if (index_insert(o, old, n) < 0)
+		if (index_insert(o, old, n, "procs") < 0)
 			rc = SW_ENOMEM; /* only on allocation failure; the old spans were free */
 		goto out;
 	}
@@ -1402,7 +1603,9 @@ static int move_range(struct obj *o, uint64_t *startp, uint64_t *endp, int64_t *
 	int rc;
 
 	if (add_wraps(s, delta) || add_wraps(e, delta))
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "delta: %lld moves the range [%#llx, %#llx) across an "
+				   "end of the address space", (long long)delta,
+				   (unsigned long long)s, (unsigned long long)e);
 	c = malloc(size);
 	if (!c)
 		return SW_ENOMEM;
@@ -1413,7 +1616,8 @@ static int move_range(struct obj *o, uint64_t *startp, uint64_t *endp, int64_t *
 		*(int64_t *)(void *)((char *)c + ((char *)biasp - (char *)o)) += delta;
 	sw_tree_remove(&tree, s, tagged(o));
 	if (sw_tree_overlaps(&tree, ns, ne)) {
-		rc = SW_EOVERLAP;
+		rc = sw_jit_fail(SW_EOVERLAP, "delta: the moved range [%#llx, %#llx) overlaps a "
+				 "registered range", (unsigned long long)ns, (unsigned long long)ne);
 	} else {
 		struct sw_tree_entry en = { .start = ns, .len = (uint32_t)(e - s), .idx = 0, .val = tagged(c) };
 		rc = sw_tree_insert(&tree, &en);
@@ -1430,7 +1634,7 @@ static int move_range(struct obj *o, uint64_t *startp, uint64_t *endp, int64_t *
 	return 0;
 }
 
-int sw_jit_move(sw_jit_handle_t handle, int64_t delta)
+static int jit_move(sw_jit_handle_t handle, int64_t delta)
 {
 	struct obj *o, *c = NULL;
 	int rc;
@@ -1438,7 +1642,7 @@ int sw_jit_move(sw_jit_handle_t handle, int64_t delta)
 	pthread_mutex_lock(&wlock);
 	o = handle_get(handle);
 	if (!o) {
-		rc = SW_EBADHANDLE;
+		rc = bad_handle("handle", handle, "");
 	} else if (delta == 0) {
 		rc = 0;
 	} else if (o->type == OBJ_EAGER) {
@@ -1465,6 +1669,13 @@ int sw_jit_move(sw_jit_handle_t handle, int64_t delta)
 	}
 	pthread_mutex_unlock(&wlock);
 	return rc;
+}
+
+int sw_jit_move(sw_jit_handle_t handle, int64_t delta)
+{
+	uint32_t mark = sw_jit_err_mark();
+
+	return sw_jit_err_ctx(jit_move(handle, delta), mark, "sw_jit_move: ");
 }
 
 
@@ -1822,7 +2033,8 @@ int sw_jit_set_publishers(unsigned mask)
 	unsigned prev;
 
 	if (mask & ~(unsigned)SW_JIT_PUB_ALL)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "sw_jit_set_publishers: mask: unknown bits %#x",
+				   mask & ~(unsigned)SW_JIT_PUB_ALL);
 	pthread_mutex_lock(&wlock);
 	prev = pub_defaults();
 	pub_default = mask;
@@ -1830,20 +2042,23 @@ int sw_jit_set_publishers(unsigned mask)
 	return (int)prev;
 }
 
-int sw_jit_publish(sw_jit_handle_t handle, unsigned mask)
+static int jit_publish(sw_jit_handle_t handle, unsigned mask)
 {
 	struct obj *o;
 	struct pubset *ps;
 	int rc;
 
 	if (mask & ~(unsigned)SW_JIT_PUB_ALL)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "mask: unknown bits %#x",
+				   mask & ~(unsigned)SW_JIT_PUB_ALL);
 	pthread_mutex_lock(&wlock);
 	o = handle_get(handle);
 	if (!o) {
-		rc = SW_EBADHANDLE;
+		rc = bad_handle("handle", handle, "");
 	} else if (o->type == OBJ_CALLBACK) {
-		rc = mask ? SW_EINVAL : 0;
+		rc = mask ? sw_jit_fail(SW_EINVAL, "mask: %#x for a callback range, which cannot "
+					"be published (its procedures exist only when asked for)",
+					mask) : 0;
 	} else if (!(ps = pubset_get(o->hindex, mask != 0))) {
 		rc = mask ? SW_ENOMEM : 0;
 	} else {
@@ -1854,6 +2069,13 @@ int sw_jit_publish(sw_jit_handle_t handle, unsigned mask)
 	}
 	pthread_mutex_unlock(&wlock);
 	return rc;
+}
+
+int sw_jit_publish(sw_jit_handle_t handle, unsigned mask)
+{
+	uint32_t mark = sw_jit_err_mark();
+
+	return sw_jit_err_ctx(jit_publish(handle, mask), mark, "sw_jit_publish: ");
 }
 
 /* ---------------------------------------------------------------- readers */
@@ -1957,8 +2179,15 @@ static int find(uint64_t pc, struct hit *h, uint8_t *scratch, int want)
 			return SW_ENOTFOUND;
 		/* a broken answer is an error, not "no information": the
 		 * fallbacks would skip a frameless JIT frame silently */
-		if (p.start > pc || p.end <= pc || p.start < c->start || p.end > c->end)
-			return SW_EINVAL;
+		if (p.start > pc || p.end <= pc)
+			return sw_jit_fail(SW_EINVAL, "the callback's answer [%#llx, %#llx) for pc "
+					   "%#llx does not contain it", (unsigned long long)p.start,
+					   (unsigned long long)p.end, (unsigned long long)pc);
+		if (p.start < c->start || p.end > c->end)
+			return sw_jit_fail(SW_EINVAL, "the callback's answer [%#llx, %#llx) leaves "
+					   "its range [%#llx, %#llx)", (unsigned long long)p.start,
+					   (unsigned long long)p.end, (unsigned long long)c->start,
+					   (unsigned long long)c->end);
 		h->start = p.start;
 		h->end = p.end;
 		h->name = p.name;
@@ -1966,9 +2195,10 @@ static int find(uint64_t pc, struct hit *h, uint8_t *scratch, int want)
 		h->form = SW_JIT_FORM_CALLBACK;
 		if (want != WANT_UNWIND)
 			return 0;
-		rc = build_procs(&p, 1, scratch, SW_JIT_MAX_CFI);
-		if (rc < 0)
-			return SW_EINVAL;
+		rc = build_procs(&p, 1, scratch, SW_JIT_MAX_CFI, 0);
+		if (rc < 0)     /* the unwinder's call: muted, no reason */
+			return sw_jit_fail(SW_EINVAL, "the callback's description of pc %#llx: %s",
+					   (unsigned long long)pc, sw_strerror(rc));
 		h->eh = scratch;
 		h->eh_size = (size_t)rc;
 		h->vaddr = (uint64_t)(uintptr_t)scratch;
@@ -1992,7 +2222,10 @@ static int jit_find_fde(uint64_t pc, struct sw_fde_info *info)
 	if (!in_bounds(pc))
 		return SW_ENOTFOUND;
 	token = sw_rcu_enter();
+	/* the unwinder's lookup is no call of the JIT's: keep its reason */
+	sw_jit_err_mute(1);
 	rc = find(pc, &h, info->jit_scratch, WANT_UNWIND);
+	sw_jit_err_mute(-1);
 	if (rc == 0) {
 		sw_cfi_section_init(&info->sec, h.eh, h.eh_size, h.vaddr, true, ".eh_frame");
 		rc = sw_cfi_parse_fde(&info->sec, h.fde_off, &info->fde, &info->cie, NULL);
@@ -2022,11 +2255,14 @@ int sw_jit_lookup(uint64_t pc, struct sw_jit_found *out)
 	int rc;
 
 	if (!out)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "sw_jit_lookup: out: NULL");
 	if (!in_bounds(pc))
 		return SW_ENOTFOUND;
 	token = sw_rcu_enter();
-	rc = find(pc, &h, NULL, WANT_RANGE);
+	uint32_t mark = sw_jit_err_mark();
+	rc = find(pc, &h, NULL, WANT_RANGE);     /* the only error: a broken callback answer */
+	if (rc != SW_ENOTFOUND)
+		rc = sw_jit_err_ctx(rc, mark, "sw_jit_lookup: ");
 	if (rc == 0) {
 		out->start = h.start;
 		out->end = h.end;
@@ -2043,14 +2279,17 @@ int sw_jit_get_name(uint64_t pc, char *buf, size_t size, uint64_t *offset)
 	int rc;
 
 	if (!buf || !size)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "sw_jit_get_name: buf: NULL or size 0");
 	buf[0] = '\0';
 	if (!in_bounds(pc))
 		return SW_ENOTFOUND;
 	token = sw_rcu_enter();
-	rc = find(pc, &h, NULL, WANT_NAME);
+	uint32_t mark = sw_jit_err_mark();
+	rc = find(pc, &h, NULL, WANT_NAME);      /* the only error: a broken callback answer */
+	if (rc != SW_ENOTFOUND)
+		rc = sw_jit_err_ctx(rc, mark, "sw_jit_get_name: ");
 	if (rc == 0 && !h.name)
-		rc = SW_ENOTFOUND;
+		rc = SW_ENONAME;        /* found: "no information" would mislead */
 	if (rc == 0) {
 		size_t i = 0;
 		/* the callback's name is the JIT's memory, valid until removal */
@@ -2072,7 +2311,7 @@ bool sw_jit_active(void)
 int sw_jit_get_stats(struct sw_jit_stats *out)
 {
 	if (!out)
-		return SW_EINVAL;
+		return sw_jit_fail(SW_EINVAL, "sw_jit_get_stats: out: NULL");
 	pthread_mutex_lock(&wlock);
 	memset(out, 0, sizeof(*out));
 	out->entries = tree.entries;

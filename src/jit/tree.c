@@ -19,6 +19,7 @@
 
 #include <stackwalk.h>
 
+#include "jit/error.h"
 #include "jit/tree.h"
 
 struct path {
@@ -108,7 +109,8 @@ static int descend(const struct sw_tree *t, uint64_t key, struct path *p)
 	p->depth = 0;
 	while (nd) {
 		if (p->depth == SW_TREE_MAX_DEPTH)
-			return SW_EINVAL;
+			return sw_jit_fail(SW_EINVAL, "internal: the index is deeper than %d levels",
+					   SW_TREE_MAX_DEPTH);
 		p->nd[p->depth] = nd;
 		if (nd->leaf) {
 			p->depth++;

@@ -429,6 +429,8 @@ static void test_args(void)
 	q = p;
 	q.u.frame.frame_size = 0x80000000u;
 	CHECK_EQ(sw_jit_add_procs(&q, 1, &h), SW_EINVAL, "frame: frame_size 2^31");
+	CHECK(strstr(sw_jit_last_error(), "procs[0].u.frame.frame_size: 2147483648"),
+	      "frame: the reason \"%s\" names frame_size", sw_jit_last_error());
 	q = p;
 	q.u.frame.nepilogues = 1;
 	q.u.frame.epilogues = far_epi;
@@ -455,27 +457,36 @@ static void test_args(void)
 	const struct sw_jit_dyn_region *rp = &d.r;
 	static const struct {
 		const char *what;
+		const char *field;       /* what sw_jit_last_error must name */
 		int32_t insn_count;
 		int nops;
 		struct sw_jit_dyn_op op[3];
 	} bad[] = {
-		{ "tag 9", 8, 1, { { 9, 0, 0, 0, 0 } } },
-		{ "tag -1", 8, 1, { { -1, 0, 0, 0, 0 } } },
-		{ "when past the region", 8, 1, { { SW_DYN_ADD, 0, SW_REG_RSP, 8, (uint64_t)-8 } } },
-		{ "when negative", 8, 1, { { SW_DYN_ADD, 0, SW_REG_RSP, -5, (uint64_t)-8 } } },
-		{ "ADD of rbx", 8, 1, { { SW_DYN_ADD, 0, SW_REG_RBX, 0, 8 } } },
-		{ "spill of register 5000", 8, 2, { { SW_DYN_ADD, 0, SW_REG_RSP, 0, (uint64_t)-8 },
-						     { SW_DYN_SPILL_SP_REL, 0, 5000, 0, 0 } } },
-		{ "FP_REL spill without FP", 8, 2, { { SW_DYN_ADD, 0, SW_REG_RSP, 0, (uint64_t)-8 },
-						     { SW_DYN_SPILL_FP_REL, 0, SW_REG_RBX, 0, (uint64_t)-8 } } },
-		{ "POP_FRAMES without a frame", 8, 1, { { SW_DYN_POP_FRAMES, 0, 0, 0, 1 } } },
-		{ "POP_FRAMES 5 of 1", 8, 2, { { SW_DYN_ADD, 0, SW_REG_RSP, 0, (uint64_t)-8 },
-						{ SW_DYN_POP_FRAMES, 0, 0, 2, 5 } } },
-		{ "COPY_STATE of an unknown label", 8, 1, { { SW_DYN_COPY_STATE, 0, 0, 0, 77 } } },
-		{ "ALIAS outside the procedure", 8, 1, { { SW_DYN_ALIAS, 0, 0, 2, 0x1000 } } },
-		{ "ALIAS forward", 8, 1, { { SW_DYN_ALIAS, 0, 0, 0, 0 } } },   /* val patched: start + 4 */
-		{ "region longer than the procedure", 100000, 0, { { 0 } } },
-		{ "negative length beyond the procedure", -100000, 0, { { 0 } } },
+		{ "tag 9", "u.dyn region[0].op[0].tag", 8, 1, { { 9, 0, 0, 0, 0 } } },
+		{ "tag -1", "u.dyn region[0].op[0].tag", 8, 1, { { -1, 0, 0, 0, 0 } } },
+		{ "when past the region", "u.dyn region[0].op[0].when", 8, 1,
+		  { { SW_DYN_ADD, 0, SW_REG_RSP, 8, (uint64_t)-8 } } },
+		{ "when negative", "u.dyn region[0].op[0].when", 8, 1,
+		  { { SW_DYN_ADD, 0, SW_REG_RSP, -5, (uint64_t)-8 } } },
+		{ "ADD of rbx", "u.dyn region[0].op[0].reg", 8, 1, { { SW_DYN_ADD, 0, SW_REG_RBX, 0, 8 } } },
+		{ "spill of register 5000", "u.dyn region[0].op[1].reg", 8, 2,
+		  { { SW_DYN_ADD, 0, SW_REG_RSP, 0, (uint64_t)-8 }, { SW_DYN_SPILL_SP_REL, 0, 5000, 0, 0 } } },
+		{ "FP_REL spill without FP", "u.dyn region[0].op[1]", 8, 2,
+		  { { SW_DYN_ADD, 0, SW_REG_RSP, 0, (uint64_t)-8 },
+		    { SW_DYN_SPILL_FP_REL, 0, SW_REG_RBX, 0, (uint64_t)-8 } } },
+		{ "POP_FRAMES without a frame", "u.dyn region[0].op[0].val", 8, 1,
+		  { { SW_DYN_POP_FRAMES, 0, 0, 0, 1 } } },
+		{ "POP_FRAMES 5 of 1", "u.dyn region[0].op[1].val", 8, 2,
+		  { { SW_DYN_ADD, 0, SW_REG_RSP, 0, (uint64_t)-8 }, { SW_DYN_POP_FRAMES, 0, 0, 2, 5 } } },
+		{ "COPY_STATE of an unknown label", "u.dyn region[0].op[0].val", 8, 1,
+		  { { SW_DYN_COPY_STATE, 0, 0, 0, 77 } } },
+		{ "ALIAS outside the procedure", "u.dyn region[0].op[0].val", 8, 1,
+		  { { SW_DYN_ALIAS, 0, 0, 2, 0x1000 } } },
+		{ "ALIAS forward", "u.dyn region[0].op[0].val", 8, 1,
+		  { { SW_DYN_ALIAS, 0, 0, 0, 0 } } },   /* val patched: start + 4 */
+		{ "region longer than the procedure", "u.dyn region[0].insn_count", 100000, 0, { { 0 } } },
+		{ "negative length beyond the procedure", "u.dyn region[0].insn_count", -100000, 0,
+		  { { 0 } } },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&d, 0, sizeof(d));
@@ -492,6 +503,11 @@ static void test_args(void)
 		CHECK(rc == SW_EINVAL || rc == SW_EBADREG, "dyn: %s: %s", bad[i].what, t_status(rc));
 		if (rc == 0)
 			sw_jit_remove(h);
+		else
+			CHECK(strstr(sw_jit_last_error(), bad[i].field) &&
+			      strstr(sw_jit_last_error(), "sw_jit_add_procs: procs[0]."),
+			      "dyn: %s: the reason \"%s\" names %s", bad[i].what, sw_jit_last_error(),
+			      bad[i].field);
 	}
 	/* 9 labels */
 	{
@@ -808,7 +824,11 @@ static void test_callbacks(void)
 		 * as it would compiled code without CFI) -- no check beyond
 		 * "no crash, the walk ends" */
 		unsigned long before = wrong_frames, walks_before = leaf_walks;
+		sw_jit_remove(0);   /* a reason of our own, which the walk must keep */
 		jit_enter(cb_fns[0].start, 3, entry, 0, caller);
+		CHECK(strstr(sw_jit_last_error(), "sw_jit_remove: handle: 0x0") != NULL,
+		      "callback %s: the unwinder's walk replaced the thread's reason with \"%s\"",
+		      cb_names[cb_mode], sw_jit_last_error());
 		CHECK_EQ(leaf_walks, walks_before + 1, "callback %s: the walk ran", cb_names[cb_mode]);
 		if (!bad_range)
 			CHECK_EQ(wrong_frames, before, "callback %s: wrong frames (last step: %s)",

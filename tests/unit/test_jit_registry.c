@@ -63,7 +63,7 @@ TEST(procs_found_named_removed)
 	CHECK_EQ(off, 5);
 	CHECK_EQ(sw_jit_get_name(BASE + 0x3f, name, 3, &off), 0);
 	CHECK_STR(name, "al");
-	CHECK_EQ(sw_jit_get_name(BASE + 0x45, name, sizeof(name), &off), SW_ENOTFOUND);
+	CHECK_EQ(sw_jit_get_name(BASE + 0x45, name, sizeof(name), &off), SW_ENONAME);
 	CHECK_EQ(sw_jit_lookup(BASE + 0x45, &f), 0);
 	CHECK_EQ(sw_jit_lookup(BASE + 0x80, &f), SW_ENOTFOUND);
 	CHECK_EQ(sw_jit_lookup(BASE + 0x140, &f), SW_ENOTFOUND);
@@ -304,7 +304,7 @@ TEST(single_procedure_move)
 	CHECK_EQ(sw_jit_remove(h), 0);
 	p.name = NULL;
 	CHECK_EQ(sw_jit_add_procs(&p, 1, &h), 0);
-	CHECK_EQ(sw_jit_get_name(BASE + 0x6000010, name, sizeof(name), &off), SW_ENOTFOUND);
+	CHECK_EQ(sw_jit_get_name(BASE + 0x6000010, name, sizeof(name), &off), SW_ENONAME);
 	CHECK_EQ(sw_jit_remove(h), 0);
 }
 
