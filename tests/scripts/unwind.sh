@@ -31,6 +31,10 @@
 #   regs      register, SP/CFA and procedure-info semantics (+ a C++ frame)
 #   reload    a module replaced at the same address by one with other unwind
 #             rules, when a library (not the program) calls dlclose
+#   dlrace    6 threads churn dlopen/dlclose of two such modules, each loaded
+#             into the hole the other's dlclose leaves while that dlclose may
+#             still be returning, and walk through them (1000 iterations per
+#             thread; 300 in quick mode)
 #   sources   modules with .eh_frame_hdr, with .eh_frame only, with only
 #             .debug_frame, with no CFI (frame pointers): procedure info and
 #             walks through them, each replaced at the same address
@@ -165,6 +169,7 @@ $(q gcc -O2 -fomit-frame-pointer -DDL_PAD=48 -fPIC -shared "$src/chain_dl.c" -o 
 $(q "$cc" "${cflags[@]}" -fPIC -shared "$src/reload_host.c" -o "$d/reload_host.so")
 $(q "$cc" "${cflags[@]}" "$src/reload.c" "${link_libs[@]}" -o "$d/reload")
 EOS
+	job "dlrace-$name" <<<"$(q "$cc" "${cflags[@]}" "$src/dlrace.c" "${link_libs[@]}" -o "$d/dlrace")"
 done
 
 # sources: one set of modules (gcc, not instrumented), the program per variant
@@ -227,6 +232,8 @@ for v in "${small_variants[@]}"; do
 		add_test "$p-$name" 120 "$p-$name" "$d/$p"
 	done
 	add_test "reload-$name" 60 "reload-$name" "$d/reload" "$d/reload_host.so" "$d/reload_a.so" "$d/reload_b.so"
+	# (with the modules of reload)
+	add_test "dlrace-$name" 300 "dlrace-$name" "$d/dlrace" "$d/reload_a.so" "$d/reload_b.so"
 	# each kind loaded, unloaded and replaced at the same address; then kinds
 	# replacing one another
 	add_test "sources-hdr-$name" 60 "sources-$name" "$d/sources" "hdr:$m/hdr_a.so" "hdr:$m/hdr_b.so" "hdr:$m/hdr_a.so"
