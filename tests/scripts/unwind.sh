@@ -20,7 +20,9 @@
 #             (also inside a SIGUSR1 handler): every sample's walk reaches
 #             main / the thread routine and ends at the outermost frame, the
 #             cursor and sw_backtrace in the handler agree (100000 samples;
-#             5000 in quick mode), and again with the handlers on sigaltstacks
+#             5000 in quick mode), and again with the handlers on sigaltstacks;
+#             bounded by the sample count, each thread sampled only after some
+#             progress of its own, so a slow machine just takes longer
 #   segv      unwinding out of SIGSEGV (call through a null pointer; on the
 #             stack, a sigaltstack, in a thread, with a CFI-less restorer;
 #             a stack overflow)
@@ -249,7 +251,7 @@ for v in "${async_runs[@]}"; do
 	name=async-$name${extra:+-$extra}
 	d=$out/$name
 	# shellcheck disable=SC2086
-	add_test "$name" 300 "$name" "$d/async" "$d/dl_a.so" "$samples" $extra
+	add_test "$name" 1200 "$name" "$d/async" "$d/dl_a.so" "$samples" $extra
 	async_tests+=("$name")
 done
 
