@@ -245,8 +245,11 @@ int sw_resume(sw_cursor_t *cursor);
 
 /*
  * sw_flush_cache - forget every cached unwind rule (stackwalk does this
- * itself when it sees modules or JIT registrations change; call it after
- * replacing code by other means).
+ * itself when it sees modules or JIT registrations change).  When you
+ * replace code by other means, call it once the old code can no longer
+ * run and before its addresses are reused — a call only afterwards leaves
+ * a window in which another thread may apply the old code's cached rules
+ * to the new — and again once the new code is in place.
  * Thread-safe: yes.  Async-signal-safe: yes.
  */
 void sw_flush_cache(void);

@@ -97,7 +97,8 @@ static int ours(const struct _Unwind_Context *ctx)
 
 /* Per-thread cache of procedure information by PC: both phases and every
  * throw through the same frames look the same PCs up.  Entries carry the
- * unwinder's cache generation (bumped by dlclose and JIT removals). */
+ * unwinder's cache generation (bumped by dlclose and JIT removals); one made
+ * while sw_cache_gen() says a dlclose is unloading never hits. */
 #define PI_CACHE 256
 
 struct pi_slot {
@@ -120,7 +121,7 @@ static int proc_info(struct _Unwind_Context *ctx)
 	pc = sw_is_signal_frame(&ctx->cur) ? ip : ip - 1;
 	gen = sw_cache_gen();
 	s = &pi_cache[(pc >> 2 ^ pc >> 11) & (PI_CACHE - 1)];
-	if (s->pc == pc && s->gen == gen && pc) {
+	if (s->pc == pc && s->gen == gen && pc && gen != SW_CACHE_NOGEN) {
 		memset(&ctx->pi, 0, sizeof(ctx->pi));
 		ctx->pi.start = s->start;
 		ctx->pi.lsda = s->lsda;

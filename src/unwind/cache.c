@@ -15,7 +15,11 @@
  *
  * Invalidation: each slot records the generation it was filled in;
  * sw_flush_cache bumps the global generation, which turns every slot into a
- * miss at once.
+ * miss at once.  A walker reads the generation (sw_cache_gen) before it
+ * looks a PC up and tags what it stores with it, so a flush between the
+ * lookup and the store also makes that a miss.  dlclose flushes before and
+ * after the real unload, and nothing is stored while one is in between
+ * (dlhooks.c explains why both are needed).
  */
 #include <string.h>
 
@@ -36,7 +40,7 @@ void sw_cache_put(uint64_t pc, const struct sw_compiled *rule, uint32_t gen)
 	struct sw_cache_slot *s = slot_for(pc);
 	uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
 
-	if (seq & 1)
+	if ((seq & 1) || gen == SW_CACHE_NOGEN)
 		return;
 	if (!__atomic_compare_exchange_n(&s->seq, &seq, seq + 1, false, __ATOMIC_ACQUIRE,
 					 __ATOMIC_RELAXED))
@@ -54,7 +58,15 @@ void sw_cache_put(uint64_t pc, const struct sw_compiled *rule, uint32_t gen)
 
 void sw_flush_cache(void)
 {
-	__atomic_fetch_add(&generation, 1, __ATOMIC_RELEASE);
+	uint32_t g = __atomic_load_n(&generation, __ATOMIC_RELAXED), next;
+
+	/* never SW_CACHE_NOGEN, even when the counter wraps (a CAS, not a
+	 * store: concurrent flushes each move it, and every flush continues
+	 * the release sequence readers acquire) */
+	do
+		next = g + 1 == SW_CACHE_NOGEN ? g + 2 : g + 1;
+	while (!__atomic_compare_exchange_n(&generation, &g, next, true, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED));
 }
 
 bool sw_compile_row(const struct sw_cfa_row *row, bool signal, struct sw_compiled *out)

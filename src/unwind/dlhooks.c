@@ -4,11 +4,50 @@
  * everything it learnt.  glibc exports no counter of unloads that a signal
  * handler could read, so stackwalk interposes dlclose (as sanitizer
  * runtimes do): the program's calls reach this definition first, which
- * calls the real one and then bumps the cache generation.
+ * wraps the real one.
  *
- * Flushing after the real dlclose is enough: once it returns no thread can
- * be executing the module's code, so no walk can re-cache its PCs.  The
- * module generation tells filecfi.c to re-check the files it mapped.
+ * The real dlclose unmaps the module and drops the loader's lock before it
+ * returns; from then on another thread may map a module into the hole and
+ * run and unwind it while this one has not yet returned.  So around the
+ * real call:
+ *
+ *   sw_unloads_active++; bump generations (1); real dlclose;
+ *   bump generations (2); sw_unloads_active--
+ *
+ * and sw_cache_gen() (internal.h) answers SW_CACHE_NOGEN — "do not cache"
+ * — while any dlclose is between its two steps.  A cached rule carries the
+ * generation g its walk read (with sw_cache_gen) before looking the PC up.
+ * For an unload U that unmaps module M, the cases of a rule for a PC of M:
+ *
+ *   - g was read before U's bump (1): the bump precedes the unmapping, and
+ *     whatever runs in a module mapped there later got its address through
+ *     the loader's lock after it, so every later lookup reads a newer
+ *     generation: the rule is a miss.  This covers every legitimate walk
+ *     through M: code of M can only be on a stack while M is in use, and
+ *     that use happens-before its final dlclose begins.  (Bumping only
+ *     after the real dlclose, as this file once did, left the window
+ *     between the unmapping and the bump: a thread that loaded another
+ *     module into the hole at once applied M's cached rules to it.)
+ *   - g was read between bumps (1) and (2): the walk read g with acquire,
+ *     so it sees U's increment of sw_unloads_active (made before (1)) or a
+ *     later value; that is non-zero unless U already decremented it, which
+ *     it does after (2).  Either sw_cache_gen() answered SW_CACHE_NOGEN and
+ *     nothing was cached, or (2) has made g stale already.  (Only a walk
+ *     of stale or corrupt frames looks M's PCs up at this point.)
+ *   - g was read after bump (2): the walk synchronised with it, so its
+ *     lookup sees M gone and cannot produce M's rule.
+ *
+ * A dlclose that only drops a reference unmaps nothing; its bumps just
+ * cost a few misses.  The module generation (sw_module_generation) is
+ * bumped at both points too: filecfi.c re-checks a file it mapped when the
+ * generation moved since the last check.  A check recorded between the
+ * two bumps is only trusted until bump (2) — enough unless, in that
+ * window, a walk of stale frames checks M's file, the file is replaced
+ * on disk, and the replacement is loaded at M's address with M's link map
+ * and walked, all before this dlclose returns.  The JIT registry needs no
+ * such care: it bumps the cache generation after unlinking a registration
+ * and before its caller may reuse the code's memory.
+ *
  * Limits: unloads glibc performs internally (NSS, iconv modules) do not go
  * through the public symbol, and a libstackwalk loaded with RTLD_LOCAL
  * does not interpose; call sw_flush_cache() yourself there.
@@ -20,6 +59,7 @@
 
 static int (*real_dlclose)(void *);
 uint32_t sw_module_generation;
+uint32_t sw_unloads_active;
 
 /* Called from sw_init: resolves the real dlclose early (dlsym is not
  * async-signal-safe), and, being referenced, makes a static link pull this
@@ -30,6 +70,12 @@ void sw_dlhooks_init(void)
 	if (!__atomic_load_n(&real_dlclose, __ATOMIC_ACQUIRE))
 		__atomic_store_n(&real_dlclose, (int (*)(void *))dlsym(RTLD_NEXT, "dlclose"),
 				 __ATOMIC_RELEASE);
+}
+
+static void modules_changed(void)
+{
+	__atomic_fetch_add(&sw_module_generation, 1, __ATOMIC_RELEASE);
+	sw_flush_cache();
 }
 
 int dlclose(void *handle)
@@ -43,8 +89,11 @@ int dlclose(void *handle)
 			return -1;
 		__atomic_store_n(&real_dlclose, fn, __ATOMIC_RELEASE);
 	}
+	/* the increment is ordered before the release bumps that follow */
+	__atomic_fetch_add(&sw_unloads_active, 1, __ATOMIC_RELAXED);
+	modules_changed();
 	rc = fn(handle);
-	__atomic_fetch_add(&sw_module_generation, 1, __ATOMIC_RELEASE);
-	sw_flush_cache();
+	modules_changed();
+	__atomic_fetch_sub(&sw_unloads_active, 1, __ATOMIC_RELEASE);
 	return rc;
 }

@@ -166,12 +166,25 @@ static inline bool sw_cache_get(uint64_t pc, struct sw_compiled *out)
 
 /* Store a rule computed from unwind information looked up after reading
  * generation `gen` (sw_cache_gen): a flush between the lookup and the put
- * makes the rule a miss instead of a stale hit. */
+ * makes the rule a miss instead of a stale hit.  SW_CACHE_NOGEN: nothing
+ * is stored. */
 void sw_cache_put(uint64_t pc, const struct sw_compiled *rule, uint32_t gen);
 
+/* A generation no flush produces: "do not cache what you look up now". */
+#define SW_CACHE_NOGEN 0u
+
+/* dlcloses between their two flushes (dlhooks.c; atomic). */
+extern uint32_t sw_unloads_active __attribute__((visibility("hidden")));
+
+/* The generation to tag what a lookup made now finds (read it BEFORE the
+ * lookup), or SW_CACHE_NOGEN while a dlclose may be unmapping a module:
+ * what is found then may be gone before the dlclose's second flush.
+ * dlhooks.c has the argument. */
 static inline uint32_t sw_cache_gen(void)
 {
-	return __atomic_load_n(&sw_cache_generation, __ATOMIC_ACQUIRE);
+	uint32_t gen = __atomic_load_n(&sw_cache_generation, __ATOMIC_ACQUIRE);
+
+	return __atomic_load_n(&sw_unloads_active, __ATOMIC_ACQUIRE) ? SW_CACHE_NOGEN : gen;
 }
 
 /* ---------------------------------------------------------------- lookup */

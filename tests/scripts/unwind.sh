@@ -20,7 +20,9 @@
 #             (also inside a SIGUSR1 handler): every sample's walk reaches
 #             main / the thread routine and ends at the outermost frame, the
 #             cursor and sw_backtrace in the handler agree (100000 samples;
-#             5000 in quick mode), and again with the handlers on sigaltstacks
+#             5000 in quick mode), and again with the handlers on sigaltstacks;
+#             bounded by the sample count, each thread sampled only after some
+#             progress of its own, so a slow machine just takes longer
 #   segv      unwinding out of SIGSEGV (call through a null pointer; on the
 #             stack, a sigaltstack, in a thread, with a CFI-less restorer;
 #             a stack overflow)
@@ -36,6 +38,10 @@
 #             dlopen/dlclose
 #   reload    a module replaced at the same address by one with other unwind
 #             rules, when a library (not the program) calls dlclose
+#   dlrace    6 threads churn dlopen/dlclose of two such modules, each loaded
+#             into the hole the other's dlclose leaves while that dlclose may
+#             still be returning, and walk through them (1000 iterations per
+#             thread; 300 in quick mode)
 #   sources   modules with .eh_frame_hdr, with .eh_frame only, with only
 #             .debug_frame, with no CFI (frame pointers): procedure info,
 #             names and walks through them, each replaced at the same
@@ -178,6 +184,7 @@ $(q gcc -O2 -fomit-frame-pointer -DDL_PAD=48 -fPIC -shared "$src/chain_dl.c" -o 
 $(q "$cc" "${cflags[@]}" -fPIC -shared "$src/reload_host.c" -o "$d/reload_host.so")
 $(q "$cc" "${cflags[@]}" "$src/reload.c" "${link_libs[@]}" -o "$d/reload")
 EOS
+	job "dlrace-$name" <<<"$(q "$cc" "${cflags[@]}" "$src/dlrace.c" "${link_libs[@]}" -o "$d/dlrace")"
 done
 
 # sources: one set of modules (gcc, not instrumented), the program per variant
@@ -250,6 +257,8 @@ for v in "${small_variants[@]}"; do
 	done
 	add_test "names-$name" 300 "names-$name" "$d/names_signal" "$d/names_a.so" "$d/names_b.so"
 	add_test "reload-$name" 60 "reload-$name" "$d/reload" "$d/reload_host.so" "$d/reload_a.so" "$d/reload_b.so"
+	# (with the modules of reload)
+	add_test "dlrace-$name" 300 "dlrace-$name" "$d/dlrace" "$d/reload_a.so" "$d/reload_b.so"
 	# each kind loaded, unloaded and replaced at the same address; then kinds
 	# replacing one another
 	add_test "sources-hdr-$name" 60 "sources-$name" "$d/sources" "hdr:$m/hdr_a.so" "hdr:$m/hdr_b.so" "hdr:$m/hdr_a.so"
@@ -267,7 +276,7 @@ for v in "${async_runs[@]}"; do
 	name=async-$name${extra:+-$extra}
 	d=$out/$name
 	# shellcheck disable=SC2086
-	add_test "$name" 300 "$name" "$d/async" "$d/dl_a.so" "$samples" $extra
+	add_test "$name" 1200 "$name" "$d/async" "$d/dl_a.so" "$samples" $extra
 	async_tests+=("$name")
 done
 

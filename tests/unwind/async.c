@@ -25,6 +25,18 @@
  *
  * runs until SAMPLES samples were taken; "altstack" runs every handler on a
  * per-thread sigaltstack.
+ *
+ * The work is bounded by the sample count, not by time, and the run makes
+ * progress at any machine speed: the timers count wall-clock time, so on a
+ * loaded machine (or with the slow handler walks of the sigaltstack runs)
+ * a handler could take longer than the timer period and a thread would do
+ * nothing but take samples, never getting back to the loop that counts
+ * them.  So a thread takes a sample only after it ran at least
+ * MIN_PROGRESS_NS of its own processor time outside the handler since its
+ * last one (CLOCK_THREAD_CPUTIME_ID); other signals return at once and
+ * are counted as skipped.  A slow machine just takes longer (the driving
+ * script's limit is generous); SIGTERM (the limit being hit) stops the run
+ * early: the report then says how far it got, and the run fails.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -55,6 +67,7 @@ static void *bt_self[NSLOTS][MAXF + 2];   /* sw_backtrace from inside the handle
 static uint64_t restorer;                 /* SIGPROF's sa_restorer */
 static int use_altstack;
 static volatile int stop;
+static volatile sig_atomic_t terminated;  /* SIGTERM: a time limit was hit */
 
 /* counters, updated with atomics from the handler */
 static unsigned long samples, samples_per_slot[NSLOTS];
@@ -82,6 +95,18 @@ static void *first_fail[MAXF];
 static int first_fail_n, first_fail_rc, first_fail_slot;
 
 #define INC(x) __atomic_fetch_add(&(x), 1, __ATOMIC_RELAXED)
+
+#define MIN_PROGRESS_NS 300000
+static __thread uint64_t handler_left_ns;   /* thread CPU time when a sample ended */
+static unsigned long skipped;
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);   /* async-signal-safe */
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* libgcc's FDE lookup (exported by libgcc_s; through _dl_find_object, no
  * locks while no frame tables are registered) */
@@ -138,6 +163,11 @@ static void on_prof(int sig, siginfo_t *si, void *uc)
 	if (s < 0 || s >= NSLOTS) {
 		INC(f_other);
 		goto out;
+	}
+	if (thread_cpu_ns() - handler_left_ns < MIN_PROGRESS_NS) {
+		INC(skipped);   /* the thread has barely run since its last sample */
+		errno = saved_errno;
+		return;
 	}
 	void **pcs = bt[s];
 	int n = sw_backtrace_ucontext(uc, pcs, MAXF);
@@ -206,6 +236,7 @@ static void on_prof(int sig, siginfo_t *si, void *uc)
 		record_failure(pcs, n, rc);
 	}
 out:
+	handler_left_ns = thread_cpu_ns();
 	errno = saved_errno;
 }
 
@@ -318,6 +349,12 @@ static void run_round(void)
 
 static const char *dl_path;
 
+static void on_term(int signo)
+{
+	(void)signo;
+	terminated = 1;
+}
+
 static void *worker(void *arg)
 {
 	void *alt = NULL;
@@ -401,6 +438,9 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_usr1;
 	sa.sa_flags = SA_RESTART | (use_altstack ? SA_ONSTACK : 0);
 	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = on_term;
+	sa.sa_flags = 0;
+	sigaction(SIGTERM, &sa, NULL);
 
 	if (use_altstack)
 		alt = altstack_on();
@@ -413,7 +453,7 @@ int main(int argc, char **argv)
 		}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (__atomic_load_n(&samples, __ATOMIC_RELAXED) < target)
+	while (__atomic_load_n(&samples, __ATOMIC_RELAXED) < target && !terminated)
 		run_round();
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < NWORKERS; i++)
@@ -425,14 +465,18 @@ int main(int argc, char **argv)
 		altstack_off(alt);
 
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (terminated)
+		printf("async: stopped by SIGTERM (a time limit) after %lu of %lu samples in %.1f s\n",
+		       samples, target, secs);
 	unsigned long failures = f_noroot + f_truncated + f_cursor_diff + f_other + f_self;
 	for (int i = 0; i < 32; i++)
 		failures += f_error[i] + f_cursor_end[i];
 	printf("async: %lu samples in %.1f s (main %lu, workers %lu + %lu), deepest %lu frames, "
 	       "%lu failures\n", samples, secs, samples_per_slot[0], samples_per_slot[1],
 	       samples_per_slot[2], max_depth, failures);
-	printf("async: %lu samples inside the SIGUSR1 handler (%lu runs of it), %lu in the vDSO\n",
-	       in_handler, usr1_runs, in_vdso);
+	printf("async: %lu samples inside the SIGUSR1 handler (%lu runs of it), %lu in the vDSO; "
+	       "%lu signals skipped (less than %d us of progress since the last sample)\n",
+	       in_handler, usr1_runs, in_vdso, skipped, MIN_PROGRESS_NS / 1000);
 	for (int i = 1; i < 32; i++) {
 		if (f_error[i])
 			printf("async:   sw_backtrace_ucontext failed with %s: %lu\n", sw_strerror(-i),
