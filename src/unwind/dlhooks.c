@@ -40,13 +40,11 @@
  * A dlclose that only drops a reference unmaps nothing; its bumps just
  * cost a few misses.  The module generation (sw_module_generation) is
  * bumped at both points too: filecfi.c re-checks a file it mapped when the
- * generation moved since the last check.  A check recorded between the
- * two bumps is only trusted until bump (2) — enough unless, in that
- * window, a walk of stale frames checks M's file, the file is replaced
- * on disk, and the replacement is loaded at M's address with M's link map
- * and walked, all before this dlclose returns.  The JIT registry needs no
- * such care: it bumps the cache generation after unlinking a registration
- * and before its caller may reuse the code's memory.
+ * generation moved since the last check, and a check made while an unload
+ * is in progress is not recorded, so it is redone once the unload is
+ * over.  The JIT registry needs no such care: it bumps the cache
+ * generation after unlinking a registration and before its caller may
+ * reuse the code's memory.
  *
  * Limits: unloads glibc performs internally (NSS, iconv modules) do not go
  * through the public symbol, and a libstackwalk loaded with RTLD_LOCAL

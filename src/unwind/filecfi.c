@@ -65,6 +65,15 @@ static bool same_file(const struct file_module *m, const char *path)
 	       (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec == m->mtime_ns;
 }
 
+
+/* The generation a file check made now may be recorded in: while a
+ * dlclose is in progress (dlhooks.c) a check is not trusted beyond this
+ * lookup, so the next lookup checks again. */
+static uint32_t checked_in(uint32_t gen)
+{
+	return __atomic_load_n(&sw_unloads_active, __ATOMIC_ACQUIRE) ? gen - 1 : gen;
+}
+
 /* Fill `m` (owned by the caller, zeroed) for `mod` from its file.
  * Returns SW_SLOT_READY (the file stays mapped in m->elf) or SW_SLOT_NONE
  * (no usable file CFI; nothing stays mapped). */
@@ -80,7 +89,7 @@ static uint32_t load(struct file_module *m, const struct sw_module *mod, const c
 	m->path[n] = '\0';
 	m->base = mod->base;
 	m->map_start = mod->map_start;
-	m->checked_gen = gen;
+	m->checked_gen = checked_in(gen);
 	if (stat(path, &st) == 0) {
 		m->dev = (uint64_t)st.st_dev;
 		m->ino = (uint64_t)st.st_ino;
@@ -174,7 +183,7 @@ static int slot_for(const struct sw_module *mod, const char *path, struct file_m
 				sw_slot_release(&m->slot);   /* rebuilt in place and reloaded */
 				continue;
 			}
-			__atomic_store_n(&m->checked_gen, gen, __ATOMIC_RELAXED);
+			__atomic_store_n(&m->checked_gen, checked_in(gen), __ATOMIC_RELAXED);
 		}
 		if (st == SW_SLOT_NONE) {
 			sw_slot_release(&m->slot);
