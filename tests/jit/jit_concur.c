@@ -44,6 +44,7 @@ struct chain {
 static struct chain chains[F_COUNT];
 static volatile int stop;
 static unsigned long walks, walk_failures;
+#define MIN_WALKS 100   /* walks the readers must make while the writer churns */
 static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* the reader's current chain and expectations */
@@ -341,7 +342,10 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int form = 0;
-	while (n_procs < total) {
+	/* bounded by counts, not time: churn the procedures asked for, and go
+	 * on until the readers have walked during the churn (on a loaded
+	 * machine they may get the processor late) */
+	while (n_procs < total || __atomic_load_n(&walks, __ATOMIC_RELAXED) < MIN_WALKS) {
 		struct slot *s = &slots[rnd() % nslots];
 		if (!s->h) {
 			churn_add(s, form);
@@ -374,7 +378,7 @@ int main(int argc, char **argv)
 		printf(" %s %lu", form_names[f], by_form[f]);
 	printf("\n");
 	CHECK(n_procs >= total, "procedures churned: %lu", n_procs);
-	CHECK(walks > 0, "walks during the churn");
+	CHECK(walks >= MIN_WALKS, "walks during the churn: %lu", walks);
 	CHECK_EQ(walk_failures, 0, "walks that failed");
 	CHECK_EQ(writer_errors, 0, "writer calls that failed");
 

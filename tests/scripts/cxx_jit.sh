@@ -94,7 +94,7 @@ run() {
 	local name=$1 buildlog=$2 rc=0
 	shift 2
 	local log=$logs/$name.log
-	(cd "$out" && timeout -k 5 300 "$@") >"$log" 2>&1 </dev/null || rc=$?
+	(cd "$out" && timeout -k 5 900 "$@") >"$log" 2>&1 </dev/null || rc=$?
 	if grep -q "warning:" "$buildlog"; then
 		{ echo "build warnings:"; cat "$buildlog"; } >>"$log"
 		((rc != 0)) || rc=98
@@ -162,7 +162,7 @@ for v in "${variants[@]}"; do
 		# and turned off through the environment: the first throw must
 		# terminate (SIGABRT)
 		rc=0
-		(cd "$out" && SW_JIT_PUBLISHERS=none timeout -k 5 120 "$d/cxx_jit_pub" default libgcc) \
+		(cd "$out" && SW_JIT_PUBLISHERS=none timeout -k 5 600 "$d/cxx_jit_pub" default libgcc) \
 			>"$logs/default-off-$name.log" 2>&1 </dev/null || rc=$?
 		if ((rc == 134)); then
 			pass=$((pass + 1))

@@ -176,7 +176,7 @@ echo "eh: built in $((SECONDS - t0)) s"
 run_prog() {
 	local name=$1 rc=0
 	shift
-	(cd "$out" && timeout -k 5 300 "$@") >"$logs/$name.out" 2>"$logs/$name.err" </dev/null || rc=$?
+	(cd "$out" && timeout -k 5 900 "$@") >"$logs/$name.out" 2>"$logs/$name.err" </dev/null || rc=$?
 	return $rc
 }
 
@@ -288,8 +288,8 @@ real() {
 	shift 2
 	local log=$logs/$name.log tc=$out/$name.throws
 	rm -f "$tc"
-	(cd "$wd" && timeout -k 5 120 "$@") >"$logs/$name-normal.out" 2>&1 </dev/null || rc1=$?
-	(cd "$wd" && THROWCOUNT_FILE=$tc LD_PRELOAD="$unw_so:$out/throwcount.so" timeout -k 5 120 "$@") \
+	(cd "$wd" && timeout -k 5 600 "$@") >"$logs/$name-normal.out" 2>&1 </dev/null || rc1=$?
+	(cd "$wd" && THROWCOUNT_FILE=$tc LD_PRELOAD="$unw_so:$out/throwcount.so" timeout -k 5 600 "$@") \
 		>"$logs/$name-preload.out" 2>&1 </dev/null || rc2=$?
 	{
 		echo "command: $*"

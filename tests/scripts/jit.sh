@@ -142,10 +142,10 @@ t0=$SECONDS
 for v in "${variants[@]}"; do
 	IFS=: read -r name _ <<<"$v"
 	d=$out/$name
-	run "sync-$name" "sync-$name" 120 "$d/jit_sync"
-	run "async-$name" "async-$name" 300 "$d/jit_async"
-	run "concur-$name" "concur-$name" 300 "$d/jit_concur"
-	run "bad-$name" "bad-$name" 120 "$d/jit_bad"
+	run "sync-$name" "sync-$name" 600 "$d/jit_sync"
+	run "async-$name" "async-$name" 1200 "$d/jit_async"
+	run "concur-$name" "concur-$name" 900 "$d/jit_concur"
+	run "bad-$name" "bad-$name" 600 "$d/jit_bad"
 done
 if [[ $mode == full ]]; then
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \

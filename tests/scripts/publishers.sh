@@ -92,7 +92,7 @@ elif [[ -x $out/pub_tool ]]; then
 	gdb_bt() {
 		local mask=$1 i=$2 label=$3
 		local log=$out/gdb-$label.log
-		timeout 120 gdb -nx -batch -ex "break gdb_stop_here" -ex "break gdb_after_remove" \
+		timeout 600 gdb -nx -batch -ex "break gdb_stop_here" -ex "break gdb_after_remove" \
 			-ex "run $mask ${forms[$i]} 0" -ex "bt" -ex "continue" -ex "bt" -ex "info symbol jit_addr" \
 			"$out/pub_tool" >"$log" 2>&1 </dev/null
 		# first bt: the frames from on_leaf to main, names only
@@ -127,7 +127,7 @@ elif [[ -x $out/pub_tool ]]; then
 	done
 	for i in 1 2 3 4 5 6; do
 		log=$out/gdb-lines-${names[$i]}.log
-		timeout 120 gdb -nx -batch -ex "break gdb_stop_here" -ex "break gdb_after_remove" \
+		timeout 600 gdb -nx -batch -ex "break gdb_stop_here" -ex "break gdb_after_remove" \
 			-ex "run 2 ${forms[$i]} 0 lines" -ex "bt" -ex "info line *jit_addr" -ex "continue" \
 			-ex "bt" -ex "info line *jit_addr" "$out/pub_tool" >"$log" 2>&1 </dev/null
 		before=$(awk '/^Breakpoint 1,/{f=1} /^Breakpoint 2,/{f=0} f' "$log")
@@ -188,7 +188,7 @@ if [[ -n $perf_ok ]]; then
 	d=$out/jitdump
 	mkdir -p "$d"
 	log=$d/log
-	(cd "$d" && JITDUMPDIR=$d timeout 120 perf record -k 1 -e cpu-clock -g -o jd.data -- \
+	(cd "$d" && JITDUMPDIR=$d timeout 600 perf record -k 1 -e cpu-clock -g -o jd.data -- \
 		"$out/pub_tool" 8 2 1 &&
 		timeout 300 perf inject --jit -i jd.data -o jd.jit.data &&
 		perf report -i jd.jit.data --stdio --no-children --sort sym) >"$log" 2>&1 </dev/null
@@ -212,7 +212,7 @@ if [[ -n $perf_ok ]]; then
 		d=$out/jitdump-lines-${names[$i]}
 		mkdir -p "$d"
 		log=$d/log
-		(cd "$d" && JITDUMPDIR=$d timeout 120 perf record -k 1 -e cpu-clock -g -o jd.data -- \
+		(cd "$d" && JITDUMPDIR=$d timeout 600 perf record -k 1 -e cpu-clock -g -o jd.data -- \
 			"$out/pub_tool" 8 "${forms[$i]}" 1 lines &&
 			timeout 300 perf inject --jit -i jd.data -o jd.jit.data &&
 			perf report -i jd.jit.data --stdio --no-children --sort sym,srcline -g none) \
@@ -248,7 +248,7 @@ if [[ -n $perf_ok ]]; then
 	d=$out/perfmap
 	mkdir -p "$d"
 	log=$d/log
-	(cd "$d" && timeout 120 perf record -e cpu-clock -g -o map.data -- "$out/pub_tool" 4 2 1 &&
+	(cd "$d" && timeout 600 perf record -e cpu-clock -g -o map.data -- "$out/pub_tool" 4 2 1 &&
 		perf report -i map.data --stdio --no-children --sort sym) >"$log" 2>&1 </dev/null
 	n=$(grep -cE '\[\.\] jit_f[0-9]+' "$log")
 	if ((n >= 6)); then ok "perf map: perf report names $n JIT symbol lines"; else bad "perf map: perf report names the JIT functions ($n lines)" "$log"; fi
@@ -260,7 +260,7 @@ if [[ ! -f /usr/include/x86_64-linux-gnu/libunwind.h && ! -f /usr/include/libunw
 	skip unw "nongnu libunwind headers missing (Debian package libunwind-dev)"
 elif build_prog pub_unw "$src/pub_unw.c" -lunwind; then
 	log=$out/pub_unw.log
-	if timeout 120 "$out/pub_unw" >"$log" 2>&1 </dev/null; then ok "libunwind: $(tail -n 1 "$log")"; else bad "libunwind" "$log"; fi
+	if timeout 600 "$out/pub_unw" >"$log" 2>&1 </dev/null; then ok "libunwind: $(tail -n 1 "$log")"; else bad "libunwind" "$log"; fi
 fi
 
 echo "$pass passed, $fail failed"

@@ -91,7 +91,7 @@ for ((k = 1; k <= nblocks; k++)); do
 			continue
 		fi
 		if [[ $has_main == yes ]]; then
-			if ! timeout -k 5 60 "$exe" >>"$log" 2>&1 </dev/null; then
+			if ! timeout -k 5 300 "$exe" >>"$log" 2>&1 </dev/null; then
 				bad "block $k runs ($name)" "$log"
 				continue
 			fi

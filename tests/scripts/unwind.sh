@@ -247,27 +247,27 @@ run_tests() {   # run_tests PARALLEL NAME...
 for v in "${sync_variants[@]}"; do
 	IFS=: read -r name _ <<<"$v"
 	d=$out/sync-$name
-	add_test "sync-$name" 300 "sync-$name" "$d/sync" "$d/dl_a.so" "$d/dl_b.so" "$sync_rounds"
+	add_test "sync-$name" 900 "sync-$name" "$d/sync" "$d/dl_a.so" "$d/dl_b.so" "$sync_rounds"
 done
 for v in "${small_variants[@]}"; do
 	IFS=: read -r name _ <<<"$v"
 	d=$out/$name
 	for p in segv noalloc corrupt resume resume_trap regs; do
-		add_test "$p-$name" 120 "$p-$name" "$d/$p"
+		add_test "$p-$name" 600 "$p-$name" "$d/$p"
 	done
-	add_test "names-$name" 300 "names-$name" "$d/names_signal" "$d/names_a.so" "$d/names_b.so"
-	add_test "reload-$name" 60 "reload-$name" "$d/reload" "$d/reload_host.so" "$d/reload_a.so" "$d/reload_b.so"
+	add_test "names-$name" 900 "names-$name" "$d/names_signal" "$d/names_a.so" "$d/names_b.so"
+	add_test "reload-$name" 600 "reload-$name" "$d/reload" "$d/reload_host.so" "$d/reload_a.so" "$d/reload_b.so"
 	# (with the modules of reload)
-	add_test "dlrace-$name" 300 "dlrace-$name" "$d/dlrace" "$d/reload_a.so" "$d/reload_b.so"
+	add_test "dlrace-$name" 900 "dlrace-$name" "$d/dlrace" "$d/reload_a.so" "$d/reload_b.so"
 	# each kind loaded, unloaded and replaced at the same address; then kinds
 	# replacing one another
-	add_test "sources-hdr-$name" 60 "sources-$name" "$d/sources" "hdr:$m/hdr_a.so" "hdr:$m/hdr_b.so" "hdr:$m/hdr_a.so"
-	add_test "sources-eh-$name" 60 "sources-$name" "$d/sources" "eh:$m/eh_a.so" "eh:$m/eh_b.so" "eh:$m/eh_a.so"
-	add_test "sources-debug-$name" 60 "sources-$name" "$d/sources" "debug:$m/debug_a.so" "debug:$m/debug_b.so" "debug:$m/debug_a.so"
-	add_test "sources-fp-$name" 60 "sources-$name" "$d/sources" "fp:$m/fp.so" "fp:$m/fp.so"
-	add_test "sources-mixed-$name" 60 "sources-$name" "$d/sources" "eh:$m/eh_a.so" "debug:$m/debug_a.so" "hdr:$m/hdr_a.so" "fp:$m/fp.so" "debug:$m/debug_b.so"
-	add_test "sources-many-$name" 300 "sources-$name" "$d/sources" "${many[@]}"
-	add_test "sources-hold-$name" 300 "sources-$name" "$d/sources" --hold "${many[@]}"
+	add_test "sources-hdr-$name" 600 "sources-$name" "$d/sources" "hdr:$m/hdr_a.so" "hdr:$m/hdr_b.so" "hdr:$m/hdr_a.so"
+	add_test "sources-eh-$name" 600 "sources-$name" "$d/sources" "eh:$m/eh_a.so" "eh:$m/eh_b.so" "eh:$m/eh_a.so"
+	add_test "sources-debug-$name" 600 "sources-$name" "$d/sources" "debug:$m/debug_a.so" "debug:$m/debug_b.so" "debug:$m/debug_a.so"
+	add_test "sources-fp-$name" 600 "sources-$name" "$d/sources" "fp:$m/fp.so" "fp:$m/fp.so"
+	add_test "sources-mixed-$name" 600 "sources-$name" "$d/sources" "eh:$m/eh_a.so" "debug:$m/debug_a.so" "hdr:$m/hdr_a.so" "fp:$m/fp.so" "debug:$m/debug_b.so"
+	add_test "sources-many-$name" 900 "sources-$name" "$d/sources" "${many[@]}"
+	add_test "sources-hold-$name" 900 "sources-$name" "$d/sources" --hold "${many[@]}"
 done
 parallel_tests=("${order[@]}")
 async_tests=()
