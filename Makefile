@@ -91,7 +91,10 @@ $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(STATIC)
 
--include $(LIB_OBJS:.o=.d) $(TOOL_OBJS:.o=.d)
+# the compiler's dependency lists (-MMD -MP) for everything built from C
+# or C++ sources: objects, unit tests, demo programs, the interposer
+-include $(LIB_OBJS:.o=.d) $(EH_OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(UNIT_BINS:=.d) \
+	$(addprefix $(BUILD)/demo/,backtrace.d jit_demo.d jit_demo_eh.d) $(FINDFDE:.so=.d)
 
 # ---- libgcc publisher / interposer
 # $(BUILD)/libstackwalk_findfde.so (interpose/find_fde.c): the opt-in
@@ -106,7 +109,7 @@ lib: $(FINDFDE)
 
 $(FINDFDE): interpose/find_fde.c src/jit/eh_find.h include/stackwalk.h
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(WARN) $(CFLAGS) -fPIC -Iinclude -Isrc -shared $(LDFLAGS) -o $@ $<
+	$(CC) -std=gnu11 $(WARN) $(CFLAGS) -fPIC -Iinclude -Isrc -MMD -MP -MF $(@:.so=.d) -shared $(LDFLAGS) -o $@ $<
 
 .PHONY: install-findfde
 install: install-findfde
@@ -127,13 +130,13 @@ $(BUILD)/demo/backtrace: demo/backtrace.c $(STATIC)
 CXX ?= g++
 $(BUILD)/demo/jit_demo: demo/jit_demo.cc $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CXX) -std=gnu++17 -Wall -Wextra -Wshadow $(CFLAGS) $(SANFLAGS) -Iinclude -o $@ $< $(STATIC) $(LDFLAGS_ALL)
+	$(CXX) -std=gnu++17 -Wall -Wextra -Wshadow $(CFLAGS) $(SANFLAGS) -Iinclude -MMD -MP -o $@ $< $(STATIC) $(LDFLAGS_ALL)
 
 # the same program on libstackwalk_unwind (its _Unwind_* and sw_* API), for
 # the exception part without any publisher
 $(BUILD)/demo/jit_demo_eh: demo/jit_demo.cc $(EH_SHARED)
 	@mkdir -p $(dir $@)
-	$(CXX) -std=gnu++17 -Wall -Wextra -Wshadow $(CFLAGS) -Iinclude -o $@ $< \
+	$(CXX) -std=gnu++17 -Wall -Wextra -Wshadow $(CFLAGS) -Iinclude -MMD -MP -o $@ $< \
 		-L$(BUILD) -Wl,--no-as-needed -lstackwalk_unwind -Wl,--as-needed \
 		-Wl,-rpath,$(abspath $(BUILD)) -ldl
 
