@@ -39,6 +39,9 @@ TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
+# the release version, from the public header (SW_VERSION_MAJOR/MINOR)
+SW_VERSION_MAJOR_MINOR := $(shell sed -n 's/^\#define SW_VERSION_M[AI][JN]OR //p' include/stackwalk.h | paste -sd.)
+
 STATIC  := $(BUILD)/libstackwalk.a
 SHARED  := $(BUILD)/libstackwalk.so
 EH_SHARED := $(BUILD)/libstackwalk_unwind.so
@@ -174,21 +177,29 @@ fuzz-replay:
 	@./fuzz/run.sh replay
 
 # ---------------------------------------------------------------- install
+# Shared libraries as distributions lay them out: the real file
+# libstackwalk.so.$(VERSION), the SONAME link libstackwalk.so.0 the loader
+# opens, the development link libstackwalk.so the linker finds.  The .pc
+# files give -L/-I and `libdir` (for -Wl,-rpath: PREFIX/lib is not on the
+# loader's default path unless ldconfig knows it; README, "Installing").
+VERSION := $(SW_VERSION_MAJOR_MINOR)
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g'
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include/stackwalk $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/stackwalk.h $(DESTDIR)$(PREFIX)/include/
 	if [ -d include/stackwalk ]; then cp -r include/stackwalk/. $(DESTDIR)$(PREFIX)/include/stackwalk/; fi
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libstackwalk.so.0
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libstackwalk.so.$(VERSION)
+	ln -sf libstackwalk.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libstackwalk.so.0
+	ln -sf libstackwalk.so.0 $(DESTDIR)$(PREFIX)/lib/libstackwalk.so
+	$(PC_SED) mk/stackwalk.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/stackwalk.pc
 ifeq ($(SAN),)
 	install -m 644 $(EH_STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(EH_SHARED).1 $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libstackwalk_unwind.so.1 $(DESTDIR)$(PREFIX)/lib/libstackwalk_unwind.so
+	$(PC_SED) mk/stackwalk_unwind.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/stackwalk_unwind.pc
 endif
-	ln -sf libstackwalk.so.0 $(DESTDIR)$(PREFIX)/lib/libstackwalk.so
 	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1|g' mk/stackwalk.pc.in \
-		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/stackwalk.pc
 
 clean:
 	rm -rf build
