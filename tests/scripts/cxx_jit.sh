@@ -14,6 +14,9 @@
 #   interposer-preload  no publisher, LD_PRELOAD=libstackwalk_findfde.so
 #                       (program linked with libstackwalk.a, the entry
 #                       point exported); every form including callbacks
+#   interposer-static   the same, the program linked with libstackwalk.a
+#                       alone (no -rdynamic, nothing exported): the
+#                       registry hands itself to the interposer
 #   interposer-shared   the same with libstackwalk.so
 #   interposer-linked   libstackwalk_findfde.so linked before libgcc_s
 #   publisher-llvm16 / direct-llvm16   LD_PRELOAD of LLVM libunwind 16
@@ -152,6 +155,7 @@ for v in "${variants[@]}"; do
 	run "publisher-libgcc-$name" "$blog" "$d/cxx_jit_pub" publisher libgcc
 	run "direct-libgcc-$name" "$blog" "$d/cxx_jit_static" direct libgcc
 	run "interposer-preload-$name" "$blog" env LD_PRELOAD="$findfde" "$d/cxx_jit_static" interposer libgcc
+	run "interposer-static-$name" "$blog" env LD_PRELOAD="$findfde" "$d/cxx_jit_plain" interposer libgcc
 	if [[ $shared == yes ]]; then
 		run "interposer-shared-$name" "$blog" env LD_PRELOAD="$findfde" "$d/cxx_jit_shared" interposer libgcc
 		run "interposer-linked-$name" "$blog" "$d/cxx_jit_linked" interposer libgcc
