@@ -128,6 +128,8 @@ for v in "${variants[@]}"; do
 		# the registry in the program, its interposer entry point exported
 		"$cxx" "${san[@]}" -o "$d/cxx_jit_static" "$d/cxx_jit.o" "$d/emit.o" "$build/libstackwalk.a" \
 			-Wl,-u,sw_jit_eh_find_fde,--export-dynamic-symbol=sw_jit_eh_find_fde -ldl &&
+		# the same as a user would link it: the archive, nothing exported
+		"$cxx" "${san[@]}" -o "$d/cxx_jit_plain" "$d/cxx_jit.o" "$d/emit.o" "$build/libstackwalk.a" -ldl &&
 		true
 	} >"$blog" 2>&1 || echo "build failed" >>"$blog"
 	# with libstackwalk.so: not for clang under ASan (the sanitizer build's
