@@ -39,6 +39,9 @@ TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
+# the release version, from the public header (SW_VERSION_MAJOR/MINOR)
+SW_VERSION_MAJOR_MINOR := $(shell sed -n 's/^\#define SW_VERSION_M[AI][JN]OR //p' include/stackwalk.h | paste -sd.)
+
 STATIC  := $(BUILD)/libstackwalk.a
 SHARED  := $(BUILD)/libstackwalk.so
 EH_SHARED := $(BUILD)/libstackwalk_unwind.so
@@ -91,7 +94,10 @@ $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(STATIC)
 
--include $(LIB_OBJS:.o=.d) $(EH_OBJS:.o=.d) $(TOOL_OBJS:.o=.d)
+# the compiler's dependency lists (-MMD -MP) for everything built from C
+# or C++ sources: objects, unit tests, demo programs, the interposer
+-include $(LIB_OBJS:.o=.d) $(EH_OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(UNIT_BINS:=.d) \
+	$(addprefix $(BUILD)/demo/,backtrace.d jit_demo.d jit_demo_eh.d) $(FINDFDE:.so=.d)
 
 # ---- libgcc publisher / interposer
 # $(BUILD)/libstackwalk_findfde.so (interpose/find_fde.c): the opt-in
@@ -106,7 +112,7 @@ lib: $(FINDFDE)
 
 $(FINDFDE): interpose/find_fde.c src/jit/eh_find.h include/stackwalk.h
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(WARN) $(CFLAGS) -fPIC -Iinclude -Isrc -shared $(LDFLAGS) -o $@ $<
+	$(CC) -std=gnu11 $(WARN) $(CFLAGS) -fPIC -Iinclude -Isrc -MMD -MP -MF $(@:.so=.d) -shared $(LDFLAGS) -o $@ $<
 
 .PHONY: install-findfde
 install: install-findfde
@@ -127,13 +133,13 @@ $(BUILD)/demo/backtrace: demo/backtrace.c $(STATIC)
 CXX ?= g++
 $(BUILD)/demo/jit_demo: demo/jit_demo.cc $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CXX) -std=gnu++17 -Wall -Wextra -Wshadow $(CFLAGS) $(SANFLAGS) -Iinclude -o $@ $< $(STATIC) $(LDFLAGS_ALL)
+	$(CXX) -std=gnu++17 -Wall -Wextra -Wshadow $(CFLAGS) $(SANFLAGS) -Iinclude -MMD -MP -o $@ $< $(STATIC) $(LDFLAGS_ALL)
 
 # the same program on libstackwalk_unwind (its _Unwind_* and sw_* API), for
 # the exception part without any publisher
 $(BUILD)/demo/jit_demo_eh: demo/jit_demo.cc $(EH_SHARED)
 	@mkdir -p $(dir $@)
-	$(CXX) -std=gnu++17 -Wall -Wextra -Wshadow $(CFLAGS) -Iinclude -o $@ $< \
+	$(CXX) -std=gnu++17 -Wall -Wextra -Wshadow $(CFLAGS) -Iinclude -MMD -MP -o $@ $< \
 		-L$(BUILD) -Wl,--no-as-needed -lstackwalk_unwind -Wl,--as-needed \
 		-Wl,-rpath,$(abspath $(BUILD)) -ldl
 
@@ -171,21 +177,29 @@ fuzz-replay:
 	@./fuzz/run.sh replay
 
 # ---------------------------------------------------------------- install
+# Shared libraries as distributions lay them out: the real file
+# libstackwalk.so.$(VERSION), the SONAME link libstackwalk.so.0 the loader
+# opens, the development link libstackwalk.so the linker finds.  The .pc
+# files give -L/-I and `libdir` (for -Wl,-rpath: PREFIX/lib is not on the
+# loader's default path unless ldconfig knows it; README, "Installing").
+VERSION := $(SW_VERSION_MAJOR_MINOR)
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g'
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include/stackwalk $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/stackwalk.h $(DESTDIR)$(PREFIX)/include/
 	if [ -d include/stackwalk ]; then cp -r include/stackwalk/. $(DESTDIR)$(PREFIX)/include/stackwalk/; fi
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libstackwalk.so.0
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libstackwalk.so.$(VERSION)
+	ln -sf libstackwalk.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libstackwalk.so.0
+	ln -sf libstackwalk.so.0 $(DESTDIR)$(PREFIX)/lib/libstackwalk.so
+	$(PC_SED) mk/stackwalk.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/stackwalk.pc
 ifeq ($(SAN),)
 	install -m 644 $(EH_STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(EH_SHARED).1 $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libstackwalk_unwind.so.1 $(DESTDIR)$(PREFIX)/lib/libstackwalk_unwind.so
+	$(PC_SED) mk/stackwalk_unwind.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/stackwalk_unwind.pc
 endif
-	ln -sf libstackwalk.so.0 $(DESTDIR)$(PREFIX)/lib/libstackwalk.so
 	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1|g' mk/stackwalk.pc.in \
-		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/stackwalk.pc
 
 clean:
 	rm -rf build

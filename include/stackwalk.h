@@ -58,6 +58,8 @@ enum sw_status {
 	SW_EBADHANDLE = -28,    /* unknown or already removed JIT handle */
 	SW_EFULL = -29,         /* growable JIT table is full */
 	SW_ENONAME = -30,       /* the procedure was found but has no name */
+	SW_ETOODEEP = -31,      /* the stack has more frames than the walk could take
+				 * (buffer full, or SW_MAX_SIGNAL_FRAMES) */
 };
 
 /*
@@ -130,13 +132,23 @@ int sw_init_local(sw_cursor_t *cursor, const sw_context_t *ctx);
 int sw_init_ucontext(sw_cursor_t *cursor, const void *ucontext);
 
 /*
+ * A walk has no frame-count limit: every step must make the stack grow
+ * (the caller's CFA above the current SP, else SW_ERANGE), which ends
+ * loops and corrupt chains.  Only frames interrupted by signals are exempt
+ * (a handler may run on another stack), so a walk passes at most this many
+ * of them (nested signals), then sw_step returns SW_ETOODEEP.
+ */
+#define SW_MAX_SIGNAL_FRAMES 256
+
+/*
  * sw_step - move the cursor to the caller's frame.
  * Returns 0 (moved), SW_END_OF_STACK (the current frame is the outermost:
- * no caller), or a negative error: SW_ENOTFOUND (no unwind information and
- * no fallback applies), SW_EMEMORY (a stack read failed), SW_ERANGE (the
- * CFA did not grow: corrupt or looping stack), SW_ESTEPLIMIT (frame count
- * bound), or a CFI parse error.  After an error the cursor stays on the
- * frame it was on.
+ * no caller; also for the bottom of a makecontext() stack, glibc's
+ * __start_context), or a negative error: SW_ENOTFOUND (no unwind
+ * information and no fallback applies), SW_EMEMORY (a stack read failed),
+ * SW_ERANGE (the CFA did not grow: corrupt or looping stack), SW_ETOODEEP
+ * (more than SW_MAX_SIGNAL_FRAMES signal frames), or a CFI parse error.
+ * After an error the cursor stays on the frame it was on.
  * Thread-safe: yes.  Async-signal-safe: yes.  Allocates nothing, no locks.
  */
 int sw_step(sw_cursor_t *cursor);
@@ -200,7 +212,12 @@ int sw_get_proc_info(sw_cursor_t *cursor, struct sw_proc_info *info);
  * under /usr/lib/debug or the ':'-separated directories of the
  * environment variable SW_DEBUG_DIR (read when a module is first named).  The name is
  * truncated to fit `size` (always NUL-terminated when size > 0).
- * Returns 0, SW_ENOTFOUND.
+ * The name is always a symbol that contains the looked-up PC (the IP, or
+ * IP - 1 for a return address; the IP itself when that is a symbol's
+ * first byte and IP - 1 is in none): a sized symbol, or a size-0 function
+ * symbol (hand-written assembly) only when no sized one contains the PC
+ * and no other symbol of the section starts between it and the PC.
+ * Returns 0, SW_ENOTFOUND (no symbol contains the PC).
  * Thread-safe: yes, no locks.
  * Async-signal-safe: yes for modules already named once (a warm-up call
  * with an IP in each module, e.g. one named walk from main, makes later
@@ -217,19 +234,36 @@ int sw_get_proc_name(sw_cursor_t *cursor, char *buf, size_t size, uint64_t *offs
 /*
  * sw_backtrace - return addresses of the calling thread's stack, innermost
  * first, like glibc backtrace(): pcs[0] is the address sw_backtrace
- * returns to.  At most `max` entries.
+ * returns to.  At most `max` entries, as deep as the stack goes (no other
+ * limit).
  * Returns the number stored (>= 0), or a negative error when not even the
- * first frame could be read.  Thread-safe: yes.  Async-signal-safe: yes
- * (after sw_init).  Allocates nothing, takes no locks.
+ * first frame could be read.  A return value equal to `max` means the
+ * buffer filled: the trace may be cut (use sw_backtrace2 to know).  A
+ * smaller one is the whole stack, or as far as it could be unwound (an
+ * error ended the walk: sw_backtrace2 tells which).
+ * Thread-safe: yes.  Async-signal-safe: yes (after sw_init).  Allocates
+ * nothing, takes no locks.
  */
 int sw_backtrace(void **pcs, int max);
+
+/*
+ * sw_backtrace2 - sw_backtrace that says how the trace ended: *status
+ * (when not NULL) receives SW_END_OF_STACK when pcs holds the whole stack
+ * (to its outermost frame), SW_ETOODEEP when the buffer filled before the
+ * end (the stack has more frames), or the negative error of the step that
+ * failed (the trace stops at the last frame that could be unwound).
+ * Returns as sw_backtrace.  Thread-safe, async-signal-safe: as sw_backtrace.
+ */
+int sw_backtrace2(void **pcs, int max, int *status);
 
 /*
  * sw_backtrace_ucontext - the same from a signal handler's ucontext_t:
  * pcs[0] is the interrupted PC, then the return addresses above it.
  * Returns as sw_backtrace.  Thread-safe, async-signal-safe: yes.
+ * sw_backtrace_ucontext2 also reports how it ended, as sw_backtrace2.
  */
 int sw_backtrace_ucontext(const void *ucontext, void **pcs, int max);
+int sw_backtrace_ucontext2(const void *ucontext, void **pcs, int max, int *status);
 
 /*
  * sw_resume - continue execution in the cursor's current frame with its

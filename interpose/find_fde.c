@@ -16,11 +16,14 @@
  * own copy directly), and not used by LLVM libunwind (which never calls
  * _Unwind_Find_FDE: use the SW_JIT_PUB_LIBGCC publisher there).
  *
- * Linking: this library does NOT link libstackwalk.  The registry must be
- * one per process, the program's: the entry point (jit/eh_find.h) is found
- * with dlsym(RTLD_DEFAULT), i.e. in libstackwalk.so, or in a program
- * linked with libstackwalk.a and -Wl,--export-dynamic-symbol=sw_jit_eh_find_fde.
- * A process without it behaves exactly as without this library.
+ * Linking: this library does NOT link libstackwalk: it answers from the
+ * registries of the process (jit/eh_find.h).  Each registry attaches
+ * itself at its first registration through sw_findfde_attach (found with
+ * dlsym(RTLD_DEFAULT): that works for libstackwalk.so and for a program
+ * linked with libstackwalk.a, which exports nothing); libstackwalk.so's
+ * entry point is also looked up here, for registrations made before this
+ * library was loaded.  A process without a registry behaves exactly as
+ * without this library.
  *
  * FDEs the registry cannot hand out in place are copied into a small
  * per-thread ring of buffers: libgcc is done with an FDE before it asks
@@ -29,6 +32,7 @@
  */
 #define _GNU_SOURCE 1   /* RTLD_NEXT, RTLD_DEFAULT, RTLD_NOLOAD */
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -47,6 +51,11 @@ typedef const void *(*find_fde_fn)(void *pc, struct dwarf_eh_bases *bases);
 
 const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases);
 unsigned long sw_findfde_unserved(void);
+void sw_findfde_attach(struct sw_findfde_registry *reg);
+
+/* The attached registries, newest first: nodes owned by the registries
+ * (static, never freed), pushed with a release CAS, read with acquire. */
+static struct sw_findfde_registry *attached;
 
 /* Resolved lazily, kept once found (relaxed is enough: dlsym returns the
  * same value to every thread, and the pointed-to code is immutable). */
@@ -102,26 +111,55 @@ __attribute__((constructor)) static void findfde_init(void)
 	get_real();
 }
 
+void sw_findfde_attach(struct sw_findfde_registry *reg)
+{
+	struct sw_findfde_registry *head = __atomic_load_n(&attached, __ATOMIC_ACQUIRE);
+
+	if (!reg || !reg->find)
+		return;
+	do {
+		for (const struct sw_findfde_registry *r = head; r; r = r->next)
+			if (r == reg || r->find == reg->find)
+				return;
+		reg->next = head;
+	} while (!__atomic_compare_exchange_n(&attached, &head, reg, false, __ATOMIC_RELEASE,
+					      __ATOMIC_ACQUIRE));
+}
+
+/* Ask one registry; true when it answered (the FDE in *out). */
+static bool ask(sw_jit_eh_find_fde_fn q, void *pc, struct dwarf_eh_bases *bases,
+		const void **out)
+{
+	struct sw_jit_eh_fde f;
+	unsigned slot = ring_next;
+	int rc = q((uint64_t)(uintptr_t)pc, ring[slot], SLOT, &f);
+
+	if (rc == 0) {
+		if (f.copied)
+			ring_next = (slot + 1) % RING;
+		bases->tbase = NULL;
+		bases->dbase = NULL;
+		bases->func = (void *)(uintptr_t)f.func;
+		*out = f.fde;
+		return true;
+	}
+	if (rc != SW_ENOTFOUND)
+		__atomic_fetch_add(&unserved, 1, __ATOMIC_RELAXED);
+	return false;
+}
+
 const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases)
 {
 	sw_jit_eh_find_fde_fn q = get_query();
+	const void *fde;
 	find_fde_fn r;
 
-	if (q) {
-		struct sw_jit_eh_fde f;
-		unsigned slot = ring_next;
-		int rc = q((uint64_t)(uintptr_t)pc, ring[slot], SLOT, &f);
-		if (rc == 0) {
-			if (f.copied)
-				ring_next = (slot + 1) % RING;
-			bases->tbase = NULL;
-			bases->dbase = NULL;
-			bases->func = (void *)(uintptr_t)f.func;
-			return f.fde;
-		}
-		if (rc != SW_ENOTFOUND)
-			__atomic_fetch_add(&unserved, 1, __ATOMIC_RELAXED);
-	}
+	if (q && ask(q, pc, bases, &fde))
+		return fde;
+	for (const struct sw_findfde_registry *reg = __atomic_load_n(&attached, __ATOMIC_ACQUIRE);
+	     reg; reg = reg->next)
+		if (reg->find != q && ask(reg->find, pc, bases, &fde))
+			return fde;
 	r = get_real();
 	return r ? r(pc, bases) : NULL;
 }

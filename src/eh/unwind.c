@@ -154,14 +154,8 @@ static void ctx_init(struct _Unwind_Context *ctx)
  * the stack, -1 on error. */
 static int ctx_step(struct _Unwind_Context *ctx)
 {
-	struct sw_cursor_impl *c = (struct sw_cursor_impl *)(void *)&ctx->cur;
 	int rc;
 
-	/* the cursor stops at SW_MAX_FRAMES to end loops in backtraces; an
-	 * exception may legitimately cross deeper recursions (libgcc has no
-	 * limit), and a stack whose SP stops growing still ends the walk */
-	if (c->depth >= SW_MAX_FRAMES - 1)
-		c->depth = 0;
 	if (++ctx->steps > MAX_STEPS)
 		return -1;
 	rc = sw_step(&ctx->cur);

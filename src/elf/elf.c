@@ -389,6 +389,11 @@ struct symbolize_state {
 	uint64_t addr;
 	struct sw_elf_sym sized, nosize;
 	bool have_sized, have_nosize;
+	/* the highest start <= addr of a sized symbol in addr's section
+	 * (whether or not it contains addr): a size-0 FUNC below it does not
+	 * reach addr */
+	uint64_t barrier;
+	bool have_barrier;
 };
 
 /* Tie-break among aliases: GLOBAL over WEAK over LOCAL, code over data. */
@@ -417,6 +422,11 @@ static int symbolize_cb(void *arg, const struct sw_elf_sym *s)
 	    s->type != STT_NOTYPE)
 		return 0;
 	if (s->size != 0) {
+		if (section_covers(st->elf, s->shndx, st->addr) &&
+		    (!st->have_barrier || s->value > st->barrier)) {
+			st->barrier = s->value;
+			st->have_barrier = true;
+		}
 		if (st->addr - s->value >= s->size)
 			return 0;
 		/* Innermost (latest start, then smallest) wins, then rank. */
@@ -440,8 +450,11 @@ static int symbolize_cb(void *arg, const struct sw_elf_sym *s)
 	return 0;
 }
 
-/* Sized symbol containing addr, else nearest size-0 FUNC below it in the
- * same section; .symtab first, then .dynsym. */
+/* The symbol containing addr: a sized one, else the nearest size-0 FUNC
+ * below it in the same section (hand-written assembly) when no sized
+ * symbol of that section starts between the two -- a sized function
+ * that ends before addr means addr is not in the size-0 one either.
+ * .symtab first, then .dynsym; SW_ENOTFOUND when none contains addr. */
 int sw_elf_symbolize(const struct sw_elf *elf, uint64_t addr, struct sw_elf_sym *sym,
 		     uint64_t *offset)
 {
@@ -456,6 +469,8 @@ int sw_elf_symbolize(const struct sw_elf *elf, uint64_t addr, struct sw_elf_sym 
 		/* A malformed table simply contributes nothing; try the next. */
 		if (sw_elf_foreach_sym(elf, (unsigned)idx, symbolize_cb, &st) != 0)
 			continue;
+		if (st.have_nosize && st.have_barrier && st.barrier >= st.nosize.value)
+			st.have_nosize = false;
 		if (st.have_sized || st.have_nosize) {
 			*sym = st.have_sized ? st.sized : st.nosize;
 			*offset = addr - sym->value;

@@ -9,6 +9,8 @@
  * removes or moves code while an exception is being unwound through it
  * has freed live frames anyway.  Copies live in the caller's buffer.
  */
+#define _GNU_SOURCE 1   /* RTLD_DEFAULT */
+#include <dlfcn.h>
 #include <string.h>
 
 #include <stackwalk.h>
@@ -55,4 +57,15 @@ int sw_jit_eh_find_fde(uint64_t pc, void *buf, size_t size, struct sw_jit_eh_fde
 	}
 	sw_fde_release(&info);
 	return rc;
+}
+
+void sw_jit_eh_attach(void)
+{
+	/* static: the interposer links it into its list for good */
+	static struct sw_findfde_registry self = { sw_jit_eh_find_fde, NULL };
+	sw_findfde_attach_fn attach =
+		(sw_findfde_attach_fn)dlsym(RTLD_DEFAULT, SW_FINDFDE_ATTACH_SYM);
+
+	if (attach)
+		attach(&self);
 }

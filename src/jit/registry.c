@@ -36,6 +36,7 @@
 #include "dwarf/reader.h"
 #include "jit/describe.h"
 #include "jit/eh_abs.h"
+#include "jit/eh_find.h"
 #include "jit/error.h"
 #include "jit/publish.h"
 #include "jit/rcu.h"
@@ -435,16 +436,20 @@ static void fork_child(void)
 	pthread_mutex_unlock(&wlock);
 }
 
-static void register_atfork(void)
+/* Once per process, at the first registration: the fork handlers, and
+ * the registry handed to libstackwalk_findfde.so when it is loaded (a
+ * program linked with libstackwalk.a exports nothing it could find). */
+static void first_registration(void)
 {
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	sw_jit_eh_attach();
 }
 
 static void install_hook(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	pthread_once(&once, register_atfork);
+	pthread_once(&once, first_registration);
 	__atomic_store_n(&sw_jit_find_fde_hook, jit_find_fde, __ATOMIC_RELEASE);
 }
 

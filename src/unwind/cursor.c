@@ -17,6 +17,8 @@
  *      prologue); else the
  *      frame-pointer rule (CFA = rbp + 16) when rbp looks like a frame
  *      pointer into the stack above SP.
+ * A return address at glibc's __start_context ends the walk: it is the
+ * bottom of a makecontext() stack (at_start_context).
  * The lookup PC is IP - 1 for return addresses (the call may be the last
  * instruction of a noreturn function, whose FDE ends at IP) and IP itself
  * for interrupted frames.
@@ -291,6 +293,25 @@ static bool fallback_rule(const struct sw_cursor_impl *c, struct sw_compiled *ru
 	return false;
 }
 
+/* True when the frame returns to glibc's __start_context (sigframe.c): the
+ * bottom of a makecontext() stack.  Looked at only when the lookup of
+ * IP - 1 found nothing, or an FDE that ends at IP (the function before
+ * __start_context), so ordinary steps read no code.  The bytes are read
+ * through the checked helper: the IP is unknown memory. */
+static bool at_start_context(const struct sw_cursor_impl *c, int find_rc,
+			     const struct sw_fde_info *info)
+{
+	uint8_t code[SW_ARCH_START_CONTEXT_LEN];
+	uint64_t ip = c->regs[SW_REG_RIP];
+
+	if (c->flags & SW_CUR_INTERRUPTED)
+		return false;
+	if (!(find_rc == SW_ENOTFOUND || (find_rc == 0 && info->fde.pc_end == ip)))
+		return false;
+	return sw_mem_read_bytes(&c->mem, ip, code, sizeof(code)) == 0 &&
+	       sw_arch_is_start_context(code);
+}
+
 int sw_step(sw_cursor_t *cursor)
 {
 	struct sw_cursor_impl *c = impl(cursor);
@@ -303,8 +324,9 @@ int sw_step(sw_cursor_t *cursor)
 		return rc;
 	if (c->flags & SW_CUR_DONE)
 		return SW_END_OF_STACK;
-	if (c->depth >= SW_MAX_FRAMES)
-		return SW_ESTEPLIMIT;
+	if (!sw_signal_budget(c))
+		return SW_ETOODEEP;
+	uint32_t flags = c->flags;
 	ip = c->regs[SW_REG_RIP];
 	pc = (c->flags & SW_CUR_INTERRUPTED) ? ip : ip - 1;
 
@@ -313,7 +335,11 @@ int sw_step(sw_cursor_t *cursor)
 	uint32_t gen = sw_cache_gen();
 	rc = sw_find_fde(pc, &info);
 	bool found = rc == 0;
-	if (rc == 0 && info.cie.signal_frame && ip >= info.fde.pc_begin &&
+	if (at_start_context(c, rc, &info)) {
+		/* the bottom of a makecontext() stack: nothing to cache (the
+		 * rule would be keyed by a PC outside __start_context) */
+		rc = SW_END_OF_STACK;
+	} else if (rc == 0 && info.cie.signal_frame && ip >= info.fde.pc_begin &&
 	    SW_ARCH_SIGRETURN_LEN <= info.fde.pc_end - ip &&
 	    sw_arch_is_sigreturn((const uint8_t *)(uintptr_t)ip)) {
 		/* glibc's __restore_rt has CFI ('S', expressions); reading the
@@ -343,10 +369,7 @@ int sw_step(sw_cursor_t *cursor)
 		else
 			rc = fallback_rule(c, &rule) ? sw_apply_compiled(c, &rule) : SW_ENOTFOUND;
 	}
-	if (rc == SW_END_OF_STACK)
-		c->flags |= SW_CUR_DONE;
-	else if (rc == 0)
-		c->depth++;
+	sw_step_done(c, flags, rc);
 	return rc;
 }
 

@@ -18,9 +18,6 @@
 #include <stackwalk/jit.h>
 #include "stackwalk.h"
 
-/* Frames a walk may take before it is declared a loop. */
-#define SW_MAX_FRAMES 4096
-
 /* ---------------------------------------------------------------- memory */
 
 /* Address range known to be readable for the whole walk (the thread's
@@ -283,7 +280,8 @@ struct sw_cursor_impl {
 	uint64_t regs[SW_REG_COUNT];
 	uint32_t valid;          /* bit r: regs[r] is known */
 	uint32_t flags;          /* SW_CUR_* */
-	uint32_t depth;          /* frames stepped so far */
+	uint32_t signals;        /* steps taken from signal frames (exempt from the
+				  * growing-stack check): SW_MAX_SIGNAL_FRAMES at most */
 	struct sw_mem mem;
 };
 
@@ -335,6 +333,23 @@ static inline int sw_apply_compiled(struct sw_cursor_impl *c, const struct sw_co
 	return 0;
 }
 
+/* A step from a signal frame (exempt from the growing-stack check, so the
+ * only steps that can loop) counts against SW_MAX_SIGNAL_FRAMES; false
+ * when the walk has taken them all. */
+static inline bool sw_signal_budget(struct sw_cursor_impl *c)
+{
+	return !(c->flags & SW_CUR_SIGNAL) || c->signals < SW_MAX_SIGNAL_FRAMES;
+}
+
+/* Record a step's result in the cursor's state. */
+static inline void sw_step_done(struct sw_cursor_impl *c, uint32_t flags_before, int rc)
+{
+	if (rc == SW_END_OF_STACK)
+		c->flags |= SW_CUR_DONE;
+	else if (rc == 0 && (flags_before & SW_CUR_SIGNAL))
+		c->signals++;
+}
+
 /* One step through the rule cache.  Returns true, with the step's result
  * in *rc, when the cache held the rule; false sends the caller to the full
  * path (sw_step). */
@@ -343,14 +358,12 @@ static inline bool sw_step_cached(struct sw_cursor_impl *c, int *rc)
 	struct sw_compiled rule;
 	uint64_t ip = c->regs[SW_REG_RIP];
 	uint64_t pc = (c->flags & SW_CUR_INTERRUPTED) ? ip : ip - 1;
+	uint32_t flags = c->flags;
 
-	if ((c->flags & SW_CUR_DONE) || c->depth >= SW_MAX_FRAMES || !sw_cache_get(pc, &rule))
+	if ((flags & SW_CUR_DONE) || !sw_signal_budget(c) || !sw_cache_get(pc, &rule))
 		return false;
 	*rc = sw_apply_compiled(c, &rule);
-	if (*rc == SW_END_OF_STACK)
-		c->flags |= SW_CUR_DONE;
-	else if (*rc == 0)
-		c->depth++;
+	sw_step_done(c, flags, *rc);
 	return true;
 }
 

@@ -289,6 +289,18 @@ int sw_get_proc_name(sw_cursor_t *cursor, char *buf, size_t size, uint64_t *offs
 		return 0;
 	}
 	rc = sw_symbolize(pc, buf, size, &off);
+	if (rc == SW_ENOTFOUND && pc != ip) {
+		/* a return address at a function's first byte, after a call
+		 * that ends the previous one or none (makecontext's return to
+		 * __start_context): that function, when IP - 1 is in none */
+		rc = sw_symbolize(ip, buf, size, &off);
+		if (rc == 0 && off != 0) {
+			rc = SW_ENOTFOUND;
+			if (size > 0)
+				buf[0] = '\0';
+		}
+		pc = ip;
+	}
 	if (rc == 0 && offset)
 		*offset = off + (ip - pc);
 	return rc;

@@ -20,6 +20,9 @@
 #   interposer-preload  no publisher, LD_PRELOAD=libstackwalk_findfde.so
 #                       (program linked with libstackwalk.a, the entry
 #                       point exported); every form including callbacks
+#   interposer-static   the same, the program linked with libstackwalk.a
+#                       alone (no -rdynamic, nothing exported): the
+#                       registry hands itself to the interposer
 #   interposer-shared   the same with libstackwalk.so
 #   interposer-linked   libstackwalk_findfde.so linked before libgcc_s
 #   publisher-llvm16 / default-llvm16 / direct-llvm16   LD_PRELOAD of LLVM libunwind 16
@@ -131,6 +134,8 @@ for v in "${variants[@]}"; do
 		# the registry in the program, its interposer entry point exported
 		"$cxx" "${san[@]}" -o "$d/cxx_jit_static" "$d/cxx_jit.o" "$d/emit.o" "$build/libstackwalk.a" \
 			-Wl,-u,sw_jit_eh_find_fde,--export-dynamic-symbol=sw_jit_eh_find_fde -ldl &&
+		# the same as a user would link it: the archive, nothing exported
+		"$cxx" "${san[@]}" -o "$d/cxx_jit_plain" "$d/cxx_jit.o" "$d/emit.o" "$build/libstackwalk.a" -ldl &&
 		true
 	} >"$blog" 2>&1 || echo "build failed" >>"$blog"
 	# with libstackwalk.so: not for clang under ASan (the sanitizer build's
@@ -175,6 +180,7 @@ for v in "${variants[@]}"; do
 	fi
 	run "direct-libgcc-$name" "$blog" "$d/cxx_jit_static" direct libgcc
 	run "interposer-preload-$name" "$blog" env LD_PRELOAD="$findfde" "$d/cxx_jit_static" interposer libgcc
+	run "interposer-static-$name" "$blog" env LD_PRELOAD="$findfde" "$d/cxx_jit_plain" interposer libgcc
 	if [[ $shared == yes ]]; then
 		run "interposer-shared-$name" "$blog" env LD_PRELOAD="$findfde" "$d/cxx_jit_shared" interposer libgcc
 		run "interposer-linked-$name" "$blog" "$d/cxx_jit_linked" interposer libgcc

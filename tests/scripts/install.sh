@@ -36,6 +36,51 @@ check gcc "${cflags[@]}" "$prefix/use.c" "${pc[@]}" -Wl,-rpath,"$prefix/lib" -o 
 check gcc "${cflags[@]}" "$prefix/use.c" "-I$prefix/include" "$prefix/lib/libstackwalk.a" -o "$prefix/use-static"
 check test "$("$prefix/use-shared")" = "CIE pointer does not designate a CIE"
 check test "$("$prefix/use-static")" = "CIE pointer does not designate a CIE"
+# the shared library's file set: real file, SONAME link, development link
+check test -f "$prefix/lib/libstackwalk.so.0.1" -a ! -L "$prefix/lib/libstackwalk.so.0.1"
+check test "$(readlink "$prefix/lib/libstackwalk.so.0")" = libstackwalk.so.0.1
+check test "$(readlink "$prefix/lib/libstackwalk.so")" = libstackwalk.so.0
+check test "$(readelf -d "$prefix/lib/libstackwalk.so.0.1" | awk '/SONAME/ { print $5 }')" = "[libstackwalk.so.0]"
+# the README's way to find the installed library at run time: rpath from
+# pkg-config's libdir (without it, and without LD_LIBRARY_PATH, the loader
+# does not look in PREFIX/lib)
+libdir=$(pkg-config --variable=libdir stackwalk)
+check test "$libdir" = "$prefix/lib"
+check gcc "${cflags[@]}" "$prefix/use.c" "${pc[@]}" -Wl,-rpath,"$libdir" -o "$prefix/use-rpath"
+check test "$("$prefix/use-rpath")" = "CIE pointer does not designate a CIE"
+check gcc "${cflags[@]}" "$prefix/use.c" "${pc[@]}" -o "$prefix/use-norpath"
+check test "$(LD_LIBRARY_PATH=$libdir "$prefix/use-norpath")" = "CIE pointer does not designate a CIE"
+# libstackwalk_unwind has its own pkg-config file; a C++ program built with
+# it throws and catches through stackwalk's _Unwind_* (plain build only)
+if [ "$MODE" != quick ]; then
+	check test -e "$prefix/lib/pkgconfig/stackwalk_unwind.pc"
+	cat >"$prefix/throw.cc" <<'CC'
+#include <stackwalk.h>
+#include <cstdio>
+#include <dlfcn.h>
+#include <stdexcept>
+extern "C" int _Unwind_RaiseException(void *);
+__attribute__((noinline)) static void thrower(int n) { if (n == 0) throw std::runtime_error("deep"); thrower(n - 1); }
+int main()
+{
+	Dl_info info;
+	try { thrower(5); } catch (const std::exception &e) { std::printf("caught %s\n", e.what()); }
+	/* the unwinder that ran is stackwalk's */
+	if (!dladdr((void *)&_Unwind_RaiseException, &info)) return 1;
+	std::printf("%s %s\n", std::strstr(info.dli_fname, "libstackwalk_unwind") ? "stackwalk" : info.dli_fname,
+		    sw_strerror(SW_END_OF_STACK) ? "api" : "");
+	return 0;
+}
+CC
+	sed -i 's|#include <cstdio>|#include <cstdio>\n#include <cstring>|' "$prefix/throw.cc"
+	if read -r -a upc <<<"$(pkg-config --cflags --libs stackwalk_unwind 2>/dev/null)" && ((${#upc[@]})); then
+		check g++ "$prefix/throw.cc" -Wl,--no-as-needed "${upc[@]}" -Wl,--as-needed \
+			-Wl,-rpath,"$(pkg-config --variable=libdir stackwalk_unwind)" -o "$prefix/throw"
+		check test "$("$prefix/throw" | tr '\n' ' ')" = "caught deep stackwalk api "
+	else
+		check false "pkg-config --libs stackwalk_unwind"
+	fi
+fi
 # zero runtime dependencies beyond libc (and the sanitizer runtimes in quick mode)
 deps=$(readelf -d "$prefix/lib/libstackwalk.so.0" | awk '/NEEDED/ { print $5 }' | tr -d '[]' | grep -v -e '^libc\.so' -e '^libasan' -e '^libubsan' || true)
 check test -z "$deps"

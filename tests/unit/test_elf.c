@@ -989,7 +989,9 @@ TEST(jit_image)
 	check_sym_at(&e, 0x1050, "f2", 0x10);  /* size-0 FUNC, nearest below */
 	check_sym_at(&e, 0x1083, "obj", 3);    /* sized beats size-0 */
 	check_sym_at(&e, 0x10c2, "", 2);       /* unreadable name */
-	check_sym_at(&e, 0x10f0, "f2", 0xb0);  /* still inside .text */
+	check_sym_at(&e, 0x107f, "f2", 0x3f);  /* no sized symbol since f2 */
+	check_sym_at(&e, 0x10f0, NULL, 0);     /* past obj and the 0x10c0 function:
+						* f2 does not reach that far */
 	check_sym_at(&e, 0x1200, NULL, 0);     /* outside .text: f2 does not reach */
 	check_sym_at(&e, 0x2100, "bss_f", 0x100);
 	check_sym_at(&e, 0x0fff, NULL, 0);

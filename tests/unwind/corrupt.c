@@ -291,29 +291,61 @@ static void s_runaway(void)
 	CHECK_EQ(sw_step(&cur), SW_EMEMORY, "runaway chain: stepping again");
 }
 
-/* more valid-looking frames than any real stack has: the frame bound */
-static void s_step_limit(void)
+/* more valid-looking frames than the old 4096-frame bound, off the thread's
+ * stack: no count ends the walk (the stack grows at every step), the end of
+ * the mapping does (a PROT_NONE page after it), after exactly every frame */
+static void s_deep_chain(void)
 {
 	sw_cursor_t cur;
 	size_t pages = 256, words = pages * PAGE / 8;
 	int steps = 0, rc;
-	uint64_t *big = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *map = mmap(NULL, (pages + 1) * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (big == MAP_FAILED) {
+	if (map == MAP_FAILED || mprotect(map + pages * PAGE, PAGE, PROT_NONE) != 0) {
 		CHECK(0, "mmap");
 		return;
 	}
+	uint64_t *big = (uint64_t *)(void *)map;
 	for (size_t i = 0; i + 4 <= words; i += 4)
 		big[i + 3] = SP_RA;
 	init_ctx(&cur, SP_RA, (uint64_t)(uintptr_t)big, 0);
 	while ((rc = sw_step(&cur)) == 0 && steps < 1000000)
 		steps++;
-	printf("corrupt: the frame bound stopped the walk after %d steps\n", steps);
-	CHECK_EQ(rc, SW_ESTEPLIMIT, "32768 frames: the walk's end: %s", t_status(rc));
-	CHECK(steps >= 1000 && steps < (int)(words / 4),
-	      "32768 frames: stopped after %d steps", steps);
-	CHECK_EQ(sw_step(&cur), SW_ESTEPLIMIT, "frame bound: stepping again");
+	printf("corrupt: the deep chain ended after %d steps\n", steps);
+	CHECK_EQ(rc, SW_EMEMORY, "32768 frames: the walk's end: %s", t_status(rc));
+	CHECK_EQ(steps, (int)(words / 4), "32768 frames: every one walked");
+	CHECK_EQ(sw_step(&cur), SW_EMEMORY, "deep chain: stepping again");
+}
+
+/* a signal frame whose saved context is itself: __restore_rt's IP and an
+ * SP at the ucontext that holds them.  Signal frames are exempt from the
+ * growing-stack check, so only SW_MAX_SIGNAL_FRAMES ends this loop. */
+static void s_signal_loop(void)
+{
+	struct sigaction sa, old;
+	sw_cursor_t cur;
+	int steps = 0, rc;
+
+	/* glibc's restorer, as it installs it */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGUSR2, &sa, NULL) != 0 || sigaction(SIGUSR2, NULL, &old) != 0 ||
+	    !old.sa_restorer) {
+		CHECK(0, "no sa_restorer");
+		return;
+	}
+	ucontext_t *uc = (ucontext_t *)(void *)&data[64];
+	memset(uc, 0, sizeof(*uc));
+	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)old.sa_restorer;
+	uc->uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)uc;
+	CHECK_EQ(sw_init_ucontext(&cur, uc), 0, "init");
+	while ((rc = sw_step(&cur)) == 0 && steps < 100000)
+		steps++;
+	CHECK_EQ(rc, SW_ETOODEEP, "signal-frame loop: the walk's end: %s", t_status(rc));
+	CHECK_EQ(steps, SW_MAX_SIGNAL_FRAMES, "signal-frame loop: steps");
+	CHECK_EQ(sw_get_ip(&cur), (uint64_t)(uintptr_t)old.sa_restorer, "signal-frame loop: IP");
+	CHECK_EQ(sw_step(&cur), SW_ETOODEEP, "signal-frame loop: stepping again");
 }
 
 /* an interrupted frame whose IP is in a PROT_NONE page (a jump through a bad
@@ -485,7 +517,8 @@ static const struct scenario scenarios[] = {
 	{ "loop_two", s_loop_two },
 	{ "loop_nocfi", s_loop_nocfi },
 	{ "runaway", s_runaway },
-	{ "step_limit", s_step_limit },
+	{ "deep_chain", s_deep_chain },
+	{ "signal_loop", s_signal_loop },
 	{ "interrupted_guard", s_interrupted_guard },
 	{ "interrupted_bad_sp", s_interrupted_bad_sp },
 	{ "unmapped_after_walk", s_unmapped_after_walk },

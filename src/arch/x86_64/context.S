@@ -3,8 +3,10 @@
  *
  * struct sw_context is 17 64-bit slots in DWARF register order
  * (rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip) followed by a flags word;
- * offsets below are slot * 8 and are checked against the C layout by
- * _Static_assert in src/arch/x86_64/context.c.
+ * offsets below are slot * 8.  context_layout.h names them (SW_CTX_*) and
+ * context_layout.c checks each against the C layout with offsetof and
+ * _Static_assert; keep the numbers here equal to those names (or use them:
+ * this file goes through the preprocessor and may include the header).
  */
 	.text
 

@@ -27,6 +27,53 @@ bool sw_arch_is_sigreturn(const uint8_t *code)
 	return memcmp(code, restore_rt, sizeof(restore_rt)) == 0;
 }
 
+/*
+ * glibc's __start_context (sysdeps/unix/sysv/linux/x86_64/__start_context.S),
+ * where a function started by makecontext() returns to: makecontext
+ * stores its address as that function's return address, so a walk of the
+ * context's stack meets it as the last frame's IP.  It has no caller (it
+ * switches to uc_link or exits) and its FDE describes nothing useful, but
+ * nothing marks it outermost (no DW_CFA_undefined rip, as of glibc 2.36),
+ * and the lookup PC (IP - 1) lies before it, in padding or in the
+ * previous function.  So it is recognised by its bytes:
+ *
+ *     [f3 0f 1e fa            endbr64, in CET builds]
+ *     48 89 dc                mov    %rbx, %rsp
+ *     48 8b 3c 24             mov    (%rsp), %rdi      (uc_link)
+ *     48 85 ff                test   %rdi, %rdi
+ *     74 08                   je     1f
+ *     e8 xx xx xx xx          call   __setcontext
+ *     48 89 c7                mov    %rax, %rdi
+ *  1: e8 xx xx xx xx          call   exit
+ *     f4                      hlt
+ *
+ * (glibc builds with shadow-stack support put shadow-stack code between
+ * the endbr64 and the mov: not recognised, the walk then ends with an
+ * error there, as before.)  The call displacements (bytes 13..16 and
+ * 21..24 of the pattern below) are not compared.
+ */
+static const uint8_t start_context[26] = {
+	0x48, 0x89, 0xdc, 0x48, 0x8b, 0x3c, 0x24, 0x48, 0x85, 0xff, 0x74, 0x08,
+	0xe8, 0x00, 0x00, 0x00, 0x00, 0x48, 0x89, 0xc7,
+	0xe8, 0x00, 0x00, 0x00, 0x00, 0xf4,
+};
+
+_Static_assert(sizeof(start_context) + 4 <= SW_ARCH_START_CONTEXT_LEN, "endbr64 + pattern");
+
+bool sw_arch_is_start_context(const uint8_t *code)
+{
+	static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+
+	if (memcmp(code, endbr64, sizeof(endbr64)) == 0)
+		code += sizeof(endbr64);
+	for (size_t i = 0; i < sizeof(start_context); i++) {
+		bool wildcard = (i >= 13 && i < 17) || (i >= 21 && i < 25);
+		if (!wildcard && code[i] != start_context[i])
+			return false;
+	}
+	return true;
+}
+
 /* gregs index for each DWARF register 0..16 (sys/ucontext.h REG_*). */
 static const int greg_of_dwarf[SW_ARCH_NREGS] = {
 	REG_RAX, REG_RDX, REG_RCX, REG_RBX, REG_RSI, REG_RDI, REG_RBP, REG_RSP,

@@ -11,6 +11,14 @@
 /* True when the SW_ARCH_SIGRETURN_LEN bytes at `code` are __restore_rt. */
 bool sw_arch_is_sigreturn(const uint8_t *code);
 
+/* Bytes read to recognise glibc's __start_context (endbr64 included). */
+#define SW_ARCH_START_CONTEXT_LEN 30
+
+/* True when the SW_ARCH_START_CONTEXT_LEN bytes at `code` begin with
+ * glibc's __start_context: the return address makecontext() leaves at the
+ * bottom of a context's stack, i.e. the end of that stack. */
+bool sw_arch_is_start_context(const uint8_t *code);
+
 /* Offset of DWARF register `dwarf_reg`'s saved value from the start of a
  * ucontext_t (the address %rsp holds inside __restore_rt). */
 uint64_t sw_arch_greg_offset(unsigned dwarf_reg);
