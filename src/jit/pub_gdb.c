@@ -898,11 +898,11 @@ static int regroup(size_t i, size_t j, struct mem *const *list, size_t n)
 	for (size_t k = i; k < j; k++)
 		group_free(gv[k]);
 	memmove(gv + i + np, gv + j, (gn - j) * sizeof(*gv));
-	memcpy(gv + i, pv, np * sizeof(*gv));
+	if (np)
+		memcpy(gv + i, pv, np * sizeof(*gv));
 	gn = gn - (j - i) + np;
 	rc = 0;
-	pv = NULL;
-	np = 0;
+	np = 0;   /* the new groups are in gv now */
 fail:
 	for (size_t p = 0; p < np && pv; p++)
 		if (pv[p])
