@@ -7,7 +7,7 @@
  * descriptors with names, 64-byte procedures in a mapped, readable range:
  * jitdump copies the code) with the publishers of each mode on, then
  * removes them (not timed).  Prints, in ns per procedure:
- *   jit.register.gdb             GDB JIT interface (an ELF object each)
+ *   jit.register.gdb             GDB JIT interface (grouped ELF objects)
  *   jit.register.perf            perf map line + jitdump records
  *   jit.register.libgcc          __register_frame (libgcc_s here)
  *   jit.register.all_publishers  all of them (nongnu libunwind too when

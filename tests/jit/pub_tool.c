@@ -2,7 +2,7 @@
  * pub_tool: a JIT workload for the external tools of
  * tests/scripts/publishers.sh (GDB, perf).
  *
- *   pub_tool MASK|default FORM SECONDS [lines]
+ *   pub_tool MASK|default FORM SECONDS [lines|many]
  *
  * Sets the publishers to MASK (SW_JIT_PUB_* bits; "default": leaves the
  * default set, no publisher call), generates the chain
@@ -24,6 +24,20 @@
  *   - keeps calling it for SECONDS (a profile for perf);
  *   - sw_jit_remove, then gdb_after_remove() (GDB's second breakpoint:
  *     the JIT names are gone; `jit_addr` holds jit_f3's address).
+ * With `many` (FORM must be procs-frame): NFILL filler procedures
+ * (64 bytes of `ret` each, named filler_<k>, placed right after the
+ * chain's code) and the twelve chain functions are each registered with
+ * one sw_jit_add_procs call, the chain functions after the first half of
+ * the fillers (so they join the GDB publisher's groups of fillers from
+ * below); then every filler k with k % 7 == 0 is removed and every other
+ * one with k % 11 == 0 is moved (its code copied) 2 MiB up with
+ * sw_jit_move.  The chain runs as above; at the end only jit_f3's
+ * registration is removed before gdb_after_remove, and these globals
+ * hold addresses for GDB's `info symbol`: removed_addr (filler_700,
+ * removed), moved_addr / moved_old_addr (filler_11's new and old
+ * address), kept_addr (filler_12); and before the run it prints
+ * "pub_tool: gdb list N objects, linked right" (or BROKEN): the objects
+ * in GDB's JIT list, which must be doubly linked with no action pending.
  * Prints "pub_tool: N calls" and exits 0, or 1 on a setup failure.
  */
 #include <time.h>
@@ -35,6 +49,38 @@
 static struct emit_fn fns[NFNS];
 volatile uint64_t jit_addr;          /* for GDB: an address inside jit_f3 */
 static volatile int stop_once = 1;
+volatile uint64_t removed_addr, moved_addr, moved_old_addr, kept_addr;   /* `many` */
+
+#define NFILL 10000
+#define MOVE_BY (2u << 20)
+
+/* The GDB JIT interface's list (gdb manual, "JIT Interface"). */
+struct jit_code_entry {
+	struct jit_code_entry *next_entry, *prev_entry;
+	const char *symfile_addr;
+	uint64_t symfile_size;
+};
+extern struct {
+	uint32_t version, action_flag;
+	struct jit_code_entry *relevant_entry, *first_entry;
+} __jit_debug_descriptor;
+
+/* Print the number of objects in GDB's list and whether it is a proper
+ * doubly linked list with no action pending. */
+static void gdb_list_report(void)
+{
+	size_t n = 0;
+	bool ok = __jit_debug_descriptor.action_flag == 0 && !__jit_debug_descriptor.relevant_entry;
+	const struct jit_code_entry *prev = NULL;
+	for (const struct jit_code_entry *e = __jit_debug_descriptor.first_entry; e; e = e->next_entry) {
+		ok &= e->prev_entry == prev && e->symfile_addr && e->symfile_size >= 64 &&
+		      memcmp(e->symfile_addr, "\177ELF", 4) == 0;
+		prev = e;
+		n++;
+	}
+	printf("pub_tool: gdb list %zu objects, %s\n", n, ok ? "linked right" : "BROKEN");
+	fflush(stdout);   /* before GDB's batch ends the run */
+}
 
 NOINLINE void gdb_stop_here(void);
 NOINLINE void gdb_after_remove(void);
@@ -133,20 +179,78 @@ static int add_with_lines(int form, sw_jit_handle_t *h)
 	}
 }
 
+/* `many` (header comment): fillers after the chain in b, the chain's
+ * functions one registration each in h[0..NFNS). */
+static int add_many(struct emit_buf *b, sw_jit_handle_t h[NFNS])
+{
+	static const uint32_t ret_at = 63;
+	static sw_jit_handle_t fh[NFILL];
+	static char names[NFILL][16];
+	uint8_t *fill = b->base + ((b->used + 63) & ~(size_t)63);
+	int rc;
+
+	if ((size_t)(fill - b->base) + NFILL * 64 + MOVE_BY > b->size)
+		return SW_ENOMEM;
+	memset(fill, 0xc3, NFILL * 64);
+	for (size_t k = 0; k <= NFILL; k++) {
+		if (k == NFILL / 2) {
+			for (size_t i = 0; i < NFNS; i++) {
+				struct sw_jit_proc p;
+				if (emit_proc(&fns[i], form_kind(F_PROCS_FRAME), &p) != 0)
+					return SW_EINVAL;
+				if ((rc = sw_jit_add_procs(&p, 1, &h[i])) < 0)
+					return rc;
+			}
+		}
+		if (k == NFILL)
+			break;
+		struct sw_jit_proc p;
+		memset(&p, 0, sizeof(p));
+		snprintf(names[k], sizeof(names[k]), "filler_%zu", k);
+		p.start = sw_jit_addr(fill + k * 64);
+		p.end = p.start + 64;
+		p.name = names[k];
+		p.kind = SW_JIT_UNWIND_FRAME;
+		p.u.frame.flags = SW_JIT_FRAME_FP;
+		p.u.frame.nepilogues = 1;
+		p.u.frame.epilogues = &ret_at;
+		if ((rc = sw_jit_add_procs(&p, 1, &fh[k])) < 0)
+			return rc;
+	}
+	for (size_t k = 0; k < NFILL; k += 7)
+		if ((rc = sw_jit_remove(fh[k])) < 0)
+			return rc;
+	for (size_t k = 0; k < NFILL; k += 11) {
+		if (k % 7 == 0)
+			continue;
+		memcpy(fill + k * 64 + MOVE_BY, fill + k * 64, 64);
+		if ((rc = sw_jit_move(fh[k], MOVE_BY)) < 0)
+			return rc;
+	}
+	removed_addr = sw_jit_addr(fill + 700 * 64 + 4);
+	moved_addr = sw_jit_addr(fill + 11 * 64 + MOVE_BY + 4);
+	moved_old_addr = sw_jit_addr(fill + 11 * 64 + 4);
+	kept_addr = sw_jit_addr(fill + 12 * 64 + 4);
+	gdb_list_report();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 4 && !(argc == 5 && strcmp(argv[4], "lines") == 0)) {
-		fprintf(stderr, "usage: pub_tool MASK|default FORM SECONDS [lines]\n");
+	if (argc != 4 && !(argc == 5 && (strcmp(argv[4], "lines") == 0 || strcmp(argv[4], "many") == 0))) {
+		fprintf(stderr, "usage: pub_tool MASK|default FORM SECONDS [lines|many]\n");
 		return 1;
 	}
-	bool with_lines = argc == 5;
+	bool with_lines = argc == 5 && strcmp(argv[4], "lines") == 0;
+	bool many = argc == 5 && strcmp(argv[4], "many") == 0;
+	sw_jit_handle_t many_h[NFNS];
 	/* "default": no publisher call, the default set */
 	bool dflt = strcmp(argv[1], "default") == 0;
 	unsigned mask = dflt ? 0 : (unsigned)strtoul(argv[1], NULL, 0);
 	int form = atoi(argv[2]);
 	double secs = atof(argv[3]);
 	struct emit_buf b;
-	if (emit_buf_init(&b, 1 << 20, 0) != 0 ||
+	if (emit_buf_init(&b, many ? 4 << 20 : 1 << 20, 0) != 0 ||
 	    emit_chain(&b, fns, NFNS, (uint64_t)(uintptr_t)on_leaf, 2000) != 0) {
 		printf("emit failed\n");
 		return 1;
@@ -157,7 +261,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct regset rs = { .fns = fns, .n = NFNS, .form = form, .kind = form_kind(form) };
-	int rc = with_lines ? add_with_lines(form, &rs.h) : regset_add(&rs, true);
+	int rc = with_lines ? add_with_lines(form, &rs.h) :
+		 many ? (form == F_PROCS_FRAME ? add_many(&b, many_h) : SW_EINVAL) :
+		 regset_add(&rs, true);
 	if (rc != 0) {
 		printf("register: %s\n", t_status(rc));
 		return 1;
@@ -169,7 +275,7 @@ int main(int argc, char **argv)
 		run_chain(calls++);
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) * 1e-9 < secs);
-	rc = regset_remove(&rs);
+	rc = many ? sw_jit_remove(many_h[3]) : regset_remove(&rs);
 	if (rc != 0) {
 		printf("remove: %s\n", t_status(rc));
 		return 1;

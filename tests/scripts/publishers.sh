@@ -16,6 +16,15 @@
 #            with the line of its call instruction (pub_tool.c's scheme),
 #            `info line *jit_addr` resolves inside jit_f3, and after the
 #            removal it has no line information
+#   gdb many  pub_tool ... many (default publishers): 10^4 one-procedure
+#            filler registrations around the chain's, every 7th removed,
+#            every 11th other moved by sw_jit_move: GDB's JIT list holds
+#            at most 1/8 as many objects as registrations (the publisher
+#            groups them) and is doubly linked with no action pending;
+#            gdb's `bt` names jit_f11 ... jit_f0; after jit_f3's own
+#            removal `info symbol` knows neither it nor a removed filler
+#            nor a moved filler's old address, and names a moved filler
+#            at its new address and a kept one
 #   jitdump  perf record -k 1 -e cpu-clock -g of pub_tool with
 #            SW_JIT_PUB_JITDUMP, perf inject --jit, perf report shows the
 #            JIT names; the generated ELF's FDE covers its .text
@@ -125,6 +134,30 @@ elif [[ -x $out/pub_tool ]]; then
 	for ((i = 11; i >= 0; i--)); do
 		want+="jit_f$i@chain_$( ((i % 2)) && echo b || echo a).jit:$((1000 + 10 * i + 2)) "
 	done
+	# many registrations (pub_tool.c `many`)
+	log=$out/gdb-many.log
+	timeout 300 gdb -nx -batch -ex "break gdb_stop_here" -ex "break gdb_after_remove" \
+		-ex "run default 1 0 many" -ex "bt" -ex "continue" -ex "info symbol jit_addr" \
+		-ex "info symbol removed_addr" -ex "info symbol moved_addr" \
+		-ex "info symbol moved_old_addr" -ex "info symbol kept_addr" \
+		"$out/pub_tool" >"$log" 2>&1 </dev/null
+	nobj=$(sed -nE 's/^pub_tool: gdb list ([0-9]+) objects, linked right$/\1/p' "$log")
+	if [[ -n $nobj ]] && ((nobj <= 10012 / 8)); then ok "gdb many: $nobj objects in GDB's list, linked right"; else
+		grep "gdb list" "$log" | sed 's/^/       /'; bad "gdb many: GDB's list (want <= 1251 objects, linked right)" "$log"; fi
+	got=$(awk '/^Breakpoint 1,/{f=1} /^Breakpoint 2,/{f=0} f && /^#[0-9]/' "$log" |
+		sed -E 's/^#[0-9]+ +(0x[0-9a-f]+ in )?([A-Za-z_0-9.]+).*/\2/' | tr '\n' ' ')
+	many_want="gdb_stop_here on_leaf jit_f11 jit_f10 jit_f9 jit_f8 jit_f7 jit_f6 jit_f5 jit_f4 jit_f3 jit_f2 jit_f1 jit_f0 run_chain main "
+	if [[ $got == "$many_want" ]]; then ok "gdb many bt"; else
+		echo "       want: $many_want"; echo "       got:  $got"; bad "gdb many bt" "$log"; fi
+	after=$(awk '/^Breakpoint 2,/{f=1} f' "$log")
+	if grep -q "^No symbol matches jit_addr" <<<"$after" && grep -q "^No symbol matches removed_addr" <<<"$after" &&
+		grep -q "^No symbol matches moved_old_addr" <<<"$after" &&
+		grep -qE "^filler_11 \+ 4 in section \.text" <<<"$after" &&
+		grep -qE "^filler_12 \+ 4 in section \.text" <<<"$after"; then
+		ok "gdb many info symbol after remove and move"
+	else
+		bad "gdb many info symbol after remove and move" "$log"
+	fi
 	for i in 1 2 3 4 5 6; do
 		log=$out/gdb-lines-${names[$i]}.log
 		timeout 600 gdb -nx -batch -ex "break gdb_stop_here" -ex "break gdb_after_remove" \
