@@ -37,104 +37,13 @@
 
 #include "common.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define USE_SAN_HOOKS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define USE_SAN_HOOKS 1
-#endif
-#endif
-
 /* ---------------------------------------------------------------- counting */
 
 static __thread int in_names;          /* this thread is inside the name path */
-static unsigned long n_alloc, n_dladdr, n_lock;
+static unsigned long n_dladdr, n_lock;
 
-#define COUNT(x)                                                   \
-	do {                                                           \
-		if (in_names)                                              \
-			__atomic_fetch_add(&(x), 1, __ATOMIC_RELAXED);         \
-	} while (0)
-
-#ifdef USE_SAN_HOOKS
-int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
-					      void (*free_hook)(const volatile void *));
-
-static void on_malloc(const volatile void *p, size_t size)
-{
-	(void)p;
-	(void)size;
-	COUNT(n_alloc);
-}
-
-static void on_free(const volatile void *p)
-{
-	(void)p;
-	COUNT(n_alloc);
-}
-
-static void install_alloc_counting(void)
-{
-	__sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
-}
-#else
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-extern void *__libc_memalign(size_t, size_t);
-
-void *malloc(size_t size)
-{
-	COUNT(n_alloc);
-	return __libc_malloc(size);
-}
-
-void *calloc(size_t n, size_t size)
-{
-	COUNT(n_alloc);
-	return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t size)
-{
-	COUNT(n_alloc);
-	return __libc_realloc(p, size);
-}
-
-void free(void *p)
-{
-	if (p)
-		COUNT(n_alloc);
-	__libc_free(p);
-}
-
-void *memalign(size_t align, size_t size)
-{
-	COUNT(n_alloc);
-	return __libc_memalign(align, size);
-}
-
-void *aligned_alloc(size_t align, size_t size)
-{
-	COUNT(n_alloc);
-	return __libc_memalign(align, size);
-}
-
-int posix_memalign(void **out, size_t align, size_t size)
-{
-	COUNT(n_alloc);
-	void *p = __libc_memalign(align, size);
-	if (!p)
-		return ENOMEM;
-	*out = p;
-	return 0;
-}
-
-static void install_alloc_counting(void)
-{
-}
-#endif
+#define COUNT_ALLOC_WHEN in_names
+#include "count_alloc.h"   /* n_alloc, n_free: allocator calls */
 
 static int (*real_dladdr)(const void *, Dl_info *);
 static int (*real_dladdr1)(const void *, Dl_info *, void **, int);
@@ -384,16 +293,16 @@ int main(int argc, char **argv)
 		raise(SIGPROF);
 	printf("names_signal: after warm-up (%d modules), %d named walks + %d in a handler: "
 	       "%lu allocator calls, %lu dladdr calls, %lu mutex locks\n",
-	       modules, walks, walks / 10, n_alloc, n_dladdr, n_lock);
+	       modules, walks, walks / 10, n_alloc + n_free, n_dladdr, n_lock);
 	CHECK_EQ(bad, 0, "named walks in main that did not name main");
 	CHECK_EQ(bad_samples, 0, "handler walks that did not name main");
-	CHECK_EQ(n_alloc, 0, "allocator calls in sw_get_proc_name after warm-up");
+	CHECK_EQ(n_alloc + n_free, 0, "allocator calls in sw_get_proc_name after warm-up");
 	CHECK_EQ(n_dladdr, 0, "dladdr calls in sw_get_proc_name after warm-up");
 	CHECK_EQ(n_lock, 0, "mutex locks in sw_get_proc_name after warm-up");
 	fflush(stdout);
 
 	/* 2. the storm */
-	unsigned long a0 = n_alloc, d0 = n_dladdr, l0 = n_lock;
+	unsigned long a0 = n_alloc + n_free, d0 = n_dladdr, l0 = n_lock;
 	pthread_t th[2];
 	struct dl_arg args[2] = { { 0, rounds, 0 }, { 1, rounds, 0 } };
 	samples = bad_samples = 0;
@@ -411,13 +320,14 @@ int main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 	printf("names_signal: storm: %d forks, %lu samples (%lu bad), %d failed children, "
 	       "%lu allocator calls, %lu dladdr calls, %lu mutex locks in the name path\n",
-	       done, samples, bad_samples, child_failures, n_alloc - a0, n_dladdr - d0, n_lock - l0);
+	       done, samples, bad_samples, child_failures, n_alloc + n_free - a0, n_dladdr - d0,
+	       n_lock - l0);
 	CHECK(done >= forks, "forks done: %d", done);
 	CHECK(samples > 0, "samples taken");
 	CHECK_EQ(bad_samples, 0, "samples whose walk did not name the thread's routine");
 	CHECK_EQ(child_failures, 0, "children whose named walk failed");
 	CHECK_EQ(args[0].failures + args[1].failures, 0, "dlopen/dlsym failures");
-	CHECK_EQ(n_alloc - a0, 0, "allocator calls in the name path during the storm");
+	CHECK_EQ(n_alloc + n_free - a0, 0, "allocator calls in the name path during the storm");
 	CHECK_EQ(n_dladdr - d0, 0, "dladdr calls in the name path during the storm");
 	CHECK_EQ(n_lock - l0, 0, "mutex locks in the name path during the storm");
 	return t_finish("names_signal");
