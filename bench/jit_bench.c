@@ -619,6 +619,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	sw_init();
+	/* the registry alone: what the default publishers add is measured by
+	 * bench/pub_bench.c (jit.*.1e5.none / .default) */
+	sw_jit_set_publishers(0);
 	if (strcmp(argv[1], "lookup") == 0)
 		bench_lookup();
 	else if (strcmp(argv[1], "register") == 0)

@@ -91,10 +91,12 @@ awk -v s="$sw_med" -v r="$re_med" 'BEGIN {
 # libunwind 16 comes from Debian's libunwind-16, unpacked into BUILD/llvm16
 # because it conflicts with libunwind-dev.
 llvm=$BUILD/llvm16
-if [[ ! -e $llvm/usr/lib/llvm-16/lib/libunwind.so.1 ]]; then
+if [[ ! -e $llvm/usr/lib/llvm-16/lib/libunwind.so.1 || ! -e $llvm/usr/lib/llvm-16/include/libunwind.h ]]; then
 	echo "bench: fetching Debian's libunwind-16 into $llvm" >&2
 	mkdir -p "$llvm/debs"
-	(cd "$llvm/debs" && apt-get download libunwind-16 libunwind-16-dev >/dev/null 2>&1) || true
+	for p in libunwind-16 libunwind-16-dev; do
+		(cd "$llvm/debs" && apt-get download "$p" >/dev/null 2>&1) || true
+	done
 	for d in "$llvm"/debs/*.deb; do
 		[[ -e $d ]] && dpkg -x "$d" "$llvm"
 	done

@@ -32,7 +32,8 @@ static int walk(sw_cursor_t *cur, void **pcs, int max, int n, int *status)
 				*status = rc;
 			return n > 0 ? n : (rc == SW_END_OF_STACK ? 0 : rc);
 		}
-		pcs[n++] = (void *)(uintptr_t)sw_get_ip(cur);
+		/* the IP straight from the cursor (sw_get_ip is a call) */
+		pcs[n++] = (void *)(uintptr_t)((struct sw_cursor_impl *)(void *)cur)->regs[SW_REG_RIP];
 	}
 	/* the buffer is full: one more step tells a complete trace from a
 	 * cut one (only when asked: sw_backtrace's rule is "max means full") */
