@@ -44,9 +44,31 @@ static size_t nprocs;
 static sw_jit_handle_t *handles;
 static char (*names)[32];
 
-static double round_ns(unsigned mask)
+/* Register procedure i: 64 bytes at code + i * 64, a standard frame with
+ * a frame pointer and its ret at offset 63, named names[i]. */
+static void add_one(size_t i)
 {
 	static const uint32_t ret_at = 63;
+	struct sw_jit_proc p;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.start = sw_jit_addr(code + i * 64);
+	p.end = p.start + 64;
+	p.name = names[i];
+	p.kind = SW_JIT_UNWIND_FRAME;
+	p.u.frame.flags = SW_JIT_FRAME_FP;
+	p.u.frame.nepilogues = 1;
+	p.u.frame.epilogues = &ret_at;
+	rc = sw_jit_add_procs(&p, 1, &handles[i]);
+	if (rc < 0) {
+		fprintf(stderr, "pub_bench: sw_jit_add_procs: %s\n", sw_strerror(rc));
+		exit(1);
+	}
+}
+
+static double round_ns(unsigned mask)
+{
 	double t0, t1;
 
 	if (sw_jit_set_publishers(mask) < 0) {
@@ -54,22 +76,8 @@ static double round_ns(unsigned mask)
 		exit(1);
 	}
 	t0 = now_ns();
-	for (size_t i = 0; i < nprocs; i++) {
-		struct sw_jit_proc p;
-		memset(&p, 0, sizeof(p));
-		p.start = (uint64_t)(uintptr_t)code + i * 64;
-		p.end = p.start + 64;
-		p.name = names[i];
-		p.kind = SW_JIT_UNWIND_FRAME;
-		p.u.frame.flags = SW_JIT_FRAME_FP;
-		p.u.frame.nepilogues = 1;
-		p.u.frame.epilogues = &ret_at;
-		int rc = sw_jit_add_procs(&p, 1, &handles[i]);
-		if (rc < 0) {
-			fprintf(stderr, "pub_bench: sw_jit_add_procs: %s\n", sw_strerror(rc));
-			exit(1);
-		}
-	}
+	for (size_t i = 0; i < nprocs; i++)
+		add_one(i);
 	t1 = now_ns();
 	for (size_t i = 0; i < nprocs; i++)
 		sw_jit_remove(handles[i]);
@@ -91,7 +99,6 @@ struct big {
  * none; the lookups only with dflt. */
 static struct big big_round(size_t n, int dflt)
 {
-	static const uint32_t ret_at = 63;
 	struct big r = { 0, 0, 0, 0 };
 	struct mallinfo2 m0 = mallinfo2(), m1;
 	int prev = 0;
@@ -99,22 +106,8 @@ static struct big big_round(size_t n, int dflt)
 	if (!dflt)
 		prev = sw_jit_set_publishers(0);
 	double t0 = now_ns();
-	for (size_t i = 0; i < n; i++) {
-		struct sw_jit_proc p;
-		memset(&p, 0, sizeof(p));
-		p.start = sw_jit_addr(code + i * 64);
-		p.end = p.start + 64;
-		p.name = names[i];
-		p.kind = SW_JIT_UNWIND_FRAME;
-		p.u.frame.flags = SW_JIT_FRAME_FP;
-		p.u.frame.nepilogues = 1;
-		p.u.frame.epilogues = &ret_at;
-		int rc = sw_jit_add_procs(&p, 1, &handles[i]);
-		if (rc < 0) {
-			fprintf(stderr, "pub_bench: sw_jit_add_procs: %s\n", sw_strerror(rc));
-			exit(1);
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		add_one(i);
 	r.reg_ns = (now_ns() - t0) / (double)n;
 	m1 = mallinfo2();
 	r.bytes = ((double)m1.uordblks - (double)m0.uordblks) / (double)n;
