@@ -9,25 +9,7 @@
 #include <string.h>
 
 #include "stackwalk.h"
-
-__attribute__((noinline)) void checkpoint(void)
-{
-	sw_context_t ctx;
-	sw_cursor_t c;
-	char name[256];
-	uint64_t off;
-
-	sw_getcontext(&ctx);
-	sw_init_local(&c, &ctx);
-	do {
-		if (sw_get_proc_name(&c, name, sizeof(name), &off) != 0)
-			strcpy(name, "??");
-		printf("sw: %s\n", name);
-		if (strcmp(name, "main") == 0)
-			break;
-	} while (sw_step(&c) == 0);
-	fflush(stdout);
-}
+#include "../names/checkpoint.h"
 
 int main(int argc, char **argv)
 {

@@ -43,6 +43,7 @@
 #include <time.h>
 
 #include "jit_common.c"
+#include "gdb_jit.h"
 
 #define NFNS 12
 
@@ -53,17 +54,6 @@ volatile uint64_t removed_addr, moved_addr, moved_old_addr, kept_addr;   /* `man
 
 #define NFILL 10000
 #define MOVE_BY (2u << 20)
-
-/* The GDB JIT interface's list (gdb manual, "JIT Interface"). */
-struct jit_code_entry {
-	struct jit_code_entry *next_entry, *prev_entry;
-	const char *symfile_addr;
-	uint64_t symfile_size;
-};
-extern struct {
-	uint32_t version, action_flag;
-	struct jit_code_entry *relevant_entry, *first_entry;
-} __jit_debug_descriptor;
 
 /* Print the number of objects in GDB's list and whether it is a proper
  * doubly linked list with no action pending. */

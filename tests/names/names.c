@@ -9,27 +9,9 @@
 #include <string.h>
 
 #include "stackwalk.h"
+#include "checkpoint.h"
 
 volatile int sink;
-
-__attribute__((noinline)) void checkpoint(void)
-{
-	sw_context_t ctx;
-	sw_cursor_t c;
-	char name[256];
-	uint64_t off;
-
-	sw_getcontext(&ctx);
-	sw_init_local(&c, &ctx);
-	do {
-		if (sw_get_proc_name(&c, name, sizeof(name), &off) != 0)
-			strcpy(name, "??");
-		printf("sw: %s\n", name);
-		if (strcmp(name, "main") == 0)
-			break;
-	} while (sw_step(&c) == 0);
-	fflush(stdout);
-}
 
 __attribute__((noinline)) static void leaf_static(int n)
 {

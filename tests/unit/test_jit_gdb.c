@@ -20,15 +20,7 @@
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
 
-struct jit_code_entry {
-	struct jit_code_entry *next_entry, *prev_entry;
-	const char *symfile_addr;
-	uint64_t symfile_size;
-};
-extern struct {
-	uint32_t version, action_flag;
-	struct jit_code_entry *relevant_entry, *first_entry;
-} __jit_debug_descriptor;
+#include "../jit/gdb_jit.h"
 
 #define N 4000
 #define CLUSTER 50
