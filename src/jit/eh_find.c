@@ -1,6 +1,6 @@
 /*
  * The registry's FDE for libgcc's _Unwind_Find_FDE (eh_find.h): a client
- * of the unwinder's JIT hook (unwind/internal.h), like sw_find_fde.
+ * of the registry's source (jit/registry.h), as the unwinder is.
  *
  * Lifetime: libgcc uses the returned FDE only until it has decoded the
  * frame (uw_frame_state_for, then uw_update_context for expression
@@ -18,27 +18,23 @@
 #include "jit/eh_abs.h"
 #include "jit/eh_find.h"
 #include "jit/error.h"
-#include "unwind/internal.h"
+#include "jit/registry.h"
 
 int sw_jit_eh_find_fde(uint64_t pc, void *buf, size_t size, struct sw_jit_eh_fde *out)
 {
-	int (*jit)(uint64_t, struct sw_fde_info *) =
-		__atomic_load_n(&sw_jit_find_fde_hook, __ATOMIC_ACQUIRE);
 	struct sw_fde_info info;
 	size_t fde_off;
 	int rc;
 
 	if (!out)
 		return sw_jit_fail(SW_EINVAL, "sw_jit_eh_find_fde: out: NULL");
-	if (!jit)
-		return SW_ENOTFOUND;
-	info.jit_token = 0;
-	if ((rc = jit(pc, &info)) < 0)
+	if ((rc = sw_jit_find_fde(pc, &info)) < 0)
 		return rc;
+	info.from = &sw_jit_source;
 	/* the registry's fde.pc_begin already includes a move's bias */
 	out->func = info.fde.pc_begin;
 	if (info.sec.vaddr == (uint64_t)(uintptr_t)info.sec.data &&
-	    info.sec.data != info.jit_scratch) {
+	    info.sec.data != info.scratch) {
 		/* libgcc takes the code's start from bases.func, never from
 		 * the FDE's pc_begin, so a moved registration (whose bytes keep
 		 * the old addresses) is read in place too */
@@ -55,7 +51,7 @@ int sw_jit_eh_find_fde(uint64_t pc, void *buf, size_t size, struct sw_jit_eh_fde
 			rc = 0;
 		}
 	}
-	sw_fde_release(&info);
+	sw_source_release(&info);
 	return rc;
 }
 

@@ -42,7 +42,7 @@
 #include "jit/rcu.h"
 #include "jit/registry.h"
 #include "jit/tree.h"
-#include "unwind/internal.h"
+#include "source/source.h"
 
 /* ---------------------------------------------------------------- rcu */
 
@@ -408,7 +408,6 @@ static struct obj *handle_get(sw_jit_handle_t h)
 
 /* ---------------------------------------------------------------- index */
 
-static int jit_find_fde(uint64_t pc, struct sw_fde_info *info);
 static void pubset_new(struct obj *o);
 static void lineset_set(uint32_t hindex, struct lines *ls);
 static int relocate_copy(const struct sw_cfi_section *src, uint8_t *copy, int64_t bias);
@@ -450,7 +449,7 @@ static void install_hook(void)
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 	pthread_once(&once, first_registration);
-	__atomic_store_n(&sw_jit_find_fde_hook, jit_find_fde, __ATOMIC_RELEASE);
+	sw_source_install(SW_RANK_JIT, &sw_jit_source);
 }
 
 static void bounds_add(uint64_t start, uint64_t end)
@@ -2218,7 +2217,7 @@ static bool in_bounds(uint64_t pc)
 	       pc < __atomic_load_n(&bound_hi, __ATOMIC_RELAXED);
 }
 
-static int jit_find_fde(uint64_t pc, struct sw_fde_info *info)
+int sw_jit_find_fde(uint64_t pc, struct sw_fde_info *info)
 {
 	struct hit h;
 	uint32_t token;
@@ -2229,7 +2228,7 @@ static int jit_find_fde(uint64_t pc, struct sw_fde_info *info)
 	token = sw_rcu_enter();
 	/* the unwinder's lookup is no call of the JIT's: keep its reason */
 	sw_jit_err_mute(1);
-	rc = find(pc, &h, info->jit_scratch, WANT_UNWIND);
+	rc = find(pc, &h, info->scratch, WANT_UNWIND);
 	sw_jit_err_mute(-1);
 	if (rc == 0) {
 		sw_cfi_section_init(&info->sec, h.eh, h.eh_size, h.vaddr, true, ".eh_frame");
@@ -2244,14 +2243,32 @@ static int jit_find_fde(uint64_t pc, struct sw_fde_info *info)
 	info->fde.pc_end += (uint64_t)h.bias;
 	info->module_base = 0;
 	info->source = SW_SRC_JIT;
-	info->jit_token = token;        /* released by sw_fde_release */
+	info->held.token = token;       /* left by jit_release */
 	return 0;
 }
 
-void sw_jit_read_exit(uint32_t token)
+static void jit_release(struct sw_fde_info *info)
 {
-	sw_rcu_exit(token);
+	sw_rcu_exit(info->held.token);
 }
+
+/* The source's name: sw_jit_get_name without its reason (the unwinder's
+ * call is no call of the JIT's). */
+static int jit_name(uint64_t pc, char *buf, size_t size, uint64_t *offset)
+{
+	int rc;
+
+	if (!in_bounds(pc))
+		return SW_ENOTFOUND;
+	sw_jit_err_mute(1);
+	rc = sw_jit_get_name(pc, buf, size, offset);
+	sw_jit_err_mute(-1);
+	return rc;
+}
+
+_Static_assert(SW_JIT_MAX_CFI <= SW_SOURCE_SCRATCH, "a lazy description fits the lookup's scratch");
+
+const struct sw_source sw_jit_source = { "JIT registry", sw_jit_find_fde, jit_release, jit_name };
 
 int sw_jit_lookup(uint64_t pc, struct sw_jit_found *out)
 {
@@ -2306,11 +2323,6 @@ int sw_jit_get_name(uint64_t pc, char *buf, size_t size, uint64_t *offset)
 	}
 	sw_rcu_exit(token);
 	return rc;
-}
-
-bool sw_jit_active(void)
-{
-	return __atomic_load_n(&bound_hi, __ATOMIC_RELAXED) != 0;
 }
 
 int sw_jit_get_stats(struct sw_jit_stats *out)

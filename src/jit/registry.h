@@ -1,17 +1,19 @@
 /*
- * The JIT registry's interface to the unwinder (the public API is in
- * <stackwalk/jit.h>).
+ * The JIT registry as a source of unwind information (source/source.h;
+ * the public API is in <stackwalk/jit.h>).  Installed at SW_RANK_JIT by
+ * the first registration.
  */
 #ifndef SW_JIT_REGISTRY_H
 #define SW_JIT_REGISTRY_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
-/* Leave the read section a JIT lookup entered (sw_fde_info.jit_token). */
-void sw_jit_read_exit(uint32_t token);
+#include "source/source.h"
 
-/* True once anything was registered (a cheap hint for the name path). */
-bool sw_jit_active(void);
+extern const struct sw_source sw_jit_source;
+
+/* The source's find: the registered FDE covering pc (moves applied),
+ * held until sw_source_release.  0, SW_ENOTFOUND or an error. */
+int sw_jit_find_fde(uint64_t pc, struct sw_fde_info *info);
 
 #endif /* SW_JIT_REGISTRY_H */

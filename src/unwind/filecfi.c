@@ -248,17 +248,24 @@ static int search(const struct file_module *m, uint64_t pc, const struct sw_modu
 	return rc;
 }
 
-int sw_find_fde_file(uint64_t pc, const struct sw_module *mod, struct sw_fde_info *info)
+static int file_find(uint64_t pc, struct sw_fde_info *info)
 {
-	const char *path = module_path(mod);
+	struct sw_module modbuf, *mod = &modbuf;
+	const char *path;
 	struct file_module *m = NULL;
 	int rc;
+
+	if (sw_find_module(pc, mod) < 0)
+		return SW_ENOTFOUND;
+	path = module_path(mod);
+	info->held.file.slot = 0;
+	info->held.file.map = NULL;
 
 	switch (slot_for(mod, path, &m)) {
 	case FOUND:
 		rc = search(m, pc, mod, info);
 		if (rc == 0 && info->source == SW_SRC_DEBUG_FRAME)
-			info->file_slot = (uint32_t)(m - table) + 1;   /* the info reads the mapping */
+			info->held.file.slot = (uint32_t)(m - table) + 1;   /* the info reads the mapping */
 		else
 			sw_slot_release(&m->slot);
 		return rc;
@@ -276,27 +283,30 @@ int sw_find_fde_file(uint64_t pc, const struct sw_module *mod, struct sw_fde_inf
 		return SW_ENOTFOUND;
 	rc = search(&one, pc, mod, info);
 	if (rc == 0 && info->source == SW_SRC_DEBUG_FRAME) {
-		info->file_map = one.elf.image;      /* unmapped by sw_fde_release */
-		info->file_map_size = one.elf.size;
+		info->held.file.map = one.elf.image;      /* unmapped by file_release */
+		info->held.file.map_size = one.elf.size;
 	} else {
 		sw_elf_close(&one.elf);
 	}
 	return rc;
 }
 
-void sw_find_fde_file_release(struct sw_fde_info *info)
+static void file_release(struct sw_fde_info *info)
 {
-	if (info->file_slot) {
-		sw_slot_release(&table[info->file_slot - 1].slot);
-		info->file_slot = 0;
+	if (info->held.file.slot) {
+		sw_slot_release(&table[info->held.file.slot - 1].slot);
+		info->held.file.slot = 0;
 	}
-	if (info->file_map) {
-		struct sw_elf elf = { .image = info->file_map, .size = info->file_map_size,
-				      .mapped = true };
+	if (info->held.file.map) {
+		struct sw_elf elf = { .image = info->held.file.map,
+				      .size = info->held.file.map_size, .mapped = true };
 		sw_elf_close(&elf);
-		info->file_map = NULL;
+		info->held.file.map = NULL;
 	}
 }
+
+const struct sw_source sw_file_source = { "module file .eh_frame/.debug_frame", file_find,
+					  file_release, NULL };
 
 void sw_file_cfi_stats(struct sw_stats *st)
 {

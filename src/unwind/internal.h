@@ -14,8 +14,7 @@
 #include <string.h>
 
 #include "dwarf/cfi.h"
-#include "jit/registry.h"
-#include <stackwalk/jit.h>
+#include "source/source.h"
 #include "stackwalk.h"
 
 /* ---------------------------------------------------------------- memory */
@@ -186,42 +185,6 @@ static inline uint32_t sw_cache_gen(void)
 
 /* ---------------------------------------------------------------- lookup */
 
-/* The unwind information for one PC: the FDE and its CIE. */
-struct sw_fde_info {
-	struct sw_cfi_section sec;   /* the .eh_frame it came from */
-	struct sw_fde fde;
-	struct sw_cie cie;
-	uint64_t module_base;        /* load bias */
-	int source;                  /* enum sw_proc_source */
-	/* JIT procedures: the registry's read section stays open while the
-	 * info is used (sw_fde_release closes it); lazy descriptions are
-	 * converted into the scratch space */
-	uint32_t jit_token;
-	uint8_t jit_scratch[SW_JIT_MAX_CFI];
-	/* .debug_frame read from a module's file (filecfi.c): the table slot
-	 * the info reads (index + 1, 0 for none), or a mapping made for this
-	 * lookup alone; both held until sw_fde_release.  Set by sw_find_fde. */
-	uint32_t file_slot;
-	const void *file_map;
-	size_t file_map_size;
-};
-
-/* Let go of what a file-backed lookup holds (filecfi.c). */
-void sw_find_fde_file_release(struct sw_fde_info *info);
-
-/* Done with `info` (every successful sw_find_fde needs this).  The file
- * fields are only set for SW_SRC_DEBUG_FRAME answers of sw_find_fde (the
- * JIT hook, also called alone, answers SW_SRC_JIT). */
-static inline void sw_fde_release(struct sw_fde_info *info)
-{
-	if (info->jit_token) {
-		sw_jit_read_exit(info->jit_token);
-		info->jit_token = 0;
-	} else if (info->source == SW_SRC_DEBUG_FRAME && (info->file_slot || info->file_map)) {
-		sw_find_fde_file_release(info);
-	}
-}
-
 /* A loaded module, as the dynamic loader describes it. */
 struct sw_module {
 	const void *identity;        /* its link map */
@@ -241,19 +204,21 @@ void sw_modules_init(void);
 int sw_find_module(uint64_t pc, struct sw_module *mod);
 
 /*
- * Find the FDE covering `pc`, in this order: the JIT registry (through
- * sw_jit_find_fde_hook, NULL and free while no JIT code is registered),
- * the module's .eh_frame through .eh_frame_hdr, then its file's .eh_frame
- * (when there is no header) and .debug_frame.  Returns 0, SW_ENOTFOUND or
- * a parse error.
+ * Find the FDE covering `pc`: the installed sources in rank order
+ * (source/source.h): the JIT registry once code is registered, the
+ * module's .eh_frame through .eh_frame_hdr, then its file's .eh_frame (when
+ * there is no header) and .debug_frame.  Returns 0 (give the info back
+ * with sw_fde_release), SW_ENOTFOUND or a parse error.
  */
 int sw_find_fde(uint64_t pc, struct sw_fde_info *info);
 
-/* The file-backed sources (filecfi.c): 0 (with the info holding the
- * file's table slot or mapping until sw_fde_release), SW_ENOTFOUND or a
- * parse error.  Async-signal-safe (open/stat/mmap on a module's first
- * lookup); no locks, no allocation. */
-int sw_find_fde_file(uint64_t pc, const struct sw_module *mod, struct sw_fde_info *info);
+static inline void sw_fde_release(struct sw_fde_info *info)
+{
+	sw_source_release(info);
+}
+
+/* The local sources (modules.c, filecfi.c), installed by sw_init. */
+extern const struct sw_source sw_module_source, sw_file_source;
 
 /* The per-module tables' counters (filecfi.c, names.c) for sw_get_stats. */
 void sw_file_cfi_stats(struct sw_stats *st);
@@ -263,10 +228,6 @@ void sw_names_stats(struct sw_stats *st);
  * counts unloads (atomic). */
 void sw_dlhooks_init(void);
 extern uint32_t sw_module_generation __attribute__((visibility("hidden")));
-
-/* Set by the JIT registry while it holds registrations (release store;
- * readers acquire).  Returns 0, SW_ENOTFOUND, or an error. */
-extern int (*sw_jit_find_fde_hook)(uint64_t pc, struct sw_fde_info *info);
 
 /* ---------------------------------------------------------------- cursor */
 

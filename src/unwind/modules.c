@@ -69,8 +69,6 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
-int (*sw_jit_find_fde_hook)(uint64_t pc, struct sw_fde_info *info);
-
 int sw_find_module(uint64_t pc, struct sw_module *mod)
 {
 	memset(mod, 0, sizeof(*mod));
@@ -128,22 +126,21 @@ static int find_in_eh_hdr(uint64_t pc, const struct sw_module *mod, struct sw_fd
 	return sw_cfi_find_fde_linear(&info->sec, pc, &info->fde, &info->cie, NULL);
 }
 
+/* The module source: the loaded .eh_frame through its header (a module
+ * without PT_GNU_EH_FRAME is the file source's). */
+static int module_find(uint64_t pc, struct sw_fde_info *info)
+{
+	struct sw_module mod;
+
+	if (sw_find_module(pc, &mod) < 0 || !mod.has_eh_hdr)
+		return SW_ENOTFOUND;
+	return find_in_eh_hdr(pc, &mod, info);
+}
+
+const struct sw_source sw_module_source = { "module .eh_frame", module_find, NULL, NULL };
+
 int sw_find_fde(uint64_t pc, struct sw_fde_info *info)
 {
-	int (*jit)(uint64_t, struct sw_fde_info *) =
-		__atomic_load_n(&sw_jit_find_fde_hook, __ATOMIC_ACQUIRE);
-	struct sw_module mod;
-	int rc;
-
-	info->jit_token = 0;
-	info->file_slot = 0;
-	info->file_map = NULL;
-	if (jit && (rc = jit(pc, info)) != SW_ENOTFOUND)
-		return rc;
-	if (sw_find_module(pc, &mod) < 0)
-		return SW_ENOTFOUND;
-	rc = mod.has_eh_hdr ? find_in_eh_hdr(pc, &mod, info) : SW_ENOTFOUND;
-	if (rc != SW_ENOTFOUND)
-		return rc;
-	return sw_find_fde_file(pc, &mod, info);
+	sw_init();      /* installs the local sources */
+	return sw_source_find(pc, info);
 }

@@ -32,7 +32,6 @@
 #include "elf/elf.h"
 #include "unwind/internal.h"
 #include "unwind/slots.h"
-#include "jit/registry.h"
 
 #define MAX_MODULES 256
 
@@ -283,7 +282,7 @@ int sw_get_proc_name(sw_cursor_t *cursor, char *buf, size_t size, uint64_t *offs
 		buf[0] = '\0';
 	/* generated code first: its addresses may lie in no module, or in
 	 * memory a module once occupied */
-	if (sw_jit_active() && size > 0 && sw_jit_get_name(pc, buf, size, &off) == 0) {
+	if (size > 0 && sw_source_name(pc, buf, size, &off) == 0) {
 		if (offset)
 			*offset = off + (ip - pc);
 		return 0;

@@ -1,0 +1,101 @@
+/*
+ * Sources of unwind information, behind one interface.
+ *
+ * The cursor knows no source by name: for a PC it asks the installed
+ * sources in rank order (sw_source_find) until one answers, uses the FDE
+ * and CIE it lends, and gives them back (sw_source_release).  A source is
+ * a find / release / name triple:
+ *
+ *   rank              source                                   lives in
+ *   SW_RANK_JIT       the JIT registry (once code is registered) src/jit/registry
+ *   SW_RANK_MODULE    a loaded module's .eh_frame (.eh_frame_hdr) src/unwind/modules.c
+ *   SW_RANK_FILE      the module file's .eh_frame / .debug_frame src/unwind/filecfi.c
+ *
+ * (compact tables and remote modules are later ranks).  This layer sits
+ * below both the unwinder and the registry and depends on neither, so the
+ * registry needs nothing from src/unwind, and a program that never
+ * registers JIT code links none of it: the registry installs its source at
+ * its first registration.
+ *
+ * Every find/release/name is async-signal-safe: no allocation, no locks.
+ */
+#ifndef SW_SOURCE_H
+#define SW_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dwarf/cfi.h"
+
+/* Bytes a source may convert a description into during one lookup (the
+ * JIT's lazy callbacks): held by the caller's sw_fde_info. */
+#define SW_SOURCE_SCRATCH 1024
+
+struct sw_source;
+
+/* The unwind information for one PC, lent by a source until released. */
+struct sw_fde_info {
+	struct sw_cfi_section sec;   /* the section the FDE and CIE come from */
+	struct sw_fde fde;           /* addresses where the code is now */
+	struct sw_cie cie;
+	uint64_t module_base;        /* load bias, 0 for JIT code */
+	int source;                  /* enum sw_proc_source */
+	const struct sw_source *from;/* the lender, NULL when nothing is held */
+	union {                      /* what the lender holds until release */
+		uint32_t token;      /* JIT: its read section */
+		struct {             /* file: the table slot (index + 1, 0 for
+				      * none), or a mapping made for this lookup */
+			uint32_t slot;
+			const void *map;
+			size_t map_size;
+		} file;
+	} held;
+	uint8_t scratch[SW_SOURCE_SCRATCH];
+};
+
+struct sw_source {
+	const char *what;            /* for messages */
+	/* The FDE covering pc: 0 (info filled, held until release),
+	 * SW_ENOTFOUND (not this source's: the next one is asked) or an
+	 * error (this source's PC, but its information is broken). */
+	int (*find)(uint64_t pc, struct sw_fde_info *info);
+	/* Give back what find lent (NULL: never holds anything). */
+	void (*release)(struct sw_fde_info *info);
+	/* The name of the procedure containing pc and pc's offset in it:
+	 * 0, SW_ENOTFOUND or SW_ENONAME (NULL: this source names nothing; the
+	 * symbol tables of modules are not a source of unwind information). */
+	int (*name)(uint64_t pc, char *buf, size_t size, uint64_t *offset);
+};
+
+enum sw_source_rank {
+	SW_RANK_JIT,
+	SW_RANK_MODULE,
+	SW_RANK_FILE,
+	SW_RANK_COUNT,
+};
+
+/* Install `s` at `rank` (replacing what was there; NULL removes).  A
+ * release store: lookups that start afterwards see it.  Thread-safe. */
+void sw_source_install(enum sw_source_rank rank, const struct sw_source *s);
+
+/* Ask the sources in rank order.  Returns 0 (release the info), SW_ENOTFOUND
+ * or the answering source's error. */
+int sw_source_find(uint64_t pc, struct sw_fde_info *info);
+
+/* Give the info back to its lender. */
+static inline void sw_source_release(struct sw_fde_info *info)
+{
+	const struct sw_source *from = info->from;
+
+	if (from) {
+		info->from = NULL;
+		if (from->release)
+			from->release(info);
+	}
+}
+
+/* The first name a source with a name operation gives for pc: 0,
+ * SW_ENOTFOUND (none knows pc) or SW_ENONAME. */
+int sw_source_name(uint64_t pc, char *buf, size_t size, uint64_t *offset);
+
+#endif /* SW_SOURCE_H */
