@@ -184,7 +184,45 @@ enum sw_proc_source {
 	SW_SRC_RETURN_ADDRESS,          /* first frame: return address at SP */
 	SW_SRC_SIGNAL_TRAMPOLINE,       /* __restore_rt recognised by its bytes */
 	SW_SRC_JIT,                     /* the JIT registry */
+	SW_SRC_STACK_SCAN,              /* no CFI: return address found by scanning
+					 * the first stack slots */
 };
+
+/*
+ * sw_get_frame_source - how the cursor's current frame was found: the
+ * enum sw_proc_source of the rule that recovered its registers from the
+ * frame below it.  SW_SRC_NONE for the frame the walk started at (its
+ * registers came from the context); SW_SRC_EH_FRAME_HDR, SW_SRC_EH_FRAME,
+ * SW_SRC_DEBUG_FRAME, SW_SRC_JIT: the callee's CFI, from that source;
+ * SW_SRC_SIGNAL_TRAMPOLINE: the registers a signal frame saved (glibc's
+ * __restore_rt, with or without CFI); and the heuristics for code without
+ * CFI: SW_SRC_FRAME_POINTER (CFA = rbp + 16), SW_SRC_RETURN_ADDRESS (an
+ * interrupted frame whose IP is not code: the return address at SP),
+ * SW_SRC_STACK_SCAN (an interrupted frame in a prologue: a return address
+ * just after a call instruction in the first stack slots).
+ * Returns the source.  Thread-safe, async-signal-safe: yes.
+ */
+int sw_get_frame_source(const sw_cursor_t *cursor);
+
+/*
+ * sw_is_reliable - 1 while every frame of the walk so far was found from
+ * unwind information (CFI, JIT descriptions, signal frames), 0 from the
+ * first frame a heuristic found (frame pointer, return address at SP,
+ * stack scan) on: that frame may be wrong, and so may every frame after
+ * it, as the Linux kernel's ORC unwinder marks a guessed frame.
+ * Returns 1 or 0.  Thread-safe, async-signal-safe: yes.
+ */
+int sw_is_reliable(const sw_cursor_t *cursor);
+
+/*
+ * sw_get_lookup_pc - the address that identifies the current frame's code
+ * (for its unwind information, procedure and name): the IP itself for an
+ * interrupted frame (sw_is_signal_frame) or an IP of 0, else IP - 1, in
+ * the call instruction (a return address may follow a noreturn call that
+ * ends its function).  Every lookup of stackwalk uses it.
+ * Returns the address.  Thread-safe, async-signal-safe: yes.
+ */
+uint64_t sw_get_lookup_pc(const sw_cursor_t *cursor);
 
 struct sw_proc_info {
 	uint64_t start;                 /* first address of the procedure (FDE) */

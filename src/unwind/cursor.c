@@ -97,6 +97,7 @@ static int step_sigreturn(struct sw_cursor_impl *c)
 	memcpy(c->regs, regs, sizeof(regs));
 	c->valid = ALL_REGS;
 	c->flags = SW_CUR_INTERRUPTED | SW_CUR_SIGNAL;
+	c->how = SW_SRC_SIGNAL_TRAMPOLINE;
 	return 0;
 }
 
@@ -126,7 +127,8 @@ static int expr_reg(void *arg, unsigned regno, uint64_t *out)
 }
 
 /* Apply a full CFA row (expressions, register rules, signal-frame CFI). */
-static int apply_row(struct sw_cursor_impl *c, const struct sw_cfa_row *row, bool signal)
+static int apply_row(struct sw_cursor_impl *c, const struct sw_cfa_row *row, bool signal,
+		     int source)
 {
 	struct expr_ctx ectx = { c };
 	struct sw_expr_env env = { expr_mem, expr_reg, &ectx, 8 };
@@ -212,6 +214,7 @@ static int apply_row(struct sw_cursor_impl *c, const struct sw_cfa_row *row, boo
 	c->valid = valid;
 	/* the 'S' augmentation: the caller was interrupted, not calling */
 	c->flags = signal ? (SW_CUR_INTERRUPTED | SW_CUR_SIGNAL) : 0;
+	c->how = (uint8_t)source;
 	return 0;
 }
 
@@ -267,7 +270,8 @@ static bool after_call(const struct sw_cursor_impl *c, uint64_t ra)
  * up anything CFI would describe. */
 #define SW_SCAN_SLOTS 4
 
-/* The rule for a frame without CFI, when one applies. */
+/* The rule for a frame without CFI, when one applies, with the heuristic
+ * that found it (enum sw_proc_source) in the rule. */
 static bool fallback_rule(const struct sw_cursor_impl *c, struct sw_compiled *rule)
 {
 	uint64_t sp = c->regs[SW_REG_RSP], fp = c->regs[SW_REG_RBP], code, ra;
@@ -275,21 +279,28 @@ static bool fallback_rule(const struct sw_cursor_impl *c, struct sw_compiled *ru
 	if (c->flags & SW_CUR_INTERRUPTED) {
 		/* a call through a bad pointer: the IP is not readable code and
 		 * the return address is at SP */
-		if (sw_mem_read(&c->mem, c->regs[SW_REG_RIP], &code) < 0)
-			return sw_cr_make(rule, SW_REG_RSP, 8, 0, -8);
+		if (sw_mem_read(&c->mem, c->regs[SW_REG_RIP], &code) < 0) {
+			sw_cr_make(rule, SW_REG_RSP, 8, 0, -8);
+			sw_cr_set_source(rule, SW_SRC_RETURN_ADDRESS);
+			return true;
+		}
 		/* code without CFI interrupted in its prologue (_init's first
 		 * instructions): scan the first few stack slots for a return
 		 * address just after a call, as breakpad's stack scanning does.
 		 * Tried before the frame pointer, which would belong to the
 		 * caller and skip it. */
 		for (int k = 0; k < SW_SCAN_SLOTS; k++)
-			if (sw_mem_read(&c->mem, sp + 8u * (unsigned)k, &ra) == 0 && after_call(c, ra))
-				return sw_cr_make(rule, SW_REG_RSP, 8 * k + 8, 0, -8);
+			if (sw_mem_read(&c->mem, sp + 8u * (unsigned)k, &ra) == 0 && after_call(c, ra)) {
+				sw_cr_make(rule, SW_REG_RSP, 8 * k + 8, 0, -8);
+				sw_cr_set_source(rule, SW_SRC_STACK_SCAN);
+				return true;
+			}
 	}
 	/* a frame pointer must point into the stack above SP, 8-aligned */
 	if ((c->valid & (1u << SW_REG_RBP)) && fp >= sp && (fp & 7) == 0 &&
 	    fp - sp < (1u << 30)) {
 		sw_cr_make(rule, SW_REG_RBP, 16, 0, -8);
+		sw_cr_set_source(rule, SW_SRC_FRAME_POINTER);
 		return sw_cr_save(rule, 1, -16);   /* rbp is callee-saved index 1 */
 	}
 	return false;
@@ -330,7 +341,7 @@ int sw_step(sw_cursor_t *cursor)
 		return SW_ETOODEEP;
 	uint32_t flags = c->flags;
 	ip = c->regs[SW_REG_RIP];
-	pc = (c->flags & SW_CUR_INTERRUPTED) ? ip : ip - 1;
+	pc = sw_lookup_pc(c);
 
 	struct sw_fde_info info;
 	struct sw_cfa_row row;
@@ -352,10 +363,11 @@ int sw_step(sw_cursor_t *cursor)
 		rc = sw_cfa_row_at(&info.sec, &info.cie, &info.fde, pc, &row, NULL);
 		if (rc == 0) {
 			if (sw_compile_row(&row, info.cie.signal_frame, &rule)) {
+				sw_cr_set_source(&rule, (unsigned)info.source);
 				sw_cache_put(pc, &rule, gen);
 				rc = sw_apply_compiled(c, &rule);
 			} else {
-				rc = apply_row(c, &row, info.cie.signal_frame);
+				rc = apply_row(c, &row, info.cie.signal_frame, info.source);
 			}
 		}
 	}
@@ -368,8 +380,10 @@ int sw_step(sw_cursor_t *cursor)
 		if (sw_mem_read_bytes(&c->mem, ip, code, sizeof(code)) == 0 &&
 		    sw_arch_is_sigreturn(code))
 			rc = step_sigreturn(c);
-		else
-			rc = fallback_rule(c, &rule) ? sw_apply_compiled(c, &rule) : SW_ENOTFOUND;
+		else if (!fallback_rule(c, &rule))
+			rc = SW_ENOTFOUND;
+		else if ((rc = sw_apply_compiled(c, &rule)) == 0)
+			c->guessed = 1;     /* this frame and every one after it */
 	}
 	sw_step_done(c, flags, rc);
 	return rc;
@@ -415,12 +429,26 @@ int sw_is_signal_frame(const sw_cursor_t *cursor)
 	return (cimpl(cursor)->flags & SW_CUR_SIGNAL) ? 1 : 0;
 }
 
+uint64_t sw_get_lookup_pc(const sw_cursor_t *cursor)
+{
+	return sw_lookup_pc(cimpl(cursor));
+}
+
+int sw_get_frame_source(const sw_cursor_t *cursor)
+{
+	return cimpl(cursor)->how;
+}
+
+int sw_is_reliable(const sw_cursor_t *cursor)
+{
+	return !cimpl(cursor)->guessed;
+}
+
 int sw_get_proc_info(sw_cursor_t *cursor, struct sw_proc_info *pi)
 {
 	struct sw_cursor_impl *c = impl(cursor);
 	struct sw_fde_info info;
-	uint64_t ip = c->regs[SW_REG_RIP];
-	uint64_t pc = (c->flags & SW_CUR_INTERRUPTED) ? ip : ip - 1;
+	uint64_t pc = sw_lookup_pc(c);
 	int rc;
 
 	memset(pi, 0, sizeof(*pi));

@@ -62,6 +62,7 @@ static inline int sw_mem_read(const struct sw_mem *m, uint64_t addr, uint64_t *o
  *       bits 40..47  return address offset from the CFA / 8 (int8)
  *       bits 48..53  callee-saved registers saved in the frame (SW_CS_*)
  *       bits 54..59  callee-saved registers the row marks undefined
+ *       bits 60..63  where the rule came from (enum sw_proc_source)
  *   w1  bits 8i..8i+7  offset / 8 (int8) of callee-saved register i
  *
  * Callee-saved register i is rbx, rbp, r12, r13, r14, r15 for i = 0..5.
@@ -87,6 +88,13 @@ static inline int64_t sw_cr_ra_off(const struct sw_compiled *r) { return (int64_
 static inline unsigned sw_cr_saved(const struct sw_compiled *r) { return (unsigned)(r->w0 >> 48) & 63; }
 static inline unsigned sw_cr_undef(const struct sw_compiled *r) { return (unsigned)(r->w0 >> 54) & 63; }
 static inline int64_t sw_cr_off(const struct sw_compiled *r, unsigned i) { return (int64_t)(int8_t)(r->w1 >> (8 * i)) * 8; }
+static inline unsigned sw_cr_source(const struct sw_compiled *r) { return (unsigned)(r->w0 >> 60); }
+
+/* Record where a rule came from (enum sw_proc_source, < 16). */
+static inline void sw_cr_set_source(struct sw_compiled *r, unsigned source)
+{
+	r->w0 = (r->w0 & ~(15ull << 60)) | (uint64_t)(source & 15) << 60;
+}
 
 /* Build a rule; false when an offset does not fit the packing. */
 static inline bool sw_cr_make(struct sw_compiled *r, unsigned cfa_reg, int64_t cfa_off,
@@ -243,6 +251,8 @@ struct sw_cursor_impl {
 	uint32_t flags;          /* SW_CUR_* */
 	uint32_t signals;        /* steps taken from signal frames (exempt from the
 				  * growing-stack check): SW_MAX_SIGNAL_FRAMES at most */
+	uint8_t how;             /* how this frame was found: enum sw_proc_source */
+	uint8_t guessed;         /* a frame up to here was found by a heuristic */
 	struct sw_mem mem;
 };
 
@@ -291,7 +301,19 @@ static inline int sw_apply_compiled(struct sw_cursor_impl *c, const struct sw_co
 	c->valid = (c->valid & SW_CALLEE_SAVED & ~undef) | saved_regs |
 		   (1u << SW_REG_RSP) | (1u << SW_REG_RIP);
 	c->flags = 0;
+	c->how = (uint8_t)sw_cr_source(rule);
 	return 0;
+}
+
+/* The PC whose unwind information and name describe the frame: the IP of
+ * an interrupted frame, else IP - 1 (a return address may follow a
+ * noreturn call that is its function's last instruction).  The one place
+ * this is computed. */
+static inline uint64_t sw_lookup_pc(const struct sw_cursor_impl *c)
+{
+	uint64_t ip = c->regs[SW_REG_RIP];
+
+	return (c->flags & SW_CUR_INTERRUPTED) || ip == 0 ? ip : ip - 1;
 }
 
 /* A step from a signal frame (exempt from the growing-stack check, so the
@@ -317,8 +339,7 @@ static inline void sw_step_done(struct sw_cursor_impl *c, uint32_t flags_before,
 static inline bool sw_step_cached(struct sw_cursor_impl *c, int *rc)
 {
 	struct sw_compiled rule;
-	uint64_t ip = c->regs[SW_REG_RIP];
-	uint64_t pc = (c->flags & SW_CUR_INTERRUPTED) ? ip : ip - 1;
+	uint64_t pc = sw_lookup_pc(c);
 	uint32_t flags = c->flags;
 
 	if ((flags & SW_CUR_DONE) || !sw_signal_budget(c) || !sw_cache_get(pc, &rule))

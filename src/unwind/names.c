@@ -274,7 +274,7 @@ int sw_get_proc_name(sw_cursor_t *cursor, char *buf, size_t size, uint64_t *offs
 	/* look up the call instruction for return addresses (a noreturn call
 	 * can be the last instruction of its function), but report the
 	 * offset of the IP itself as other tools do */
-	uint64_t pc = sw_is_signal_frame(cursor) || ip == 0 ? ip : ip - 1;
+	uint64_t pc = sw_get_lookup_pc(cursor);
 	uint64_t off;
 	int rc;
 

@@ -76,6 +76,12 @@ NOINLINE static uint64_t on_leaf(uint64_t arg)
 		CHECK(rc == 0 && strcmp(name, fns[j].name) == 0 && off == fns[j].call_ret,
 		      "[%s] sw_get_proc_name of frame %s: %s %s+%#" PRIx64, form_names[cur_form],
 		      fns[j].name, t_status(rc), rc == 0 ? name : "", off);
+		/* the first JIT frame is found by on_leaf's CFI, the others
+		 * by their JIT callee's description */
+		if (j < NFNS - 1)
+			CHECK(sw_get_frame_source(&cn) == SW_SRC_JIT && sw_is_reliable(&cn),
+			      "[%s] frame %s found through the JIT registry (source %d)",
+			      form_names[cur_form], fns[j].name, sw_get_frame_source(&cn));
 		if (sw_step(&cn) != 0)
 			break;
 	}

@@ -61,6 +61,7 @@ struct record {
 	int n;                                  /* frames recorded */
 	uint64_t ip[MAXF], sp[MAXF];
 	int sig[MAXF];
+	int how[MAXF], reliable[MAXF];          /* sw_get_frame_source, sw_is_reliable */
 	int pi_rc[MAXF];
 	struct sw_proc_info pi[MAXF];
 	int last_rc, again_rc;                  /* the step that ended, one more step */
@@ -69,6 +70,7 @@ struct record {
 	void *bt[MAXF];                         /* sw_backtrace inside the handler */
 	int n_bt;
 	int csig[MAXF];                         /* cursor from the handler: signal flags */
+	int chow[MAXF], creliable[MAXF];
 	uint64_t cip[MAXF];
 	int n_c, c_last;
 };
@@ -108,6 +110,8 @@ static void on_segv(int signo, siginfo_t *si, void *ucv)
 		rec.ip[i] = sw_get_ip(&cur);
 		rec.sp[i] = sw_get_sp(&cur);
 		rec.sig[i] = sw_is_signal_frame(&cur);
+		rec.how[i] = sw_get_frame_source(&cur);
+		rec.reliable[i] = sw_is_reliable(&cur);
 		rec.pi_rc[i] = sw_get_proc_info(&cur, &rec.pi[i]);
 	} while ((rc = sw_step(&cur)) == 0 && rec.n < MAXF);
 	rec.last_rc = rc;
@@ -122,6 +126,8 @@ static void on_segv(int signo, siginfo_t *si, void *ucv)
 	do {
 		rec.cip[rec.n_c] = sw_get_ip(&cur);
 		rec.csig[rec.n_c] = sw_is_signal_frame(&cur);
+		rec.chow[rec.n_c] = sw_get_frame_source(&cur);
+		rec.creliable[rec.n_c] = sw_is_reliable(&cur);
 		rec.n_c++;
 	} while ((rc = sw_step(&cur)) == 0 && rec.n_c < MAXF);
 	rec.c_last = rc;
@@ -183,6 +189,18 @@ static void check_case(const char *name, uint64_t restorer)
 	CHECK_EQ(rec.sig[0], 1, "%s: frame 0 is a signal frame", name);
 	CHECK_EQ(rec.sp[0], rec.uc_rsp, "%s: frame 0's SP", name);
 	CHECK_EQ(rec.pi_rc[0], SW_ENOTFOUND, "%s: no procedure at address 0", name);
+	/* how each frame was found: frame 0 from the ucontext; frame 1 by the
+	 * return-address rule (IP 0 is no code), a heuristic, so the walk is
+	 * unreliable from there on; the others by their callee's CFI */
+	CHECK_EQ(rec.how[0], SW_SRC_NONE, "%s: frame 0's source", name);
+	CHECK_EQ(rec.reliable[0], 1, "%s: frame 0 is reliable", name);
+	CHECK_EQ(rec.how[1], SW_SRC_RETURN_ADDRESS, "%s: frame 1 found by the return address at SP",
+		 name);
+	for (int i = 1; i < rec.n; i++)
+		CHECK_EQ(rec.reliable[i], 0, "%s: frame %d is after a guessed frame", name, i);
+	for (int i = 2; i < rec.n; i++)
+		CHECK_EQ(rec.how[i], SW_SRC_EH_FRAME_HDR, "%s: frame %d found by CFI", name, i);
+
 	/* frame 1: bad_call, right after the call */
 	CHECK_EQ(rec.ip[1], rec.ra_at_sp, "%s: frame 1's IP is the return address at SP", name);
 	CHECK_EQ(rec.sp[1], rec.uc_rsp + 8, "%s: frame 1's SP", name);
@@ -229,6 +247,14 @@ static void check_case(const char *name, uint64_t restorer)
 		CHECK_EQ(rec.cip[2], 0, "%s: then the interrupted IP", name);
 		CHECK_EQ(rec.csig[2], 1, "%s: the interrupted frame is a signal frame", name);
 		CHECK_EQ(rec.csig[3], 0, "%s: bad_call's frame is not a signal frame", name);
+		CHECK_EQ(rec.chow[0], SW_SRC_NONE, "%s: the handler's frame is the walk's start", name);
+		CHECK_EQ(rec.chow[1], SW_SRC_EH_FRAME_HDR, "%s: the restorer found by CFI", name);
+		CHECK_EQ(rec.chow[2], SW_SRC_SIGNAL_TRAMPOLINE,
+			 "%s: the interrupted frame found from the signal frame", name);
+		CHECK_EQ(rec.chow[3], SW_SRC_RETURN_ADDRESS, "%s: bad_call found by the return address",
+			 name);
+		CHECK(rec.creliable[2] && !rec.creliable[3],
+		      "%s: reliable up to the interrupted frame, not after", name);
 	}
 	for (int i = 2; i < rec.n_c && i - 2 < rec.n; i++)
 		CHECK_EQ(rec.cip[i], rec.ip[i - 2], "%s: cursor from the handler, frame %d", name, i);
@@ -406,6 +432,67 @@ static void stack_overflow_case(void)
 	CHECK_EQ(ovf.last_rc, SW_END_OF_STACK, "stack overflow: the walk's end");
 }
 
+/* ---------------------------------------------------------------- stack scan */
+
+/* Code without CFI stopped in its prologue: two pushes, then ud2.  From
+ * the SIGILL, the only way out is a return address after a call found in
+ * the first stack slots (the frame pointer belongs to the caller). */
+__asm__(".text\n"
+	".globl sw_test_noncfi\n"
+	".type sw_test_noncfi, @function\n"
+	"sw_test_noncfi:\n"
+	"	push %rbx\n"
+	"	push %r12\n"
+	"	ud2\n"
+	".size sw_test_noncfi, .-sw_test_noncfi\n");
+void sw_test_noncfi(void);
+
+static struct {
+	int n, how[4], reliable[4];
+	uint64_t ip[4], ra;
+} scan;
+
+static void on_sigill(int signo, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	sw_cursor_t cur;
+	(void)signo;
+	(void)si;
+
+	scan.ra = *(uint64_t *)(uintptr_t)(uc->uc_mcontext.gregs[REG_RSP] + 16);
+	sw_init_ucontext(&cur, uc);
+	scan.n = 0;
+	do {
+		scan.ip[scan.n] = sw_get_ip(&cur);
+		scan.how[scan.n] = sw_get_frame_source(&cur);
+		scan.reliable[scan.n] = sw_is_reliable(&cur);
+		scan.n++;
+	} while (scan.n < 4 && sw_step(&cur) == 0);
+	siglongjmp(escape, 1);
+}
+
+NOINLINE static void scan_case(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigill;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGILL, &sa, NULL);
+	if (sigsetjmp(escape, 1) == 0)
+		sw_test_noncfi();
+	printf("segv: case stack-scan: %d frames\n", scan.n);
+	CHECK_EQ(scan.n, 4, "stack-scan: frames walked");
+	CHECK_EQ(scan.how[0], SW_SRC_NONE, "stack-scan: frame 0's source");
+	CHECK_EQ(scan.reliable[0], 1, "stack-scan: frame 0 is reliable");
+	CHECK_EQ(scan.ip[1], scan.ra, "stack-scan: frame 1 is the caller");
+	CHECK_EQ(scan.how[1], SW_SRC_STACK_SCAN, "stack-scan: frame 1 found by the stack scan");
+	CHECK_EQ(scan.reliable[1], 0, "stack-scan: frame 1 is a guess");
+	CHECK_EQ(scan.how[2], SW_SRC_EH_FRAME_HDR, "stack-scan: frame 2 found by CFI");
+	CHECK_EQ(scan.reliable[2], 0, "stack-scan: still after a guess");
+}
+
 int main(void)
 {
 	pthread_t th;
@@ -426,5 +513,6 @@ int main(void)
 	run_case("restorer-without-cfi", install_raw());
 	run_case("stack-again", install(0));
 	stack_overflow_case();
+	scan_case();
 	return t_finish("segv");
 }

@@ -75,6 +75,19 @@ NOINLINE static int cb(int n)
 			return n;
 		uint64_t ip = sw_get_ip(&cur);
 		Dl_info di;
+		/* how the frame was found: mod_c by cb's CFI; the others by
+		 * their callee's, in the module (the frame-pointer rule for the
+		 * module without CFI, a heuristic: unreliable from there on) */
+		int how = sw_get_frame_source(&cur);
+		if (i == 0)
+			CHECK_EQ(how, SW_SRC_EH_FRAME_HDR, "%s: mod_c found by cb's CFI", kind);
+		else if (expect_source == SW_SRC_NONE)
+			CHECK_EQ(how, SW_SRC_FRAME_POINTER, "%s: %s found by the frame pointer", kind,
+				 names[i]);
+		else
+			CHECK_EQ(how, expect_source, "%s: %s found by its callee's CFI", kind, names[i]);
+		CHECK_EQ(sw_is_reliable(&cur), expect_source != SW_SRC_NONE || i == 0,
+			 "%s: frame %d's reliability", kind, i + 1);
 		CHECK(dladdr((void *)(uintptr_t)ip, &di) && (uint64_t)(uintptr_t)di.dli_fbase == mod_base,
 		      "%s: frame %d (IP %#" PRIx64 ") is in the module", kind, i + 1, ip);
 		char name[64];
@@ -101,6 +114,8 @@ NOINLINE static int cb(int n)
 	/* back in the program */
 	rc = sw_step(&cur);
 	CHECK_EQ(rc, 0, "%s: step back into run_module", kind);
+	CHECK_EQ(sw_get_frame_source(&cur), expect_source ? expect_source : SW_SRC_FRAME_POINTER,
+		 "%s: run_module found by mod_a's unwind rule", kind);
 	CHECK_EQ(sw_get_proc_info(&cur, &pi), 0, "%s: run_module's proc info", kind);
 	CHECK_EQ(pi.start, (uint64_t)(uintptr_t)run_module, "%s: frame 4 is in run_module", kind);
 	k = 2;
