@@ -26,8 +26,11 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -fPIC -Iinclude -Isrc -MM
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
 # src/eh is the _Unwind_* library (libstackwalk_unwind), not the core
-LIB_SRCS := $(sort $(shell find src -name '*.c' -not -path 'src/eh/*'))
-LIB_ASM  := $(sort $(shell find src -name '*.S'))
+# per-architecture code lives in src/arch/$(ARCH)/ (only that folder is built)
+ARCH    ?= $(shell uname -m)
+LIB_SRCS := $(sort $(shell find src -name '*.c' -not -path 'src/eh/*' -not -path 'src/arch/*') \
+	$(wildcard src/arch/*.c src/arch/$(ARCH)/*.c))
+LIB_ASM  := $(sort $(wildcard src/arch/$(ARCH)/*.S))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
 
 EH_SRCS  := $(sort $(wildcard src/eh/*.c))

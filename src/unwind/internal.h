@@ -49,82 +49,34 @@ static inline int sw_mem_read(const struct sw_mem *m, uint64_t addr, uint64_t *o
 	return sw_mem_read_bytes(m, addr, out, 8);
 }
 
-/* ---------------------------------------------------------------- rules */
-
-/*
- * A CFA-table row compiled to what x86-64 unwinding needs, packed into two
- * words so a cached step decodes it with shifts, straight from the cache
- * slot into registers:
- *
- *   w0  bits  0..31  CFA offset (int32): CFA = reg[cfa_reg] + offset
- *       bits 32..35  CFA register (DWARF 0..15)
- *       bits 36..39  flags (SW_CF_*)
- *       bits 40..47  return address offset from the CFA / 8 (int8)
- *       bits 48..53  callee-saved registers saved in the frame (SW_CS_*)
- *       bits 54..59  callee-saved registers the row marks undefined
- *       bits 60..63  where the rule came from (enum sw_proc_source)
- *   w1  bits 8i..8i+7  offset / 8 (int8) of callee-saved register i
- *
- * Callee-saved register i is rbx, rbp, r12, r13, r14, r15 for i = 0..5.
- * Rows that need more (expressions, register or val_offset rules, rules
- * for caller-saved registers, offsets beyond +-1 KiB or not multiples of
- * 8) are not compiled and go through the full interpreter every time.
- */
-struct sw_compiled {
-	uint64_t w0, w1;
-};
+/* ---------------------------------------------------------------- cursor state */
 
 enum {
-	SW_CF_OUTERMOST = 8, /* the return address is undefined: no caller */
+	SW_CUR_INTERRUPTED = 1,  /* IP is an interrupted PC, not a return address */
+	SW_CUR_SIGNAL = 2,       /* frame was interrupted by a signal */
+	SW_CUR_DONE = 4,         /* no caller */
 };
 
-static const uint8_t sw_cs_reg[6] = { SW_REG_RBX, SW_REG_RBP, SW_REG_R12,
-				      SW_REG_R13, SW_REG_R14, SW_REG_R15 };
+struct sw_cursor_impl {
+	uint64_t regs[SW_REG_COUNT];
+	uint32_t valid;          /* bit r: regs[r] is known */
+	uint32_t flags;          /* SW_CUR_* */
+	uint32_t signals;        /* steps taken from signal frames (exempt from the
+				  * growing-stack check): SW_MAX_SIGNAL_FRAMES at most */
+	uint8_t how;             /* how this frame was found: enum sw_proc_source */
+	uint8_t guessed;         /* a frame up to here was found by a heuristic */
+	struct sw_mem mem;
+};
 
-static inline int32_t sw_cr_cfa_off(const struct sw_compiled *r) { return (int32_t)(uint32_t)r->w0; }
-static inline unsigned sw_cr_cfa_reg(const struct sw_compiled *r) { return (unsigned)(r->w0 >> 32) & 15; }
-static inline unsigned sw_cr_flags(const struct sw_compiled *r) { return (unsigned)(r->w0 >> 36) & 15; }
-static inline int64_t sw_cr_ra_off(const struct sw_compiled *r) { return (int64_t)(int8_t)(r->w0 >> 40) * 8; }
-static inline unsigned sw_cr_saved(const struct sw_compiled *r) { return (unsigned)(r->w0 >> 48) & 63; }
-static inline unsigned sw_cr_undef(const struct sw_compiled *r) { return (unsigned)(r->w0 >> 54) & 63; }
-static inline int64_t sw_cr_off(const struct sw_compiled *r, unsigned i) { return (int64_t)(int8_t)(r->w1 >> (8 * i)) * 8; }
-static inline unsigned sw_cr_source(const struct sw_compiled *r) { return (unsigned)(r->w0 >> 60); }
+_Static_assert(sizeof(struct sw_cursor_impl) <= sizeof(sw_cursor_t),
+	       "sw_cursor_t is too small for the cursor state");
 
-/* Record where a rule came from (enum sw_proc_source, < 16). */
-static inline void sw_cr_set_source(struct sw_compiled *r, unsigned source)
-{
-	r->w0 = (r->w0 & ~(15ull << 60)) | (uint64_t)(source & 15) << 60;
-}
+/* The architecture's compiled rules: struct sw_compiled, its packing,
+ * sw_apply_compiled (the body of every cached step), sw_compile_row and the
+ * rules for frames without CFI. */
+#include "arch/frame.h"
 
-/* Build a rule; false when an offset does not fit the packing. */
-static inline bool sw_cr_make(struct sw_compiled *r, unsigned cfa_reg, int64_t cfa_off,
-			      unsigned flags, int64_t ra_off)
-{
-	if (cfa_reg > 15 || cfa_off < INT32_MIN || cfa_off > INT32_MAX || (ra_off & 7) ||
-	    ra_off < -1024 || ra_off > 1016)
-		return false;
-	r->w0 = (uint64_t)(uint32_t)(int32_t)cfa_off | (uint64_t)cfa_reg << 32 |
-		(uint64_t)(flags & 15) << 36 | (uint64_t)(uint8_t)(int8_t)(ra_off / 8) << 40;
-	r->w1 = 0;
-	return true;
-}
-
-static inline bool sw_cr_save(struct sw_compiled *r, unsigned i, int64_t off)
-{
-	if ((off & 7) || off < -1024 || off > 1016)
-		return false;
-	r->w0 |= (uint64_t)1 << (48 + i);
-	r->w1 |= (uint64_t)(uint8_t)(int8_t)(off / 8) << (8 * i);
-	return true;
-}
-
-static inline void sw_cr_undefine(struct sw_compiled *r, unsigned i)
-{
-	r->w0 |= (uint64_t)1 << (54 + i);
-}
-
-/* Compile a row; false when it needs the full interpreter. */
-bool sw_compile_row(const struct sw_cfa_row *row, bool signal, struct sw_compiled *out);
+/* ---------------------------------------------------------------- rule cache */
 
 /* The rule cache: PC -> compiled row, lock-free, shared by all threads
  * and signal handlers.  See cache.c for the memory ordering; the reader is
@@ -239,82 +191,6 @@ extern uint32_t sw_module_generation __attribute__((visibility("hidden")));
 
 /* ---------------------------------------------------------------- cursor */
 
-enum {
-	SW_CUR_INTERRUPTED = 1,  /* IP is an interrupted PC, not a return address */
-	SW_CUR_SIGNAL = 2,       /* frame was interrupted by a signal */
-	SW_CUR_DONE = 4,         /* no caller */
-};
-
-struct sw_cursor_impl {
-	uint64_t regs[SW_REG_COUNT];
-	uint32_t valid;          /* bit r: regs[r] is known */
-	uint32_t flags;          /* SW_CUR_* */
-	uint32_t signals;        /* steps taken from signal frames (exempt from the
-				  * growing-stack check): SW_MAX_SIGNAL_FRAMES at most */
-	uint8_t how;             /* how this frame was found: enum sw_proc_source */
-	uint8_t guessed;         /* a frame up to here was found by a heuristic */
-	struct sw_mem mem;
-};
-
-_Static_assert(sizeof(struct sw_cursor_impl) <= sizeof(sw_cursor_t),
-	       "sw_cursor_t is too small for the cursor state");
-
-#define SW_CALLEE_SAVED ((1u << SW_REG_RBX) | (1u << SW_REG_RBP) | (1u << SW_REG_R12) | \
-			 (1u << SW_REG_R13) | (1u << SW_REG_R14) | (1u << SW_REG_R15))
-
-/* Apply a compiled rule to the cursor.  Returns 0, SW_END_OF_STACK or an
- * error.  Inline: the body of every cached step. */
-static inline int sw_apply_compiled(struct sw_cursor_impl *c, const struct sw_compiled *rule)
-{
-	uint64_t cfa, ra, vals[6];
-	unsigned saved = sw_cr_saved(rule), cfa_reg = sw_cr_cfa_reg(rule);
-	uint32_t saved_regs = 0;
-
-	if (sw_cr_flags(rule) & SW_CF_OUTERMOST)
-		return SW_END_OF_STACK;   /* _start, clone: DW_CFA_undefined rip */
-	if (!(c->valid & (1u << cfa_reg)))
-		return SW_EBADREG;
-	cfa = c->regs[cfa_reg] + (uint64_t)(int64_t)sw_cr_cfa_off(rule);
-	/* a stack that does not grow is corrupt or loops (signal frames may
-	 * switch stacks, so they are exempt) */
-	if (!(c->flags & SW_CUR_SIGNAL) && cfa <= c->regs[SW_REG_RSP])
-		return SW_ERANGE;
-	if (sw_mem_read(&c->mem, cfa + (uint64_t)sw_cr_ra_off(rule), &ra) < 0)
-		return SW_EMEMORY;
-	for (unsigned m = saved; m; m &= m - 1) {
-		unsigned i = (unsigned)__builtin_ctz(m);
-		if (sw_mem_read(&c->mem, cfa + (uint64_t)sw_cr_off(rule, i), &vals[i]) < 0)
-			return SW_EMEMORY;
-	}
-	if (ra == 0)
-		return SW_END_OF_STACK;
-	for (unsigned m = saved; m; m &= m - 1) {
-		unsigned i = (unsigned)__builtin_ctz(m);
-		c->regs[sw_cs_reg[i]] = vals[i];
-		saved_regs |= 1u << sw_cs_reg[i];
-	}
-	uint32_t undef = 0;
-	for (unsigned m = sw_cr_undef(rule); m; m &= m - 1)
-		undef |= 1u << sw_cs_reg[__builtin_ctz(m)];
-	c->regs[SW_REG_RSP] = cfa;
-	c->regs[SW_REG_RIP] = ra;
-	c->valid = (c->valid & SW_CALLEE_SAVED & ~undef) | saved_regs |
-		   (1u << SW_REG_RSP) | (1u << SW_REG_RIP);
-	c->flags = 0;
-	c->how = (uint8_t)sw_cr_source(rule);
-	return 0;
-}
-
-/* The PC whose unwind information and name describe the frame: the IP of
- * an interrupted frame, else IP - 1 (a return address may follow a
- * noreturn call that is its function's last instruction).  The one place
- * this is computed. */
-static inline uint64_t sw_lookup_pc(const struct sw_cursor_impl *c)
-{
-	uint64_t ip = c->regs[SW_REG_RIP];
-
-	return (c->flags & SW_CUR_INTERRUPTED) || ip == 0 ? ip : ip - 1;
-}
 
 /* A step from a signal frame (exempt from the growing-stack check, so the
  * only steps that can loop) counts against SW_MAX_SIGNAL_FRAMES; false
