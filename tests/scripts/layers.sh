@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The layers depend one way, and a program links only the layers it uses:
+#
+#   tests/scripts/layers.sh BUILD_DIR MODE
+#
+# 1. includes: src/util, src/dwarf, src/elf and src/source include nothing
+#    of src/unwind, src/jit or src/eh; src/unwind nothing of src/jit or
+#    src/eh; src/jit nothing of src/unwind or src/eh (the registry plugs
+#    into the unwinder through src/source); outside src/arch no file names
+#    an architecture's folder (src/arch/*.h select it).
+# 2. links: a static program that only calls sw_backtrace
+#    (tests/layers/bt_only.c) links no object of src/jit and defines none of
+#    the JIT's interfaces (__jit_debug_descriptor, _ULx86_64_get_proc_name);
+#    its text size is printed.  The control, a program that registers JIT
+#    code (tests/layers/jit_user.c), does link the registry: the check can
+#    tell the two apart.
+# MODE is accepted for tests/run.sh (both modes run everything).
+# Output: PASS/FAIL per check, then "N passed, N failed".
+set -uo pipefail
+
+if (($# != 2)); then
+	echo "usage: $0 BUILD_DIR full|quick" >&2
+	exit 2
+fi
+[[ -f $1/libstackwalk.a ]] || { echo "$0: no $1/libstackwalk.a" >&2; exit 2; }
+build=$(cd "$1" && pwd)
+cd "$(dirname "$0")/../.." || exit 2
+out=$build/layers
+rm -rf "$out"
+mkdir -p "$out"
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "PASS $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [[ -n ${2:-} ]] && printf '%s\n' "$2" | sed 's/^/       /'; }
+
+# ---- 1. includes
+# forbid LAYER PATTERN...: no file of src/LAYER includes "PATTERN..."
+forbid() {
+	local layer=$1; shift
+	local pat hits
+	for pat in "$@"; do
+		hits=$(grep -rnE "^#[[:space:]]*include[[:space:]]+\"$pat" "src/$layer" 2>/dev/null)
+		if [[ -z $hits ]]; then
+			ok "src/$layer includes nothing of $pat"
+		else
+			bad "src/$layer includes $pat" "$hits"
+		fi
+	done
+}
+for l in util dwarf elf source; do
+	forbid "$l" 'unwind/' 'jit/' 'eh/'
+done
+forbid unwind 'jit/' 'eh/'
+forbid jit 'unwind/' 'eh/'
+
+hits=$(grep -rnE '^#[[:space:]]*include[[:space:]]+"arch/[a-z0-9_]+/' src include tools \
+	--include='*.c' --include='*.h' --include='*.S' | grep -v '^src/arch/')
+if [[ -z $hits ]]; then
+	ok "no file outside src/arch names an architecture's folder"
+else
+	bad "files outside src/arch include an architecture's folder" "$hits"
+fi
+
+# ---- 2. links
+jit_objs=$(cd "$build/src/jit" 2>/dev/null && find . -name '*.o' -printf '%f\n' | sort -u)
+if [[ -z $jit_objs ]]; then
+	bad "no objects under $build/src/jit (build first)"
+fi
+# link SRC NAME: static link with a map; prints the archive members it used
+link() {
+	local src=$1 name=$2
+	if ! gcc -std=gnu11 -O2 -Iinclude "$src" "$build/libstackwalk.a" -o "$out/$name" \
+		-Wl,-Map,"$out/$name.map" -lpthread -ldl >"$out/$name.log" 2>&1; then
+		bad "link $name" "$(tail -n 20 "$out/$name.log")"
+		return 1
+	fi
+	grep -oE 'libstackwalk\.a\([^)]+\.o\)' "$out/$name.map" | sed 's/.*(\(.*\))/\1/' | sort -u \
+		>"$out/$name.members"
+}
+members_in_jit() { grep -Fxf <(printf '%s\n' "$jit_objs") "$1" || true; }
+
+if link tests/layers/bt_only.c bt_only; then
+	total=$(ar t "$build/libstackwalk.a" | wc -l)
+	used=$(wc -l <"$out/bt_only.members")
+	text=$(size "$out/bt_only" | awk 'NR == 2 { print $1 }')
+	echo "bt_only: links $used of the archive's $total objects; text $text bytes"
+	jit=$(members_in_jit "$out/bt_only.members")
+	if [[ -z $jit ]]; then
+		ok "a sw_backtrace-only program links no JIT object"
+	else
+		bad "a sw_backtrace-only program links JIT objects" "$jit"
+	fi
+	defs=$(nm "$out/bt_only" | awk '$2 ~ /[TDBR]/ && ($3 == "__jit_debug_descriptor" || $3 ~ /^_U/) { print $3 }')
+	if [[ -z $defs ]]; then
+		ok "a sw_backtrace-only program defines no JIT interface"
+	else
+		bad "a sw_backtrace-only program defines JIT interfaces" "$defs"
+	fi
+	if "$out/bt_only" >"$out/bt_only.out" 2>&1; then
+		ok "bt_only runs: $(cat "$out/bt_only.out")"
+	else
+		bad "bt_only runs" "$(cat "$out/bt_only.out")"
+	fi
+fi
+
+if link tests/layers/jit_user.c jit_user; then
+	used=$(wc -l <"$out/jit_user.members")
+	text=$(size "$out/jit_user" | awk 'NR == 2 { print $1 }')
+	echo "jit_user: links $used objects; text $text bytes"
+	if [[ -n $(members_in_jit "$out/jit_user.members") ]]; then
+		ok "control: a program that registers JIT code links the registry"
+	else
+		bad "control: the JIT program linked no JIT object (the check cannot see them)"
+	fi
+	if SW_JIT_PUBLISHERS=none "$out/jit_user" >"$out/jit_user.out" 2>&1; then
+		ok "jit_user runs: $(cat "$out/jit_user.out")"
+	else
+		bad "jit_user runs" "$(cat "$out/jit_user.out")"
+	fi
+fi
+
+echo "$pass passed, $fail failed"
+((fail == 0))
