@@ -80,15 +80,26 @@ $(SHARED): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libstackwalk.so.0 $(LDFLAGS_ALL) -o $@ $^
 
 # libstackwalk_unwind: libgcc_s's _Unwind_* ABI (with its symbol versions)
-# on stackwalk, core included; LD_PRELOAD it or link -lstackwalk_unwind.
-$(EH_SHARED): $(EH_OBJS) $(LIB_OBJS) src/eh/libgcc.map
+# on stackwalk's public API; LD_PRELOAD it or link -lstackwalk_unwind.  The
+# .so needs libstackwalk.so.0 (found next to it: RUNPATH $ORIGIN, in the
+# build tree and installed), so a process that loads both has one registry
+# and one rule cache.  The .a holds the _Unwind_* objects alone (not
+# dlclose.c: libstackwalk.a has the hook): link it before libstackwalk.a
+# (stackwalk_unwind.pc: Requires stackwalk).
+$(BUILD)/libstackwalk.so.0: $(SHARED)
+	ln -sf libstackwalk.so $@
+
+$(EH_SHARED): $(EH_OBJS) $(SHARED) $(BUILD)/libstackwalk.so.0 src/eh/libgcc.map
 	$(CC) -shared -Wl,-soname,libstackwalk_unwind.so.1 -Wl,--version-script=src/eh/libgcc.map \
-		$(LDFLAGS_ALL) -o $@.1 $(EH_OBJS) $(LIB_OBJS) -ldl -lpthread
+		$(LDFLAGS_ALL) -Wl,-rpath,'$$ORIGIN' -o $@.1 $(EH_OBJS) $(SHARED) -ldl -lpthread
 	ln -sf libstackwalk_unwind.so.1 $@
 
-$(EH_STATIC): $(EH_OBJS) $(LIB_OBJS)
+$(EH_STATIC): $(filter-out $(BUILD)/src/eh/dlclose.o,$(EH_OBJS))
 	rm -f $@
 	ar rcs $@ $^
+
+# exports: what src/eh marks (visibility attribute), versioned by libgcc.map
+$(EH_OBJS): ALL_CFLAGS += -fvisibility=hidden
 
 $(TOOL): $(TOOL_OBJS) $(STATIC)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TOOL_OBJS) $(STATIC) -lz
@@ -138,12 +149,12 @@ $(BUILD)/demo/jit_demo: demo/jit_demo.cc $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CXX) -std=gnu++17 -Wall -Wextra -Wshadow $(CFLAGS) $(SANFLAGS) -Iinclude -MMD -MP -o $@ $< $(STATIC) $(LDFLAGS_ALL)
 
-# the same program on libstackwalk_unwind (its _Unwind_* and sw_* API), for
+# the same program on libstackwalk_unwind (its _Unwind_*; sw_* from -lstackwalk), for
 # the exception part without any publisher
 $(BUILD)/demo/jit_demo_eh: demo/jit_demo.cc $(EH_SHARED)
 	@mkdir -p $(dir $@)
 	$(CXX) -std=gnu++17 -Wall -Wextra -Wshadow $(CFLAGS) -Iinclude -MMD -MP -o $@ $< \
-		-L$(BUILD) -Wl,--no-as-needed -lstackwalk_unwind -Wl,--as-needed \
+		-L$(BUILD) -Wl,--no-as-needed -lstackwalk_unwind -Wl,--as-needed -lstackwalk \
 		-Wl,-rpath,$(abspath $(BUILD)) -ldl
 
 # ---------------------------------------------------------------- tests

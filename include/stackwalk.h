@@ -241,6 +241,103 @@ struct sw_proc_info {
  */
 int sw_get_proc_info(sw_cursor_t *cursor, struct sw_proc_info *info);
 
+/* ------------------------------------------------------------------ *
+ * Unwind information by address, without a cursor: for symbolizers,
+ * profilers that keep their own caches, and C++ runtimes (an _Unwind_*
+ * implementation, a personality routine, _Unwind_Find_FDE).  Every
+ * source a walk asks is asked here, in the same order: registered JIT
+ * code, the module's .eh_frame (through .eh_frame_hdr), its file's
+ * .eh_frame/.debug_frame.
+ *
+ * `pc` is the address looked up, as is.  For a return address (an entry
+ * of sw_backtrace after the first, or sw_get_ip of a frame that is not a
+ * signal frame) pass the address minus 1: a call can be the last
+ * instruction of a procedure, and its return address then belongs to the
+ * next one.  For an interrupted instruction (a signal frame, pcs[0] of
+ * sw_backtrace_ucontext) pass it unchanged.
+ * ------------------------------------------------------------------ */
+
+/*
+ * sw_get_proc_info_by_pc - the procedure containing `pc`, as
+ * sw_get_proc_info gives it for a frame at that PC (an indirect
+ * personality pointer is read through the checked memory reader).
+ * Returns 0, SW_ENOTFOUND, SW_EINVAL (info is NULL) or a CFI parse error.
+ * Thread-safe: yes, no locks.  Async-signal-safe: yes, after sw_init has
+ * completed (the first lookup in a module whose unwind information is
+ * read from its file opens and maps that file, as a walk does).
+ */
+int sw_get_proc_info_by_pc(uint64_t pc, struct sw_proc_info *info);
+
+/*
+ * sw_info_generation - a number that changes whenever unwind information
+ * looked up earlier may have become stale: a module was unloaded
+ * (dlclose), JIT code was removed or moved, or sw_flush_cache was called.
+ * To cache answers of the lookups above per PC, read it BEFORE the lookup
+ * and store it with the answer; the answer holds while the number is the
+ * same.  0 means that such a change is in progress (a dlclose between
+ * unmapping the module and returning): cache nothing looked up then.
+ * Information added (dlopen, a new JIT registration) need not change the
+ * number: cache answers that were found, not SW_ENOTFOUND.
+ * Returns the generation, or 0.  Thread-safe: yes (an acquire load).
+ * Async-signal-safe: yes.
+ */
+uint32_t sw_info_generation(void);
+
+/*
+ * sw_unmap_begin / sw_unmap_end - bracket the unmapping of code whose
+ * unwind information stackwalk may have cached and cannot see go away
+ * (stackwalk does this itself around every dlclose it intercepts, and for
+ * sw_jit_remove / sw_jit_move): sw_unmap_begin before the code's memory may
+ * be unmapped or reused, sw_unmap_end once the call that unmapped it has
+ * returned.  Both flush the rule cache, and in between nothing looked up
+ * is cached (sw_info_generation returns 0), so no walk applies the old
+ * code's rules to code mapped there next -- even by another thread, before
+ * the unmapping call returns.  Brackets nest and may overlap across
+ * threads; every sw_unmap_begin needs one sw_unmap_end.  (A dlclose
+ * interposer of your own, or libstackwalk_unwind.so's, calls these.)
+ * Thread-safe: yes.  Async-signal-safe: yes.
+ */
+void sw_unmap_begin(void);
+void sw_unmap_end(void);
+
+/* The FDE covering a PC, in .eh_frame's in-memory layout. */
+struct sw_eh_fde {
+	const void *fde;                /* the FDE: its CIE pointer leads to its CIE,
+					 * as in any .eh_frame section */
+	uint64_t start;                 /* first address of the procedure: what
+					 * libgcc returns as dwarf_eh_bases.func (for
+					 * code moved with sw_jit_move, the code's
+					 * address now, not the FDE's pc_begin) */
+	int copied;                     /* 1: the CIE + FDE were re-encoded into the
+					 * caller's buffer, 0: the bytes in memory */
+	int source;                     /* SW_SRC_EH_FRAME_HDR, SW_SRC_EH_FRAME or
+					 * SW_SRC_JIT */
+	uint64_t reserved[2];           /* 0; room to grow */
+};
+
+/*
+ * sw_find_eh_fde - the FDE covering `pc`, for consumers that read
+ * .eh_frame bytes themselves (what libgcc's _Unwind_Find_FDE returns).
+ * Textrel and datarel bases are not used on x86-64 (libgcc's are 0).
+ *   - A module's FDE is its .eh_frame in memory: valid while the module
+ *     stays loaded.
+ *   - A JIT registration's FDE points into the registered bytes when
+ *     their pc-relative pointers were encoded for where they live: valid
+ *     until the registration is removed or moved (sw_jit_remove,
+ *     sw_jit_move).  Otherwise (bytes registered for another address, a
+ *     description or callback converted on demand) the CIE + FDE are
+ *     re-encoded with absolute pointers into buf[0..size) (copied = 1):
+ *     valid while the buffer is; 2048 bytes hold the copy of any
+ *     description the sw_jit_* forms accept.
+ * Returns 0, SW_ENOTFOUND, SW_EUNSUPPORTED (unwind information exists but
+ * not as .eh_frame in memory: .debug_frame read from the file, or a JIT
+ * FDE that cannot be re-encoded), SW_ETRUNCATED (buf too small for the
+ * copy), SW_EINVAL (out is NULL) or a CFI parse error.
+ * Thread-safe: yes, no locks.  Async-signal-safe: yes, after sw_init has
+ * completed.
+ */
+int sw_find_eh_fde(uint64_t pc, void *buf, size_t size, struct sw_eh_fde *out);
+
 /*
  * sw_get_proc_name - name of the procedure containing the current frame's
  * IP and the offset of the IP in it: registered JIT code, else the symbol

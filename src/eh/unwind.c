@@ -14,6 +14,10 @@
  * thread.  JIT code registered with stackwalk's registry is unwound like
  * any other code, without publishing it anywhere.
  *
+ * A client of stackwalk's public API only (stackwalk.h, stackwalk/jit.h):
+ * libstackwalk_unwind.so needs libstackwalk.so, so a process that loads
+ * both has one registry and one rule cache.
+ *
  * The trap glibc sets (pthread_cancel, pthread_exit): glibc dlopens
  * libgcc_s itself and runs the forced unwind with libgcc_s's
  * _Unwind_ForcedUnwind, while libstdc++'s personality routine and the
@@ -33,9 +37,6 @@
 
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
-
-#include "jit/eh_find.h"
-#include "unwind/internal.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -96,9 +97,10 @@ static int ours(const struct _Unwind_Context *ctx)
 /* ---------------------------------------------------------------- procedure info */
 
 /* Per-thread cache of procedure information by PC: both phases and every
- * throw through the same frames look the same PCs up.  Entries carry the
- * unwinder's cache generation (bumped by dlclose and JIT removals); one made
- * while sw_cache_gen() says a dlclose is unloading never hits. */
+ * throw through the same frames look the same PCs up.  Entries carry
+ * sw_info_generation() as read before their lookup (it moves on dlclose
+ * and JIT removals); one made while it says 0 (a dlclose is unloading) is
+ * never stored. */
 #define PI_CACHE 256
 
 struct pi_slot {
@@ -119,9 +121,9 @@ static int proc_info(struct _Unwind_Context *ctx)
 		return ctx->have_pi > 0 ? 0 : -1;
 	ip = sw_get_ip(&ctx->cur);
 	pc = sw_is_signal_frame(&ctx->cur) ? ip : ip - 1;
-	gen = sw_cache_gen();
+	gen = sw_info_generation();
 	s = &pi_cache[(pc >> 2 ^ pc >> 11) & (PI_CACHE - 1)];
-	if (s->pc == pc && s->gen == gen && pc && gen != SW_CACHE_NOGEN) {
+	if (s->pc == pc && s->gen == gen && pc && gen != 0) {
 		memset(&ctx->pi, 0, sizeof(ctx->pi));
 		ctx->pi.start = s->start;
 		ctx->pi.lsda = s->lsda;
@@ -135,6 +137,8 @@ static int proc_info(struct _Unwind_Context *ctx)
 		return -1;
 	}
 	ctx->have_pi = 1;
+	if (gen == 0)
+		return 0;
 	s->pc = pc;
 	s->gen = gen;
 	s->start = ctx->pi.start;
@@ -481,14 +485,12 @@ _Unwind_Backtrace(_Unwind_Trace_Fn trace, void *arg)
 
 EXPORT void *_Unwind_FindEnclosingFunction(void *pc)
 {
-	struct sw_fde_info info;
-	uint64_t start;
+	struct sw_proc_info pi;
 
-	if (sw_find_fde((uint64_t)(uintptr_t)pc - 1, &info) < 0)
+	/* libgcc looks up pc - 1 too (pc is taken for a return address) */
+	if (sw_get_proc_info_by_pc((uint64_t)(uintptr_t)pc - 1, &pi) < 0)
 		return NULL;
-	start = info.fde.pc_begin;
-	sw_fde_release(&info);
-	return (void *)(uintptr_t)start;
+	return (void *)(uintptr_t)pi.start;
 }
 
 /* libgcc's struct dwarf_eh_bases. */
@@ -501,31 +503,21 @@ struct dwarf_eh_bases {
 EXPORT const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases);
 EXPORT const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases)
 {
+	/* copies of JIT FDEs (the registry's bytes encoded for another
+	 * address, or converted descriptions): the caller reads one until its
+	 * next lookup or two, so four per thread rotate */
 	static __thread uint8_t copy[4][2048];
 	static __thread unsigned next;
-	struct sw_jit_eh_fde jf;
-	struct sw_fde_info info;
-	const void *fde = NULL;
+	struct sw_eh_fde f;
 
-	/* JIT code: the registry's bytes, or an absolute copy of them */
-	if (sw_jit_eh_find_fde((uint64_t)(uintptr_t)pc, copy[next & 3], sizeof(copy[0]), &jf) == 0) {
-		if (jf.copied)
-			next++;
-		bases->tbase = bases->dbase = NULL;
-		bases->func = (void *)(uintptr_t)jf.func;
-		return jf.fde;
-	}
-	if (sw_find_fde((uint64_t)(uintptr_t)pc, &info) < 0)
+	if (sw_find_eh_fde((uint64_t)(uintptr_t)pc, copy[next & 3], sizeof(copy[0]), &f) < 0)
 		return NULL;
-	/* only .eh_frame in memory has the layout callers expect */
-	if (info.source == SW_SRC_EH_FRAME_HDR || info.source == SW_SRC_EH_FRAME) {
-		fde = info.sec.data + info.fde.offset;
-		bases->tbase = NULL;    /* libgcc gives both as 0 on x86-64 */
-		bases->dbase = NULL;
-		bases->func = (void *)(uintptr_t)info.fde.pc_begin;
-	}
-	sw_fde_release(&info);
-	return fde;
+	if (f.copied)
+		next++;
+	bases->tbase = NULL;    /* libgcc gives both as 0 on x86-64 */
+	bases->dbase = NULL;
+	bases->func = (void *)(uintptr_t)f.start;
+	return f.fde;
 }
 
 /* ---------------------------------------------------------------- __register_frame */

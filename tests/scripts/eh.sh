@@ -29,6 +29,21 @@
 #                 libgcc_s cannot see them, so its reference run is libgcc_s
 #                 with libstackwalk_findfde.so preloaded, and the plain
 #                 libgcc_s run is not made
+#   eh_registry   one registry per process: linked with libstackwalk.so,
+#                 JIT code registered through it, thrown through by
+#                 libstackwalk_unwind (preload and linked runs only, no
+#                 publisher); the by-address API; dlclose moves
+#                 sw_info_generation
+#   eh_dlclose    (C, plain build) a program that links no stackwalk
+#                 library, libstackwalk_unwind preloaded / linked: dlclose
+#                 still moves sw_info_generation
+# The library's shape (plain build): libstackwalk_unwind.so needs
+# libstackwalk.so.0 (RUNPATH $ORIGIN) and defines no sw_* symbol; its
+# objects need only functions the public headers declare; `make install`
+# into a temporary prefix, then src/eh/*.c compiled warning-free against
+# the installed headers alone and linked against the installed
+# libstackwalk.so (--no-undefined), the installed stackwalk_unwind.pc
+# giving -lstackwalk too, and a throw through the installed library.
 # Real programs that throw internally, normal vs preload (stdout+stderr):
 # gdb (batch errors), cppcheck (a syntax error), cmake -P (JSON errors);
 # tests/eh/throwcount.c counts their throws to prove they happened and ran
@@ -162,6 +177,12 @@ for v in "${variants[@]}"; do
 			q "${comp[@]}" -o "$d/$p" "${extra[@]}"; echo
 			q "${comp[@]}" -o "$d/$p.linked" "${linkunw[@]}" "${extra[@]}"; echo
 		done
+		if ! skip_jit "$cxx" eh_jit; then
+			comp=("$cxx" -std=gnu++17 "${common[@]}" tests/eh/eh_registry.cc "$d/emit.o")
+			q "${comp[@]}" -o "$d/eh_registry" "-L$build" -lstackwalk "-Wl,-rpath,$out/lib" -ldl; echo
+			q "${comp[@]}" -o "$d/eh_registry.linked" "${linkunw[@]}" "-L$build" -lstackwalk \
+				"-Wl,-rpath,$out/lib" -ldl; echo
+		fi
 	} >"$out/jobs/build-$name.sh"
 done
 t0=$SECONDS
@@ -277,8 +298,103 @@ for v in "${variants[@]}"; do
 			check "$p-$name-linked" "$p" "$ref" libstackwalk_unwind "$d/$p.linked" "${args[@]}"
 		fi
 	done
+	if [[ $preload_ok == yes ]] && ! skip_jit "$cxx" eh_jit; then
+		check "eh_registry-$name-preload" eh_registry "" libstackwalk_unwind \
+			env SW_JIT_PUBLISHERS=none "${preload_env[@]}" "$d/eh_registry" "$d/eh_dl_lib.so"
+		check "eh_registry-$name-linked" eh_registry "" libstackwalk_unwind \
+			env SW_JIT_PUBLISHERS=none "$d/eh_registry.linked" "$d/eh_dl_lib.so"
+	fi
 done
 echo "eh: test programs ran in $((SECONDS - t0)) s"
+
+# ---------------------------------------------------------------- the library's shape
+# shape NAME CMD...: PASS when CMD succeeds (its output in the log)
+shape() {
+	local name=$1
+	shift
+	if "$@" >"$logs/$name.log" 2>&1; then ok "$name"; else bad "$name"; fi
+}
+# needs libstackwalk.so.0, found next to itself
+shape_needed() {
+	readelf -d "$unw_so"
+	readelf -d "$unw_so" | grep -q 'NEEDED.*\[libstackwalk\.so\.0\]' &&
+		readelf -d "$unw_so" | grep -q 'RUNPATH.*\[\$ORIGIN\]'
+}
+# defines no sw_* (no second registry, cache or API), needs only public ones
+public_fns() {
+	# every sw_* function the installed/public headers declare
+	cat "$@" | tr -c 'A-Za-z0-9_' '\n' | grep '^sw_' | sort -u
+}
+shape_exports() {
+	local defined needed
+	nm -D --defined-only "$unw_so"
+	defined=$(nm -D --defined-only "$unw_so" | awk '{ print $3 }' | grep -e '^sw_' -e '__jit_debug' || true)
+	[[ -z $defined ]] || { echo "defines: $defined"; return 1; }
+	needed=$(nm -D --undefined-only "$unw_so" | awk '{ print $2 }' | sed 's/@.*//' | grep '^sw_' | sort -u)
+	echo "needs: $needed"
+	[[ -n $needed ]] || return 1
+	comm -23 <(echo "$needed") <(public_fns include/stackwalk.h include/stackwalk/*.h) | grep . && return 1
+	return 0
+}
+# make install, then libstackwalk_unwind from the installed headers alone
+shape_installed() {
+	local prefix=$out/prefix objdir=$out/eh-installed plain
+	plain=$(dirname "$unw_so")
+	rm -rf "$prefix" "$objdir"
+	mkdir -p "$objdir"
+	make --no-print-directory -s install BUILD="${plain#"$root"/}" PREFIX="$prefix" || return 1
+	# the sources copied away from src/: a quoted include of a private
+	# header cannot be found next to them either
+	cp src/eh/*.c src/eh/libgcc.map "$objdir/"
+	for c in "$objdir"/*.c; do
+		gcc -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror \
+			-O2 -fPIC -fvisibility=hidden -I"$prefix/include" -c "$c" -o "${c%.c}.o" || return 1
+	done
+	gcc -shared -Wl,-soname,libstackwalk_unwind.so.1 -Wl,--version-script="$objdir/libgcc.map" \
+		-Wl,--no-undefined -o "$objdir/libstackwalk_unwind.so.1" "$objdir"/*.o \
+		-L"$prefix/lib" -lstackwalk -ldl -lpthread || return 1
+	# the installed .pc: -lstackwalk_unwind, and -lstackwalk through Requires
+	local libs
+	libs=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --libs stackwalk_unwind) || return 1
+	echo "pkg-config --libs stackwalk_unwind: $libs"
+	[[ " $libs " == *" -lstackwalk_unwind "* && " $libs " == *" -lstackwalk "* ]] || return 1
+	# the installed library finds the installed libstackwalk.so.0 ($ORIGIN)
+	local deps
+	deps=$(LD_TRACE_LOADED_OBJECTS=1 LD_PRELOAD="$prefix/lib/libstackwalk_unwind.so" \
+		"$out/${variants[0]%%:*}/eh_frames" 2>&1)
+	echo "$deps"
+	grep -q "libstackwalk.so.0 => $prefix/lib/libstackwalk.so.0" <<<"$deps" || return 1
+	# and throws with it
+	(cd "$out" && LD_PRELOAD="$prefix/lib/libstackwalk_unwind.so" SW_TEST_MODE=quick \
+		"$out/${variants[0]%%:*}/eh_frames") >"$logs/installed-eh_frames.out" 2>&1 || return 1
+	grep "^eh: unwinder _Unwind_RaiseException $prefix/lib/libstackwalk_unwind.so" \
+		"$logs/installed-eh_frames.out" || return 1
+	grep -q '^eh_frames: done$' "$logs/installed-eh_frames.out"
+}
+# a dlclose in a program that links no stackwalk library (only the
+# preloaded or linked libstackwalk_unwind loads libstackwalk.so, after the
+# C library): sw_info_generation moves
+shape_dlclose() {
+	local lib=$out/${variants[0]%%:*}/eh_dl_lib.so
+	if [[ $1 == preload ]]; then
+		LD_PRELOAD=$unw_so "$out/eh_dlclose" "$lib"
+	else
+		"$out/eh_dlclose.linked" "$lib"
+	fi
+}
+if [[ $san_build == yes ]]; then
+	echo "eh: SKIP the library's shape in this build (libstackwalk_unwind is the plain build's)"
+else
+	gcc -std=gnu11 -Wall -Wextra -O2 tests/eh/eh_dlclose.c -o "$out/eh_dlclose" -ldl
+	gcc -std=gnu11 -Wall -Wextra -O2 tests/eh/eh_dlclose.c -o "$out/eh_dlclose.linked" \
+		-Wl,--no-as-needed "-L$(dirname "$unw_so")" -lstackwalk_unwind -Wl,--as-needed \
+		"-Wl,-rpath,$(dirname "$unw_so")" -ldl
+	shape dlclose-preload shape_dlclose preload
+	shape dlclose-linked shape_dlclose linked
+	shape shape-needs-libstackwalk shape_needed
+	shape shape-exports shape_exports
+	shape shape-installed-headers shape_installed
+fi
 
 # ---------------------------------------------------------------- real programs
 gcc -O2 -fPIC -shared tests/eh/throwcount.c -o "$out/throwcount.so" -ldl
