@@ -2268,7 +2268,22 @@ static int jit_name(uint64_t pc, char *buf, size_t size, uint64_t *offset)
 
 _Static_assert(SW_JIT_MAX_CFI <= SW_SOURCE_SCRATCH, "a lazy description fits the lookup's scratch");
 
-const struct sw_source sw_jit_source = { "JIT registry", sw_jit_find_fde, jit_release, jit_name };
+static int jit_eh_fde(uint64_t pc, void *buf, size_t size, const void **fde, uint64_t *start,
+		      int *copied)
+{
+	struct sw_jit_eh_fde jf;
+	int rc = sw_jit_eh_find_fde(pc, buf, size, &jf);
+
+	if (rc == 0) {
+		*fde = jf.fde;
+		*start = jf.func;
+		*copied = jf.copied;
+	}
+	return rc;
+}
+
+const struct sw_source sw_jit_source = { "JIT registry", sw_jit_find_fde, jit_release, jit_name,
+					 jit_eh_fde };
 
 int sw_jit_lookup(uint64_t pc, struct sw_jit_found *out)
 {

@@ -45,3 +45,17 @@ int sw_source_name(uint64_t pc, char *buf, size_t size, uint64_t *offset)
 	}
 	return rc;
 }
+
+int sw_source_eh_fde(uint64_t pc, void *buf, size_t size, const void **fde, uint64_t *start,
+		     int *copied)
+{
+	int rc = SW_ENOTFOUND;
+
+	for (unsigned r = 0; r < SW_RANK_COUNT && rc == SW_ENOTFOUND; r++) {
+		const struct sw_source *s = __atomic_load_n(&sources[r], __ATOMIC_ACQUIRE);
+
+		if (s && s->eh_fde)
+			rc = s->eh_fde(pc, buf, size, fde, start, copied);
+	}
+	return rc;
+}

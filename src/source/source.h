@@ -65,6 +65,13 @@ struct sw_source {
 	 * 0, SW_ENOTFOUND or SW_ENONAME (NULL: this source names nothing; the
 	 * symbol tables of modules are not a source of unwind information). */
 	int (*name)(uint64_t pc, char *buf, size_t size, uint64_t *offset);
+	/* The FDE covering pc in libgcc's in-memory layout, for a source
+	 * whose bytes are not simply a loaded .eh_frame (NULL: use find):
+	 * 0 with *fde (in the source's memory, or copied with absolute
+	 * pointers into buf: *copied = 1) and *start (the code's start now),
+	 * SW_ENOTFOUND, or an error. */
+	int (*eh_fde)(uint64_t pc, void *buf, size_t size, const void **fde, uint64_t *start,
+		      int *copied);
 };
 
 enum sw_source_rank {
@@ -93,6 +100,11 @@ static inline void sw_source_release(struct sw_fde_info *info)
 			from->release(info);
 	}
 }
+
+/* The first answer of a source with an eh_fde operation (above):
+ * 0, SW_ENOTFOUND (none knows pc) or an error. */
+int sw_source_eh_fde(uint64_t pc, void *buf, size_t size, const void **fde, uint64_t *start,
+		     int *copied);
 
 /* The first name a source with a name operation gives for pc: 0,
  * SW_ENOTFOUND (none knows pc) or SW_ENONAME. */

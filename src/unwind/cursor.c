@@ -358,28 +358,9 @@ int sw_is_reliable(const sw_cursor_t *cursor)
 
 int sw_get_proc_info(sw_cursor_t *cursor, struct sw_proc_info *pi)
 {
-	struct sw_cursor_impl *c = impl(cursor);
-	struct sw_fde_info info;
-	uint64_t pc = sw_lookup_pc(c);
-	int rc;
+	const struct sw_cursor_impl *c = impl(cursor);
 
-	memset(pi, 0, sizeof(*pi));
-	rc = sw_find_fde(pc, &info);
-	if (rc < 0)
-		return rc;
-	pi->start = info.fde.pc_begin;
-	pi->end = info.fde.pc_end;
-	pi->lsda = info.fde.lsda;
-	pi->personality = info.cie.personality;
-	/* 'P' is usually pcrel|indirect: the CIE holds the GOT slot's address */
-	if (info.cie.personality_enc != SW_PE_omit && (info.cie.personality_enc & SW_PE_indirect) &&
-	    sw_mem_read(&c->mem, info.cie.personality, &pi->personality) < 0)
-		pi->personality = 0;
-	pi->fde = info.sec.vaddr + info.fde.offset;
-	pi->module_base = info.module_base;
-	pi->source = info.source;
-	sw_fde_release(&info);
-	return 0;
+	return sw_proc_info_at(sw_lookup_pc(c), &c->mem, pi);
 }
 
 /* AddressSanitizer's hook for non-returning jumps (longjmp calls it): the

@@ -70,12 +70,6 @@ void sw_dlhooks_init(void)
 				 __ATOMIC_RELEASE);
 }
 
-static void modules_changed(void)
-{
-	__atomic_fetch_add(&sw_module_generation, 1, __ATOMIC_RELEASE);
-	sw_flush_cache();
-}
-
 int dlclose(void *handle)
 {
 	int (*fn)(void *) = __atomic_load_n(&real_dlclose, __ATOMIC_ACQUIRE);
@@ -87,11 +81,8 @@ int dlclose(void *handle)
 			return -1;
 		__atomic_store_n(&real_dlclose, fn, __ATOMIC_RELEASE);
 	}
-	/* the increment is ordered before the release bumps that follow */
-	__atomic_fetch_add(&sw_unloads_active, 1, __ATOMIC_RELAXED);
-	modules_changed();
+	sw_unmap_begin();
 	rc = fn(handle);
-	modules_changed();
-	__atomic_fetch_sub(&sw_unloads_active, 1, __ATOMIC_RELEASE);
+	sw_unmap_end();
 	return rc;
 }

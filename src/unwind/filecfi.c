@@ -306,7 +306,7 @@ static void file_release(struct sw_fde_info *info)
 }
 
 const struct sw_source sw_file_source = { "module file .eh_frame/.debug_frame", file_find,
-					  file_release, NULL };
+					  file_release, NULL, NULL };
 
 void sw_file_cfi_stats(struct sw_stats *st)
 {

@@ -177,6 +177,10 @@ static inline void sw_fde_release(struct sw_fde_info *info)
 	sw_source_release(info);
 }
 
+/* sw_get_proc_info for `pc`, reading the personality's GOT slot through
+ * `mem` (procinfo.c).  Returns as sw_get_proc_info. */
+int sw_proc_info_at(uint64_t pc, const struct sw_mem *mem, struct sw_proc_info *pi);
+
 /* The local sources (modules.c, filecfi.c), installed by sw_init. */
 extern const struct sw_source sw_module_source, sw_file_source;
 

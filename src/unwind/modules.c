@@ -137,7 +137,7 @@ static int module_find(uint64_t pc, struct sw_fde_info *info)
 	return find_in_eh_hdr(pc, &mod, info);
 }
 
-const struct sw_source sw_module_source = { "module .eh_frame", module_find, NULL, NULL };
+const struct sw_source sw_module_source = { "module .eh_frame", module_find, NULL, NULL, NULL };
 
 int sw_find_fde(uint64_t pc, struct sw_fde_info *info)
 {

@@ -5,26 +5,21 @@
  * _Unwind_FindEnclosingFunction, _Unwind_Find_FDE and its per-thread
  * procedure cache), symbolizers and C++ runtimes.
  *
- * Everything here sits on the lookup (sw_find_fde / sw_fde_release) and
- * the registry's FDE for libgcc (sw_jit_eh_find_fde): when those change
- * shape, this file is the one to rewire.
+ * Everything here sits on the sources of unwind information
+ * (source/source.h): their FDEs, and the libgcc-layout FDEs of sources
+ * whose bytes are not a loaded .eh_frame (the JIT registry's).
  */
 #include <string.h>
 
 #include <stackwalk.h>
 
-#include "jit/eh_find.h"
 #include "unwind/internal.h"
 
-int sw_get_proc_info_by_pc(uint64_t pc, struct sw_proc_info *pi)
+int sw_proc_info_at(uint64_t pc, const struct sw_mem *mem, struct sw_proc_info *pi)
 {
 	struct sw_fde_info info;
-	struct sw_mem mem = { 0, 0 };   /* no known range: every read is probed */
 	int rc;
 
-	if (!pi)
-		return SW_EINVAL;
-	sw_init();
 	memset(pi, 0, sizeof(*pi));
 	rc = sw_find_fde(pc, &info);
 	if (rc < 0)
@@ -35,13 +30,22 @@ int sw_get_proc_info_by_pc(uint64_t pc, struct sw_proc_info *pi)
 	pi->personality = info.cie.personality;
 	/* 'P' is usually pcrel|indirect: the CIE holds the GOT slot's address */
 	if (info.cie.personality_enc != SW_PE_omit && (info.cie.personality_enc & SW_PE_indirect) &&
-	    sw_mem_read(&mem, info.cie.personality, &pi->personality) < 0)
+	    sw_mem_read(mem, info.cie.personality, &pi->personality) < 0)
 		pi->personality = 0;
 	pi->fde = info.sec.vaddr + info.fde.offset;
 	pi->module_base = info.module_base;
 	pi->source = info.source;
 	sw_fde_release(&info);
 	return 0;
+}
+
+int sw_get_proc_info_by_pc(uint64_t pc, struct sw_proc_info *pi)
+{
+	struct sw_mem mem = { 0, 0 };   /* no known range: every read is probed */
+
+	if (!pi)
+		return SW_EINVAL;
+	return sw_proc_info_at(pc, &mem, pi);
 }
 
 uint32_t sw_info_generation(void)
@@ -68,7 +72,6 @@ void sw_unmap_end(void)
 
 int sw_find_eh_fde(uint64_t pc, void *buf, size_t size, struct sw_eh_fde *out)
 {
-	struct sw_jit_eh_fde jf;
 	struct sw_fde_info info;
 	int rc;
 
@@ -77,11 +80,8 @@ int sw_find_eh_fde(uint64_t pc, void *buf, size_t size, struct sw_eh_fde *out)
 	sw_init();
 	memset(out, 0, sizeof(*out));
 	/* JIT code: the registry's bytes, or an absolute copy of them */
-	rc = sw_jit_eh_find_fde(pc, buf, size, &jf);
+	rc = sw_source_eh_fde(pc, buf, size, &out->fde, &out->start, &out->copied);
 	if (rc == 0) {
-		out->fde = jf.fde;
-		out->start = jf.func;
-		out->copied = jf.copied;
 		out->source = SW_SRC_JIT;
 		return 0;
 	}

@@ -52,6 +52,9 @@ for l in util dwarf elf source; do
 done
 forbid unwind 'jit/' 'eh/'
 forbid jit 'unwind/' 'eh/'
+# libstackwalk_unwind is a client of the public API: <stackwalk.h> and
+# <stackwalk/jit.h> only (eh.sh builds it against installed headers too)
+forbid eh 'unwind/' 'jit/' 'dwarf/' 'elf/' 'source/' 'util/' 'arch/'
 
 hits=$(grep -rnE '^#[[:space:]]*include[[:space:]]+"arch/[a-z0-9_]+/' src include tools \
 	--include='*.c' --include='*.h' --include='*.S' | grep -v '^src/arch/')
