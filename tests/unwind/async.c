@@ -296,14 +296,10 @@ static timer_t start_timer(void)
 	return t;
 }
 
-/* 16 KiB whatever SIGSTKSZ says: a crash handler's small stack
- * (stackwalk.h, "Stack use"), which also holds the kernel's signal frame */
-#define ALTSTACK_SIZE (16 * 1024)
-
 static void *altstack_on(void)
 {
 	stack_t ss;
-	size_t size = ALTSTACK_SIZE;
+	size_t size = 64 * 1024;
 	void *mem = malloc(size);
 
 	if (!mem)
