@@ -63,9 +63,19 @@ lib: $(STATIC) $(SHARED) $(if $(SAN),,$(EH_SHARED) $(EH_STATIC))
 tools: $(TOOL)
 tests: $(UNIT_BINS)
 
+# The signal-safe paths' stack bound (stackwalk.h, tests/scripts/stack.sh):
+# gcc writes each object's frame sizes and call edges next to it (.ci), and
+# warns on any single frame over STACK_FRAME_MAX on the unwind path.  Plain
+# gcc build only (sanitizer redzones inflate frames).
+CC_IS_GCC := $(shell $(CC) --version 2>/dev/null | grep -q 'Free Software Foundation' && echo 1)
+STACK_FRAME_MAX := 2048
+STACK_FLAGS := $(if $(SAN),,$(if $(CC_IS_GCC),-fcallgraph-info=su))
+$(filter $(BUILD)/src/dwarf/% $(BUILD)/src/unwind/% $(BUILD)/src/arch/%,$(LIB_OBJS)): \
+	STACK_FLAGS += $(if $(SAN),,$(if $(CC_IS_GCC),-Wstack-usage=$(STACK_FRAME_MAX),-Wframe-larger-than=$(STACK_FRAME_MAX)))
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(STACK_FLAGS) -c $< -o $@
 
 $(BUILD)/%.o: %.S
 	@mkdir -p $(dir $@)

@@ -9,6 +9,14 @@
  *     success, a negative `SW_E*` constant on failure.  No errno games.
  *   - "End of stack" is not an error: stepping APIs report it apart
  *     (SW_END_OF_STACK is a positive value).
+ *
+ * Stack use: sw_step, sw_backtrace* and sw_get_proc_name (once warm: the
+ * first lookup in a module opens its files) use at most SW_STACK_BOUND
+ * bytes of stack (4 KiB), so they fit a crash handler's small alternate
+ * stack next to the kernel's signal frame.  The figure is the compiler's
+ * (gcc -fcallgraph-info=su) for the deepest call chain, glibc's calls at
+ * listed allowances, and tests/scripts/stack.sh enforces it.  A lazy JIT
+ * callback's path (stackwalk/jit.h) is longer, plus the callback's own.
  */
 #ifndef STACKWALK_H
 #define STACKWALK_H
@@ -22,6 +30,9 @@ extern "C" {
 
 #define SW_VERSION_MAJOR 0
 #define SW_VERSION_MINOR 1
+
+/* Bytes of stack the signal-safe calls use at most (see above). */
+#define SW_STACK_BOUND 4096
 
 /* Result codes.  All errors are negative; keep sw_strerror() in sync. */
 enum sw_status {
@@ -150,6 +161,7 @@ int sw_init_ucontext(sw_cursor_t *cursor, const void *ucontext);
  * (more than SW_MAX_SIGNAL_FRAMES signal frames), or a CFI parse error.
  * After an error the cursor stays on the frame it was on.
  * Thread-safe: yes.  Async-signal-safe: yes.  Allocates nothing, no locks.
+ * Stack: at most SW_STACK_BOUND bytes.
  */
 int sw_step(sw_cursor_t *cursor);
 
@@ -363,6 +375,8 @@ int sw_find_eh_fde(uint64_t pc, void *buf, size_t size, struct sw_eh_fde *out);
  * Needs glibc >= 2.35 (_dl_find_object); older C libraries find the module
  * with dl_iterate_phdr, which takes the loader lock.  Modules whose file
  * cannot be opened are named through dladdr (the loader lock) from .dynsym.
+ * Stack: at most SW_STACK_BOUND bytes once warm; a module's first call
+ * opens files with more (PATH_MAX buffers).
  */
 int sw_get_proc_name(sw_cursor_t *cursor, char *buf, size_t size, uint64_t *offset);
 
@@ -377,7 +391,8 @@ int sw_get_proc_name(sw_cursor_t *cursor, char *buf, size_t size, uint64_t *offs
  * smaller one is the whole stack, or as far as it could be unwound (an
  * error ended the walk: sw_backtrace2 tells which).
  * Thread-safe: yes.  Async-signal-safe: yes (after sw_init).  Allocates
- * nothing, takes no locks.
+ * nothing, takes no locks.  Stack: at most SW_STACK_BOUND bytes (so are
+ * sw_backtrace2 and sw_backtrace_ucontext*).
  */
 int sw_backtrace(void **pcs, int max);
 

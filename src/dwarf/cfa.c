@@ -168,14 +168,50 @@ int sw_cfa_decode(struct sw_reader *r, const struct sw_cfa_ctx *ctx, struct sw_c
 	return r->err;
 }
 
+/* What DW_CFA_remember_state saves: the row without the location, end and
+ * args_size (DW_CFA_restore_state keeps the current ones) and ra_reg (the
+ * CIE's, never changed by instructions).  Smaller than a row, and there
+ * are SW_CFI_REMEMBER_MAX of them on the unwind path's stack. */
+struct saved_row {
+	uint64_t cfa_reg;
+	int64_t cfa_offset;
+	const uint8_t *cfa_expr;
+	uint32_t cfa_expr_len;
+	uint32_t dropped;
+	uint8_t cfa_kind;
+	struct sw_rule regs[SW_CFI_COLS];
+};
+
 /* Interpreter state for one CIE+FDE run. */
 struct cfa_state {
-	struct sw_cfa_row cur;       /* row being built */
-	struct sw_cfa_row init;      /* CIE's initial row (for DW_CFA_restore) */
-	struct sw_cfa_row stack[SW_CFI_REMEMBER_MAX];
+	struct sw_cfa_row *cur;      /* row being built (the caller's) */
+	struct sw_rule init[SW_CFI_COLS]; /* the CIE's initial rules (DW_CFA_restore) */
+	struct saved_row stack[SW_CFI_REMEMBER_MAX];
 	unsigned depth;              /* remembered rows on `stack` */
 	unsigned steps;              /* instructions executed so far */
 };
+
+static void save_row(struct saved_row *s, const struct sw_cfa_row *row)
+{
+	s->cfa_reg = row->cfa_reg;
+	s->cfa_offset = row->cfa_offset;
+	s->cfa_expr = row->cfa_expr;
+	s->cfa_expr_len = row->cfa_expr_len;
+	s->dropped = row->dropped;
+	s->cfa_kind = row->cfa_kind;
+	memcpy(s->regs, row->regs, sizeof(s->regs));
+}
+
+static void restore_row(struct sw_cfa_row *row, const struct saved_row *s)
+{
+	row->cfa_reg = s->cfa_reg;
+	row->cfa_offset = s->cfa_offset;
+	row->cfa_expr = s->cfa_expr;
+	row->cfa_expr_len = s->cfa_expr_len;
+	row->dropped = s->dropped;
+	row->cfa_kind = s->cfa_kind;
+	memcpy(row->regs, s->regs, sizeof(row->regs));
+}
 
 /* Set the rule of `reg`; rules beyond the tracked columns are counted. */
 static int set_rule(struct sw_cfa_row *row, uint64_t reg, uint8_t kind, int64_t value,
@@ -190,16 +226,20 @@ static int set_rule(struct sw_cfa_row *row, uint64_t reg, uint8_t kind, int64_t 
 	if (expr_len > UINT32_MAX)
 		return SW_ETRUNCATED;
 	row->regs[reg].kind = kind;
-	row->regs[reg].value = value;
-	row->regs[reg].expr = expr;
 	row->regs[reg].expr_len = (uint32_t)expr_len;
+	/* one storage: the expression kinds have no value, the others no
+	 * expression (NULL, as their value is 0 or an operand) */
+	if (kind == SW_RULE_EXPR || kind == SW_RULE_VAL_EXPR)
+		row->regs[reg].expr = expr;
+	else
+		row->regs[reg].value = value;
 	return 0;
 }
 
 /* Apply one non-advance instruction to the state. */
 static int apply(struct cfa_state *st, const struct sw_cfa_insn *in, bool in_cie)
 {
-	struct sw_cfa_row *row = &st->cur;
+	struct sw_cfa_row *row = st->cur;
 
 	switch (in->op) {
 	case SW_CFA_offset:
@@ -218,7 +258,7 @@ static int apply(struct cfa_state *st, const struct sw_cfa_insn *in, bool in_cie
 		if (in->reg > SW_CFI_MAX_REGNO)
 			return SW_EBADREG;
 		if (in->reg < SW_CFI_COLS)
-			row->regs[in->reg] = st->init.regs[in->reg];
+			row->regs[in->reg] = st->init[in->reg];
 		return 0;
 	case SW_CFA_undefined:
 		return set_rule(row, in->reg, SW_RULE_UNDEFINED, 0, NULL, 0);
@@ -235,18 +275,14 @@ static int apply(struct cfa_state *st, const struct sw_cfa_insn *in, bool in_cie
 	case SW_CFA_remember_state:
 		if (st->depth >= SW_CFI_REMEMBER_MAX)
 			return SW_EREMEMBER;
-		st->stack[st->depth++] = *row;
+		save_row(&st->stack[st->depth++], row);
 		return 0;
-	case SW_CFA_restore_state: {
+	case SW_CFA_restore_state:
 		if (st->depth == 0)
 			return SW_ERESTORE;
 		/* the location and args_size are not part of the remembered state */
-		uint64_t loc = row->loc, args = row->args_size;
-		*row = st->stack[--st->depth];
-		row->loc = loc;
-		row->args_size = args;
+		restore_row(row, &st->stack[--st->depth]);
 		return 0;
-	}
 	case SW_CFA_def_cfa:
 	case SW_CFA_def_cfa_sf:
 		if (in->reg > SW_CFI_MAX_REGNO)
@@ -348,77 +384,76 @@ static int run_program(struct cfa_state *st, const struct sw_cfi_section *sec,
 		uint64_t next;
 		if (in.op == SW_CFA_set_loc) {
 			/* locations only move forward inside the FDE */
-			if (in.loc < st->cur.loc || in.loc > fde->pc_end)
+			if (in.loc < st->cur->loc || in.loc > fde->pc_end)
 				return fail(diag, sec, in.offset, entry, SW_ERANGE);
 			next = in.loc;
 		} else {
-			if (in.delta > fde->pc_end - st->cur.loc) {
+			if (in.delta > fde->pc_end - st->cur->loc) {
 				/* advancing past the end: the rest cannot apply to any PC */
 				next = fde->pc_end;
 			} else {
-				next = st->cur.loc + in.delta;
+				next = st->cur->loc + in.delta;
 			}
 		}
-		if (next == st->cur.loc)
+		if (next == st->cur->loc)
 			continue;
-		st->cur.end = next;
+		st->cur->end = next;
 		if (t->emit) {
-			t->emit_rc = t->emit(t->arg, &st->cur);
+			t->emit_rc = t->emit(t->arg, st->cur);
 			if (t->emit_rc)
 				return 1;
 		} else if (t->pc < next) {
 			return 1;
 		}
-		st->cur.loc = next;
+		st->cur->loc = next;
 		if (next >= fde->pc_end)
 			return 1;   /* instructions past the range describe no PC */
 	}
 	return 0;
 }
 
-/* Run CIE then FDE programs toward target `t`. */
+/* Run CIE then FDE programs toward target `t`, building the row in *row. */
 static int run(const struct sw_cfi_section *sec, const struct sw_cie *cie,
-	       const struct sw_fde *fde, struct run_target *t, struct sw_cfa_row *out,
+	       const struct sw_fde *fde, struct run_target *t, struct sw_cfa_row *row,
 	       struct sw_diag *diag)
 {
 	struct cfa_state st;
 	int rc;
 
-	memset(&st.cur, 0, sizeof(st.cur));
-	memset(&st.init, 0, sizeof(st.init));
+	memset(row, 0, sizeof(*row));
+	/* inside the CIE `init` is all-unset, the state before any
+	 * instruction, which is what a restore there means */
+	memset(st.init, 0, sizeof(st.init));
+	st.cur = row;
 	st.depth = 0;
 	st.steps = 0;
-	st.cur.ra_reg = cie->ra_reg;
+	row->ra_reg = cie->ra_reg;
 	if (cie->ra_reg > SW_CFI_MAX_REGNO)
 		return fail(diag, sec, cie->offset, cie->offset, SW_EBADREG);
 	rc = run_program(&st, sec, cie, NULL, cie->insns, cie->insns_len, t, diag);
 	if (rc < 0)
 		return rc;
-	st.init = st.cur;
+	memcpy(st.init, row->regs, sizeof(st.init));
 	if (!fde) {
 		if (t->emit)
-			t->emit_rc = t->emit(t->arg, &st.cur);
-		if (out)
-			*out = st.cur;
+			t->emit_rc = t->emit(t->arg, row);
 		return t->emit_rc;
 	}
 	/* remember/restore pairs do not cross from the CIE into the FDE */
 	st.depth = 0;
-	st.cur.loc = fde->pc_begin;
+	row->loc = fde->pc_begin;
 	rc = run_program(&st, sec, cie, fde, fde->insns, fde->insns_len, t, diag);
 	if (rc < 0)
 		return rc;
 	if (rc == 1)
-		return t->emit ? t->emit_rc : (out ? (*out = st.cur, 0) : 0);
-	st.cur.end = fde->pc_end;
-	if (st.cur.loc >= fde->pc_end)
+		return t->emit ? t->emit_rc : 0;
+	row->end = fde->pc_end;
+	if (row->loc >= fde->pc_end)
 		return t->emit ? 0 : SW_ENOTFOUND;
 	if (t->emit) {
-		t->emit_rc = t->emit(t->arg, &st.cur);
+		t->emit_rc = t->emit(t->arg, row);
 		return t->emit_rc;
 	}
-	if (out)
-		*out = st.cur;
 	return 0;
 }
 
@@ -445,6 +480,7 @@ int sw_cfa_table(const struct sw_cfi_section *sec, const struct sw_cie *cie,
 		 struct sw_diag *diag)
 {
 	struct run_target t = { .pc = 0, .emit = emit, .arg = arg };
+	struct sw_cfa_row row;
 
-	return run(sec, cie, fde, &t, NULL, diag);
+	return run(sec, cie, fde, &t, &row, diag);
 }

@@ -33,8 +33,12 @@
 #define SW_CFI_COLS 17
 /* Highest register number accepted at all; beyond it is SW_EBADREG. */
 #define SW_CFI_MAX_REGNO 4095
-/* DW_CFA_remember_state nesting limit (real code nests 1 or 2 deep). */
-#define SW_CFI_REMEMBER_MAX 8
+/* DW_CFA_remember_state nesting limit.  Compilers nest 1 deep (gcc, around
+ * each epilogue; clang emits none): the .eh_frame of gcc's cc1, libc,
+ * libstdc++, libgcc_s, libcrypto, libgcrypt and 400 other Debian 12
+ * libraries never goes deeper.  Each level costs a saved row on the stack
+ * of sw_cfa_row_at (the signal-safe unwind path, stackwalk.h's stack bound). */
+#define SW_CFI_REMEMBER_MAX 4
 /* CFA instructions executed per row computation (CIE + FDE programs). */
 #define SW_CFI_INSN_MAX 100000
 
@@ -219,11 +223,16 @@ enum sw_rule_kind {
 	SW_RULE_VAL_EXPR,       /* value is what the expression yields */
 };
 
+/* 16 bytes: `value` and `expr` share their storage (rows are copied and
+ * kept on the signal-safe path's stack, see sw_cfa_row_at). */
 struct sw_rule {
 	uint8_t kind;           /* enum sw_rule_kind */
 	uint32_t expr_len;      /* expression kinds: bytes at `expr` */
-	int64_t value;          /* offset, or register number */
-	const uint8_t *expr;    /* expression kinds: bytecode inside the section */
+	union {
+		int64_t value;          /* offset, or register number (0 for the
+					 * kinds without an operand) */
+		const uint8_t *expr;    /* expression kinds: bytecode inside the section */
+	};
 };
 
 enum sw_cfa_kind {
@@ -235,14 +244,14 @@ enum sw_cfa_kind {
 struct sw_cfa_row {
 	uint64_t loc;           /* first address the row applies to */
 	uint64_t end;           /* one past the last (next row or FDE end) */
-	uint8_t cfa_kind;       /* enum sw_cfa_kind; 0 while undefined */
 	uint64_t cfa_reg;
 	int64_t cfa_offset;
 	const uint8_t *cfa_expr;
-	uint32_t cfa_expr_len;
 	uint64_t args_size;     /* DW_CFA_GNU_args_size */
 	uint64_t ra_reg;        /* return address column (from the CIE) */
+	uint32_t cfa_expr_len;
 	uint32_t dropped;       /* rules seen for registers >= SW_CFI_COLS */
+	uint8_t cfa_kind;       /* enum sw_cfa_kind; 0 while undefined */
 	struct sw_rule regs[SW_CFI_COLS];
 };
 
@@ -252,7 +261,9 @@ struct sw_cfa_row {
  * Returns 0 or: SW_ENOTFOUND (pc outside the FDE), SW_EREMEMBER,
  * SW_ERESTORE, SW_EBADREG, SW_EBADOP, SW_ETRUNCATED, SW_ELEB128,
  * SW_ESTEPLIMIT (instruction budget), SW_EINVAL (CFA left undefined).
- * Uses about (SW_CFI_REMEMBER_MAX + 2) * sizeof(struct sw_cfa_row) of stack.
+ * The row is built in place: on an error *row holds a partial row.
+ * Uses about SW_CFI_REMEMBER_MAX + 1 rows' worth of stack (the remembered
+ * states and the CIE's initial rules), 1.9 KiB (tests/scripts/stack.sh).
  */
 int sw_cfa_row_at(const struct sw_cfi_section *sec, const struct sw_cie *cie,
 		  const struct sw_fde *fde, uint64_t pc, struct sw_cfa_row *row,

@@ -13,9 +13,11 @@ static int step(sw_cursor_t *cur)
 	struct sw_cursor_impl *c = (struct sw_cursor_impl *)(void *)cur;
 	int rc;
 
-	if (!sw_step_cached(c, &rc))
-		rc = sw_step(cur);
-	return rc;
+	if (sw_step_cached(c, &rc))
+		return rc;
+	/* a tail call: this frame is gone while sw_step runs (the signal-safe
+	 * stack bound, stackwalk.h) */
+	return sw_step(cur);
 }
 
 /* Record IPs while stepping; returns the count, or the first step's error

@@ -31,64 +31,67 @@ struct range {
 /* The calling thread's stack mapping, learnt once per thread. */
 static __thread struct range tls_stack __attribute__((tls_model("initial-exec")));
 
-/* Parse one hex number; advances *p. */
-static uint64_t parse_hex(const char **p, const char *end)
+/* The value of hex digit `c`, or -1. */
+static int hex_digit(char c)
 {
-	uint64_t v = 0;
-
-	for (; *p < end; (*p)++) {
-		char c = **p;
-		unsigned d;
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else
-			break;
-		v = v << 4 | d;
-	}
-	return v;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
 }
 
-/* The mapping of /proc/self/maps containing `addr`, or false. */
+/* The mapping of /proc/self/maps containing `addr`, or false.  Parsed a
+ * character at a time through a small buffer (this runs on signal stacks:
+ * stackwalk.h's stack bound), so a line of any length (a long path) is
+ * skipped whole: only each line's "lo-hi p" head is looked at. */
 static bool find_mapping(uint64_t addr, struct range *out)
 {
-	char buf[4096];
-	size_t have = 0;
+	char buf[512];
+	uint64_t lo = 0, hi = 0;
+	enum { LO, HI, PERM, REST } field = LO;
 	bool found = false;
+	ssize_t n;
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return false;
-	for (;;) {
-		ssize_t n = read(fd, buf + have, sizeof(buf) - have);
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		/* handle every complete line in the buffer */
-		char *line = buf, *nl;
-		while ((nl = memchr(line, '\n', have - (size_t)(line - buf))) != NULL) {
-			const char *p = line;
-			uint64_t lo = parse_hex(&p, nl);
-			if (p < nl && *p == '-') {
-				p++;
-				uint64_t hi = parse_hex(&p, nl);
-				/* "lo-hi perms": only readable mappings count */
-				if (addr >= lo && addr < hi && p + 1 < nl && p[1] == 'r') {
+	while (!found && (n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n && !found; i++) {
+			char c = buf[i];
+			int d;
+			if (c == '\n') {
+				field = LO;
+				lo = hi = 0;
+				continue;
+			}
+			switch (field) {
+			case LO:
+			case HI:
+				if ((d = hex_digit(c)) >= 0) {
+					if (field == LO)
+						lo = lo << 4 | (unsigned)d;
+					else
+						hi = hi << 4 | (unsigned)d;
+				} else {
+					/* "lo-hi ", or a line to skip */
+					field = field == LO && c == '-' ? HI :
+						field == HI && c == ' ' ? PERM : REST;
+				}
+				break;
+			case PERM:
+				/* only readable mappings count */
+				if (c == 'r' && addr >= lo && addr < hi) {
 					out->lo = lo;
 					out->hi = hi;
 					found = true;
-					break;
 				}
+				field = REST;
+				break;
+			case REST:
+				break;
 			}
-			line = nl + 1;
 		}
-		if (found)
-			break;
-		have -= (size_t)(line - buf);
-		memmove(buf, line, have);
-		if (have == sizeof(buf))   /* absurd line: skip it */
-			have = 0;
 	}
 	close(fd);
 	return found;

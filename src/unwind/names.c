@@ -217,6 +217,25 @@ static int lookup(const struct module *m, uint64_t rel, char *buf, size_t size, 
 	return 0;
 }
 
+/* No entry: open the images for this lookup alone.  Out of line: its
+ * struct module is large, and the table's path (sw_symbolize) must stay
+ * within the signal-safe stack bound (stackwalk.h). */
+static __attribute__((noinline)) int lookup_alone(const struct sw_module *mod, const char *path,
+						 bool is_vdso, uint64_t pc, char *buf, size_t size,
+						 uint64_t *offset, bool *have_elf)
+{
+	struct module one;
+	int rc;
+
+	memset(&one, 0, sizeof(one));
+	__atomic_fetch_add(&n_overflow, 1, __ATOMIC_RELAXED);
+	open_images(&one, mod, path, is_vdso);
+	rc = lookup(&one, pc - mod->base, buf, size, offset);
+	*have_elf = one.have_elf;
+	close_images(&one);
+	return rc;
+}
+
 /* PC -> symbol name and offset in it. */
 static int sw_symbolize(uint64_t pc, char *buf, size_t size, uint64_t *offset)
 {
@@ -234,14 +253,7 @@ static int sw_symbolize(uint64_t pc, char *buf, size_t size, uint64_t *offset)
 		have_elf = m->have_elf;
 		sw_slot_release(&m->slot);
 	} else {
-		/* no entry: open the images for this lookup alone */
-		struct module one;
-		memset(&one, 0, sizeof(one));
-		__atomic_fetch_add(&n_overflow, 1, __ATOMIC_RELAXED);
-		open_images(&one, &mod, path, is_vdso);
-		rc = lookup(&one, pc - mod.base, buf, size, offset);
-		have_elf = one.have_elf;
-		close_images(&one);
+		rc = lookup_alone(&mod, path, is_vdso, pc, buf, size, offset, &have_elf);
 	}
 	if (rc != 0 && !have_elf) {
 		/* the file cannot be opened (deleted, ...): dladdr's answer

@@ -293,9 +293,14 @@ static uint64_t install_raw(void)
 	return (uint64_t)(uintptr_t)test_restorer;
 }
 
+/* The signal stack: 16 KiB whatever SIGSTKSZ says, a crash handler's
+ * small stack (stackwalk.h, "Stack use"; the kernel's signal frame takes
+ * part of it). */
+#define ALTSTACK_SIZE (16 * 1024)
+
 static stack_t altstack_on(void)
 {
-	stack_t ss = { .ss_sp = malloc(128 * 1024), .ss_size = 128 * 1024, .ss_flags = 0 };
+	stack_t ss = { .ss_sp = malloc(ALTSTACK_SIZE), .ss_size = ALTSTACK_SIZE, .ss_flags = 0 };
 
 	if (!ss.ss_sp || sigaltstack(&ss, NULL) != 0) {
 		perror("sigaltstack");
