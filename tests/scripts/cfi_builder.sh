@@ -16,29 +16,15 @@
 #      libgcc's __register_frame; _Unwind_Find_FDE must find each one.
 # MODE is accepted for uniformity (both modes run everything).
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+t_init --lib cfi_builder "$@"
+TOOL=$build/stackwalk
+WORK=$out
 
-BUILD=${1:?usage: cfi_builder.sh BUILD_DIR MODE}
-MODE=${2:-full}
-TOOL=$BUILD/stackwalk
-WORK=$BUILD/cfi_builder
-cd "$(dirname "$0")/../.."
-mkdir -p "$WORK"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-SANFLAGS=
-case $BUILD in
-	*san*) SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" ;;
-esac
-: "$MODE"
-
-if ! gcc -std=gnu11 -O1 -g $SANFLAGS -Iinclude -Isrc -o "$WORK/builder_readelf" \
-	tests/jit/builder_readelf.c "$BUILD/libstackwalk.a" 2>"$WORK/cc.log"; then
+if ! gcc -std=gnu11 -O1 -g "${SAN_UB[@]}" ${t_san:+-fno-omit-frame-pointer} -Iinclude -Isrc \
+	-o "$WORK/builder_readelf" tests/jit/builder_readelf.c "$build/libstackwalk.a" 2>"$WORK/cc.log"; then
 	cat "$WORK/cc.log"
-	echo "0 passed, 1 failed"
-	exit 1
+	t_abort "builder_readelf does not build"
 fi
 
 # ---- 1. readelf and stackwalk read the builder's bytes the same
@@ -215,5 +201,4 @@ else
 	head -n 20 "$WORK/libgcc.out"
 fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_finish
