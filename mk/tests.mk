@@ -34,10 +34,113 @@ t_cxx = $(if $(filter clang,$(call t_cc,$1)),clang++,g++)
 t_opt = -$(word 2,$(subst -, ,$1))
 t_fp  = $(if $(filter fp,$(word 3,$(subst -, ,$1))),-fno-omit-frame-pointer,$(if $(filter nofp,$(word 3,$(subst -, ,$1))),-fomit-frame-pointer))
 
-TEST_PROG_GROUPS := 
+TEST_PROG_GROUPS := unwind
 .PHONY: test-progs $(addprefix test-progs-,$(TEST_PROG_GROUPS))
 test-progs: $(addprefix test-progs-,$(TEST_PROG_GROUPS))
 tests: test-progs
+
+# ---------------------------------------------------------------- unwind
+# sync: every variant; small: the other programs; async: NAME:SAMPLES[:altstack]
+UNWIND_SYNC_full := gcc-O0-fp gcc-O0-nofp gcc-O1-fp gcc-O1-nofp gcc-O2-fp gcc-O2-nofp gcc-O3-fp gcc-O3-nofp gcc-Os-fp gcc-Os-nofp clang-O0-fp clang-O0-nofp clang-O1-fp clang-O1-nofp clang-O2-fp clang-O2-nofp clang-O3-fp clang-O3-nofp clang-Os-fp clang-Os-nofp
+UNWIND_SMALL_full := gcc-O0-fp gcc-O2-nofp clang-O1-nofp clang-O3-fp
+UNWIND_ASYNC_full := gcc-O2-nofp:100000 clang-O1-fp:20000:altstack
+UNWIND_SYNC_quick := gcc-O0-fp gcc-O2-nofp clang-O2-nofp clang-O3-fp
+UNWIND_SMALL_quick := gcc-O1-nofp clang-O2-fp
+UNWIND_ASYNC_quick := gcc-O1-nofp:5000 clang-O2-fp:2000:altstack
+
+U := $(T)/unwind
+U_SRC := tests/unwind
+U_DEPS := $(wildcard $(U_SRC)/*.h) $(T_DEPS)
+U_SYNC := $(UNWIND_SYNC_$(TEST_MODE))
+U_SMALL := $(UNWIND_SMALL_$(TEST_MODE))
+U_ASYNC := $(foreach a,$(UNWIND_ASYNC_$(TEST_MODE)),$(firstword $(subst :, ,$a)))
+U_SMALL_PROGS := segv noalloc corrupt resume resume_trap
+u_cflags = -std=gnu11 -g -Iinclude -I$(U_SRC) $(WARN) $(call t_opt,$1) $(call t_fp,$1) $(T_SAN_NR)
+
+# per variant: the chain library and the dlopen'ed modules of sync/async
+define unwind_base
+$(U)/$1/libchain_so.so: $(U_SRC)/chain_so.c $(U_DEPS)
+	@mkdir -p $$(dir $$@)
+	$(call t_cc,$1) $(call u_cflags,$1) -fPIC -shared $$< -o $$@
+$(U)/$1/dl_a.so: $(U_SRC)/chain_dl.c $(U_DEPS)
+	@mkdir -p $$(dir $$@)
+	$(call t_cc,$1) $(call u_cflags,$1) -fPIC -shared $$< -o $$@
+$(U)/$1/dl_b.so: $(U_SRC)/chain_dl.c $(U_DEPS)
+	@mkdir -p $$(dir $$@)
+	$(call t_cc,$1) $(call u_cflags,$1) -DDL_PAD=48 -fPIC -shared $$< -o $$@
+endef
+
+define unwind_sync
+test-progs-unwind: $(U)/$1/sync $(U)/$1/dl_a.so $(U)/$1/dl_b.so
+$(U)/$1/sync: $(U_SRC)/sync.c $(U_SRC)/chains.c $(U)/$1/libchain_so.so $(U_DEPS)
+	$(call t_cc,$1) $(call u_cflags,$1) $(U_SRC)/sync.c $(U_SRC)/chains.c -L$$(@D) -lchain_so \
+		-Wl,-rpath,$$(abspath $$(@D)) -rdynamic $(T_LIBS) -o $$@
+endef
+
+define unwind_async
+test-progs-unwind: $(U)/$1/async $(U)/$1/dl_a.so
+$(U)/$1/async: $(U_SRC)/async.c $(U_SRC)/chains.c $(U)/$1/libchain_so.so $(U_DEPS)
+	$(call t_cc,$1) $(call u_cflags,$1) $(U_SRC)/async.c $(U_SRC)/chains.c -L$$(@D) -lchain_so \
+		-Wl,-rpath,$$(abspath $$(@D)) $(T_LIBS) -o $$@
+endef
+
+define unwind_small
+test-progs-unwind: $(addprefix $(U)/$1/,$(U_SMALL_PROGS) regs names_signal names_a.so names_b.so reload_host.so reload dlrace sources)
+$(addprefix $(U)/$1/,$(U_SMALL_PROGS)): $(U)/$1/%: $(U_SRC)/%.c $(U_DEPS)
+	@mkdir -p $$(dir $$@)
+	$(call t_cc,$1) $(call u_cflags,$1) $$< $(T_LIBS) -o $$@
+$(U)/$1/regs_cxx.o: $(U_SRC)/regs_cxx.cc $(U_DEPS)
+	@mkdir -p $$(dir $$@)
+	$(call t_cxx,$1) -g -Wall -Wextra -Wshadow $(call t_opt,$1) $(call t_fp,$1) $(T_SAN_NR) -c $$< -o $$@
+$(U)/$1/regs.o: $(U_SRC)/regs.c $(U_DEPS)
+	@mkdir -p $$(dir $$@)
+	$(call t_cc,$1) $(call u_cflags,$1) -c $$< -o $$@
+$(U)/$1/regs: $(U)/$1/regs.o $(U)/$1/regs_cxx.o
+	$(call t_cxx,$1) $(call t_opt,$1) $(call t_fp,$1) $(T_SAN_NR) $$^ $(T_LIBS) -o $$@
+$(U)/$1/names_a.so: $(U_SRC)/chain_dl.c $(U_DEPS)
+	@mkdir -p $$(dir $$@)
+	$(call t_cc,$1) $(call u_cflags,$1) -fPIC -shared $$< -o $$@
+$(U)/$1/names_b.so: $(U_SRC)/chain_dl.c $(U_DEPS)
+	@mkdir -p $$(dir $$@)
+	$(call t_cc,$1) $(call u_cflags,$1) -DDL_PAD=48 -fPIC -shared $$< -o $$@
+$(U)/$1/reload_host.so: $(U_SRC)/reload_host.c $(U_DEPS)
+	@mkdir -p $$(dir $$@)
+	$(call t_cc,$1) $(call u_cflags,$1) -fPIC -shared $$< -o $$@
+$(U)/$1/names_signal $(U)/$1/reload $(U)/$1/dlrace $(U)/$1/sources: $(U)/$1/%: $(U_SRC)/%.c $(U_DEPS)
+	@mkdir -p $$(dir $$@)
+	$(call t_cc,$1) $(call u_cflags,$1) $$< $(T_LIBS) -o $$@
+endef
+
+$(foreach v,$(sort $(U_SYNC) $(U_ASYNC)),$(eval $(call unwind_base,$v)))
+$(foreach v,$(U_SYNC),$(eval $(call unwind_sync,$v)))
+$(foreach v,$(U_ASYNC),$(eval $(call unwind_async,$v)))
+$(foreach v,$(U_SMALL),$(eval $(call unwind_small,$v)))
+
+# the modules replaced at the same address (reload, dlrace) and the CFI
+# sources: gcc -O2 -fomit-frame-pointer, so that their call sites share PCs
+# and differ in CFA offsets; not instrumented (a gcc ASan module cannot
+# load into a clang ASan program)
+UM := $(U)/modules
+U_MODULES := reload_a.so reload_b.so hdr_a.so hdr_b.so eh_a.so eh_b.so debug_a.so debug_b.so fp.so
+test-progs-unwind: $(addprefix $(UM)/,$(U_MODULES))
+u_pad = $(if $(filter %_b.so,$1),48,16)
+$(UM)/reload_a.so $(UM)/reload_b.so: $(UM)/reload_%.so: $(U_SRC)/chain_dl.c $(U_DEPS)
+	@mkdir -p $(dir $@)
+	gcc -O2 -fomit-frame-pointer $(if $(filter b,$*),-DDL_PAD=48) -fPIC -shared $< -o $@
+$(UM)/hdr_%.so: $(U_SRC)/src_mod.c $(U_DEPS)
+	@mkdir -p $(dir $@)
+	gcc -O2 -fomit-frame-pointer -DMOD_PAD=$(call u_pad,$@) -fPIC -shared $< -o $@
+$(UM)/eh_%.so: $(U_SRC)/src_mod.c $(U_DEPS)
+	@mkdir -p $(dir $@)
+	gcc -O2 -fomit-frame-pointer -DMOD_PAD=$(call u_pad,$@) -fPIC -shared $< -Wl,--no-eh-frame-hdr -o $@
+$(UM)/debug_%.so: $(U_SRC)/src_mod.c $(U_DEPS)
+	@mkdir -p $(dir $@)
+	gcc -O2 -fomit-frame-pointer -DMOD_PAD=$(call u_pad,$@) -fPIC -shared $< \
+		-fno-asynchronous-unwind-tables -fno-unwind-tables -g -o $@
+$(UM)/fp.so: $(U_SRC)/src_mod.c $(U_DEPS)
+	@mkdir -p $(dir $@)
+	gcc -O2 -fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-unwind-tables -g0 \
+		-fPIC -shared $< -o $@
 
 
 # `make check TESTS=...`: the groups named that have programs here
