@@ -34,7 +34,7 @@ t_cxx = $(if $(filter clang,$(call t_cc,$1)),clang++,g++)
 t_opt = -$(word 2,$(subst -, ,$1))
 t_fp  = $(if $(filter fp,$(word 3,$(subst -, ,$1))),-fno-omit-frame-pointer,$(if $(filter nofp,$(word 3,$(subst -, ,$1))),-fomit-frame-pointer))
 
-TEST_PROG_GROUPS := unwind
+TEST_PROG_GROUPS := unwind jit
 .PHONY: test-progs $(addprefix test-progs-,$(TEST_PROG_GROUPS))
 test-progs: $(addprefix test-progs-,$(TEST_PROG_GROUPS))
 tests: test-progs
@@ -141,6 +141,35 @@ $(UM)/fp.so: $(U_SRC)/src_mod.c $(U_DEPS)
 	@mkdir -p $(dir $@)
 	gcc -O2 -fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-unwind-tables -g0 \
 		-fPIC -shared $< -o $@
+
+# ---------------------------------------------------------------- jit
+# -Werror: a warning in a JIT test program fails its tests (as before)
+JIT_VARIANTS_full := gcc-O0 gcc-O2 clang-O0 clang-O2
+JIT_VARIANTS_quick := gcc-O2 clang-O0
+JIT_PROGS := sync async concur bad
+J := $(T)/jit
+J_SRC := tests/jit
+J_DEPS := $(wildcard $(J_SRC)/*.h) $(J_SRC)/jit_common.c $(T_DEPS)
+# -O0 keeps frame pointers, -O2 omits them
+j_fp = $(if $(filter O0,$(word 2,$(subst -, ,$1))),-fno-omit-frame-pointer,-fomit-frame-pointer)
+
+define jit_variant
+test-progs-jit: $(addprefix $(J)/$1/jit_,$(JIT_PROGS))
+$(J)/$1/jit_%: $(J_SRC)/jit_%.c $(J_SRC)/emit.c $(J_DEPS)
+	@mkdir -p $$(dir $$@)
+	$(call t_cc,$1) -std=gnu11 -g -Iinclude -I$(J_SRC) $(WARN) -Werror $(call t_opt,$1) $(call j_fp,$1) \
+		$(SANFLAGS) $$< $(J_SRC)/emit.c $(T_LIBS) -o $$@
+endef
+$(foreach v,$(JIT_VARIANTS_$(TEST_MODE)),$(eval $(call jit_variant,$v)))
+
+# full mode: jit_concur with the library's sources, all under TSan
+ifeq ($(TEST_MODE),full)
+test-progs-jit: $(J)/tsan/jit_concur
+$(J)/tsan/jit_concur: $(J_SRC)/jit_concur.c $(J_SRC)/emit.c $(J_DEPS) $(LIB_SRCS) $(LIB_ASM) $(EH_SRCS)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -fsanitize=thread -Iinclude -Isrc -I$(J_SRC) $(J_SRC)/jit_concur.c \
+		$(J_SRC)/emit.c $(sort $(LIB_SRCS) $(EH_SRCS) $(LIB_ASM)) -ldl -lpthread -o $@
+endif
 
 
 # `make check TESTS=...`: the groups named that have programs here
