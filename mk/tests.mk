@@ -34,7 +34,7 @@ t_cxx = $(if $(filter clang,$(call t_cc,$1)),clang++,g++)
 t_opt = -$(word 2,$(subst -, ,$1))
 t_fp  = $(if $(filter fp,$(word 3,$(subst -, ,$1))),-fno-omit-frame-pointer,$(if $(filter nofp,$(word 3,$(subst -, ,$1))),-fomit-frame-pointer))
 
-TEST_PROG_GROUPS := unwind jit
+TEST_PROG_GROUPS := unwind jit limits
 .PHONY: test-progs $(addprefix test-progs-,$(TEST_PROG_GROUPS))
 test-progs: $(addprefix test-progs-,$(TEST_PROG_GROUPS))
 tests: test-progs
@@ -170,6 +170,18 @@ $(J)/tsan/jit_concur: $(J_SRC)/jit_concur.c $(J_SRC)/emit.c $(J_DEPS) $(LIB_SRCS
 	clang -std=gnu11 -g -O1 -fsanitize=thread -Iinclude -Isrc -I$(J_SRC) $(J_SRC)/jit_concur.c \
 		$(J_SRC)/emit.c $(sort $(LIB_SRCS) $(EH_SRCS) $(LIB_ASM)) -ldl -lpthread -o $@
 endif
+
+# ---------------------------------------------------------------- limits
+LIMITS_VARIANTS_full := gcc-O0 gcc-O2 clang-O0 clang-O2
+LIMITS_VARIANTS_quick := gcc-O2
+
+define limits_variant
+test-progs-limits: $(T)/limits/$1/limits
+$(T)/limits/$1/limits: tests/limits/limits.c $(T_DEPS)
+	@mkdir -p $$(dir $$@)
+	$(call t_cc,$1) $(call t_opt,$1) -std=gnu11 -g $(T_SAN_UB) -Wall -Wextra -Iinclude -Itests -o $$@ $$< $(STATIC) -ldl
+endef
+$(foreach v,$(LIMITS_VARIANTS_$(TEST_MODE)),$(eval $(call limits_variant,$v)))
 
 
 # `make check TESTS=...`: the groups named that have programs here
