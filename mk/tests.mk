@@ -34,7 +34,7 @@ t_cxx = $(if $(filter clang,$(call t_cc,$1)),clang++,g++)
 t_opt = -$(word 2,$(subst -, ,$1))
 t_fp  = $(if $(filter fp,$(word 3,$(subst -, ,$1))),-fno-omit-frame-pointer,$(if $(filter nofp,$(word 3,$(subst -, ,$1))),-fomit-frame-pointer))
 
-TEST_PROG_GROUPS := unwind jit limits
+TEST_PROG_GROUPS := unwind jit limits gdb_names
 .PHONY: test-progs $(addprefix test-progs-,$(TEST_PROG_GROUPS))
 test-progs: $(addprefix test-progs-,$(TEST_PROG_GROUPS))
 tests: test-progs
@@ -183,6 +183,17 @@ $(T)/limits/$1/limits: tests/limits/limits.c $(T_DEPS)
 endef
 $(foreach v,$(LIMITS_VARIANTS_$(TEST_MODE)),$(eval $(call limits_variant,$v)))
 
+# ---------------------------------------------------------------- gdb_names
+GDB_NAMES_VARIANTS_full := gcc-O0 gcc-O2 gcc-O2-fp gcc-O3 gcc-Os clang-O0 clang-O2 clang-O2-fp clang-O3
+GDB_NAMES_VARIANTS_quick := gcc-O2 clang-O0
+
+define gdb_names_variant
+test-progs-gdb_names: $(T)/gdb_names/$1/names
+$(T)/gdb_names/$1/names: tests/names/names.c tests/names/checkpoint.h $(T_DEPS)
+	@mkdir -p $$(dir $$@)
+	$(call t_cc,$1) $(call t_opt,$1) $(call t_fp,$1) -g $(T_SAN_UB) -Iinclude -o $$@ $$< $(STATIC)
+endef
+$(foreach v,$(GDB_NAMES_VARIANTS_$(TEST_MODE)),$(eval $(call gdb_names_variant,$v)))
 
 # `make check TESTS=...`: the groups named that have programs here
 TEST_PROGS_GOAL := $(if $(TESTS),$(addprefix test-progs-,$(filter $(TEST_PROG_GROUPS),$(subst $(comma), ,$(TESTS)))),test-progs)
