@@ -161,12 +161,12 @@ check: deps
 # The acceptance programs (mk/tests.mk) are built with -k and their errors
 # ignored: a program that does not build fails its own tests only.
 check-plain: all unit-tests
-	-@$(MAKE) --no-print-directory -k $(TEST_PROGS_GOAL)
+	$(if $(TEST_PROGS_GOAL),-@$(MAKE) --no-print-directory -k $(TEST_PROGS_GOAL))
 	@TESTS='$(TESTS)' ./tests/run.sh $(BUILD) full
 
 check-san:
 	$(MAKE) --no-print-directory SAN=1 all unit-tests
-	-@$(MAKE) --no-print-directory SAN=1 -k $(TEST_PROGS_GOAL)
+	$(if $(TEST_PROGS_GOAL),-@$(MAKE) --no-print-directory SAN=1 -k $(TEST_PROGS_GOAL))
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 		TESTS='$(TESTS)' ./tests/run.sh build/san quick
 
