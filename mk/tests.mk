@@ -15,9 +15,11 @@
 # Programs still built inside their scripts (they need what exists only at
 # test time): cxx_jit (links the LD_PRELOAD interposer and a downloaded
 # LLVM libunwind), publishers (gdb/perf runs, -lunwind), debuglink (objcopy
-# and strip of the built library), install (against an installed tree),
+# and strip of the library), install (against an installed tree),
 # readme (blocks extracted from README.md), readelf_corpus (the corpus
-# itself is what is compared), cfi_builder, cfi_tool, tsan, warnings, deps.
+# itself is what is compared), cfi_tool (its input program is tiny), tsan
+# (the library's sources under TSan), warnings, deps (builds of the tree), and
+# debuglink's library (stripped and split at test time).
 
 TEST_MODE ?= $(if $(SAN),quick,full)
 T := $(BUILD)/tests
@@ -34,7 +36,7 @@ t_cxx = $(if $(filter clang,$(call t_cc,$1)),clang++,g++)
 t_opt = -$(word 2,$(subst -, ,$1))
 t_fp  = $(if $(filter fp,$(word 3,$(subst -, ,$1))),-fno-omit-frame-pointer,$(if $(filter nofp,$(word 3,$(subst -, ,$1))),-fomit-frame-pointer))
 
-TEST_PROG_GROUPS := unwind jit limits gdb_names
+TEST_PROG_GROUPS := unwind jit limits gdb_names cfi_builder debuglink
 .PHONY: test-progs $(addprefix test-progs-,$(TEST_PROG_GROUPS))
 test-progs: $(addprefix test-progs-,$(TEST_PROG_GROUPS))
 tests: test-progs
@@ -194,6 +196,20 @@ $(T)/gdb_names/$1/names: tests/names/names.c tests/names/checkpoint.h $(T_DEPS)
 	$(call t_cc,$1) $(call t_opt,$1) $(call t_fp,$1) -g $(T_SAN_UB) -Iinclude -o $$@ $$< $(STATIC)
 endef
 $(foreach v,$(GDB_NAMES_VARIANTS_$(TEST_MODE)),$(eval $(call gdb_names_variant,$v)))
+
+# ---------------------------------------------------------------- cfi_builder
+test-progs-cfi_builder: $(T)/cfi_builder/builder_readelf
+$(T)/cfi_builder/builder_readelf: tests/jit/builder_readelf.c tests/unit/test_cfi_builder.c $(T_DEPS)
+	@mkdir -p $(dir $@)
+	gcc -std=gnu11 -O1 -g $(if $(SAN),-fsanitize=address$(comma)undefined -fno-omit-frame-pointer) -Iinclude -Isrc \
+		-o $@ $< $(STATIC)
+
+# ---------------------------------------------------------------- debuglink
+# the program; the library it loads is made, stripped and split by the script
+test-progs-debuglink: $(T)/debuglink/main
+$(T)/debuglink/main: tests/debuglink/main.c tests/names/checkpoint.h $(T_DEPS)
+	@mkdir -p $(dir $@)
+	gcc -g $(T_SAN_UB) -Iinclude -o $@ $< $(STATIC) -ldl
 
 # `make check TESTS=...`: the groups named that have programs here
 TEST_PROGS_GOAL := $(if $(TESTS),$(addprefix test-progs-,$(filter $(TEST_PROG_GROUPS),$(subst $(comma), ,$(TESTS)))),test-progs)

@@ -21,14 +21,12 @@ t_init --lib cfi_builder "$@"
 TOOL=$build/stackwalk
 WORK=$out
 
-if ! gcc -std=gnu11 -O1 -g "${SAN_UB[@]}" ${t_san:+-fno-omit-frame-pointer} -Iinclude -Isrc \
-	-o "$WORK/builder_readelf" tests/jit/builder_readelf.c "$build/libstackwalk.a" 2>"$WORK/cc.log"; then
-	cat "$WORK/cc.log"
-	t_abort "builder_readelf does not build"
-fi
+# built by make (mk/tests.mk) into BUILD_DIR/tests/cfi_builder/
+builder=$progs/builder_readelf
+t_built "$builder" || t_abort "builder_readelf is not built"
 
 # ---- 1. readelf and stackwalk read the builder's bytes the same
-"$WORK/builder_readelf" asm "$WORK/builder.s" && ok || bad "builder_readelf asm"
+"$builder" asm "$WORK/builder.s" && ok || bad "builder_readelf asm"
 gcc -c -o "$WORK/builder.o" "$WORK/builder.s" && ok || bad "assembling the builder's bytes"
 readelf --debug-dump=frames-interp "$WORK/builder.o" >"$WORK/builder.readelf" 2>&1 || true
 rc=0
@@ -192,7 +190,7 @@ done
 
 # ---- 3. libgcc accepts the bytes
 rc=0
-"$WORK/builder_readelf" libgcc >"$WORK/libgcc.out" 2>&1 || rc=$?
+"$builder" libgcc >"$WORK/libgcc.out" 2>&1 || rc=$?
 last=$(tail -n 1 "$WORK/libgcc.out")
 if [ $rc -eq 0 ] && [[ $last =~ ^([0-9]+)\ passed,\ 0\ failed$ ]] && [ "${BASH_REMATCH[1]}" -gt 0 ]; then
 	ok

@@ -10,16 +10,17 @@
 # the frame names equal gdb's `bt`, and gdb rejects (d) too.
 #
 #   tests/scripts/debuglink.sh BUILD_DIR MODE
-# (The programs are built here, not by make: the library under test is
-# made, stripped and split at test time.)
+# (The program is built by make, mk/tests.mk, into
+# BUILD_DIR/tests/debuglink/; the library it loads is made, stripped and
+# split here at test time.)
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 t_init --fresh debuglink "$@"
 WORK=$out
 t_need gdb objcopy
 
-exe=$WORK/main
-gcc -g "${SAN_UB[@]}" -Iinclude -o "$exe" tests/debuglink/main.c "$build/libstackwalk.a" -ldl
+exe=$progs/main
+t_built "$exe" || t_abort "the program is not built"
 
 # build_lib DIR BUILD_ID: DIR/lib.so stripped, DIR/lib.so.debug its debug
 # info, and the .gnu_debuglink pointing to it (CRC of that debug file).
