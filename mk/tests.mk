@@ -59,7 +59,8 @@ U_ASYNC := $(foreach a,$(UNWIND_ASYNC_$(TEST_MODE)),$(firstword $(subst :, ,$a))
 U_SMALL_PROGS := segv noalloc corrupt resume resume_trap
 u_cflags = -std=gnu11 -g -Iinclude -I$(U_SRC) $(WARN) $(call t_opt,$1) $(call t_fp,$1) $(T_SAN_NR)
 
-# per variant: the chain library and the dlopen'ed modules of sync/async
+# per variant: the chain library and the dlopen'ed modules of sync, async
+# and names_signal
 define unwind_base
 $(U)/$1/libchain_so.so: $(U_SRC)/chain_so.c $(U_DEPS)
 	@mkdir -p $$(dir $$@)
@@ -87,7 +88,7 @@ $(U)/$1/async: $(U_SRC)/async.c $(U_SRC)/chains.c $(U)/$1/libchain_so.so $(U_DEP
 endef
 
 define unwind_small
-test-progs-unwind: $(addprefix $(U)/$1/,$(U_SMALL_PROGS) regs names_signal names_a.so names_b.so reload_host.so reload dlrace sources)
+test-progs-unwind: $(addprefix $(U)/$1/,$(U_SMALL_PROGS) regs names_signal dl_a.so dl_b.so reload_host.so reload dlrace sources)
 $(addprefix $(U)/$1/,$(U_SMALL_PROGS)): $(U)/$1/%: $(U_SRC)/%.c $(U_DEPS)
 	@mkdir -p $$(dir $$@)
 	$(call t_cc,$1) $(call u_cflags,$1) $$< $(T_LIBS) -o $$@
@@ -99,12 +100,6 @@ $(U)/$1/regs.o: $(U_SRC)/regs.c $(U_DEPS)
 	$(call t_cc,$1) $(call u_cflags,$1) -c $$< -o $$@
 $(U)/$1/regs: $(U)/$1/regs.o $(U)/$1/regs_cxx.o
 	$(call t_cxx,$1) $(call t_opt,$1) $(call t_fp,$1) $(T_SAN_NR) $$^ $(T_LIBS) -o $$@
-$(U)/$1/names_a.so: $(U_SRC)/chain_dl.c $(U_DEPS)
-	@mkdir -p $$(dir $$@)
-	$(call t_cc,$1) $(call u_cflags,$1) -fPIC -shared $$< -o $$@
-$(U)/$1/names_b.so: $(U_SRC)/chain_dl.c $(U_DEPS)
-	@mkdir -p $$(dir $$@)
-	$(call t_cc,$1) $(call u_cflags,$1) -DDL_PAD=48 -fPIC -shared $$< -o $$@
 $(U)/$1/reload_host.so: $(U_SRC)/reload_host.c $(U_DEPS)
 	@mkdir -p $$(dir $$@)
 	$(call t_cc,$1) $(call u_cflags,$1) -fPIC -shared $$< -o $$@
@@ -113,7 +108,7 @@ $(U)/$1/names_signal $(U)/$1/reload $(U)/$1/dlrace $(U)/$1/sources: $(U)/$1/%: $
 	$(call t_cc,$1) $(call u_cflags,$1) $$< $(T_LIBS) -o $$@
 endef
 
-$(foreach v,$(sort $(U_SYNC) $(U_ASYNC)),$(eval $(call unwind_base,$v)))
+$(foreach v,$(sort $(U_SYNC) $(U_ASYNC) $(U_SMALL)),$(eval $(call unwind_base,$v)))
 $(foreach v,$(U_SYNC),$(eval $(call unwind_sync,$v)))
 $(foreach v,$(U_ASYNC),$(eval $(call unwind_async,$v)))
 $(foreach v,$(U_SMALL),$(eval $(call unwind_small,$v)))

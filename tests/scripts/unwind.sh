@@ -110,7 +110,7 @@ for name in "${small_variants[@]}"; do
 	for p in segv noalloc corrupt resume resume_trap regs; do
 		add_test "$p-$name" 600 "$d/$p"
 	done
-	add_test "names-$name" 900 "$d/names_signal" "$d/names_a.so" "$d/names_b.so"
+	add_test "names-$name" 900 "$d/names_signal" "$d/dl_a.so" "$d/dl_b.so"
 	add_test "reload-$name" 600 "$d/reload" "$d/reload_host.so" "$m/reload_a.so" "$m/reload_b.so"
 	# (with the modules of reload)
 	add_test "dlrace-$name" 900 "$d/dlrace" "$m/reload_a.so" "$m/reload_b.so"
