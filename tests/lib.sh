@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: the variables are the scripts'
 # tests/lib.sh: what the acceptance scripts (tests/scripts/*.sh) share.
 # Sourced, not run (it lives outside tests/scripts/ so tests/run.sh does not
 # take it for a test):
@@ -30,7 +31,7 @@
 # the repository.  Options before NAME: --fresh (empty $out first),
 # --lib (BUILD_DIR must hold libstackwalk.a).
 t_init() {
-	local fresh= needlib=
+	local fresh='' needlib=''
 	while [[ ${1:-} == --* ]]; do
 		case $1 in
 		--fresh) fresh=1 ;;
@@ -64,8 +65,8 @@ t_init() {
 	[[ $mode == quick || $(basename "$build") == *san* ]] && t_san=1
 	WARN=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes)
 	SAN_FLAGS=() SAN_UB=()
+	# shellcheck disable=SC2054  # the comma belongs to the option
 	if [[ -n $t_san ]]; then
-		# shellcheck disable=SC2054  # the comma belongs to the option
 		SAN_FLAGS=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 		SAN_UB=(-fsanitize=address,undefined)
 	fi

@@ -16,6 +16,7 @@
 #      libgcc's __register_frame; _Unwind_Find_FDE must find each one.
 # MODE is accepted for uniformity (both modes run everything).
 set -euo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init --lib cfi_builder "$@"
 TOOL=$build/stackwalk

@@ -4,6 +4,7 @@
 #
 #   tests/scripts/cfi_tool.sh BUILD_DIR MODE
 set -euo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init cfi_tool "$@"
 TOOL=$build/stackwalk

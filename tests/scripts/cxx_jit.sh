@@ -36,6 +36,7 @@
 # (Its programs are built here, not by make: they link the interposer and
 # LLVM's libunwind, downloaded at test time.)
 set -uo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init --fresh --lib cxx_jit "$@"
 findfde=$build/libstackwalk_findfde.so

@@ -14,6 +14,7 @@
 # BUILD_DIR/tests/debuglink/; the library it loads is made, stripped and
 # split here at test time.)
 set -euo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init --fresh debuglink "$@"
 WORK=$out

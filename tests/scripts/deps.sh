@@ -8,6 +8,7 @@
 #
 #   tests/scripts/deps.sh BUILD_DIR MODE   (MODE=quick skips: the plain run covers it)
 set -euo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init deps "$@"
 t_quick_skip "checked by the plain run"

@@ -5,6 +5,7 @@
 # calling convention; the fuzzers always build into build/fuzz/.  clang is
 # installed by `make deps`, so a missing clang is a failure, not a skip.
 set -uo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init fuzz_replay "$@"
 t_need "${CLANG:-clang}"

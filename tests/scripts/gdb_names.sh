@@ -10,6 +10,7 @@
 # -fp: with -fno-omit-frame-pointer) are built by make into
 # BUILD_DIR/tests/gdb_names/VARIANT/names.
 set -euo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init gdb_names "$@"
 t_need gdb

@@ -6,6 +6,7 @@
 #   tests/scripts/install.sh BUILD_DIR MODE
 # (Its programs are built here, not by make: against the installed tree.)
 set -euo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init install "$@"
 prefix=$(mktemp -d)

@@ -34,6 +34,7 @@
 # tests) into BUILD_DIR/tests/jit/VARIANT/; a missing one fails its test
 # with the make command that builds it.
 set -uo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init --fresh --lib jit "$@"
 t_sanitizer_env

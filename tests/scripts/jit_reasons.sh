@@ -8,6 +8,7 @@
 #
 #   tests/scripts/jit_reasons.sh BUILD_DIR MODE     (both unused: source only)
 set -uo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init jit_reasons "$@"
 

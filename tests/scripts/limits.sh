@@ -12,6 +12,7 @@
 # The programs (one per variant, mk/tests.mk's LIMITS_VARIANTS_*) are built
 # by make into BUILD_DIR/tests/limits/VARIANT/limits.
 set -euo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init limits "$@"
 read -r -a variants <<<"$(t_mkvar "LIMITS_VARIANTS_$mode")"

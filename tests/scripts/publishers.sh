@@ -46,6 +46,7 @@
 # (Its programs are built here, not by make: they run under gdb and perf,
 # and one links the system's -lunwind.)
 set -uo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init --fresh --lib publishers "$@"
 [[ -z $t_san ]] || export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}

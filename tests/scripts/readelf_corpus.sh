@@ -34,6 +34,7 @@
 # (The corpus is compiled here, not by make: the compiled files are what is
 # compared, and the system files are found at test time.)
 set -euo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init readelf_corpus "$@"
 TOOL=$build/stackwalk

@@ -15,6 +15,7 @@
 # Output: PASS/FAIL per block and compiler, then "N passed, N failed".
 # (Built here, not by make: the programs are extracted from README.md.)
 set -uo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init --fresh --lib readme "$@"
 san=("${SAN_FLAGS[@]}")

@@ -8,6 +8,7 @@
 #   tests/scripts/tsan.sh BUILD_DIR MODE   (runs in the plain pass only)
 # (Built here, not by make: the whole library is compiled with the test.)
 set -euo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init tsan "$@"
 t_quick_skip "runs in the plain pass (ASan and TSan cannot be combined)"

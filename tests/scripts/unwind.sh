@@ -55,6 +55,7 @@
 # `make test-progs-unwind`) into BUILD_DIR/tests/unwind/VARIANT/; a missing
 # one fails its tests with the make command that builds it.
 set -uo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init --fresh --lib unwind "$@"
 t_sanitizer_env

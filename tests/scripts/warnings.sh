@@ -4,6 +4,7 @@
 #
 #   tests/scripts/warnings.sh BUILD_DIR MODE   (MODE=quick skips: the plain run covers it)
 set -euo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init warnings "$@"
 t_quick_skip "checked by the plain run"
