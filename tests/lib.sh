@@ -5,7 +5,7 @@
 #
 #   . "$(dirname "$0")/../lib.sh"
 #   t_init NAME "$@"            # the script's arguments: BUILD_DIR full|quick
-#   ...  ok / bad / skip / t_run ...
+#   ...  ok / bad / skip / check / t_verdict ...
 #   t_finish                    # the closing "N passed, N failed"; its status
 #
 # Every script keeps the suite's interface: tests/scripts/NAME.sh BUILD_DIR
@@ -153,21 +153,6 @@ t_timeout() {
 	local limit=$1
 	shift
 	timeout -k 5 "$limit" "$@"
-}
-
-# t_run NAME LIMIT CMD...: one test: CMD (a prebuilt program, checked with
-# t_built) under a LIMIT-second hang guard, stdin closed, its output in
-# $logs/NAME.log; PASS/FAIL line by its exit status.  t_run_rc holds it.
-t_run() {
-	local name=$1 limit=$2 log=$logs/$1.log
-	shift 2
-	t_run_rc=0
-	if ! t_built "$1" >"$log" 2>&1; then
-		t_run_rc=99
-	else
-		t_timeout "$limit" "$@" >"$log" 2>&1 </dev/null || t_run_rc=$?
-	fi
-	t_verdict "$name" "$t_run_rc" "$log"
 }
 
 # t_verdict NAME RC LOG: count a finished test by its exit status RC.
