@@ -8,7 +8,8 @@
 #   make install PREFIX=/usr/local
 #
 # Variables: CC (gcc), BUILD (build dir), SAN=1 (ASan+UBSan build),
-# FUZZ_SECONDS (per target, default 60).
+# FUZZ_SECONDS (per target, default 60), TESTS (make check TESTS=jit: only
+# these groups, a space or comma list of tests/scripts names and unit tests).
 
 CC      ?= gcc
 ifeq ($(origin CC),default)
@@ -51,7 +52,7 @@ EH_SHARED := $(BUILD)/libstackwalk_unwind.so
 EH_STATIC := $(BUILD)/libstackwalk_unwind.a
 TOOL    := $(BUILD)/stackwalk
 
-.PHONY: all lib tools tests demo check check-plain check-san deps bench fuzz fuzz-replay install clean
+.PHONY: all lib tools tests unit-tests demo check check-plain check-san deps bench fuzz fuzz-replay install clean
 
 all: lib tools
 
@@ -62,6 +63,7 @@ all: lib tools
 lib: $(STATIC) $(SHARED) $(if $(SAN),,$(EH_SHARED) $(EH_STATIC))
 tools: $(TOOL)
 tests: $(UNIT_BINS)
+unit-tests: $(UNIT_BINS)
 
 # The signal-safe paths' stack bound (stackwalk.h, tests/scripts/stack.sh):
 # gcc writes each object's frame sizes and call edges next to it (.ci), and
@@ -180,13 +182,19 @@ check: deps
 	-$(MAKE) --no-print-directory check-san
 	@./tests/summary.sh build/out/test-results.txt build/san/test-results.txt
 
-check-plain: all tests
-	@./tests/run.sh $(BUILD) full
+# The acceptance programs (mk/tests.mk) are built with -k and their errors
+# ignored: a program that does not build fails its own tests only.
+check-plain: all unit-tests
+	$(if $(TEST_PROGS_GOAL),-@$(MAKE) --no-print-directory -k $(TEST_PROGS_GOAL))
+	@TESTS='$(TESTS)' ./tests/run.sh $(BUILD) full
 
 check-san:
-	$(MAKE) --no-print-directory SAN=1 all tests
+	$(MAKE) --no-print-directory SAN=1 all unit-tests
+	$(if $(TEST_PROGS_GOAL),-@$(MAKE) --no-print-directory SAN=1 -k $(TEST_PROGS_GOAL))
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		./tests/run.sh build/san quick
+		TESTS='$(TESTS)' ./tests/run.sh build/san quick
+
+include mk/tests.mk
 
 # ---------------------------------------------------------------- bench
 bench: all

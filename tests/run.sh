@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Run the whole test suite for one build directory:
-#   tests/run.sh BUILD_DIR MODE      (MODE: full = plain build, quick = ASan+UBSan)
+#   tests/run.sh BUILD_DIR MODE [NAME...]  (MODE: full = plain build, quick = ASan+UBSan)
+# NAMEs (or TESTS="jit limits" / TESTS=jit,limits in the environment, as
+# `make check TESTS=...` passes it) run only those: a script of
+# tests/scripts/ without .sh, a unit test (test_cfi), or `unit` for every
+# unit test.  Without any, everything runs.
 # Runs BUILD_DIR/tests/test_* (unit tests), then tests/scripts/*.sh, each logged
 # to BUILD_DIR/logs/NAME.log; adds up their closing "N passed, N failed" lines,
 # prints the total alone as the last line (the line CI reads) and writes it to
 # BUILD_DIR/test-results.txt for tests/summary.sh.  Exits 1 on any failure.
 set -euo pipefail
 
-if (($# != 2)); then
-	echo "usage: $0 BUILD_DIR full|quick" >&2
+if (($# < 2)); then
+	echo "usage: $0 BUILD_DIR full|quick [NAME...]" >&2
 	exit 2
 fi
 mode=$2
@@ -17,7 +21,26 @@ mode=$2
 # Absolute, so it stays valid after we cd to the repo root (the scripts are
 # addressed as tests/scripts/NAME.sh from there).
 build=$(cd "$1" && pwd)
+shift 2
 cd "$(dirname "$0")/.."
+
+# the selection: arguments, else $TESTS (spaces or commas)
+declare -A want=()
+selected=("$@")
+((${#selected[@]})) || IFS=', ' read -r -a selected <<<"${TESTS:-}"
+for n in "${selected[@]}"; do
+	[[ -n $n ]] || continue
+	n=${n%.sh}
+	if [[ $n != unit && ! -f tests/scripts/$n.sh && ! -f tests/unit/$n.c ]]; then
+		echo "$0: no test '$n' (names: unit, $(cd tests/unit && printf '%s ' test_*.c | sed 's/\.c//g')$(cd tests/scripts && printf '%s ' *.sh | sed 's/\.sh//g'))" >&2
+		exit 2
+	fi
+	want[$n]=1
+done
+# wanted NAME [unit]: NAME is selected (or nothing is)
+wanted() {
+	((${#want[@]} == 0)) || [[ -n ${want[$1]:-} ]] || [[ -n ${2:-} && -n ${want[unit]:-} ]]
+}
 
 logs=$build/logs
 mkdir -p "$logs"
@@ -63,11 +86,13 @@ shopt -s nullglob
 for t in "$build"/tests/test_*; do
 	# Skip the compiler's .d dependency files and anything else non-runnable.
 	[[ -f $t && -x $t ]] || continue
+	wanted "$(basename "$t")" unit || continue
 	run_one "$(basename "$t")" "$t"
 done
 mapfile -t scripts < <(printf '%s\n' tests/scripts/*.sh | LC_ALL=C sort)
 for s in "${scripts[@]}"; do
 	[[ -n $s ]] || continue
+	wanted "$(basename "$s" .sh)" || continue
 	run_one "$(basename "$s" .sh)" "$s" "$build" "$mode"
 done
 

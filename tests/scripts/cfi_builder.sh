@@ -16,33 +16,18 @@
 #      libgcc's __register_frame; _Unwind_Find_FDE must find each one.
 # MODE is accepted for uniformity (both modes run everything).
 set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init --lib cfi_builder "$@"
+TOOL=$build/stackwalk
+WORK=$out
 
-BUILD=${1:?usage: cfi_builder.sh BUILD_DIR MODE}
-MODE=${2:-full}
-TOOL=$BUILD/stackwalk
-WORK=$BUILD/cfi_builder
-cd "$(dirname "$0")/../.."
-mkdir -p "$WORK"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-SANFLAGS=
-case $BUILD in
-	*san*) SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" ;;
-esac
-: "$MODE"
-
-if ! gcc -std=gnu11 -O1 -g $SANFLAGS -Iinclude -Isrc -o "$WORK/builder_readelf" \
-	tests/jit/builder_readelf.c "$BUILD/libstackwalk.a" 2>"$WORK/cc.log"; then
-	cat "$WORK/cc.log"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+# built by make (mk/tests.mk) into BUILD_DIR/tests/cfi_builder/
+builder=$progs/builder_readelf
+t_built "$builder" || t_abort "builder_readelf is not built"
 
 # ---- 1. readelf and stackwalk read the builder's bytes the same
-"$WORK/builder_readelf" asm "$WORK/builder.s" && ok || bad "builder_readelf asm"
+"$builder" asm "$WORK/builder.s" && ok || bad "builder_readelf asm"
 gcc -c -o "$WORK/builder.o" "$WORK/builder.s" && ok || bad "assembling the builder's bytes"
 readelf --debug-dump=frames-interp "$WORK/builder.o" >"$WORK/builder.readelf" 2>&1 || true
 rc=0
@@ -206,7 +191,7 @@ done
 
 # ---- 3. libgcc accepts the bytes
 rc=0
-"$WORK/builder_readelf" libgcc >"$WORK/libgcc.out" 2>&1 || rc=$?
+"$builder" libgcc >"$WORK/libgcc.out" 2>&1 || rc=$?
 last=$(tail -n 1 "$WORK/libgcc.out")
 if [ $rc -eq 0 ] && [[ $last =~ ^([0-9]+)\ passed,\ 0\ failed$ ]] && [ "${BASH_REMATCH[1]}" -gt 0 ]; then
 	ok
@@ -215,5 +200,4 @@ else
 	head -n 20 "$WORK/libgcc.out"
 fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_finish

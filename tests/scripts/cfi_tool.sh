@@ -4,17 +4,11 @@
 #
 #   tests/scripts/cfi_tool.sh BUILD_DIR MODE
 set -euo pipefail
-
-BUILD=${1:?usage: cfi_tool.sh BUILD_DIR MODE}
-TOOL=$BUILD/stackwalk
-WORK=$BUILD/cfi_tool
-cd "$(dirname "$0")/../.."
-mkdir -p "$WORK"
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init cfi_tool "$@"
+TOOL=$build/stackwalk
+WORK=$out
 
 # expect CODE PATTERN CMD...: exit status CODE and PATTERN in stdout+stderr
 expect() {
@@ -97,5 +91,4 @@ expect 1 "invalid opcode" "$TOOL" cfi "$WORK/badop"
 # the readelf layout reports the same errors, and still exits non-zero
 expect 1 "unsupported version" "$TOOL" cfi --readelf "$WORK/badversion"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_finish

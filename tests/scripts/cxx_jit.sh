@@ -33,38 +33,24 @@
 # get -fsanitize=address,undefined.
 # Output: PASS/FAIL per test (logs in BUILD_DIR/cxx_jit/logs/), the tail of
 # each failing log, and "N passed, N failed".
+# (Its programs are built here, not by make: they link the interposer and
+# LLVM's libunwind, downloaded at test time.)
 set -uo pipefail
-
-if (($# != 2)); then
-	echo "usage: $0 BUILD_DIR full|quick" >&2
-	exit 2
-fi
-mode=$2
-[[ $mode == full || $mode == quick ]] || { echo "$0: MODE must be full or quick" >&2; exit 2; }
-[[ -f $1/libstackwalk.a ]] || { echo "$0: no $1/libstackwalk.a" >&2; exit 2; }
-build=$(cd "$1" && pwd)
-cd "$(dirname "$0")/../.." || exit 2
-root=$(pwd)
-out=$build/cxx_jit
-logs=$out/logs
-rm -rf "$out"
-mkdir -p "$out" "$logs"
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init --fresh --lib cxx_jit "$@"
 findfde=$build/libstackwalk_findfde.so
 # libstackwalk.so's soname is libstackwalk.so.0: give the loader that name
 mkdir -p "$out/lib"
 ln -sf "$build/libstackwalk.so" "$out/lib/libstackwalk.so.0"
 
 warn=(-Wall -Wextra)
-san=()
-case $(basename "$build") in
-*san*)
-	# shellcheck disable=SC2054  # the comma belongs to the option
-	san=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+san=("${SAN_FLAGS[@]}")
+if [[ -n $t_san ]]; then
 	# the preloaded libraries come before ASan's runtime: allowed here
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}:verify_asan_link_order=0
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-	;;
-esac
+fi
 
 if [[ $mode == full ]]; then
 	variants=("gxx-O0:g++:gcc:-O0" "gxx-O2:g++:gcc:-O2" "clangxx-O0:clang++:clang:-O0" "clangxx-O2:clang++:clang:-O2")
@@ -90,26 +76,21 @@ else
 	llvm_so=
 fi
 
-pass=0 fail=0
-failed=()
 # run NAME BUILDLOG CMD...: one test (env assignments allowed via env)
 run() {
 	local name=$1 buildlog=$2 rc=0
 	shift 2
 	local log=$logs/$name.log
-	(cd "$out" && timeout -k 5 900 "$@") >"$log" 2>&1 </dev/null || rc=$?
+	(cd "$out" && t_timeout 900 "$@") >"$log" 2>&1 </dev/null || rc=$?
 	if grep -q "warning:" "$buildlog"; then
 		{ echo "build warnings:"; cat "$buildlog"; } >>"$log"
 		((rc != 0)) || rc=98
 	fi
 	grep -q '^[0-9]* passed, 0 failed' "$log" || ((rc != 0)) || rc=97
 	if ((rc == 0)); then
-		pass=$((pass + 1))
-		echo "PASS $name ($(grep -E '^[0-9]+ passed' "$log" | tail -n 1))"
+		ok "$name ($(grep -E '^[0-9]+ passed' "$log" | tail -n 1))"
 	else
-		fail=$((fail + 1))
-		echo "FAIL $name (exit $rc)"
-		failed+=("$name")
+		t_verdict "$name" "$rc" "$log"
 	fi
 }
 
@@ -154,10 +135,8 @@ for v in "${variants[@]}"; do
 		} >>"$blog" 2>&1 || echo "build failed" >>"$blog"
 	fi
 	if grep -q "build failed" "$blog"; then
-		fail=$((fail + 1))
-		failed+=("build-$name")
-		echo "FAIL build-$name"
 		cp "$blog" "$logs/build-$name.log"
+		bad "build-$name"
 		continue
 	fi
 	run "publisher-libgcc-$name" "$blog" "$d/cxx_jit_pub" publisher libgcc
@@ -170,12 +149,10 @@ for v in "${variants[@]}"; do
 		(cd "$out" && SW_JIT_PUBLISHERS=none timeout -k 5 600 "$d/cxx_jit_pub" default libgcc) \
 			>"$logs/default-off-$name.log" 2>&1 </dev/null || rc=$?
 		if ((rc == 134)); then
-			pass=$((pass + 1))
-			echo "PASS default-off-$name (SW_JIT_PUBLISHERS=none: std::terminate)"
+			ok "default-off-$name (SW_JIT_PUBLISHERS=none: std::terminate)"
 		else
-			fail=$((fail + 1))
-			echo "FAIL default-off-$name (exit $rc, want 134: SIGABRT from std::terminate)"
-			failed+=("default-off-$name")
+			echo "(exit $rc, want 134: SIGABRT from std::terminate)"
+			bad "default-off-$name"
 		fi
 	fi
 	run "direct-libgcc-$name" "$blog" "$d/cxx_jit_static" direct libgcc
@@ -195,12 +172,5 @@ for v in "${variants[@]}"; do
 done
 echo "cxx_jit: ran in $((SECONDS - t0)) s"
 
-for name in "${failed[@]}"; do
-	echo
-	echo "---- $name: last 30 lines of $logs/$name.log ----"
-	tail -n 30 "$logs/$name.log"
-done
-((${#failed[@]} == 0)) || echo
-
-echo "$pass passed, $fail failed"
-((fail == 0))
+t_failed_tails 30
+t_finish

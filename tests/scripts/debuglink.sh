@@ -10,25 +10,18 @@
 # the frame names equal gdb's `bt`, and gdb rejects (d) too.
 #
 #   tests/scripts/debuglink.sh BUILD_DIR MODE
+# (The program is built by make, mk/tests.mk, into
+# BUILD_DIR/tests/debuglink/; the library it loads is made, stripped and
+# split here at test time.)
 set -euo pipefail
-BUILD=${1:?usage: debuglink.sh BUILD_DIR MODE}
-MODE=${2:-full}
-cd "$(dirname "$0")/../.."
-WORK=$(cd "$BUILD" && pwd)/debuglink
-rm -rf "$WORK"
-mkdir -p "$WORK"
-san=()
-[ "$MODE" = quick ] && san=(-fsanitize=address,undefined)
-pass=0
-fail=0
-if ! command -v gdb >/dev/null || ! command -v objcopy >/dev/null; then
-	echo "debuglink: gdb or objcopy is missing (make deps installs them)"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init --fresh debuglink "$@"
+WORK=$out
+t_need gdb objcopy
 
-exe=$WORK/main
-gcc -g "${san[@]}" -Iinclude -o "$exe" tests/debuglink/main.c "$BUILD/libstackwalk.a" -ldl
+exe=$progs/main
+t_built "$exe" || t_abort "the program is not built"
 
 # build_lib DIR BUILD_ID: DIR/lib.so stripped, DIR/lib.so.debug its debug
 # info, and the .gnu_debuglink pointing to it (CRC of that debug file).
@@ -52,28 +45,25 @@ names_gdb() {
 		sed -n 's/^#[0-9]\+ \+\(0x[0-9a-f]\+ in \)\?\([^ (]\+\) .*/\2/p' | sed '/^main$/q'
 }
 
-ok() { pass=$((pass + 1)); }
-ko() { fail=$((fail + 1)); echo "FAIL $*"; }
-
 # expect CASE DEBUG_DIR LIB named|unnamed [gdb]
 expect() {
 	local case=$1 dbgdir=$2 lib=$3 want=$4 with_gdb=${5:-}
 	local sw gdbn
 	sw=$(names_sw "$dbgdir" "$lib" || true)
 	if [ "$want" = named ]; then
-		if grep -qx hidden_step <<<"$sw"; then ok; else ko "$case: stackwalk does not name hidden_step"; printf '%s\n' "$sw"; fi
+		if grep -qx hidden_step <<<"$sw"; then ok; else bad "$case: stackwalk does not name hidden_step"; printf '%s\n' "$sw"; fi
 	else
 		if grep -qx hidden_step <<<"$sw" || ! grep -qx lib_entry <<<"$sw"; then
-			ko "$case: stackwalk names hidden_step from a rejected debug file"; printf '%s\n' "$sw"
+			bad "$case: stackwalk names hidden_step from a rejected debug file"; printf '%s\n' "$sw"
 		else ok; fi
 	fi
 	[ -n "$with_gdb" ] || return 0
 	gdbn=$(names_gdb "$dbgdir" "$lib" || true)
 	if [ "$want" = named ]; then
 		if [ -n "$gdbn" ] && [ "$gdbn" = "$sw" ]; then ok; else
-			ko "$case: stackwalk and gdb differ"; paste <(printf '%s\n' "$gdbn") <(printf '%s\n' "$sw"); fi
+			bad "$case: stackwalk and gdb differ"; paste <(printf '%s\n' "$gdbn") <(printf '%s\n' "$sw"); fi
 	else
-		if grep -qx hidden_step <<<"$gdbn"; then ko "$case: gdb accepts the debug file"; else ok; fi
+		if grep -qx hidden_step <<<"$gdbn"; then bad "$case: gdb accepts the debug file"; else ok; fi
 	fi
 }
 
@@ -119,5 +109,4 @@ mkdir -p "$WORK/f/dbg/.build-id/33"
 mv "$WORK/f/lib.so.debug" "$WORK/f/dbg/.build-id/33/$(printf '3%.0s' {1..38}).debug"
 expect "(f) build-id under SW_DEBUG_DIR" "$WORK/f/dbg" "$WORK/f/lib.so" named gdb
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_finish

@@ -8,23 +8,16 @@
 #
 #   tests/scripts/deps.sh BUILD_DIR MODE   (MODE=quick skips: the plain run covers it)
 set -euo pipefail
-BUILD=${1:?usage: deps.sh BUILD_DIR MODE}
-MODE=${2:-full}
-cd "$(dirname "$0")/../.."
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init deps "$@"
+t_quick_skip "checked by the plain run"
 # the build directory as `make` spells it (tests/run.sh passes an absolute
 # path; the dependency files name objects under the relative one, and make
 # matches targets by name)
-BUILD=$(realpath -m --relative-to=. "$BUILD")
-if [ "$MODE" = quick ]; then
-	echo "deps: checked by the plain run"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
-pass=0
-fail=0
-check() { if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $*"; fi; }
+BUILD=$(realpath -m --relative-to=. "$build")
 
-targets=(all tests "$BUILD/demo/backtrace" "$BUILD/demo/jit_demo" "$BUILD/demo/jit_demo_eh")
+targets=(all unit-tests "$BUILD/demo/backtrace" "$BUILD/demo/jit_demo" "$BUILD/demo/jit_demo_eh")
 nice make -s --no-print-directory -j2 BUILD="$BUILD" "${targets[@]}" >/dev/null
 # up to date now: make has nothing left to do
 check make -q --no-print-directory BUILD="$BUILD" "${targets[@]}"
@@ -52,11 +45,9 @@ for h in "${headers[@]}"; do
 	done
 	((users > 0)) || continue
 	if ((${#missing[@]} == 0)); then
-		pass=$((pass + 1))
+		ok
 	else
-		fail=$((fail + 1))
-		echo "FAIL: touching $h does not rebuild: ${missing[*]}"
+		bad "touching $h does not rebuild: ${missing[*]}"
 	fi
 done
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_finish

@@ -5,28 +5,19 @@
 # several optimisation levels, with and without frame pointers.
 #
 #   tests/scripts/gdb_names.sh BUILD_DIR MODE
+#
+# The programs (one per variant, mk/tests.mk's GDB_NAMES_VARIANTS_*: CC-OPT,
+# -fp: with -fno-omit-frame-pointer) are built by make into
+# BUILD_DIR/tests/gdb_names/VARIANT/names.
 set -euo pipefail
-BUILD=${1:?usage: gdb_names.sh BUILD_DIR MODE}
-MODE=${2:-full}
-cd "$(dirname "$0")/../.."
-WORK=$BUILD/gdb_names
-mkdir -p "$WORK"
-san=()
-[ "$MODE" = quick ] && san=(-fsanitize=address,undefined)
-pass=0
-fail=0
-if ! command -v gdb >/dev/null; then
-	echo "gdb_names: gdb is missing (make deps installs it)"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-variants=("gcc -O0" "gcc -O2" "gcc -O2 -fno-omit-frame-pointer" "gcc -O3" "gcc -Os"
-	  "clang -O0" "clang -O2" "clang -O2 -fno-omit-frame-pointer" "clang -O3")
-[ "$MODE" = quick ] && variants=("gcc -O2" "clang -O0")
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init gdb_names "$@"
+t_need gdb
+read -r -a variants <<<"$(t_mkvar "GDB_NAMES_VARIANTS_$mode")"
 for v in "${variants[@]}"; do
-	read -r -a cc <<<"$v"
-	exe=$WORK/names-$(echo "$v" | tr ' ' '_')
-	"${cc[@]}" -g "${san[@]}" -Iinclude -o "$exe" tests/names/names.c "$BUILD/libstackwalk.a"
+	exe=$progs/$v/names
+	t_built "$exe" || { bad "$v"; continue; }
 	out=$(gdb -batch -nx -ex 'set debuginfod enabled off' -ex 'break checkpoint' -ex run \
 		-ex bt -ex continue "$exe" 2>&1) || true
 	# gdb: "#N  0x... in NAME (args) at file" or "#0  NAME (args) at file"
@@ -34,12 +25,10 @@ for v in "${variants[@]}"; do
 		    sed '/^main$/q')
 	sw_names=$(printf '%s\n' "$out" | sed -n 's/^sw: //p')
 	if [ -n "$gdb_names" ] && [ "$gdb_names" = "$sw_names" ]; then
-		pass=$((pass + 1))
+		ok
 	else
-		fail=$((fail + 1))
-		echo "FAIL $v"
+		bad "$v"
 		paste <(printf '%s\n' "$gdb_names") <(printf '%s\n' "$sw_names") | head -20
 	fi
 done
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_finish

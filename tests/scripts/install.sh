@@ -4,23 +4,18 @@
 # shared library needs nothing beyond libc.
 #
 #   tests/scripts/install.sh BUILD_DIR MODE
+# (Its programs are built here, not by make: against the installed tree.)
 set -euo pipefail
-BUILD=${1:?usage: install.sh BUILD_DIR MODE}
-MODE=${2:-full}
-cd "$(dirname "$0")/../.."
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init install "$@"
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 san=()
-cflags=()
-if [ "$MODE" = quick ]; then
-	san=(SAN=1)
-	cflags=(-fsanitize=address,undefined)
-fi
-pass=0
-fail=0
-check() { if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $*"; fi; }
+cflags=("${SAN_UB[@]}")
+[[ -z $t_san ]] || san=(SAN=1)
 
-make -s --no-print-directory install PREFIX="$prefix" BUILD="$BUILD" "${san[@]}" >/dev/null
+make -s --no-print-directory install PREFIX="$prefix" BUILD="$build" "${san[@]}" >/dev/null
 for f in include/stackwalk.h include/stackwalk/jit.h lib/libstackwalk.a lib/libstackwalk.so lib/libstackwalk.so.0 \
 	 lib/pkgconfig/stackwalk.pc bin/stackwalk; do
 	check test -e "$prefix/$f"
@@ -52,7 +47,7 @@ check gcc "${cflags[@]}" "$prefix/use.c" "${pc[@]}" -o "$prefix/use-norpath"
 check test "$(LD_LIBRARY_PATH=$libdir "$prefix/use-norpath")" = "CIE pointer does not designate a CIE"
 # libstackwalk_unwind has its own pkg-config file; a C++ program built with
 # it throws and catches through stackwalk's _Unwind_* (plain build only)
-if [ "$MODE" != quick ]; then
+if [ "$mode" != quick ]; then
 	check test -e "$prefix/lib/pkgconfig/stackwalk_unwind.pc"
 	cat >"$prefix/throw.cc" <<'CC'
 #include <stackwalk.h>
@@ -84,5 +79,4 @@ fi
 # zero runtime dependencies beyond libc (and the sanitizer runtimes in quick mode)
 deps=$(readelf -d "$prefix/lib/libstackwalk.so.0" | awk '/NEEDED/ { print $5 }' | tr -d '[]' | grep -v -e '^libc\.so' -e '^libasan' -e '^libubsan' || true)
 check test -z "$deps"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_finish

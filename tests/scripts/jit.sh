@@ -29,136 +29,50 @@
 #
 # Output: one PASS/FAIL line per test (logs in BUILD_DIR/jit/logs/), the
 # sample counts, the tail of each failing log, and "N passed, N failed".
+# The programs are built by make (mk/tests.mk: `make tests`, or
+# `make test-progs-jit`, with -Werror: a warning fails the build, so its
+# tests) into BUILD_DIR/tests/jit/VARIANT/; a missing one fails its test
+# with the make command that builds it.
 set -uo pipefail
-
-if (($# != 2)); then
-	echo "usage: $0 BUILD_DIR full|quick" >&2
-	exit 2
-fi
-mode=$2
-[[ $mode == full || $mode == quick ]] || { echo "$0: MODE must be full or quick" >&2; exit 2; }
-[[ -f $1/libstackwalk.a ]] || { echo "$0: no $1/libstackwalk.a" >&2; exit 2; }
-build=$(cd "$1" && pwd)
-cd "$(dirname "$0")/../.." || exit 2
-root=$(pwd)
-src=$root/tests/jit
-out=$build/jit
-logs=$out/logs
-rm -rf "$out"
-mkdir -p "$out" "$logs"
-lib=$build/libstackwalk.a
-jobs=$(nproc 2>/dev/null || echo 2)
-
-warn=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes)
-san=()
-case $(basename "$build") in
-*san*)
-	# shellcheck disable=SC2054  # the comma belongs to the option
-	san=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
-	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
-	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-	;;
-esac
-export SW_TEST_MODE=$mode
-
-# NAME:CC:FLAGS (FLAGS comma-separated)
-if [[ $mode == full ]]; then
-	variants=("gcc-O0:gcc:-O0,-fno-omit-frame-pointer"
-		  "gcc-O2:gcc:-O2,-fomit-frame-pointer"
-		  "clang-O0:clang:-O0,-fno-omit-frame-pointer"
-		  "clang-O2:clang:-O2,-fomit-frame-pointer")
-else
-	variants=("gcc-O2:gcc:-O2,-fomit-frame-pointer"
-		  "clang-O0:clang:-O0,-fno-omit-frame-pointer")
-fi
-programs=(sync async concur bad)
-
-# ---------------------------------------------------------------- build
-mkdir -p "$out/jobs"
-q() { printf '%q ' "$@"; }
-job() {   # job NAME: the commands come on stdin
-	{ echo 'set -e'; cat; } >"$out/jobs/$1.sh"
-}
-for v in "${variants[@]}"; do
-	IFS=: read -r name cc flags <<<"$v"
-	IFS=, read -r -a f <<<"$flags"
-	mkdir -p "$out/$name"
-	for p in "${programs[@]}"; do
-		job "$p-$name" <<<"$(q "$cc" -std=gnu11 -g "-I$root/include" "-I$src" "${warn[@]}" "${f[@]}" \
-			"${san[@]}" "$src/jit_$p.c" "$src/emit.c" "$lib" -ldl -lpthread -o "$out/$name/jit_$p")"
-	done
-done
-if [[ $mode == full ]]; then
-	# the library's sources compiled with the test under TSan (as tsan.sh)
-	mkdir -p "$out/tsan"
-	mapfile -t lib_srcs < <(find "$root/src" -name '*.c' -o -name '*.S' | LC_ALL=C sort)
-	job "concur-tsan" <<<"$(q clang -std=gnu11 -g -O1 -fsanitize=thread "-I$root/include" \
-		"-I$root/src" "-I$src" "$src/jit_concur.c" "$src/emit.c" "${lib_srcs[@]}" -ldl -lpthread \
-		-o "$out/tsan/jit_concur")"
-fi
-
-t0=$SECONDS
-echo "jit: $(find "$out/jobs" -name '*.sh' | wc -l) builds, $jobs at a time"
-# shellcheck disable=SC2016
-find "$out/jobs" -name '*.sh' -print0 | sort -z |
-	xargs -0 -P "$jobs" -I{} sh -c 'bash "$1" >"${1%.sh}.log" 2>&1 || echo "build failed" >>"${1%.sh}.log"' _ {}
-echo "jit: built in $((SECONDS - t0)) s"
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init --fresh --lib jit "$@"
+t_sanitizer_env
+read -r -a variants <<<"$(t_mkvar "JIT_VARIANTS_$mode")"
 
 # ---------------------------------------------------------------- run
-pass=0 fail=0
-failed=()
-# run NAME BUILDJOB TIMEOUT CMD...: one test; a build warning fails it too
+# run NAME TIMEOUT CMD...: one test, run in BUILD_DIR/jit; a TSan report
+# fails it too
 run() {
-	local name=$1 buildjob=$2 limit=$3 rc=0
-	shift 3
+	local name=$1 limit=$2 rc=0
+	shift 2
 	local log=$logs/$name.log
-	if [[ ! -x $1 ]]; then
-		{ echo "not built:"; cat "$out/jobs/$buildjob.log"; } >"$log"
+	if ! t_built "$1" >"$log" 2>&1; then
 		rc=99
 	else
-		(cd "$out" && timeout -k 5 "$limit" "$@") >"$log" 2>&1 </dev/null || rc=$?
-		if grep -q "warning:" "$out/jobs/$buildjob.log"; then
-			{ echo "build warnings:"; cat "$out/jobs/$buildjob.log"; } >>"$log"
-			((rc != 0)) || rc=98
-		fi
+		(cd "$out" && t_timeout "$limit" "$@") >"$log" 2>&1 </dev/null || rc=$?
 		if grep -q "WARNING: ThreadSanitizer" "$log"; then
 			((rc != 0)) || rc=97
 		fi
 	fi
-	((rc == 124)) && echo "TIMEOUT" >>"$log"
-	if ((rc == 0)); then
-		pass=$((pass + 1))
-		echo "PASS $name"
-	else
-		fail=$((fail + 1))
-		echo "FAIL $name (exit $rc)"
-		failed+=("$name")
-	fi
+	t_verdict "$name" "$rc" "$log"
 	grep -h -e '^jit_async: storm' -e '^jit_async: control' -e 'single-step traps' \
 		-e '^jit_concur: churned' -e '^jit_sync: [0-9]* walks' "$log" | sed 's/^/       /' || true
 }
 
 t0=$SECONDS
-for v in "${variants[@]}"; do
-	IFS=: read -r name _ <<<"$v"
-	d=$out/$name
-	run "sync-$name" "sync-$name" 600 "$d/jit_sync"
-	run "async-$name" "async-$name" 1200 "$d/jit_async"
-	run "concur-$name" "concur-$name" 900 "$d/jit_concur"
-	run "bad-$name" "bad-$name" 600 "$d/jit_bad"
+for name in "${variants[@]}"; do
+	d=$progs/$name
+	run "sync-$name" 600 "$d/jit_sync"
+	run "async-$name" 1200 "$d/jit_async"
+	run "concur-$name" 900 "$d/jit_concur"
+	run "bad-$name" 600 "$d/jit_bad"
 done
 if [[ $mode == full ]]; then
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
-		run "concur-tsan" "concur-tsan" 600 "$out/tsan/jit_concur"
+		run "concur-tsan" 600 "$progs/tsan/jit_concur"
 fi
 echo "jit: ran in $((SECONDS - t0)) s"
 
-for name in "${failed[@]}"; do
-	echo
-	echo "---- $name: last 40 lines of $logs/$name.log ----"
-	tail -n 40 "$logs/$name.log"
-done
-((${#failed[@]} == 0)) || echo
-
-echo "$pass passed, $fail failed"
-((fail == 0))
+t_failed_tails 40
+t_finish

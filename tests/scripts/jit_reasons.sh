@@ -8,7 +8,9 @@
 #
 #   tests/scripts/jit_reasons.sh BUILD_DIR MODE     (both unused: source only)
 set -uo pipefail
-cd "$(dirname "$0")/../.." || exit 2
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init jit_reasons "$@"
 
 # bare_einval FILE: print each line of FILE with an SW_EINVAL outside a
 # reason-setting call.  /* */ (also multi-line) and // comments are
@@ -44,23 +46,20 @@ fail=0
 for f in src/jit/*.c; do
 	bad=$(bare_einval "$f")
 	if [[ -n $bad ]]; then
-		echo "FAIL: SW_EINVAL without a reason:"
+		bad "SW_EINVAL without a reason:"
 		echo "$bad"
-		fail=$((fail + 1))
 	else
-		pass=$((pass + 1))
+		ok
 	fi
 done
 # the check itself must catch the forms it forbids
 probe=$(mktemp)
 printf '/* SW_EINVAL in a comment */\nint f(int x)\n{\n\tif (x)\n\t\treturn SW_EINVAL;\n\treturn sw_jit_fail(SW_EINVAL, "x");\n}\n' >"$probe"
 if [[ $(bare_einval "$probe" | wc -l) -eq 1 ]]; then
-	pass=$((pass + 1))
+	ok
 else
-	echo "FAIL: the probe's bare return SW_EINVAL was not caught"
-	fail=$((fail + 1))
+	bad "the probe's bare return SW_EINVAL was not caught"
 fi
 rm -f "$probe"
 echo "jit_reasons: src/jit files clean of bare SW_EINVAL, plus the probe: $pass checks"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_finish

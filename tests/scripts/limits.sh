@@ -8,18 +8,14 @@
 # on the module, or on its separate debug file found by build-id).
 #
 #   tests/scripts/limits.sh BUILD_DIR MODE
+#
+# The programs (one per variant, mk/tests.mk's LIMITS_VARIANTS_*) are built
+# by make into BUILD_DIR/tests/limits/VARIANT/limits.
 set -euo pipefail
-BUILD=${1:?usage: limits.sh BUILD_DIR MODE}
-MODE=${2:-full}
-cd "$(dirname "$0")/../.."
-WORK=$BUILD/limits
-mkdir -p "$WORK"
-san=()
-[ "$MODE" = quick ] && san=(-fsanitize=address,undefined)
-pass=0
-fail=0
-variants=("gcc -O0" "gcc -O2" "clang -O0" "clang -O2")
-[ "$MODE" = quick ] && variants=("gcc -O2")
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init limits "$@"
+read -r -a variants <<<"$(t_mkvar "LIMITS_VARIANTS_$mode")"
 
 # symbols FILE: "value size name" for every sized symbol of FILE, from its
 # debug file when one is installed (stripped libraries keep .symtab there)
@@ -66,26 +62,25 @@ check_names() {
 }
 
 for v in "${variants[@]}"; do
-	read -r -a cc <<<"$v"
-	exe=$WORK/limits-$(echo "$v" | tr ' ' '_')
-	"${cc[@]}" -std=gnu11 -g "${san[@]}" -Wall -Wextra -Iinclude -Itests -o "$exe" \
-		tests/limits/limits.c "$BUILD/libstackwalk.a" -ldl
+	exe=$progs/$v/limits
+	if ! t_built "$exe"; then
+		bad "$v: program"
+		bad "$v: names"
+		continue
+	fi
 	out=$("$exe" 2>&1) || true
 	res=$(grep -E '^[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n 1 || true)
 	if [[ $res == *" passed, 0 failed" ]]; then
-		pass=$((pass + 1))
+		ok
 	else
-		fail=$((fail + 1))
-		echo "FAIL $v: ${res:-crashed}"
+		bad "$v: ${res:-crashed}"
 		grep -v '^frame ' <<<"$out" | head -20
 	fi
 	if grep -q '^frame ' <<<"$out" && check_names "$out"; then
-		pass=$((pass + 1))
+		ok
 	else
-		fail=$((fail + 1))
-		echo "FAIL $v: names"
+		bad "$v: names"
 		grep '^frame ' <<<"$out" | head -20
 	fi
 done
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_finish

@@ -43,38 +43,19 @@
 # A part is skipped (with the reason) only when its program is missing or
 # perf events are not permitted.  Output: PASS/FAIL/SKIP lines, then
 # "N passed, N failed".
+# (Its programs are built here, not by make: they run under gdb and perf,
+# and one links the system's -lunwind.)
 set -uo pipefail
-
-if (($# != 2)); then
-	echo "usage: $0 BUILD_DIR full|quick" >&2
-	exit 2
-fi
-[[ -f $1/libstackwalk.a ]] || { echo "$0: no $1/libstackwalk.a" >&2; exit 2; }
-build=$(cd "$1" && pwd)
-cd "$(dirname "$0")/../.." || exit 2
-root=$(pwd)
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init --fresh --lib publishers "$@"
+[[ -z $t_san ]] || export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 src=$root/tests/jit
-out=$build/publishers
-rm -rf "$out"
-mkdir -p "$out"
 lib=$build/libstackwalk.a
-
-warn=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes)
-san=()
-case $(basename "$build") in
-*san*)
-	# shellcheck disable=SC2054
-	san=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
-	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
-	;;
-esac
+warn=("${WARN[@]}")
+san=("${SAN_FLAGS[@]}")
 # The registry refers to every publisher, so a static link pulls them in.
 keep=()
-
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "PASS $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [[ -n ${2:-} && -f $2 ]] && tail -n 30 "$2" | sed 's/^/       /'; }
-skip() { echo "SKIP $1: $2"; }
 
 build_prog() {   # build_prog NAME SRC EXTRA-LIBS...
 	local name=$1 s=$2
@@ -296,5 +277,4 @@ elif build_prog pub_unw "$src/pub_unw.c" -lunwind; then
 	if timeout 600 "$out/pub_unw" >"$log" 2>&1 </dev/null; then ok "libunwind: $(tail -n 1 "$log")"; else bad "libunwind" "$log"; fi
 fi
 
-echo "$pass passed, $fail failed"
-((fail == 0))
+t_finish

@@ -30,17 +30,16 @@
 #     FDEs (the FDE shows the CIE's register rule); the engine does.
 # None of the latter two occurs in the files on this machine; the first is
 # common (e.g. DW_CFA_advance_loc: 0 in hand-written assembly).
+#
+# (The corpus is compiled here, not by make: the compiled files are what is
+# compared, and the system files are found at test time.)
 set -euo pipefail
-
-BUILD=${1:?usage: readelf_corpus.sh BUILD_DIR MODE}
-MODE=${2:-full}
-TOOL=$BUILD/stackwalk
-WORK=$BUILD/corpus
-cd "$(dirname "$0")/../.."
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init readelf_corpus "$@"
+TOOL=$build/stackwalk
+WORK=$build/corpus
 mkdir -p "$WORK"
-
-pass=0
-fail=0
 
 compare() {
 	local f=$1
@@ -50,10 +49,9 @@ compare() {
 	local rc=0
 	"$TOOL" cfi --readelf --check "$f" >"$WORK/stackwalk.out" 2>"$WORK/stackwalk.err" || rc=$?
 	if cmp -s "$WORK/readelf.out" "$WORK/stackwalk.out" && [ $rc -eq 0 ]; then
-		pass=$((pass + 1))
+		ok
 	else
-		fail=$((fail + 1))
-		echo "FAIL $f (exit $rc)"
+		bad "$f (exit $rc)"
 		diff "$WORK/readelf.out" "$WORK/stackwalk.out" | head -n 10 || true
 		head -n 5 "$WORK/stackwalk.err"
 	fi
@@ -88,8 +86,7 @@ for src in tests/corpus/*.c tests/corpus/*.cc; do
 done
 # the compressed objects must really carry a compressed .debug_frame
 if ! readelf -S --wide "$WORK/frames-gcc-gz.o" | grep -q 'debug_frame.* C '; then
-	echo "FAIL $WORK/frames-gcc-gz.o has no SHF_COMPRESSED .debug_frame"
-	fail=$((fail + 1))
+	bad "$WORK/frames-gcc-gz.o has no SHF_COMPRESSED .debug_frame"
 fi
 # hand-written CFI, in .eh_frame and in .debug_frame
 gcc -c -o "$WORK/handcfi-eh.o" tests/corpus/handcfi.S
@@ -110,7 +107,7 @@ for f in "${all[@]}"; do
 done
 must=(/lib/x86_64-linux-gnu/libc.so.6 /usr/lib/x86_64-linux-gnu/libstdc++.so.6
       /lib64/ld-linux-x86-64.so.2 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1)
-if [ "$MODE" = quick ]; then
+if [ "$mode" = quick ]; then
 	n=${#elves[@]}
 	step=$(( n > 300 ? n / 300 : 1 ))
 	sample=()
@@ -126,5 +123,4 @@ for f in "${elves[@]}"; do
 done
 
 echo "readelf corpus: ${#built[@]} compiled files, $(( ${#elves[@]} )) system files"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_finish

@@ -13,28 +13,13 @@
 # function it calls must exist.  MODE is accepted for tests/run.sh (both
 # modes run everything: a few small programs).
 # Output: PASS/FAIL per block and compiler, then "N passed, N failed".
+# (Built here, not by make: the programs are extracted from README.md.)
 set -uo pipefail
-
-if (($# != 2)); then
-	echo "usage: $0 BUILD_DIR full|quick" >&2
-	exit 2
-fi
-[[ -f $1/libstackwalk.a ]] || { echo "$0: no $1/libstackwalk.a" >&2; exit 2; }
-build=$(cd "$1" && pwd)
-cd "$(dirname "$0")/../.." || exit 2
-root=$(pwd)
-out=$build/readme
-rm -rf "$out"
-mkdir -p "$out"
-
-san=()
-case $(basename "$build") in
-*san*)
-	# shellcheck disable=SC2054  # the comma belongs to the option
-	san=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
-	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
-	;;
-esac
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init --fresh --lib readme "$@"
+san=("${SAN_FLAGS[@]}")
+[[ -z $t_san ]] || export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 
 # Extract block k (1-based, in file order) of ```c into $out/blockK.c.
 nblocks=$(awk '/^```c$/ { n++ } END { print n + 0 }' README.md)
@@ -44,10 +29,6 @@ for ((k = 1; k <= nblocks; k++)); do
 		on && /^```$/ { exit }
 		on { print }' README.md >"$out/block$k.c"
 done
-
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "PASS $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [[ -n ${2:-} && -f $2 ]] && tail -n 30 "$2" | sed 's/^/       /'; }
 
 if ((nblocks == 0)); then
 	bad "README.md has no \`\`\`c block"
@@ -102,5 +83,4 @@ for ((k = 1; k <= nblocks; k++)); do
 	done
 done
 
-echo "$pass passed, $fail failed"
-((fail == 0))
+t_finish

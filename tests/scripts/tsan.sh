@@ -6,17 +6,13 @@
 # while the main thread loads and unloads modules.
 #
 #   tests/scripts/tsan.sh BUILD_DIR MODE   (runs in the plain pass only)
+# (Built here, not by make: the whole library is compiled with the test.)
 set -euo pipefail
-BUILD=${1:?usage: tsan.sh BUILD_DIR MODE}
-MODE=${2:-full}
-cd "$(dirname "$0")/../.."
-if [ "$MODE" = quick ]; then
-	echo "tsan: runs in the plain pass (ASan and TSan cannot be combined)"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
-mkdir -p "$BUILD/tsan"
-d=$(cd "$BUILD/tsan" && pwd)   # absolute: it goes into the rpath
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init tsan "$@"
+t_quick_skip "runs in the plain pass (ASan and TSan cannot be combined)"
+d=$out   # absolute: it goes into the rpath
 src=tests/unwind
 flags=(-std=gnu11 -g -O1 -fsanitize=thread -Iinclude -Isrc -I"$src")
 lib_srcs=$(find src -name '*.c' | sort)
@@ -31,9 +27,9 @@ rc=0
 (cd "$d" && SW_TEST_MODE=quick TSAN_OPTIONS="halt_on_error=1 exitcode=66" ./sync "$d/dl_a.so" "$d/dl_b.so" 1) \
 	>"$d/sync.log" 2>&1 || rc=$?
 if [ $rc -eq 0 ] && ! grep -q "WARNING: ThreadSanitizer" "$d/sync.log"; then
-	echo "1 passed, 0 failed"
+	ok
 else
+	bad "sync under TSan (exit $rc)"
 	tail -n 40 "$d/sync.log"
-	echo "0 passed, 1 failed"
-	exit 1
 fi
+t_finish

@@ -51,188 +51,46 @@
 #
 # Output: one PASS/FAIL line per test (logs in BUILD_DIR/unwind/logs/), the
 # tail of each failing log, and the closing line "N passed, N failed".
+# The programs are built by make (mk/tests.mk: `make tests`, or
+# `make test-progs-unwind`) into BUILD_DIR/tests/unwind/VARIANT/; a missing
+# one fails its tests with the make command that builds it.
 set -uo pipefail
-
-if (($# != 2)); then
-	echo "usage: $0 BUILD_DIR full|quick" >&2
-	exit 2
-fi
-mode=$2
-[[ $mode == full || $mode == quick ]] || { echo "$0: MODE must be full or quick" >&2; exit 2; }
-[[ -f $1/libstackwalk.a ]] || { echo "$0: no $1/libstackwalk.a" >&2; exit 2; }
-build=$(cd "$1" && pwd)
-cd "$(dirname "$0")/../.." || exit 2
-root=$(pwd)
-src=$root/tests/unwind
-out=$build/unwind
-logs=$out/logs
-rm -rf "$out"
-mkdir -p "$out" "$logs"
-lib=$build/libstackwalk.a
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init --fresh --lib unwind "$@"
+t_sanitizer_env
 jobs=$(nproc 2>/dev/null || echo 2)
 
-warn=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes)
-san=()
-if [[ $mode == quick ]]; then
-	# shellcheck disable=SC2054  # the comma belongs to the option
-	san=(-fsanitize=address,undefined -fno-sanitize-recover=all)
-	export SW_TEST_MODE=quick
-	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
-	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-else
-	export SW_TEST_MODE=full
-fi
+# the variants (mk/tests.mk, one list per mode); async: NAME:SAMPLES[:altstack]
+read -r -a sync_variants <<<"$(t_mkvar "UNWIND_SYNC_$mode")"
+read -r -a small_variants <<<"$(t_mkvar "UNWIND_SMALL_$mode")"
+read -r -a async_runs <<<"$(t_mkvar "UNWIND_ASYNC_$mode")"
+sync_rounds=3
+[[ $mode == full ]] || sync_rounds=1
 
-# ---------------------------------------------------------------- variants
-# NAME:CC:FLAGS (FLAGS: comma-separated); async adds :SAMPLES:[altstack]
-if [[ $mode == full ]]; then
-	sync_variants=()
-	for cc in gcc clang; do
-		for o in O0 O1 O2 O3 Os; do
-			sync_variants+=("$cc-$o-fp:$cc:-$o,-fno-omit-frame-pointer")
-			sync_variants+=("$cc-$o-nofp:$cc:-$o,-fomit-frame-pointer")
-		done
-	done
-	small_variants=("gcc-O0-fp:gcc:-O0,-fno-omit-frame-pointer"
-			"gcc-O2-nofp:gcc:-O2,-fomit-frame-pointer"
-			"clang-O1-nofp:clang:-O1,-fomit-frame-pointer"
-			"clang-O3-fp:clang:-O3,-fno-omit-frame-pointer")
-	async_runs=("gcc-O2-nofp:gcc:-O2,-fomit-frame-pointer:100000:"
-		    "clang-O1-fp:clang:-O1,-fno-omit-frame-pointer:20000:altstack")
-	sync_rounds=3
-else
-	sync_variants=("gcc-O0-fp:gcc:-O0,-fno-omit-frame-pointer"
-		       "gcc-O2-nofp:gcc:-O2,-fomit-frame-pointer"
-		       "clang-O2-nofp:clang:-O2,-fomit-frame-pointer"
-		       "clang-O3-fp:clang:-O3,-fno-omit-frame-pointer")
-	small_variants=("gcc-O1-nofp:gcc:-O1,-fomit-frame-pointer"
-			"clang-O2-fp:clang:-O2,-fno-omit-frame-pointer")
-	async_runs=("gcc-O1-nofp:gcc:-O1,-fomit-frame-pointer:5000:"
-		    "clang-O2-fp:clang:-O2,-fno-omit-frame-pointer:2000:altstack")
-	sync_rounds=1
-fi
-
-cxx_of() { [[ $1 == clang ]] && echo clang++ || echo g++; }
-
-# ---------------------------------------------------------------- build
-# Each build step and each test is a small script; they run $jobs at a time.
-mkdir -p "$out/jobs" "$out/tests" "$out/rc"
-job() {   # job NAME: the commands come on stdin
-	{ echo 'set -e'; cat; } >"$out/jobs/$1.sh"
-}
-q() { printf '%q ' "$@"; }   # a command line, quoted
-
-common=(-std=gnu11 -g "-I$root/include" "-I$src" "${warn[@]}")
-link_libs=("$lib" -ldl -lpthread)
-
-for v in "${sync_variants[@]}"; do
-	IFS=: read -r name cc flags <<<"$v"
-	IFS=, read -r -a f <<<"$flags"
-	d=$out/sync-$name
-	mkdir -p "$d"
-	cflags=("${common[@]}" "${f[@]}" "${san[@]}")
-	job "sync-$name" <<EOS
-$(q "$cc" "${cflags[@]}" -fPIC -shared "$src/chain_so.c" -o "$d/libchain_so.so")
-$(q "$cc" "${cflags[@]}" -fPIC -shared "$src/chain_dl.c" -o "$d/dl_a.so")
-$(q "$cc" "${cflags[@]}" -DDL_PAD=48 -fPIC -shared "$src/chain_dl.c" -o "$d/dl_b.so")
-$(q "$cc" "${cflags[@]}" "$src/sync.c" "$src/chains.c" "-L$d" -lchain_so "-Wl,-rpath,$d" -rdynamic \
-	"${link_libs[@]}" -o "$d/sync")
-EOS
-done
-
-for v in "${async_runs[@]}"; do
-	IFS=: read -r name cc flags samples extra <<<"$v"
-	IFS=, read -r -a f <<<"$flags"
-	name=async-$name${extra:+-$extra}
-	d=$out/$name
-	mkdir -p "$d"
-	cflags=("${common[@]}" "${f[@]}" "${san[@]}")
-	job "$name" <<EOS
-$(q "$cc" "${cflags[@]}" -fPIC -shared "$src/chain_so.c" -o "$d/libchain_so.so")
-$(q "$cc" "${cflags[@]}" -fPIC -shared "$src/chain_dl.c" -o "$d/dl_a.so")
-$(q "$cc" "${cflags[@]}" "$src/async.c" "$src/chains.c" "-L$d" -lchain_so "-Wl,-rpath,$d" \
-	"${link_libs[@]}" -o "$d/async")
-EOS
-done
-
-for v in "${small_variants[@]}"; do
-	IFS=: read -r name cc flags <<<"$v"
-	IFS=, read -r -a f <<<"$flags"
-	cxx=$(cxx_of "$cc")
-	d=$out/$name
-	mkdir -p "$d"
-	cflags=("${common[@]}" "${f[@]}" "${san[@]}")
-	for p in segv noalloc corrupt resume resume_trap; do
-		job "$p-$name" <<<"$(q "$cc" "${cflags[@]}" "$src/$p.c" "${link_libs[@]}" -o "$d/$p")"
-	done
-	job "regs-$name" <<EOS
-$(q "$cxx" -g -Wall -Wextra -Wshadow "${f[@]}" "${san[@]}" -c "$src/regs_cxx.cc" -o "$d/regs_cxx.o")
-$(q "$cc" "${cflags[@]}" -c "$src/regs.c" -o "$d/regs.o")
-$(q "$cxx" "${f[@]}" "${san[@]}" "$d/regs.o" "$d/regs_cxx.o" "${link_libs[@]}" -o "$d/regs")
-EOS
-	job "names-$name" <<EOS
-$(q "$cc" "${cflags[@]}" -fPIC -shared "$src/chain_dl.c" -o "$d/names_a.so")
-$(q "$cc" "${cflags[@]}" -DDL_PAD=48 -fPIC -shared "$src/chain_dl.c" -o "$d/names_b.so")
-$(q "$cc" "${cflags[@]}" "$src/names_signal.c" "${link_libs[@]}" -o "$d/names_signal")
-EOS
-	# the replaced modules: gcc -O2 -fomit-frame-pointer, so that their call
-	# sites share PCs and differ in CFA offsets (not instrumented: a gcc ASan
-	# module cannot load into a clang ASan program)
-	job "reload-$name" <<EOS
-$(q gcc -O2 -fomit-frame-pointer -fPIC -shared "$src/chain_dl.c" -o "$d/reload_a.so")
-$(q gcc -O2 -fomit-frame-pointer -DDL_PAD=48 -fPIC -shared "$src/chain_dl.c" -o "$d/reload_b.so")
-$(q "$cc" "${cflags[@]}" -fPIC -shared "$src/reload_host.c" -o "$d/reload_host.so")
-$(q "$cc" "${cflags[@]}" "$src/reload.c" "${link_libs[@]}" -o "$d/reload")
-EOS
-	job "dlrace-$name" <<<"$(q "$cc" "${cflags[@]}" "$src/dlrace.c" "${link_libs[@]}" -o "$d/dlrace")"
-done
-
-# sources: one set of modules (gcc, not instrumented), the program per variant
-m=$out/modules
+# sources --many/--hold: copies of two modules at distinct paths, each a
+# module of its own to the library
+m=$progs/modules
 ncopies=150      # x 2 kinds: more modules than filecfi.c (128) and names.c (256) hold
 many=()
+mkdir -p "$out/many"
 for ((i = 1; i <= ncopies; i++)); do
-	many+=("eh:$m/many/eh_$i.so" "debug:$m/many/debug_$i.so")
+	many+=("eh:$out/many/eh_$i.so" "debug:$out/many/debug_$i.so")
+	cp "$m/eh_a.so" "$out/many/eh_$i.so" 2>/dev/null || true
+	cp "$m/debug_a.so" "$out/many/debug_$i.so" 2>/dev/null || true
 done
-mkdir -p "$m"
-{
-	for v in a b; do
-		pad=16
-		[[ $v == b ]] && pad=48
-		base=(gcc -O2 -fomit-frame-pointer "-DMOD_PAD=$pad" -fPIC -shared "$src/src_mod.c")
-		q "${base[@]}" -o "$m/hdr_$v.so"; echo
-		q "${base[@]}" -Wl,--no-eh-frame-hdr -o "$m/eh_$v.so"; echo
-		q "${base[@]}" -fno-asynchronous-unwind-tables -fno-unwind-tables -g -o "$m/debug_$v.so"; echo
-	done
-	q gcc -O2 -fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-unwind-tables -g0 \
-		-fPIC -shared "$src/src_mod.c" -o "$m/fp.so"; echo
-	# copies at distinct paths: each is a module of its own to the library
-	echo "many=$(q "$m/many"); mkdir -p \"\$many\""
-	echo "for i in \$(seq $ncopies); do cp $(q "$m/eh_a.so") \"\$many/eh_\$i.so\";" \
-	     "cp $(q "$m/debug_a.so") \"\$many/debug_\$i.so\"; done"
-} | job modules
-for v in "${small_variants[@]}"; do
-	IFS=: read -r name cc flags <<<"$v"
-	IFS=, read -r -a f <<<"$flags"
-	job "sources-$name" <<<"$(q "$cc" "${common[@]}" "${f[@]}" "${san[@]}" "$src/sources.c" \
-		"${link_libs[@]}" -o "$out/$name/sources")"
-done
-
-t0=$SECONDS
-echo "unwind: $(find "$out/jobs" -name '*.sh' | wc -l) builds, $jobs at a time"
-# shellcheck disable=SC2016
-find "$out/jobs" -name '*.sh' -print0 | sort -z |
-	xargs -0 -P "$jobs" -I{} sh -c 'bash "$1" >"${1%.sh}.log" 2>&1 || echo "build failed" >>"${1%.sh}.log"' _ {}
-echo "unwind: built in $((SECONDS - t0)) s"
 
 # ---------------------------------------------------------------- run
+q() { printf '%q ' "$@"; }   # a command line, quoted
+mkdir -p "$out/tests" "$out/rc"
+hint=$(t_make_hint)
 order=()   # test names in report order
-add_test() {   # add_test NAME TIMEOUT BUILDJOB CMD...
-	local name=$1 limit=$2 buildjob=$3
-	shift 3
+add_test() {   # add_test NAME TIMEOUT CMD...: the program, built by make, and its arguments
+	local name=$1 limit=$2
+	shift 2
 	order+=("$name")
 	{
-		echo "if [ ! -x $(q "$1") ]; then echo 'not built:'; cat $(q "$out/jobs/$buildjob.log"); exit 99; fi"
+		echo "if [ ! -x $(q "$1") ]; then echo $(q "not built: $1"); echo $(q "  ($hint)"); exit 99; fi"
 		echo "exec timeout -k 5 $limit $(q "$@")"
 	} >"$out/tests/$name.sh"
 }
@@ -244,39 +102,37 @@ run_tests() {   # run_tests PARALLEL NAME...
 		'bash "$0/tests/$1.sh" >"$2/$1.log" 2>&1 </dev/null; echo $? >"$0/rc/$1"' "$out" {} "$logs"
 }
 
-for v in "${sync_variants[@]}"; do
-	IFS=: read -r name _ <<<"$v"
-	d=$out/sync-$name
-	add_test "sync-$name" 900 "sync-$name" "$d/sync" "$d/dl_a.so" "$d/dl_b.so" "$sync_rounds"
+for name in "${sync_variants[@]}"; do
+	d=$progs/$name
+	add_test "sync-$name" 900 "$d/sync" "$d/dl_a.so" "$d/dl_b.so" "$sync_rounds"
 done
-for v in "${small_variants[@]}"; do
-	IFS=: read -r name _ <<<"$v"
-	d=$out/$name
+for name in "${small_variants[@]}"; do
+	d=$progs/$name
 	for p in segv noalloc corrupt resume resume_trap regs; do
-		add_test "$p-$name" 600 "$p-$name" "$d/$p"
+		add_test "$p-$name" 600 "$d/$p"
 	done
-	add_test "names-$name" 900 "names-$name" "$d/names_signal" "$d/names_a.so" "$d/names_b.so"
-	add_test "reload-$name" 600 "reload-$name" "$d/reload" "$d/reload_host.so" "$d/reload_a.so" "$d/reload_b.so"
+	add_test "names-$name" 900 "$d/names_signal" "$d/dl_a.so" "$d/dl_b.so"
+	add_test "reload-$name" 600 "$d/reload" "$d/reload_host.so" "$m/reload_a.so" "$m/reload_b.so"
 	# (with the modules of reload)
-	add_test "dlrace-$name" 900 "dlrace-$name" "$d/dlrace" "$d/reload_a.so" "$d/reload_b.so"
+	add_test "dlrace-$name" 900 "$d/dlrace" "$m/reload_a.so" "$m/reload_b.so"
 	# each kind loaded, unloaded and replaced at the same address; then kinds
 	# replacing one another
-	add_test "sources-hdr-$name" 600 "sources-$name" "$d/sources" "hdr:$m/hdr_a.so" "hdr:$m/hdr_b.so" "hdr:$m/hdr_a.so"
-	add_test "sources-eh-$name" 600 "sources-$name" "$d/sources" "eh:$m/eh_a.so" "eh:$m/eh_b.so" "eh:$m/eh_a.so"
-	add_test "sources-debug-$name" 600 "sources-$name" "$d/sources" "debug:$m/debug_a.so" "debug:$m/debug_b.so" "debug:$m/debug_a.so"
-	add_test "sources-fp-$name" 600 "sources-$name" "$d/sources" "fp:$m/fp.so" "fp:$m/fp.so"
-	add_test "sources-mixed-$name" 600 "sources-$name" "$d/sources" "eh:$m/eh_a.so" "debug:$m/debug_a.so" "hdr:$m/hdr_a.so" "fp:$m/fp.so" "debug:$m/debug_b.so"
-	add_test "sources-many-$name" 900 "sources-$name" "$d/sources" "${many[@]}"
-	add_test "sources-hold-$name" 900 "sources-$name" "$d/sources" --hold "${many[@]}"
+	add_test "sources-hdr-$name" 600 "$d/sources" "hdr:$m/hdr_a.so" "hdr:$m/hdr_b.so" "hdr:$m/hdr_a.so"
+	add_test "sources-eh-$name" 600 "$d/sources" "eh:$m/eh_a.so" "eh:$m/eh_b.so" "eh:$m/eh_a.so"
+	add_test "sources-debug-$name" 600 "$d/sources" "debug:$m/debug_a.so" "debug:$m/debug_b.so" "debug:$m/debug_a.so"
+	add_test "sources-fp-$name" 600 "$d/sources" "fp:$m/fp.so" "fp:$m/fp.so"
+	add_test "sources-mixed-$name" 600 "$d/sources" "eh:$m/eh_a.so" "debug:$m/debug_a.so" "hdr:$m/hdr_a.so" "fp:$m/fp.so" "debug:$m/debug_b.so"
+	add_test "sources-many-$name" 900 "$d/sources" "${many[@]}"
+	add_test "sources-hold-$name" 900 "$d/sources" --hold "${many[@]}"
 done
 parallel_tests=("${order[@]}")
 async_tests=()
 for v in "${async_runs[@]}"; do
-	IFS=: read -r name _ _ samples extra <<<"$v"
+	IFS=: read -r name samples extra <<<"$v"
+	d=$progs/$name
 	name=async-$name${extra:+-$extra}
-	d=$out/$name
 	# shellcheck disable=SC2086
-	add_test "$name" 1200 "$name" "$d/async" "$d/dl_a.so" "$samples" $extra
+	add_test "$name" 1200 "$d/async" "$d/dl_a.so" "$samples" $extra
 	async_tests+=("$name")
 done
 
@@ -286,31 +142,13 @@ run_tests "$jobs" "${parallel_tests[@]}"
 run_tests 1 "${async_tests[@]}"
 echo "unwind: ran in $((SECONDS - t0)) s"
 
-pass=0 fail=0
-failed=()
 for name in "${order[@]}"; do
 	rc=$(cat "$out/rc/$name" 2>/dev/null || echo 98)
-	log=$logs/$name.log
-	((rc == 124)) && echo "TIMEOUT" >>"$log"
-	if ((rc == 0)); then
-		pass=$((pass + 1))
-		echo "PASS $name"
-	else
-		fail=$((fail + 1))
-		echo "FAIL $name (exit $rc)"
-		failed+=("$name")
-	fi
+	t_verdict "$name" "$rc" "$logs/$name.log"
 	if [[ $name == async-* ]]; then
-		grep -h -e '^async: [0-9]* samples' -e '^async:   ' "$log" | sed 's/^/       /' || true
+		grep -h -e '^async: [0-9]* samples' -e '^async:   ' "$logs/$name.log" | sed 's/^/       /' || true
 	fi
 done
 
-for name in "${failed[@]}"; do
-	echo
-	echo "---- $name: last 40 lines of $logs/$name.log ----"
-	tail -n 40 "$logs/$name.log"
-done
-((${#failed[@]} == 0)) || echo
-
-echo "$pass passed, $fail failed"
-((fail == 0))
+t_failed_tails 40
+t_finish

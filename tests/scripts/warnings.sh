@@ -4,26 +4,18 @@
 #
 #   tests/scripts/warnings.sh BUILD_DIR MODE   (MODE=quick skips: the plain run covers it)
 set -euo pipefail
-BUILD=${1:?usage: warnings.sh BUILD_DIR MODE}
-MODE=${2:-full}
-cd "$(dirname "$0")/../.."
-if [ "$MODE" = quick ]; then
-	echo "warnings: checked by the plain run"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
-pass=0
-fail=0
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init warnings "$@"
+t_quick_skip "checked by the plain run"
 for cc in gcc clang; do
-	dir=$BUILD/werror-$cc
-	if make -s --no-print-directory -j2 CC=$cc BUILD="$dir" CFLAGS="-O2 -g -Werror" all tests \
+	dir=$build/werror-$cc
+	if make -s --no-print-directory -j2 CC=$cc BUILD="$dir" CFLAGS="-O2 -g -Werror" all unit-tests \
 		>"$dir.log" 2>&1; then
-		pass=$((pass + 1))
+		ok
 	else
-		fail=$((fail + 1))
-		echo "FAIL: $cc build has warnings or errors:"
+		bad "$cc build has warnings or errors:"
 		tail -n 20 "$dir.log"
 	fi
 done
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_finish
