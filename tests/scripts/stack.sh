@@ -69,8 +69,13 @@ src/dwarf/cfa.c:run_program 1
 sw_elf_foreach_sym 1 src/elf/elf.c:symbolize_cb
 # glibc'"'"'s _dl_find_object, resolved by sw_modules_init
 sw_find_module 1 _dl_find_object
-# sw_jit_find_fde_hook: the JIT registry'"'"'s lookup
-sw_find_fde 1 src/jit/registry.c:jit_find_fde
+# the sources of unwind information (src/source): find in rank order
+# (the JIT registry, a module'"'"'s .eh_frame_hdr, its file), release of
+# what a find lent (inlined where the info is given back), names
+sw_source_find 1 sw_jit_find_fde src/unwind/modules.c:module_find src/unwind/filecfi.c:file_find
+sw_step 1 src/unwind/filecfi.c:file_release src/jit/registry.c:jit_release
+sw_proc_info_at 1 src/unwind/filecfi.c:file_release src/jit/registry.c:jit_release
+sw_source_name 1 src/jit/registry.c:jit_name
 # a lazy JIT description'"'"'s callback: the user'"'"'s code, not counted
 src/jit/registry.c:find 1
 '
