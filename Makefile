@@ -60,6 +60,12 @@ lib: $(STATIC) $(SHARED) $(if $(SAN),,$(EH_SHARED) $(EH_STATIC))
 tools: $(TOOL)
 tests: $(UNIT_BINS)
 
+# The libraries' objects hide everything but what the public headers mark
+# SW_API (and the few contract symbols mk/stackwalk.map lists); the static
+# archive is linked into tests and tools that use internals, which
+# visibility does not affect.
+$(LIB_OBJS) $(EH_OBJS): ALL_CFLAGS += -fvisibility=hidden
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -73,14 +79,16 @@ $(STATIC): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(SHARED): $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,libstackwalk.so.0 $(LDFLAGS_ALL) -o $@ $^
+# mk/stackwalk.map: the public API under the version node STACKWALK_0.1
+$(SHARED): $(LIB_OBJS) mk/stackwalk.map
+	$(CC) -shared -Wl,-soname,libstackwalk.so.0 -Wl,--version-script=mk/stackwalk.map \
+		$(LDFLAGS_ALL) -o $@ $(LIB_OBJS)
 
 # libstackwalk_unwind: libgcc_s's _Unwind_* ABI (with its symbol versions)
 # on stackwalk, core included; LD_PRELOAD it or link -lstackwalk_unwind.
-$(EH_SHARED): $(EH_OBJS) $(LIB_OBJS) src/eh/libgcc.map
+$(EH_SHARED): $(EH_OBJS) $(LIB_OBJS) src/eh/libgcc.map mk/stackwalk.map
 	$(CC) -shared -Wl,-soname,libstackwalk_unwind.so.1 -Wl,--version-script=src/eh/libgcc.map \
-		$(LDFLAGS_ALL) -o $@.1 $(EH_OBJS) $(LIB_OBJS) -ldl -lpthread
+		-Wl,--version-script=mk/stackwalk.map $(LDFLAGS_ALL) -o $@.1 $(EH_OBJS) $(LIB_OBJS) -ldl -lpthread
 	ln -sf libstackwalk_unwind.so.1 $@
 
 $(EH_STATIC): $(EH_OBJS) $(LIB_OBJS)
