@@ -449,15 +449,14 @@ extern void __asan_handle_no_return(void) __attribute__((weak));
 int sw_resume(sw_cursor_t *cursor)
 {
 	struct sw_cursor_impl *c = impl(cursor);
-	sw_context_t ctx;
-	struct sw_context_impl *x = sw_ctx_impl(&ctx);
+	struct sw_context_impl ctx;     /* all sw_arch_resume reads (context.h) */
 
 	if ((c->valid & ((1u << SW_REG_RIP) | (1u << SW_REG_RSP))) !=
 	    ((1u << SW_REG_RIP) | (1u << SW_REG_RSP)))
 		return SW_EINVAL;
-	memcpy(x->regs, c->regs, sizeof(x->regs));
-	x->flags = 0;
+	memcpy(ctx.regs, c->regs, sizeof(ctx.regs));
+	ctx.flags = 0;
 	if (__asan_handle_no_return)
 		__asan_handle_no_return();
-	sw_arch_resume(&ctx);
+	sw_arch_resume(sw_ctx_public(&ctx));
 }

@@ -34,4 +34,13 @@ static inline const struct sw_context_impl *sw_ctx_cimpl(const sw_context_t *ctx
 	return (const struct sw_context_impl *)(const void *)ctx;
 }
 
+/* The library's own callers of sw_getcontext, sw_init_local and
+ * sw_arch_resume (the backtrace functions, sw_resume) use this smaller
+ * view, not a whole sw_context_t, to keep the unwind path's stack small:
+ * those functions write or read only this much (context_layout.c). */
+static inline sw_context_t *sw_ctx_public(struct sw_context_impl *ctx)
+{
+	return (sw_context_t *)(void *)ctx;
+}
+
 #endif /* SW_ARCH_X86_64_CONTEXT_H */
