@@ -74,7 +74,7 @@ fi
 # the contract symbols and the version nodes the map documents
 map=mk/stackwalk.map
 sed -n 's/^ \* contract: \([A-Za-z0-9_]*\).*/\1/p' "$map" | LC_ALL=C sort -u >"$work/contract.txt"
-nodes=$(grep -oE '^STACKWALK_[0-9.]+' "$map" | sort -u | tr '\n' ' ')
+nodes=$(grep -oE '^STACKWALK_[0-9.]+' "$map" | sort -u | paste -sd' ')
 [[ -n $nodes ]] || ko "$map defines a STACKWALK_ version node"
 LC_ALL=C sort -u "$work/public.txt" "$work/contract.txt" >"$work/want.txt"
 
@@ -93,7 +93,7 @@ check_versions() {
 		ver=
 		[[ $sym == *@@* ]] && ver=${sym#*@@}
 		if [[ $name == sw_* ]]; then
-			if [[ -z $ver || " $nodes" != *" $ver "* ]]; then
+			if [[ -z $ver || " $nodes " != *" $ver "* ]]; then
 				echo "  $sym: not in a STACKWALK_ node of $map ($nodes)"
 				bad=1
 			fi
