@@ -75,6 +75,12 @@ STACK_FLAGS := $(if $(SAN),,$(if $(CC_IS_GCC),-fcallgraph-info=su))
 $(filter $(BUILD)/src/dwarf/% $(BUILD)/src/unwind/% $(BUILD)/src/arch/%,$(LIB_OBJS)): \
 	STACK_FLAGS += $(if $(SAN),,$(if $(CC_IS_GCC),-Wstack-usage=$(STACK_FRAME_MAX),-Wframe-larger-than=$(STACK_FRAME_MAX)))
 
+# The libraries' objects hide everything but what the public headers mark
+# SW_API (and the few contract symbols mk/stackwalk.map lists); the static
+# archive is linked into tests and tools that use internals, which
+# visibility does not affect.
+$(LIB_OBJS) $(EH_OBJS): ALL_CFLAGS += -fvisibility=hidden
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(STACK_FLAGS) -c $< -o $@
@@ -88,8 +94,10 @@ $(STATIC): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(SHARED): $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,libstackwalk.so.0 $(LDFLAGS_ALL) -o $@ $^
+# mk/stackwalk.map: the public API under the version node STACKWALK_0.1
+$(SHARED): $(LIB_OBJS) mk/stackwalk.map
+	$(CC) -shared -Wl,-soname,libstackwalk.so.0 -Wl,--version-script=mk/stackwalk.map \
+		$(LDFLAGS_ALL) -o $@ $(LIB_OBJS)
 
 # libstackwalk_unwind: libgcc_s's _Unwind_* ABI (with its symbol versions)
 # on stackwalk's public API; LD_PRELOAD it or link -lstackwalk_unwind.  The

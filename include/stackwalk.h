@@ -28,11 +28,35 @@
 extern "C" {
 #endif
 
+/*
+ * The release version.  These two lines are the one place it is kept: the
+ * Makefile reads them (the installed file names, the .pc files) and the
+ * library compiles them into sw_version().
+ */
 #define SW_VERSION_MAJOR 0
 #define SW_VERSION_MINOR 1
 
 /* Bytes of stack the signal-safe calls use at most (see above). */
 #define SW_STACK_BOUND 4096
+
+/* A version packed in an int: major in the high 16 bits, minor in the low
+ * 16, so packed versions compare as the versions do (usable in #if). */
+#define SW_VERSION_ENCODE(major, minor) ((major) * 65536 + (minor))
+/* The version of the header a program was compiled with. */
+#define SW_VERSION SW_VERSION_ENCODE(SW_VERSION_MAJOR, SW_VERSION_MINOR)
+
+/*
+ * SW_API marks the functions libstackwalk exports.  The library is built
+ * with -fvisibility=hidden and a version script (mk/stackwalk.map): its
+ * shared objects export these functions, under the version node
+ * STACKWALK_0.1, and nothing else of stackwalk's own (tests/scripts/
+ * exports.sh checks the set).
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define SW_API __attribute__((visibility("default")))
+#else
+#define SW_API
+#endif
 
 /* Result codes.  All errors are negative; keep sw_strerror() in sync. */
 enum sw_status {
@@ -78,7 +102,17 @@ enum sw_status {
  * Returns: a string that is never NULL (unknown codes get "unknown error").
  * Thread-safe: yes.  Async-signal-safe: yes.
  */
-const char *sw_strerror(int status);
+SW_API const char *sw_strerror(int status);
+
+/*
+ * sw_version - the version of the library the program runs with, packed
+ * as SW_VERSION_ENCODE(major, minor): compare it with SW_VERSION (the
+ * header the program was compiled with) or with SW_VERSION_ENCODE(0, 2)
+ * to find a feature; (v >> 16) is the major, (v & 0xffff) the minor.
+ * Returns the packed version (> 0 from 0.1 on).
+ * Thread-safe: yes.  Async-signal-safe: yes.
+ */
+SW_API uint32_t sw_version(void);
 
 /* ------------------------------------------------------------------ *
  * Local unwinding (x86-64).
@@ -98,10 +132,18 @@ enum sw_reg {
 	SW_REG_SP = SW_REG_RSP,
 };
 
-/* A register snapshot: the 17 registers in DWARF order and a flags word. */
+/*
+ * A register snapshot (sw_getcontext, or made by hand for sw_init_local).
+ * Opaque, and sized for the largest architecture stackwalk may support
+ * (AArch64: x0..x30, sp, pc, d8..d15, a flags word, and room): its size
+ * stays the same when the library learns more, so programs built against
+ * this header keep working.  Read and write its registers with
+ * sw_context_get_reg / sw_context_set_reg; a zero-filled context
+ * (memset, or `= { 0 }`) is valid and has every register 0.  The real
+ * layout is checked to fit by a _Static_assert inside the library.
+ */
 typedef struct sw_context {
-	uint64_t regs[SW_REG_COUNT];
-	uint64_t flags;                 /* internal: how the snapshot was taken */
+	uint64_t opaque[48];
 } sw_context_t;
 
 /* Caller-owned unwind cursor (no allocation).  The real state is checked
@@ -116,7 +158,20 @@ typedef struct sw_cursor {
  * Assembly, no syscall.  Returns 0.
  * Thread-safe: yes.  Async-signal-safe: yes.
  */
-int sw_getcontext(sw_context_t *ctx);
+SW_API int sw_getcontext(sw_context_t *ctx);
+
+/*
+ * sw_context_get_reg / sw_context_set_reg - a register of a snapshot
+ * (enum sw_reg).  sw_getcontext stores the caller-saved registers as 0;
+ * set_reg is how a context is made by hand (a zero-filled context, then
+ * at least the IP, SP and the frame's callee-saved registers), e.g. from
+ * registers another thread or a debugger saved.
+ * Returns 0, SW_EBADREG (reg not in 0..SW_REG_COUNT-1) or SW_EINVAL (ctx
+ * or value NULL).  Thread-safe: yes (the context is the caller's).
+ * Async-signal-safe: yes.
+ */
+SW_API int sw_context_get_reg(const sw_context_t *ctx, int reg, uint64_t *value);
+SW_API int sw_context_set_reg(sw_context_t *ctx, int reg, uint64_t value);
 
 /*
  * sw_init - one-time initialisation: resolves the optional glibc entry
@@ -125,14 +180,14 @@ int sw_getcontext(sw_context_t *ctx);
  * e.g. from main, before unwinding from signal handlers).
  * Returns 0.  Thread-safe: yes.  Async-signal-safe: no.
  */
-int sw_init(void);
+SW_API int sw_init(void);
 
 /*
  * sw_init_local - start a walk at the frame captured by sw_getcontext.
  * Returns 0 or SW_EINVAL.  Thread-safe: yes (the cursor is the caller's).
  * Async-signal-safe: yes.
  */
-int sw_init_local(sw_cursor_t *cursor, const sw_context_t *ctx);
+SW_API int sw_init_local(sw_cursor_t *cursor, const sw_context_t *ctx);
 
 /*
  * sw_init_ucontext - start a walk at the interrupted frame described by a
@@ -140,7 +195,7 @@ int sw_init_local(sw_cursor_t *cursor, const sw_context_t *ctx);
  * frame's IP is the interrupted instruction, not a return address.
  * Returns 0 or SW_EINVAL.  Thread-safe: yes.  Async-signal-safe: yes.
  */
-int sw_init_ucontext(sw_cursor_t *cursor, const void *ucontext);
+SW_API int sw_init_ucontext(sw_cursor_t *cursor, const void *ucontext);
 
 /*
  * A walk has no frame-count limit: every step must make the stack grow
@@ -163,7 +218,7 @@ int sw_init_ucontext(sw_cursor_t *cursor, const void *ucontext);
  * Thread-safe: yes.  Async-signal-safe: yes.  Allocates nothing, no locks.
  * Stack: at most SW_STACK_BOUND bytes.
  */
-int sw_step(sw_cursor_t *cursor);
+SW_API int sw_step(sw_cursor_t *cursor);
 
 /*
  * sw_get_reg / sw_set_reg - a register of the cursor's current frame
@@ -171,20 +226,20 @@ int sw_step(sw_cursor_t *cursor);
  * caller-saved ones after a step) give SW_EBADREG.
  * Returns 0, SW_EBADREG or SW_EINVAL.  Thread-safe, async-signal-safe: yes.
  */
-int sw_get_reg(const sw_cursor_t *cursor, int reg, uint64_t *value);
-int sw_set_reg(sw_cursor_t *cursor, int reg, uint64_t value);
+SW_API int sw_get_reg(const sw_cursor_t *cursor, int reg, uint64_t *value);
+SW_API int sw_set_reg(sw_cursor_t *cursor, int reg, uint64_t value);
 
 /* The current frame's IP, SP, and canonical frame address (the SP value
  * just before the call into this frame, i.e. the caller's SP; computed by
  * looking up the frame's rule, 0 when that fails or there is no caller).
  * Thread-safe, async-signal-safe: yes. */
-uint64_t sw_get_ip(const sw_cursor_t *cursor);
-uint64_t sw_get_sp(const sw_cursor_t *cursor);
-uint64_t sw_get_cfa(const sw_cursor_t *cursor);
+SW_API uint64_t sw_get_ip(const sw_cursor_t *cursor);
+SW_API uint64_t sw_get_sp(const sw_cursor_t *cursor);
+SW_API uint64_t sw_get_cfa(const sw_cursor_t *cursor);
 
 /* 1 when the current frame was interrupted by a signal (its IP is the
  * interrupted instruction), else 0.  Thread-safe, async-signal-safe: yes. */
-int sw_is_signal_frame(const sw_cursor_t *cursor);
+SW_API int sw_is_signal_frame(const sw_cursor_t *cursor);
 
 /* Where the current frame's unwind information came from. */
 enum sw_proc_source {
@@ -214,7 +269,7 @@ enum sw_proc_source {
  * just after a call instruction in the first stack slots).
  * Returns the source.  Thread-safe, async-signal-safe: yes.
  */
-int sw_get_frame_source(const sw_cursor_t *cursor);
+SW_API int sw_get_frame_source(const sw_cursor_t *cursor);
 
 /*
  * sw_is_reliable - 1 while every frame of the walk so far was found from
@@ -224,7 +279,7 @@ int sw_get_frame_source(const sw_cursor_t *cursor);
  * it, as the Linux kernel's ORC unwinder marks a guessed frame.
  * Returns 1 or 0.  Thread-safe, async-signal-safe: yes.
  */
-int sw_is_reliable(const sw_cursor_t *cursor);
+SW_API int sw_is_reliable(const sw_cursor_t *cursor);
 
 /*
  * sw_get_lookup_pc - the address that identifies the current frame's code
@@ -234,7 +289,7 @@ int sw_is_reliable(const sw_cursor_t *cursor);
  * ends its function).  Every lookup of stackwalk uses it.
  * Returns the address.  Thread-safe, async-signal-safe: yes.
  */
-uint64_t sw_get_lookup_pc(const sw_cursor_t *cursor);
+SW_API uint64_t sw_get_lookup_pc(const sw_cursor_t *cursor);
 
 struct sw_proc_info {
 	uint64_t start;                 /* first address of the procedure (FDE) */
@@ -244,6 +299,12 @@ struct sw_proc_info {
 	uint64_t fde;                   /* address of the FDE, 0 if none */
 	uint64_t module_base;           /* load bias of the module */
 	int source;                     /* enum sw_proc_source */
+	/* Room to grow: the library sets these to 0.  Later versions give
+	 * them meanings (0 meaning "not known") instead of growing the struct,
+	 * whose size (128 bytes) stays fixed, so a program built against an
+	 * older header keeps passing a buffer of the right size. */
+	uint32_t reserved32;
+	uint64_t reserved[9];
 };
 
 /*
@@ -251,7 +312,7 @@ struct sw_proc_info {
  * Returns 0, SW_ENOTFOUND, or a CFI parse error.
  * Thread-safe: yes.  Async-signal-safe: yes.
  */
-int sw_get_proc_info(sw_cursor_t *cursor, struct sw_proc_info *info);
+SW_API int sw_get_proc_info(sw_cursor_t *cursor, struct sw_proc_info *info);
 
 /* ------------------------------------------------------------------ *
  * Unwind information by address, without a cursor: for symbolizers,
@@ -278,7 +339,7 @@ int sw_get_proc_info(sw_cursor_t *cursor, struct sw_proc_info *info);
  * completed (the first lookup in a module whose unwind information is
  * read from its file opens and maps that file, as a walk does).
  */
-int sw_get_proc_info_by_pc(uint64_t pc, struct sw_proc_info *info);
+SW_API int sw_get_proc_info_by_pc(uint64_t pc, struct sw_proc_info *info);
 
 /*
  * sw_info_generation - a number that changes whenever unwind information
@@ -293,7 +354,7 @@ int sw_get_proc_info_by_pc(uint64_t pc, struct sw_proc_info *info);
  * Returns the generation, or 0.  Thread-safe: yes (an acquire load).
  * Async-signal-safe: yes.
  */
-uint32_t sw_info_generation(void);
+SW_API uint32_t sw_info_generation(void);
 
 /*
  * sw_unmap_begin / sw_unmap_end - bracket the unmapping of code whose
@@ -309,8 +370,8 @@ uint32_t sw_info_generation(void);
  * interposer of your own, or libstackwalk_unwind.so's, calls these.)
  * Thread-safe: yes.  Async-signal-safe: yes.
  */
-void sw_unmap_begin(void);
-void sw_unmap_end(void);
+SW_API void sw_unmap_begin(void);
+SW_API void sw_unmap_end(void);
 
 /* The FDE covering a PC, in .eh_frame's in-memory layout. */
 struct sw_eh_fde {
@@ -348,7 +409,7 @@ struct sw_eh_fde {
  * Thread-safe: yes, no locks.  Async-signal-safe: yes, after sw_init has
  * completed.
  */
-int sw_find_eh_fde(uint64_t pc, void *buf, size_t size, struct sw_eh_fde *out);
+SW_API int sw_find_eh_fde(uint64_t pc, void *buf, size_t size, struct sw_eh_fde *out);
 
 /*
  * sw_get_proc_name - name of the procedure containing the current frame's
@@ -378,7 +439,7 @@ int sw_find_eh_fde(uint64_t pc, void *buf, size_t size, struct sw_eh_fde *out);
  * Stack: at most SW_STACK_BOUND bytes once warm; a module's first call
  * opens files with more (PATH_MAX buffers).
  */
-int sw_get_proc_name(sw_cursor_t *cursor, char *buf, size_t size, uint64_t *offset);
+SW_API int sw_get_proc_name(sw_cursor_t *cursor, char *buf, size_t size, uint64_t *offset);
 
 /*
  * sw_backtrace - return addresses of the calling thread's stack, innermost
@@ -394,7 +455,7 @@ int sw_get_proc_name(sw_cursor_t *cursor, char *buf, size_t size, uint64_t *offs
  * nothing, takes no locks.  Stack: at most SW_STACK_BOUND bytes (so are
  * sw_backtrace2 and sw_backtrace_ucontext*).
  */
-int sw_backtrace(void **pcs, int max);
+SW_API int sw_backtrace(void **pcs, int max);
 
 /*
  * sw_backtrace2 - sw_backtrace that says how the trace ended: *status
@@ -404,7 +465,7 @@ int sw_backtrace(void **pcs, int max);
  * failed (the trace stops at the last frame that could be unwound).
  * Returns as sw_backtrace.  Thread-safe, async-signal-safe: as sw_backtrace.
  */
-int sw_backtrace2(void **pcs, int max, int *status);
+SW_API int sw_backtrace2(void **pcs, int max, int *status);
 
 /*
  * sw_backtrace_ucontext - the same from a signal handler's ucontext_t:
@@ -412,8 +473,8 @@ int sw_backtrace2(void **pcs, int max, int *status);
  * Returns as sw_backtrace.  Thread-safe, async-signal-safe: yes.
  * sw_backtrace_ucontext2 also reports how it ended, as sw_backtrace2.
  */
-int sw_backtrace_ucontext(const void *ucontext, void **pcs, int max);
-int sw_backtrace_ucontext2(const void *ucontext, void **pcs, int max, int *status);
+SW_API int sw_backtrace_ucontext(const void *ucontext, void **pcs, int max);
+SW_API int sw_backtrace_ucontext2(const void *ucontext, void **pcs, int max, int *status);
 
 /*
  * sw_resume - continue execution in the cursor's current frame with its
@@ -425,7 +486,7 @@ int sw_backtrace_ucontext2(const void *ucontext, void **pcs, int max, int *statu
  * instruction, and a walk sampled inside it continues in the resumed frame.
  * Thread-safe: yes.  Async-signal-safe: yes.
  */
-int sw_resume(sw_cursor_t *cursor);
+SW_API int sw_resume(sw_cursor_t *cursor);
 
 /*
  * sw_flush_cache - forget every cached unwind rule (stackwalk does this
@@ -436,7 +497,7 @@ int sw_resume(sw_cursor_t *cursor);
  * to the new — and again once the new code is in place.
  * Thread-safe: yes.  Async-signal-safe: yes.
  */
-void sw_flush_cache(void);
+SW_API void sw_flush_cache(void);
 
 /*
  * Per-module tables.  stackwalk keeps two fixed tables indexed by loaded
@@ -461,6 +522,9 @@ struct sw_stats {
 	uint64_t names_reclaimed;
 	uint64_t names_overflow;        /* sw_get_proc_name calls served without
 					 * an entry */
+	/* Room to grow, as in struct sw_proc_info: set to 0 by the library,
+	 * later counters take these words; the size (128 bytes) stays fixed. */
+	uint64_t reserved[10];
 };
 
 /*
@@ -469,7 +533,7 @@ struct sw_stats {
  * Returns 0 or SW_EINVAL (stats is NULL).
  * Thread-safe: yes.  Async-signal-safe: yes.
  */
-int sw_get_stats(struct sw_stats *stats);
+SW_API int sw_get_stats(struct sw_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -48,7 +48,7 @@ extern "C" {
  * reasons without allocation or locks, so a signal handler that calls one
  * and fails replaces the reason of the code it interrupted (as with errno).
  */
-const char *sw_jit_last_error(void);
+SW_API const char *sw_jit_last_error(void);
 
 /* ================================================================== *
  * CFI builder
@@ -164,8 +164,8 @@ typedef struct sw_cfi_builder {
  * fails every call with SW_EINVAL when b != NULL).
  * Thread-safe: yes (the builder is the caller's).  Async-signal-safe: yes.
  */
-int sw_cfi_b_init(sw_cfi_builder_t *b, void *buf, size_t size, uint64_t eh_addr,
-		  int ptr_mode);
+SW_API int sw_cfi_b_init(sw_cfi_builder_t *b, void *buf, size_t size, uint64_t eh_addr,
+			 int ptr_mode);
 
 /*
  * sw_cfi_b_startproc - begin the procedure covering [code_start,
@@ -176,7 +176,7 @@ int sw_cfi_b_init(sw_cfi_builder_t *b, void *buf, size_t size, uint64_t eh_addr,
  * overlaps an earlier procedure), or the sticky error.
  * Thread-safe: one thread per builder.  Async-signal-safe: yes.
  */
-int sw_cfi_b_startproc(sw_cfi_builder_t *b, uint64_t code_start, uint64_t code_size);
+SW_API int sw_cfi_b_startproc(sw_cfi_builder_t *b, uint64_t code_start, uint64_t code_size);
 
 /*
  * sw_cfi_b_endproc - end the current procedure (like .cfi_endproc): its
@@ -184,7 +184,7 @@ int sw_cfi_b_startproc(sw_cfi_builder_t *b, uint64_t code_start, uint64_t code_s
  * SW_ETRUNCATED, SW_EENCODING (see the section comment), or the sticky
  * error.  Thread-safe: one thread per builder.  Async-signal-safe: yes.
  */
-int sw_cfi_b_endproc(sw_cfi_builder_t *b);
+SW_API int sw_cfi_b_endproc(sw_cfi_builder_t *b);
 
 /*
  * sw_cfi_b_finish - append the zero terminator (outside any procedure).
@@ -192,7 +192,7 @@ int sw_cfi_b_endproc(sw_cfi_builder_t *b);
  * SW_EINVAL (inside a procedure, called twice), SW_ETRUNCATED, or the
  * sticky error.  Thread-safe: one thread per builder.  Async-signal-safe: yes.
  */
-int sw_cfi_b_finish(sw_cfi_builder_t *b);
+SW_API int sw_cfi_b_finish(sw_cfi_builder_t *b);
 
 /*
  * sw_cfi_b_status - the sticky error, or 0 when every call succeeded
@@ -200,8 +200,8 @@ int sw_cfi_b_finish(sw_cfi_builder_t *b);
  * sw_cfi_b_size - bytes written (or counted) so far, 0 for a NULL builder.
  * Thread-safe: one thread per builder.  Async-signal-safe: yes.
  */
-int sw_cfi_b_status(const sw_cfi_builder_t *b);
-size_t sw_cfi_b_size(const sw_cfi_builder_t *b);
+SW_API int sw_cfi_b_status(const sw_cfi_builder_t *b);
+SW_API size_t sw_cfi_b_size(const sw_cfi_builder_t *b);
 
 /*
  * Per-procedure CIE properties: allowed between startproc and the
@@ -217,9 +217,9 @@ size_t sw_cfi_b_size(const sw_cfi_builder_t *b);
  * does not fit is reported when the CIE/FDE is written), or the sticky
  * error.  Thread-safe: one thread per builder.  Async-signal-safe: yes.
  */
-int sw_cfi_b_personality(sw_cfi_builder_t *b, uint8_t encoding, uint64_t address);
-int sw_cfi_b_lsda(sw_cfi_builder_t *b, uint8_t encoding, uint64_t address);
-int sw_cfi_b_signal_frame(sw_cfi_builder_t *b);
+SW_API int sw_cfi_b_personality(sw_cfi_builder_t *b, uint8_t encoding, uint64_t address);
+SW_API int sw_cfi_b_lsda(sw_cfi_builder_t *b, uint8_t encoding, uint64_t address);
+SW_API int sw_cfi_b_signal_frame(sw_cfi_builder_t *b);
 
 /*
  * Directives, valid between startproc and endproc.  Registers are DWARF
@@ -249,20 +249,20 @@ int sw_cfi_b_signal_frame(sw_cfi_builder_t *b);
  * the section comment, or the sticky error.
  * Thread-safe: one thread per builder.  Async-signal-safe: yes.
  */
-int sw_cfi_b_advance(sw_cfi_builder_t *b, uint64_t code_offset);
-int sw_cfi_b_def_cfa(sw_cfi_builder_t *b, unsigned reg, int64_t offset);
-int sw_cfi_b_def_cfa_offset(sw_cfi_builder_t *b, int64_t offset);
-int sw_cfi_b_def_cfa_register(sw_cfi_builder_t *b, unsigned reg);
-int sw_cfi_b_adjust_cfa_offset(sw_cfi_builder_t *b, int64_t delta);
-int sw_cfi_b_offset(sw_cfi_builder_t *b, unsigned reg, int64_t offset);
-int sw_cfi_b_rel_offset(sw_cfi_builder_t *b, unsigned reg, int64_t offset);
-int sw_cfi_b_restore(sw_cfi_builder_t *b, unsigned reg);
-int sw_cfi_b_undefined(sw_cfi_builder_t *b, unsigned reg);
-int sw_cfi_b_same_value(sw_cfi_builder_t *b, unsigned reg);
-int sw_cfi_b_register(sw_cfi_builder_t *b, unsigned reg, unsigned reg2);
-int sw_cfi_b_remember_state(sw_cfi_builder_t *b);
-int sw_cfi_b_restore_state(sw_cfi_builder_t *b);
-int sw_cfi_b_escape(sw_cfi_builder_t *b, const void *bytes, size_t len);
+SW_API int sw_cfi_b_advance(sw_cfi_builder_t *b, uint64_t code_offset);
+SW_API int sw_cfi_b_def_cfa(sw_cfi_builder_t *b, unsigned reg, int64_t offset);
+SW_API int sw_cfi_b_def_cfa_offset(sw_cfi_builder_t *b, int64_t offset);
+SW_API int sw_cfi_b_def_cfa_register(sw_cfi_builder_t *b, unsigned reg);
+SW_API int sw_cfi_b_adjust_cfa_offset(sw_cfi_builder_t *b, int64_t delta);
+SW_API int sw_cfi_b_offset(sw_cfi_builder_t *b, unsigned reg, int64_t offset);
+SW_API int sw_cfi_b_rel_offset(sw_cfi_builder_t *b, unsigned reg, int64_t offset);
+SW_API int sw_cfi_b_restore(sw_cfi_builder_t *b, unsigned reg);
+SW_API int sw_cfi_b_undefined(sw_cfi_builder_t *b, unsigned reg);
+SW_API int sw_cfi_b_same_value(sw_cfi_builder_t *b, unsigned reg);
+SW_API int sw_cfi_b_register(sw_cfi_builder_t *b, unsigned reg, unsigned reg2);
+SW_API int sw_cfi_b_remember_state(sw_cfi_builder_t *b);
+SW_API int sw_cfi_b_restore_state(sw_cfi_builder_t *b);
+SW_API int sw_cfi_b_escape(sw_cfi_builder_t *b, const void *bytes, size_t len);
 
 /* ================================================================== *
  * JIT registry
@@ -506,8 +506,8 @@ struct sw_jit_proc {
  * malformed bytes, SW_ENOMEM.  Nothing is registered on error.
  * Thread-safe: yes.  Async-signal-safe: no.
  */
-int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
-			const char *const *names, size_t nnames, sw_jit_handle_t *out);
+SW_API int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
+			       const char *const *names, size_t nnames, sw_jit_handle_t *out);
 
 /*
  * sw_jit_add_procs - register n procedure descriptors as one handle.
@@ -520,7 +520,7 @@ int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_addr,
  * is registered on error; sw_jit_last_error names procs[i] and the field.
  * Thread-safe: yes.  Async-signal-safe: no.
  */
-int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t *out);
+SW_API int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t *out);
 
 /*
  * Growable table over the reserved code range [start, end).
@@ -541,9 +541,9 @@ int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t 
  * must not run concurrently (one JIT thread owns a table; unwinders may
  * read it at any time).  Async-signal-safe: no.
  */
-int sw_jit_table_create(uint64_t start, uint64_t end, size_t max_procs, sw_jit_handle_t *out);
-int sw_jit_table_append(sw_jit_handle_t table, const struct sw_jit_proc *procs, size_t n);
-int sw_jit_table_publish(sw_jit_handle_t table);
+SW_API int sw_jit_table_create(uint64_t start, uint64_t end, size_t max_procs, sw_jit_handle_t *out);
+SW_API int sw_jit_table_append(sw_jit_handle_t table, const struct sw_jit_proc *procs, size_t n);
+SW_API int sw_jit_table_publish(sw_jit_handle_t table);
 
 /*
  * Lazy registration: when an unwind (or a name query) meets a PC inside
@@ -569,8 +569,8 @@ int sw_jit_table_publish(sw_jit_handle_t table);
  * Thread-safe: yes.  Async-signal-safe: no.
  */
 typedef int (*sw_jit_callback_t)(void *arg, uint64_t pc, struct sw_jit_proc *out);
-int sw_jit_add_callback(uint64_t start, uint64_t end, sw_jit_callback_t callback, void *arg,
-			sw_jit_handle_t *out);
+SW_API int sw_jit_add_callback(uint64_t start, uint64_t end, sw_jit_callback_t callback, void *arg,
+			       sw_jit_handle_t *out);
 
 /*
  * sw_jit_move - the code of a registration moved by `delta` bytes (a GC
@@ -581,7 +581,7 @@ int sw_jit_add_callback(uint64_t start, uint64_t end, sw_jit_callback_t callback
  * or a pc-relative FDE field cannot hold the new address) or SW_ENOMEM;
  * on error nothing changed.  Thread-safe: yes.  Async-signal-safe: no.
  */
-int sw_jit_move(sw_jit_handle_t handle, int64_t delta);
+SW_API int sw_jit_move(sw_jit_handle_t handle, int64_t delta);
 
 /*
  * sw_jit_remove - unregister.  The code may be freed as soon as this
@@ -592,7 +592,7 @@ int sw_jit_move(sw_jit_handle_t handle, int64_t delta);
  * registered).
  * Thread-safe: yes.  Async-signal-safe: no.
  */
-int sw_jit_remove(sw_jit_handle_t handle);
+SW_API int sw_jit_remove(sw_jit_handle_t handle);
 
 /* What sw_jit_lookup found. */
 struct sw_jit_found {
@@ -617,7 +617,7 @@ enum sw_jit_form {
  * sw_jit_last_error unchanged.
  * Thread-safe: yes.  Async-signal-safe: yes (may call a lazy callback).
  */
-int sw_jit_lookup(uint64_t pc, struct sw_jit_found *out);
+SW_API int sw_jit_lookup(uint64_t pc, struct sw_jit_found *out);
 
 /*
  * sw_jit_get_name - copy the name of the procedure containing pc (at most
@@ -628,7 +628,7 @@ int sw_jit_lookup(uint64_t pc, struct sw_jit_found *out);
  * SW_ENONAME are answers: they leave sw_jit_last_error unchanged.
  * Thread-safe: yes.  Async-signal-safe: yes.
  */
-int sw_jit_get_name(uint64_t pc, char *buf, size_t size, uint64_t *offset);
+SW_API int sw_jit_get_name(uint64_t pc, char *buf, size_t size, uint64_t *offset);
 
 /*
  * sw_jit_stats - registry counters: procedures indexed (table and callback
@@ -646,7 +646,7 @@ struct sw_jit_stats {
 	size_t unwind_bytes;         /* .eh_frame copies and names */
 	size_t retired_bytes;        /* unlinked, not yet reclaimed */
 };
-int sw_jit_get_stats(struct sw_jit_stats *out);
+SW_API int sw_jit_get_stats(struct sw_jit_stats *out);
 
 /* ================================================================== *
  * Publishers: one registration, visible to every other consumer
@@ -693,7 +693,7 @@ enum sw_jit_publisher {
  * (sw_jit_publish changes one).  Returns the previous mask, or SW_EINVAL
  * for unknown bits.  Thread-safe: yes.  Async-signal-safe: no.
  */
-int sw_jit_set_publishers(unsigned mask);
+SW_API int sw_jit_set_publishers(unsigned mask);
 
 /*
  * sw_jit_publish - change the publishers of one registration: those in
@@ -702,7 +702,7 @@ int sw_jit_set_publishers(unsigned mask);
  * callback range with a non-zero mask), or the first publisher error (the
  * others are still applied).  Thread-safe: yes.  Async-signal-safe: no.
  */
-int sw_jit_publish(sw_jit_handle_t handle, unsigned mask);
+SW_API int sw_jit_publish(sw_jit_handle_t handle, unsigned mask);
 
 #ifdef __cplusplus
 }

@@ -47,6 +47,9 @@ struct sw_jit_eh_fde {
  * Thread-safe: yes.  Async-signal-safe: yes, but the consumer (libgcc)
  * is not.
  */
+/* Exported from libstackwalk.so (and libstackwalk_unwind.so) although
+ * not public API: the interposer finds it by name (mk/stackwalk.map). */
+__attribute__((visibility("default")))
 int sw_jit_eh_find_fde(uint64_t pc, void *buf, size_t size, struct sw_jit_eh_fde *out);
 typedef int (*sw_jit_eh_find_fde_fn)(uint64_t pc, void *buf, size_t size,
 				     struct sw_jit_eh_fde *out);

@@ -6,6 +6,7 @@
  * registers.  No frame-count limit: the buffer bounds the walk, and every
  * step must make the stack grow (stackwalk.h, SW_MAX_SIGNAL_FRAMES).
  */
+#include "arch/context.h"
 #include "unwind/internal.h"
 
 static int step(sw_cursor_t *cur)
@@ -48,7 +49,7 @@ static int walk(sw_cursor_t *cur, void **pcs, int max, int n, int *status)
 
 __attribute__((noinline)) int sw_backtrace2(void **pcs, int max, int *status)
 {
-	sw_context_t ctx;
+	struct sw_context_impl ctx;     /* not a whole sw_context_t (context.h) */
 	sw_cursor_t cur;
 	int ignored;
 
@@ -58,21 +59,21 @@ __attribute__((noinline)) int sw_backtrace2(void **pcs, int max, int *status)
 		*status = max == 0 ? SW_ETOODEEP : SW_EINVAL;
 		return max == 0 ? 0 : SW_EINVAL;
 	}
-	sw_getcontext(&ctx);
-	sw_init_local(&cur, &ctx);
+	sw_getcontext(sw_ctx_public(&ctx));
+	sw_init_local(&cur, sw_ctx_public(&ctx));
 	/* the captured frame is sw_backtrace2 itself: start from its caller */
 	return walk(&cur, pcs, max, 0, status);
 }
 
 __attribute__((noinline)) int sw_backtrace(void **pcs, int max)
 {
-	sw_context_t ctx;
+	struct sw_context_impl ctx;     /* not a whole sw_context_t (context.h) */
 	sw_cursor_t cur;
 
 	if (!pcs || max <= 0)
 		return max == 0 ? 0 : SW_EINVAL;
-	sw_getcontext(&ctx);
-	sw_init_local(&cur, &ctx);
+	sw_getcontext(sw_ctx_public(&ctx));
+	sw_init_local(&cur, sw_ctx_public(&ctx));
 	/* the captured frame is sw_backtrace itself: start from its caller */
 	return walk(&cur, pcs, max, 0, NULL);
 }

@@ -25,6 +25,7 @@
  */
 #include <string.h>
 
+#include "arch/context.h"
 #include "arch/sigframe.h"
 #include "dwarf/expr.h"
 #include "unwind/internal.h"
@@ -65,7 +66,7 @@ int sw_init_local(sw_cursor_t *cursor, const sw_context_t *ctx)
 		return SW_EINVAL;
 	sw_init();
 	memset(c, 0, sizeof(*c));
-	memcpy(c->regs, ctx->regs, sizeof(c->regs));
+	memcpy(c->regs, sw_ctx_cimpl(ctx)->regs, sizeof(c->regs));
 	c->valid = CALLEE_SAVED | (1u << SW_REG_RSP) | (1u << SW_REG_RIP);
 	sw_mem_init(&c->mem, c->regs[SW_REG_RSP]);
 	return 0;
@@ -371,7 +372,7 @@ extern void __asan_handle_no_return(void) __attribute__((weak));
 int sw_resume(sw_cursor_t *cursor)
 {
 	struct sw_cursor_impl *c = impl(cursor);
-	sw_context_t ctx;
+	struct sw_context_impl ctx;     /* all sw_arch_resume reads (context.h) */
 
 	if ((c->valid & ((1u << SW_REG_RIP) | (1u << SW_REG_RSP))) !=
 	    ((1u << SW_REG_RIP) | (1u << SW_REG_RSP)))
@@ -380,5 +381,5 @@ int sw_resume(sw_cursor_t *cursor)
 	ctx.flags = 0;
 	if (__asan_handle_no_return)
 		__asan_handle_no_return();
-	sw_arch_resume(&ctx);
+	sw_arch_resume(sw_ctx_public(&ctx));
 }

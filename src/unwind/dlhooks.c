@@ -70,7 +70,9 @@ void sw_dlhooks_init(void)
 				 __ATOMIC_RELEASE);
 }
 
-int dlclose(void *handle)
+/* Exported, unversioned (mk/stackwalk.map): it interposes the C library's
+ * dlclose only as a global symbol of default visibility. */
+__attribute__((visibility("default"))) int dlclose(void *handle)
 {
 	int (*fn)(void *) = __atomic_load_n(&real_dlclose, __ATOMIC_ACQUIRE);
 	int rc;

@@ -125,11 +125,12 @@ for v in "${variants[@]}"; do
 	[[ ${#san[@]} -gt 0 && $cxx == clang++ ]] && shared=no
 	if [[ $shared == yes ]]; then
 		{
-			# the registry in libstackwalk.so
-			"$cxx" "${san[@]}" -o "$d/cxx_jit_shared" "$d/cxx_jit.o" "$d/emit.o" \
+			# the registry in libstackwalk.so (the program without the
+			# direct mode: the .so exports the public API only)
+			"$cxx" "${san[@]}" -o "$d/cxx_jit_shared" "$d/cxx_jit_pub.o" "$d/emit.o" \
 				"-L$build" -Wl,-rpath,"$out/lib" -lstackwalk -ldl &&
 			# the interposer linked before libstdc++/libgcc_s, not preloaded
-			"$cxx" "${san[@]}" -o "$d/cxx_jit_linked" "$d/cxx_jit.o" "$d/emit.o" \
+			"$cxx" "${san[@]}" -o "$d/cxx_jit_linked" "$d/cxx_jit_pub.o" "$d/emit.o" \
 				-Wl,--no-as-needed "$findfde" -Wl,--as-needed -Wl,-rpath,"$build:$out/lib" \
 				"-L$build" -lstackwalk -ldl
 		} >>"$blog" 2>&1 || echo "build failed" >>"$blog"

@@ -31,6 +31,27 @@ check gcc "${cflags[@]}" "$prefix/use.c" "${pc[@]}" -Wl,-rpath,"$prefix/lib" -o 
 check gcc "${cflags[@]}" "$prefix/use.c" "-I$prefix/include" "$prefix/lib/libstackwalk.a" -o "$prefix/use-static"
 check test "$("$prefix/use-shared")" = "CIE pointer does not designate a CIE"
 check test "$("$prefix/use-static")" = "CIE pointer does not designate a CIE"
+# sw_version() of the installed libraries (shared and static) is the
+# version the installed header and the .pc file give: one version, kept in
+# include/stackwalk.h
+cat >"$prefix/version.c" <<'C'
+#include <stackwalk.h>
+#include <stdio.h>
+int main(void)
+{
+	uint32_t v = sw_version();
+	printf("%u.%u %s\n", (unsigned)(v >> 16), (unsigned)(v & 0xffff),
+	       v == SW_VERSION && v == SW_VERSION_ENCODE(SW_VERSION_MAJOR, SW_VERSION_MINOR) ? "same" : "differs");
+	return 0;
+}
+C
+hdr=$(sed -n 's/^#define SW_VERSION_M[AI][JN]OR //p' "$prefix/include/stackwalk.h" | paste -sd.)
+pcver=$(pkg-config --modversion stackwalk)
+check test "$pcver" = "$hdr"
+check gcc "${cflags[@]}" "$prefix/version.c" "${pc[@]}" -Wl,-rpath,"$prefix/lib" -o "$prefix/version-shared"
+check gcc "${cflags[@]}" "$prefix/version.c" "-I$prefix/include" "$prefix/lib/libstackwalk.a" -o "$prefix/version-static"
+check test "$("$prefix/version-shared")" = "$pcver same"
+check test "$("$prefix/version-static")" = "$pcver same"
 # the shared library's file set: real file, SONAME link, development link
 check test -f "$prefix/lib/libstackwalk.so.0.1" -a ! -L "$prefix/lib/libstackwalk.so.0.1"
 check test "$(readlink "$prefix/lib/libstackwalk.so.0")" = libstackwalk.so.0.1

@@ -102,10 +102,10 @@ static void init_ctx(sw_cursor_t *cur, uint64_t ip, uint64_t sp, uint64_t fp)
 	sw_context_t ctx;
 
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.regs[SW_REG_RIP] = ip;
-	ctx.regs[SW_REG_RSP] = sp;
-	ctx.regs[SW_REG_RBP] = fp;
-	ctx.regs[SW_REG_RBX] = 0x1111;
+	CHECK_EQ(sw_context_set_reg(&ctx, SW_REG_RIP, ip), 0, "sw_context_set_reg rip");
+	CHECK_EQ(sw_context_set_reg(&ctx, SW_REG_RSP, sp), 0, "sw_context_set_reg rsp");
+	CHECK_EQ(sw_context_set_reg(&ctx, SW_REG_RBP, fp), 0, "sw_context_set_reg rbp");
+	CHECK_EQ(sw_context_set_reg(&ctx, SW_REG_RBX, 0x1111), 0, "sw_context_set_reg rbx");
 	CHECK_EQ(sw_init_local(cur, &ctx), 0, "sw_init_local on a hand-made context");
 }
 

@@ -350,6 +350,15 @@ static void check_frame(sw_cursor_t *cur, const struct frame_expect *f)
 		expect_proc(f->name, cur, f->start, f->end);
 }
 
+/* a register of a snapshot (sw_context_t is opaque) */
+static uint64_t ctx_reg(const sw_context_t *ctx, int reg)
+{
+	uint64_t v = 0;
+
+	CHECK_EQ(sw_context_get_reg(ctx, reg, &v), 0, "sw_context_get_reg(%s)", reg_names[reg]);
+	return v;
+}
+
 NOINLINE static void leaf(void)
 {
 	sw_context_t ctx;
@@ -361,14 +370,14 @@ NOINLINE static void leaf(void)
 	memset(&ctx, 0x5a, sizeof(ctx));
 	CHECK_EQ(sw_getcontext(&ctx), 0, "sw_getcontext's result");
 	/* the snapshot */
-	CHECK_EQ(ctx.regs[SW_REG_RBP], fa, "%s: sw_getcontext: rbp is leaf's frame pointer", cn);
-	CHECK(ctx.regs[SW_REG_RSP] < fa && fa - ctx.regs[SW_REG_RSP] < 4096,
+	CHECK_EQ(ctx_reg(&ctx, SW_REG_RBP), fa, "%s: sw_getcontext: rbp is leaf's frame pointer", cn);
+	CHECK(ctx_reg(&ctx, SW_REG_RSP) < fa && fa - ctx_reg(&ctx, SW_REG_RSP) < 4096,
 	      "%s: sw_getcontext: rsp %#" PRIx64 " just below the frame pointer %#" PRIx64, cn,
-	      ctx.regs[SW_REG_RSP], fa);
+	      ctx_reg(&ctx, SW_REG_RSP), fa);
 
 	CHECK_EQ(sw_init_local(&cur, &ctx), 0, "sw_init_local");
-	CHECK_EQ(sw_get_ip(&cur), ctx.regs[SW_REG_RIP], "%s: frame 0's IP", cn);
-	CHECK_EQ(sw_get_sp(&cur), ctx.regs[SW_REG_RSP], "%s: frame 0's SP", cn);
+	CHECK_EQ(sw_get_ip(&cur), ctx_reg(&ctx, SW_REG_RIP), "%s: frame 0's IP", cn);
+	CHECK_EQ(sw_get_sp(&cur), ctx_reg(&ctx, SW_REG_RSP), "%s: frame 0's SP", cn);
 	/* leaf keeps a frame pointer (it takes __builtin_frame_address), so
 	 * its CFA, the SP before the call into it, is rbp + 16 */
 	CHECK_EQ(sw_get_cfa(&cur), fa + 16, "%s: frame 0's CFA is its frame pointer + 16", cn);
@@ -453,11 +462,11 @@ static void getcontext_snapshot(void)
 	ctx_probe(&ctx);
 	CHECK_EQ(probe_rc, 0, "sw_getcontext's result");
 	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		CHECK_EQ(ctx.regs[want[i].reg], want[i].want, "sw_getcontext: %s", reg_names[want[i].reg]);
-	CHECK_EQ(ctx.regs[SW_REG_RSP], probe_sp, "sw_getcontext: rsp once it has returned");
-	CHECK_EQ(ctx.regs[SW_REG_RIP], A(probe_ra), "sw_getcontext: rip = its return address");
+		CHECK_EQ(ctx_reg(&ctx, want[i].reg), want[i].want, "sw_getcontext: %s", reg_names[want[i].reg]);
+	CHECK_EQ(ctx_reg(&ctx, SW_REG_RSP), probe_sp, "sw_getcontext: rsp once it has returned");
+	CHECK_EQ(ctx_reg(&ctx, SW_REG_RIP), A(probe_ra), "sw_getcontext: rip = its return address");
 	for (unsigned i = 0; i < sizeof(caller_saved) / sizeof(caller_saved[0]); i++)
-		CHECK_EQ(ctx.regs[caller_saved[i]], 0,
+		CHECK_EQ(ctx_reg(&ctx, caller_saved[i]), 0,
 			 "sw_getcontext: caller-saved %s reads 0 (header: \"caller-saved ones read 0\")",
 			 reg_names[caller_saved[i]]);
 }
@@ -509,6 +518,43 @@ NOINLINE static void reg_api(void)
 	CHECK_EQ(sw_backtrace_ucontext(&uc, NULL, 4), SW_EINVAL, "sw_backtrace_ucontext(uc, NULL, 4)");
 	CHECK_EQ(sw_backtrace_ucontext(&uc, pcs, 0), 0, "sw_backtrace_ucontext(uc, pcs, 0)");
 	CHECK_EQ(sw_backtrace(pcs, -1), SW_EINVAL, "sw_backtrace(pcs, -1)");
+
+	/* a context made by hand: zero-filled, then set */
+	memset(&ctx, 0, sizeof(ctx));
+	for (int r = 0; r < SW_REG_COUNT; r++) {
+		CHECK_EQ(sw_context_get_reg(&ctx, r, &v), 0, "sw_context_get_reg(%s)", reg_names[r]);
+		CHECK_EQ(v, 0, "a zero-filled context's %s", reg_names[r]);
+		CHECK_EQ(sw_context_set_reg(&ctx, r, 0x100u + (uint64_t)r), 0, "sw_context_set_reg(%s)",
+			 reg_names[r]);
+	}
+	for (int r = 0; r < SW_REG_COUNT; r++)
+		CHECK_EQ(ctx_reg(&ctx, r), 0x100u + (uint64_t)r, "%s as set in the context", reg_names[r]);
+	CHECK_EQ(sw_init_local(&cur, &ctx), 0, "sw_init_local on a hand-made context");
+	CHECK_EQ(sw_get_ip(&cur), 0x100u + SW_REG_IP, "the hand-made context's IP");
+	CHECK_EQ(sw_get_sp(&cur), 0x100u + SW_REG_SP, "the hand-made context's SP");
+	CHECK_EQ(sw_get_reg(&cur, SW_REG_R12, &v), 0, "the hand-made context's r12");
+	CHECK_EQ(v, 0x100u + SW_REG_R12, "r12 from the hand-made context");
+	CHECK_EQ(sw_context_get_reg(&ctx, SW_REG_COUNT, &v), SW_EBADREG, "sw_context_get_reg(17)");
+	CHECK_EQ(sw_context_get_reg(&ctx, -1, &v), SW_EBADREG, "sw_context_get_reg(-1)");
+	CHECK_EQ(sw_context_set_reg(&ctx, SW_REG_COUNT, 1), SW_EBADREG, "sw_context_set_reg(17)");
+	CHECK_EQ(sw_context_set_reg(&ctx, -1, 1), SW_EBADREG, "sw_context_set_reg(-1)");
+	CHECK_EQ(sw_context_get_reg(NULL, SW_REG_IP, &v), SW_EINVAL, "sw_context_get_reg(NULL, ..)");
+	CHECK_EQ(sw_context_get_reg(&ctx, SW_REG_IP, NULL), SW_EINVAL, "sw_context_get_reg(.., NULL)");
+	CHECK_EQ(sw_context_set_reg(NULL, SW_REG_IP, 1), SW_EINVAL, "sw_context_set_reg(NULL, ..)");
+
+	/* output structs: the reserved words come back zeroed */
+	memset(&pi, 0xa5, sizeof(pi));
+	sw_getcontext(&ctx);
+	CHECK_EQ(sw_init_local(&cur, &ctx), 0, "sw_init_local");
+	CHECK_EQ(sw_get_proc_info(&cur, &pi), 0, "sw_get_proc_info in reg_api");
+	CHECK_EQ(pi.reserved32, 0, "sw_proc_info.reserved32 is 0");
+	for (unsigned i = 0; i < sizeof(pi.reserved) / sizeof(pi.reserved[0]); i++)
+		CHECK_EQ(pi.reserved[i], 0, "sw_proc_info.reserved[%u] is 0", i);
+	struct sw_stats st;
+	memset(&st, 0xa5, sizeof(st));
+	CHECK_EQ(sw_get_stats(&st), 0, "sw_get_stats");
+	for (unsigned i = 0; i < sizeof(st.reserved) / sizeof(st.reserved[0]); i++)
+		CHECK_EQ(st.reserved[i], 0, "sw_stats.reserved[%u] is 0", i);
 }
 
 /* ---------------------------------------------------------------- proc info vs libgcc */

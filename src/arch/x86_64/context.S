@@ -1,7 +1,8 @@
 /*
  * x86-64 register capture and resume.
  *
- * struct sw_context is 17 64-bit slots in DWARF register order
+ * The context (struct sw_context_impl, context.h: the library's view of
+ * the opaque sw_context_t) is 17 64-bit slots in DWARF register order
  * (rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip) followed by a flags word;
  * offsets below are slot * 8.  context_layout.h names them (SW_CTX_*) and
  * context_layout.c checks each against the C layout with offsetof and
@@ -85,6 +86,7 @@ sw_getcontext:
 .endm
 
 	.globl	sw_arch_resume
+	.hidden	sw_arch_resume		/* internal: not exported by the .so */
 	.type	sw_arch_resume, @function
 	.p2align 4
 sw_arch_resume:

@@ -1,18 +1,20 @@
 /*
- * Compile-time checks of context_layout.h against sw_context_t: the
+ * Compile-time checks of context_layout.h against struct sw_context_impl
+ * (the library's view of the opaque sw_context_t, context.h): the
  * offsets context.S uses (sw_getcontext stores, sw_arch_resume loads) are
  * the C struct's.  Compiled into the library so every build runs them;
  * the object holds no code.
  */
 #include <stddef.h>
 
+#include "arch/x86_64/context.h"
 #include "arch/x86_64/context_layout.h"
 #include "arch/x86_64/regs.h"
 #include "stackwalk.h"
 
 #define SW_CHECK_SLOT(reg, off)                                                    \
-	_Static_assert(offsetof(sw_context_t, regs) + (reg) * sizeof(uint64_t) == (off), \
-		       "context.S offset of " #reg " differs from sw_context_t")
+	_Static_assert(offsetof(struct sw_context_impl, regs) + (reg) * sizeof(uint64_t) == (off), \
+		       "context.S offset of " #reg " differs from sw_context_impl")
 
 SW_CHECK_SLOT(SW_X86_64_RAX, SW_CTX_RAX);
 SW_CHECK_SLOT(SW_X86_64_RDX, SW_CTX_RDX);
@@ -35,7 +37,9 @@ SW_CHECK_SLOT(SW_X86_64_RIP, SW_CTX_RIP);
 /* the public enum numbers registers as the psABI does */
 _Static_assert((int)SW_REG_RSP == (int)SW_X86_64_RSP && (int)SW_REG_RIP == (int)SW_X86_64_RIP &&
 	       (int)SW_REG_COUNT == (int)SW_X86_64_RIP + 1, "enum sw_reg is not DWARF order");
-_Static_assert(offsetof(sw_context_t, regs) == 0, "sw_context_t starts with its registers");
-_Static_assert(offsetof(sw_context_t, flags) == SW_CTX_FLAGS, "context.S offset of flags");
+_Static_assert(offsetof(struct sw_context_impl, regs) == 0, "the context starts with its registers");
+_Static_assert(offsetof(struct sw_context_impl, flags) == SW_CTX_FLAGS, "context.S offset of flags");
 _Static_assert(sizeof(uint64_t) * SW_REG_COUNT == SW_CTX_FLAGS, "17 register slots");
-_Static_assert(sizeof(sw_context_t) == SW_CTX_SIZE, "sw_context_t size");
+_Static_assert(sizeof(struct sw_context_impl) == SW_CTX_SIZE, "the context's size");
+/* sw_getcontext writes SW_CTX_SIZE bytes into the caller's sw_context_t */
+_Static_assert(SW_CTX_SIZE <= sizeof(sw_context_t), "sw_context_t holds the context");

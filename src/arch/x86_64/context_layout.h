@@ -1,12 +1,13 @@
 /*
- * Byte offsets of struct sw_context's fields, for the assembly in
+ * Byte offsets of struct sw_context_impl's fields (context.h: the
+ * library's view of the opaque sw_context_t), for the assembly in
  * context.S (the preprocessor runs on .S files, so it may include this
  * header) and for context_layout.c, which checks every value against the C
- * layout with offsetof and _Static_assert: a change to sw_context_t that
+ * layout with offsetof and _Static_assert: a change to the layout that
  * the assembly does not follow fails the build instead of corrupting
  * registers.
  *
- * sw_context_t is 17 64-bit slots in DWARF register order (System V psABI:
+ * The context is 17 64-bit slots in DWARF register order (System V psABI:
  * rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip), then a flags word; the
  * offset of register r is r * 8.  Plain numbers only: no C here.
  */

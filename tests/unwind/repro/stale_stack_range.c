@@ -57,9 +57,9 @@ int main(void)
 	 * freed fiber stack; no unwind info at IP 0x1000, so the frame-pointer
 	 * rule reads [rbp] -> a plain load from unmapped memory */
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.regs[SW_REG_RIP] = 0x1000;
-	ctx.regs[SW_REG_RSP] = (uint64_t)(uintptr_t)stk + 0x100;
-	ctx.regs[SW_REG_RBP] = (uint64_t)(uintptr_t)stk + 0x200;
+	sw_context_set_reg(&ctx, SW_REG_RIP, 0x1000);
+	sw_context_set_reg(&ctx, SW_REG_RSP, (uint64_t)(uintptr_t)stk + 0x100);
+	sw_context_set_reg(&ctx, SW_REG_RBP, (uint64_t)(uintptr_t)stk + 0x200);
 	sw_init_local(&cur, &ctx);
 	printf("step: %d\n", sw_step(&cur));
 	return 0;

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The shared libraries export the public API and nothing else:
+#
+#   tests/scripts/exports.sh BUILD_DIR MODE
+#
+#   so-set        libstackwalk.so's defined dynamic symbols (nm -D
+#                 --defined-only) are exactly the functions the public
+#                 headers declare (every header under include/, as gcc
+#                 -aux-info lists them; static inline helpers excluded)
+#                 plus the contract symbols mk/stackwalk.map documents
+#                 (its "contract: NAME" lines)
+#   so-versions   every exported sw_ symbol has, as its default version
+#                 (@@), a STACKWALK_ node that mk/stackwalk.map defines;
+#                 the other contract symbols are unversioned (they
+#                 interpose the C library's dlclose and other libraries'
+#                 unversioned names)
+#   unwind-set    libstackwalk_unwind.so: the libgcc_s names src/eh/libgcc.map
+#                 lists and its unversioned dlclose (src/eh/dlclose.c),
+#                 nothing of stackwalk's API (it needs libstackwalk.so:
+#                 one registry per process)
+#   unwind-versions  its dlclose unversioned, and each libgcc_s name
+#                 with the very version the system's libgcc_s.so.1 gives it
+#   unwind-libgcc every libgcc name it exports is one libgcc_s.so.1 exports
+#
+# MODE is accepted for tests/run.sh; both modes check the libraries
+# BUILD_DIR holds (the sanitizer build has no libstackwalk_unwind.so: the
+# plain run checks it).
+# Output: PASS/FAIL per check (the differences under a FAIL), then
+# "N passed, N failed".
+set -uo pipefail
+
+if (($# != 2)); then
+	echo "usage: $0 BUILD_DIR full|quick" >&2
+	exit 2
+fi
+[[ -f $1/libstackwalk.so ]] || { echo "$0: no $1/libstackwalk.so" >&2; exit 2; }
+build=$(cd "$1" && pwd)
+cd "$(dirname "$0")/../.." || exit 2
+root=$(pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "PASS $1"; }
+ko() { fail=$((fail + 1)); echo "FAIL $1"; }
+
+# same NAME WANT GOT: the two sorted lists are equal (else print the diff)
+same() {
+	if cmp -s "$2" "$3"; then
+		ok "$1 ($(wc -l <"$3") symbols)"
+	else
+		ko "$1"
+		diff "$2" "$3" | sed -n 's/^</  missing:    /p; s/^>/  unexpected: /p' | head -n 200
+	fi
+}
+
+# the functions declared in the public headers
+find include -name '*.h' | LC_ALL=C sort | sed "s|^include/|#include <|; s|$|>|" >"$work/all.c"
+if ! gcc -std=gnu11 -fsyntax-only -aux-info "$work/all.aux" -I "$root/include" "$work/all.c" 2>"$work/aux.err"; then
+	cat "$work/aux.err"
+	ko "the public headers compile"
+	echo "$pass passed, $fail failed"
+	exit 1
+fi
+grep -F "/* $root/include/" "$work/all.aux" | grep -F '*/ extern ' |
+	sed -E 's:^/\*[^*]*\*/ ::; s/^[^(]*[^A-Za-z0-9_]([A-Za-z_][A-Za-z0-9_]*) \(.*/\1/' |
+	LC_ALL=C sort -u >"$work/public.txt"
+npublic=$(wc -l <"$work/public.txt")
+if ((npublic < 10)); then
+	ko "found the public functions (only $npublic)"
+	echo "$pass passed, $fail failed"
+	exit 1
+fi
+
+# the contract symbols and the version nodes the map documents
+map=mk/stackwalk.map
+sed -n 's/^ \* contract: \([A-Za-z0-9_]*\).*/\1/p' "$map" | LC_ALL=C sort -u >"$work/contract.txt"
+nodes=$(grep -oE '^STACKWALK_[0-9.]+' "$map" | sort -u | paste -sd' ')
+[[ -n $nodes ]] || ko "$map defines a STACKWALK_ version node"
+LC_ALL=C sort -u "$work/public.txt" "$work/contract.txt" >"$work/want.txt"
+
+# exported NAME@VERSION (VERSION empty when unversioned), version
+# definitions (type A) left out
+exports() {
+	nm -D --defined-only "$1" | awk '$2 != "A" { print $3 }' | LC_ALL=C sort -u
+}
+
+# check_versions NAME FILE: sw_ symbols carry a STACKWALK_ node as their
+# default version, non-sw_ contract symbols none
+check_versions() {
+	local bad=0 sym name ver
+	while read -r sym; do
+		name=${sym%%@*}
+		ver=
+		[[ $sym == *@@* ]] && ver=${sym#*@@}
+		if [[ $name == sw_* ]]; then
+			if [[ -z $ver || " $nodes " != *" $ver "* ]]; then
+				echo "  $sym: not in a STACKWALK_ node of $map ($nodes)"
+				bad=1
+			fi
+		elif grep -qx "$name" "$work/contract.txt"; then
+			if [[ $sym == *@* ]]; then
+				echo "  $sym: a contract symbol must stay unversioned"
+				bad=1
+			fi
+		fi
+	done <"$2"
+	if ((bad)); then ko "$1"; else ok "$1"; fi
+}
+
+exports "$build/libstackwalk.so" >"$work/so.txt"
+sed 's/@.*//' "$work/so.txt" | LC_ALL=C sort -u >"$work/so.names"
+same "so-set: libstackwalk.so exports the $npublic public functions and $(wc -l <"$work/contract.txt") contract symbols" \
+	"$work/want.txt" "$work/so.names"
+check_versions "so-versions: libstackwalk.so's sw_ symbols are in $nodes" "$work/so.txt"
+
+unw=$build/libstackwalk_unwind.so
+if [[ -e $unw ]]; then
+	# the libgcc_s names the map lists: identifiers before ';' outside
+	# comments, version node names left out
+	perl -0777 -pe 's{/\*.*?\*/}{}gs' src/eh/libgcc.map | grep -oE '[A-Za-z_][A-Za-z0-9_]*;' |
+		tr -d ';' | grep -v -e '^GCC_' -e '^STACKWALK_' | LC_ALL=C sort -u >"$work/libgcc.txt"
+	{ cat "$work/libgcc.txt"; echo dlclose; } | LC_ALL=C sort -u >"$work/want_unw.txt"
+	exports "$unw" >"$work/unw.txt"
+	sed 's/@.*//' "$work/unw.txt" | LC_ALL=C sort -u >"$work/unw.names"
+	same "unwind-set: libstackwalk_unwind.so exports dlclose and $(wc -l <"$work/libgcc.txt") libgcc_s names, no sw_ API" \
+		"$work/want_unw.txt" "$work/unw.names"
+	check_versions "unwind-versions: libstackwalk_unwind.so's dlclose is unversioned" "$work/unw.txt"
+	libgcc=$(gcc -print-file-name=libgcc_s.so.1)
+	if [[ -f $libgcc ]]; then
+		exports "$libgcc" | sed 's/@@*/ /' >"$work/real.txt"
+		bad=0
+		while read -r sym; do
+			name=${sym%%@*}
+			grep -qx "$name" "$work/libgcc.txt" || continue
+			ver=${sym#*@@}
+			[[ $sym == *@@* ]] || ver=
+			if ! grep -qx "$name $ver" "$work/real.txt"; then
+				echo "  $sym: libgcc_s.so.1 has $(grep "^$name " "$work/real.txt" | tr '\n' ' ')"
+				bad=1
+			fi
+		done <"$work/unw.txt"
+		if ((bad)); then ko "unwind-libgcc: each libgcc name with libgcc_s's version"; else
+			ok "unwind-libgcc: each libgcc name with libgcc_s's version ($libgcc)"; fi
+	else
+		ko "unwind-libgcc: no libgcc_s.so.1 ($libgcc)"
+	fi
+else
+	echo "exports: no $unw in this build (the plain build checks it)"
+fi
+
+echo "$pass passed, $fail failed"
+((fail == 0))
