@@ -416,7 +416,7 @@ struct sw_jit_cfi {
  *     works for several epilogues.  POP_FRAMES can return to the 8
  *     innermost open frames.  Rules are kept for registers 0..16 (rsp is
  *     the CFA, never saved); save slots must be multiples of 8 from the CFA.
- *     Bounds: 4096 regions, 65536 ops (src/jit/describe.h).
+ *     Bounds: 4096 regions, 65536 ops (src/jit/describe/describe.h).
  * Registers are DWARF numbers (enum sw_reg).  Descriptions whose CFI
  * exceeds SW_JIT_MAX_CFI bytes are rejected (SW_EINVAL).
  */

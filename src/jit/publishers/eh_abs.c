@@ -13,7 +13,7 @@
 #include <stackwalk.h>
 
 #include "dwarf/reader.h"
-#include "jit/eh_abs.h"
+#include "jit/publishers/eh_abs.h"
 #include "jit/error.h"
 
 enum { PE_ABSPTR = 0x00, PE_INDIRECT = 0x80, PE_OMIT = 0xff };

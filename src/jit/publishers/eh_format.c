@@ -1,6 +1,6 @@
 /*
  * A chunk's FDEs, and their rules re-encoded with absolute pointers (see
- * pub_eh.h).
+ * eh_format.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +9,8 @@
 
 #include "dwarf/cfi.h"
 #include "dwarf/reader.h"
-#include "jit/eh_abs.h"
-#include "jit/pub_eh.h"
+#include "jit/publishers/eh_abs.h"
+#include "jit/publishers/eh_format.h"
 
 void sw_pub_put4(uint8_t *p, uint32_t v)
 {

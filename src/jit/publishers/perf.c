@@ -63,8 +63,8 @@
 
 #include "dwarf/cfi.h"
 #include "jit/error.h"
-#include "jit/pub_eh.h"
-#include "jit/publish.h"
+#include "jit/publishers/eh_format.h"
+#include "jit/publishers/publish.h"
 
 /* Name of an unnamed procedure in both files. */
 static const char *proc_name(const struct sw_jit_chunk_proc *p, char *buf, size_t size)

@@ -1,0 +1,43 @@
+/*
+ * Lazy callback ranges (sw_jit_add_callback): the JIT describes a
+ * procedure only when a reader asks (readers.c converts the answer).
+ */
+#include <stdlib.h>
+
+#include "jit/error.h"
+#include "jit/registry/internal.h"
+
+static int add_callback(uint64_t start, uint64_t end, sw_jit_callback_t callback, void *arg,
+			sw_jit_handle_t *out)
+{
+	struct cbobj *c;
+	int rc;
+
+	if (!out)
+		return sw_jit_fail(SW_EINVAL, "out: NULL");
+	if (!callback)
+		return sw_jit_fail(SW_EINVAL, "callback: NULL");
+	if (!range_ok(start, end))
+		return sw_reg_range_fail("end", start, end);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return SW_ENOMEM;
+	c->h.type = OBJ_CALLBACK;
+	c->start = start;
+	c->end = end;
+	c->cb = callback;
+	c->arg = arg;
+	rc = sw_reg_range_register(&c->h, start, end, sw_reg_block_size(c), out);
+	if (rc < 0)
+		free(c);
+	return rc;
+}
+
+int sw_jit_add_callback(uint64_t start, uint64_t end, sw_jit_callback_t callback, void *arg,
+			sw_jit_handle_t *out)
+{
+	uint32_t mark = sw_jit_err_mark();
+
+	return sw_jit_err_ctx(add_callback(start, end, callback, arg, out), mark,
+			      "sw_jit_add_callback: ");
+}
