@@ -8,6 +8,7 @@
 
 #include <stackwalk.h>
 
+#include "dwarf/writer.h"
 #include "jit/publishers/gdb.h"
 
 /* ---------------------------------------------------------------- object */
@@ -57,74 +58,14 @@ enum { AB_CU = 1, AB_SUB = 2 };
 #define OPCODE_BASE 13
 static const uint8_t std_lengths[OPCODE_BASE - 1] = { 0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1 };
 
-/* A byte sink: with buf == NULL it only counts (the measuring pass), so
- * one function both sizes and writes a section. */
-struct sink {
-	uint8_t *buf;
-	size_t pos;
-};
-
-static void put(struct sink *s, const void *p, size_t n)
-{
-	if (s->buf)
-		memcpy(s->buf + s->pos, p, n);
-	s->pos += n;
-}
-
-static void put1(struct sink *s, uint8_t v)
-{
-	put(s, &v, 1);
-}
-
-static void put2(struct sink *s, uint16_t v)
-{
-	put(s, &v, 2);   /* little-endian host: the ELF is ELFDATA2LSB */
-}
-
-static void put4(struct sink *s, uint32_t v)
-{
-	put(s, &v, 4);
-}
-
-static void put8(struct sink *s, uint64_t v)
-{
-	put(s, &v, 8);
-}
-
-static void put_str(struct sink *s, const char *str)
-{
-	put(s, str, strlen(str) + 1);
-}
-
-static void put_uleb(struct sink *s, uint64_t v)
-{
-	do {
-		uint8_t b = v & 0x7f;
-		v >>= 7;
-		put1(s, b | (v ? 0x80 : 0));
-	} while (v);
-}
-
-static void put_sleb(struct sink *s, int64_t v)
-{
-	for (;;) {
-		uint8_t b = v & 0x7f;
-		v >>= 7;   /* arithmetic shift (gcc, clang) */
-		if ((v == 0 && !(b & 0x40)) || (v == -1 && (b & 0x40))) {
-			put1(s, b);
-			return;
-		}
-		put1(s, b | 0x80);
-	}
-}
+/* Sections are written through dwarf/writer.h: a measuring writer (buf
+ * NULL) sizes a section, a second pass over the image writes it. */
 
 /* Write the 4-byte unit_length of a unit that started at `at` (its length
  * field) and ends at the current position. */
-static void patch_length(struct sink *s, size_t at)
+static void patch_length(struct sw_writer *s, size_t at)
 {
-	uint32_t len = (uint32_t)(s->pos - at - 4);
-	if (s->buf)
-		memcpy(s->buf + at, &len, 4);
+	sw_wr_patch_u32(s, at, (uint32_t)(s->pos - at - 4));
 }
 /* The file table: distinct names (pointers into the chunks) and each
  * procedure's 1-based index in it (0: no lines), procedures numbered
@@ -178,92 +119,92 @@ static void files_free(struct files *f)
 	free(f->of_proc);
 }
 
-static void debug_abbrev(struct sink *s)
+static void debug_abbrev(struct sw_writer *s)
 {
-	put_uleb(s, AB_CU);
-	put_uleb(s, DW_TAG_compile_unit);
-	put1(s, DW_CHILDREN_yes);
-	put_uleb(s, DW_AT_name);      put_uleb(s, DW_FORM_string);
-	put_uleb(s, DW_AT_producer);  put_uleb(s, DW_FORM_string);
-	put_uleb(s, DW_AT_language);  put_uleb(s, DW_FORM_data1);
-	put_uleb(s, DW_AT_stmt_list); put_uleb(s, DW_FORM_sec_offset);
-	put_uleb(s, DW_AT_low_pc);    put_uleb(s, DW_FORM_addr);
-	put_uleb(s, DW_AT_high_pc);   put_uleb(s, DW_FORM_data8);   /* size (DWARF 4) */
-	put_uleb(s, 0);               put_uleb(s, 0);
+	sw_wr_uleb(s, AB_CU);
+	sw_wr_uleb(s, DW_TAG_compile_unit);
+	sw_wr_u8(s, DW_CHILDREN_yes);
+	sw_wr_uleb(s, DW_AT_name);      sw_wr_uleb(s, DW_FORM_string);
+	sw_wr_uleb(s, DW_AT_producer);  sw_wr_uleb(s, DW_FORM_string);
+	sw_wr_uleb(s, DW_AT_language);  sw_wr_uleb(s, DW_FORM_data1);
+	sw_wr_uleb(s, DW_AT_stmt_list); sw_wr_uleb(s, DW_FORM_sec_offset);
+	sw_wr_uleb(s, DW_AT_low_pc);    sw_wr_uleb(s, DW_FORM_addr);
+	sw_wr_uleb(s, DW_AT_high_pc);   sw_wr_uleb(s, DW_FORM_data8);   /* size (DWARF 4) */
+	sw_wr_uleb(s, 0);               sw_wr_uleb(s, 0);
 
-	put_uleb(s, AB_SUB);
-	put_uleb(s, DW_TAG_subprogram);
-	put1(s, DW_CHILDREN_no);
-	put_uleb(s, DW_AT_name);      put_uleb(s, DW_FORM_string);
-	put_uleb(s, DW_AT_external);  put_uleb(s, DW_FORM_flag_present);
-	put_uleb(s, DW_AT_low_pc);    put_uleb(s, DW_FORM_addr);
-	put_uleb(s, DW_AT_high_pc);   put_uleb(s, DW_FORM_data8);
-	put_uleb(s, 0);               put_uleb(s, 0);
-	put_uleb(s, 0);   /* end of the table */
+	sw_wr_uleb(s, AB_SUB);
+	sw_wr_uleb(s, DW_TAG_subprogram);
+	sw_wr_u8(s, DW_CHILDREN_no);
+	sw_wr_uleb(s, DW_AT_name);      sw_wr_uleb(s, DW_FORM_string);
+	sw_wr_uleb(s, DW_AT_external);  sw_wr_uleb(s, DW_FORM_flag_present);
+	sw_wr_uleb(s, DW_AT_low_pc);    sw_wr_uleb(s, DW_FORM_addr);
+	sw_wr_uleb(s, DW_AT_high_pc);   sw_wr_uleb(s, DW_FORM_data8);
+	sw_wr_uleb(s, 0);               sw_wr_uleb(s, 0);
+	sw_wr_uleb(s, 0);   /* end of the table */
 }
 
-static void debug_info(struct sink *s, const struct view *v, const struct files *f)
+static void debug_info(struct sw_writer *s, const struct view *v, const struct files *f)
 {
 	size_t unit = s->pos;
-	put4(s, 0);                   /* unit_length, patched */
-	put2(s, 4);                   /* version */
-	put4(s, 0);                   /* debug_abbrev_offset */
-	put1(s, 8);                   /* address_size */
+	sw_wr_u32(s, 0);                   /* unit_length, patched */
+	sw_wr_u16(s, 4);                   /* version */
+	sw_wr_u32(s, 0);                   /* debug_abbrev_offset */
+	sw_wr_u8(s, 8);                   /* address_size */
 
-	put_uleb(s, AB_CU);
-	put_str(s, f->name[0]);
-	put_str(s, "stackwalk JIT");
-	put1(s, DW_LANG_C99);
-	put4(s, 0);                   /* the only line program */
-	put8(s, v->lo);
-	put8(s, v->hi - v->lo);
+	sw_wr_uleb(s, AB_CU);
+	sw_wr_cstr(s, f->name[0]);
+	sw_wr_cstr(s, "stackwalk JIT");
+	sw_wr_u8(s, DW_LANG_C99);
+	sw_wr_u32(s, 0);                   /* the only line program */
+	sw_wr_u64(s, v->lo);
+	sw_wr_u64(s, v->hi - v->lo);
 	for (size_t mi = 0; mi < v->n; mi++) {
 		const struct sw_jit_chunk *c = view_chunk(v, mi);
 		for (size_t i = 0; i < c->nprocs; i++) {
 			const struct sw_jit_chunk_proc *p = &c->procs[i];
 			if (!p->name || !p->name[0])
 				continue;
-			put_uleb(s, AB_SUB);
-			put_str(s, p->name);
-			put8(s, p->start);
-			put8(s, p->end - p->start);
+			sw_wr_uleb(s, AB_SUB);
+			sw_wr_cstr(s, p->name);
+			sw_wr_u64(s, p->start);
+			sw_wr_u64(s, p->end - p->start);
 		}
 	}
-	put1(s, 0);                   /* end of the unit's children */
+	sw_wr_u8(s, 0);                   /* end of the unit's children */
 	patch_length(s, unit);
 }
 
 /* One row after moving the address by `dpc` bytes and the line by `dl`:
  * a special opcode when one encodes both, else explicit advances and
  * DW_LNS_copy. */
-static void line_row(struct sink *s, uint64_t dpc, int64_t dl)
+static void line_row(struct sw_writer *s, uint64_t dpc, int64_t dl)
 {
 	if (dl >= LINE_BASE && dl < LINE_BASE + LINE_RANGE &&
 	    dpc <= (255 - OPCODE_BASE - (uint64_t)(dl - LINE_BASE)) / LINE_RANGE) {
-		put1(s, (uint8_t)((uint64_t)(dl - LINE_BASE) + LINE_RANGE * dpc + OPCODE_BASE));
+		sw_wr_u8(s, (uint8_t)((uint64_t)(dl - LINE_BASE) + LINE_RANGE * dpc + OPCODE_BASE));
 		return;
 	}
 	if (dl) {
-		put1(s, DW_LNS_advance_line);
-		put_sleb(s, dl);
+		sw_wr_u8(s, DW_LNS_advance_line);
+		sw_wr_sleb(s, dl);
 	}
 	if (dpc) {
-		put1(s, DW_LNS_advance_pc);
-		put_uleb(s, dpc);
+		sw_wr_u8(s, DW_LNS_advance_pc);
+		sw_wr_uleb(s, dpc);
 	}
-	put1(s, DW_LNS_copy);
+	sw_wr_u8(s, DW_LNS_copy);
 }
 
 /* One sequence: procedure p, file index `file`. */
-static void line_seq(struct sink *s, const struct sw_jit_chunk_proc *p, uint32_t file)
+static void line_seq(struct sw_writer *s, const struct sw_jit_chunk_proc *p, uint32_t file)
 {
-	put1(s, 0);           /* extended opcode: length, opcode, operand */
-	put_uleb(s, 9);
-	put1(s, DW_LNE_set_address);
-	put8(s, p->start);
+	sw_wr_u8(s, 0);           /* extended opcode: length, opcode, operand */
+	sw_wr_uleb(s, 9);
+	sw_wr_u8(s, DW_LNE_set_address);
+	sw_wr_u64(s, p->start);
 	if (file != 1) {
-		put1(s, DW_LNS_set_file);
-		put_uleb(s, file);
+		sw_wr_u8(s, DW_LNS_set_file);
+		sw_wr_uleb(s, file);
 	}
 	/* state: address p->start + off, line `line` (1 at the start) */
 	uint64_t off = 0;
@@ -276,35 +217,35 @@ static void line_seq(struct sink *s, const struct sw_jit_chunk_proc *p, uint32_t
 		off = e->offset;
 		line = e->line;
 	}
-	put1(s, DW_LNS_advance_pc);
-	put_uleb(s, p->end - p->start - off);
-	put1(s, 0);
-	put_uleb(s, 1);
-	put1(s, DW_LNE_end_sequence);
+	sw_wr_u8(s, DW_LNS_advance_pc);
+	sw_wr_uleb(s, p->end - p->start - off);
+	sw_wr_u8(s, 0);
+	sw_wr_uleb(s, 1);
+	sw_wr_u8(s, DW_LNE_end_sequence);
 }
 
-static void debug_line(struct sink *s, const struct view *v, const struct files *f)
+static void debug_line(struct sw_writer *s, const struct view *v, const struct files *f)
 {
 	size_t unit = s->pos;
-	put4(s, 0);                   /* unit_length, patched */
-	put2(s, 4);                   /* version */
+	sw_wr_u32(s, 0);                   /* unit_length, patched */
+	sw_wr_u16(s, 4);                   /* version */
 	size_t hdr = s->pos;
-	put4(s, 0);                   /* header_length, patched */
-	put1(s, 1);                   /* minimum_instruction_length */
-	put1(s, 1);                   /* maximum_operations_per_instruction */
-	put1(s, 1);                   /* default_is_stmt */
-	put1(s, (uint8_t)LINE_BASE);
-	put1(s, LINE_RANGE);
-	put1(s, OPCODE_BASE);
-	put(s, std_lengths, sizeof(std_lengths));
-	put1(s, 0);                   /* no include_directories */
+	sw_wr_u32(s, 0);                   /* header_length, patched */
+	sw_wr_u8(s, 1);                   /* minimum_instruction_length */
+	sw_wr_u8(s, 1);                   /* maximum_operations_per_instruction */
+	sw_wr_u8(s, 1);                   /* default_is_stmt */
+	sw_wr_u8(s, (uint8_t)LINE_BASE);
+	sw_wr_u8(s, LINE_RANGE);
+	sw_wr_u8(s, OPCODE_BASE);
+	sw_wr_bytes(s, std_lengths, sizeof(std_lengths));
+	sw_wr_u8(s, 0);                   /* no include_directories */
 	for (uint32_t k = 0; k < f->n; k++) {
-		put_str(s, f->name[k]);
-		put_uleb(s, 0);       /* directory: the unit's */
-		put_uleb(s, 0);       /* mtime unknown */
-		put_uleb(s, 0);       /* size unknown */
+		sw_wr_cstr(s, f->name[k]);
+		sw_wr_uleb(s, 0);       /* directory: the unit's */
+		sw_wr_uleb(s, 0);       /* mtime unknown */
+		sw_wr_uleb(s, 0);       /* size unknown */
 	}
-	put1(s, 0);                   /* end of file_names */
+	sw_wr_u8(s, 0);                   /* end of file_names */
 	if (s->buf) {
 		uint32_t hl = (uint32_t)(s->pos - hdr - 4);
 		memcpy(s->buf + hdr, &hl, 4);
@@ -374,15 +315,16 @@ struct gdb_obj *sw_gdb_build(const struct view *v, bool solo)
 		return NULL;
 
 	/* debug section sizes: a measuring pass */
-	struct sink m = { NULL, 0 };
+	struct sw_writer m;
 	size_t info_size = 0, abbrev_size = 0, line_size = 0;
 	if (lines) {
+		sw_wr_init(&m, NULL, 0, 0);
 		debug_info(&m, v, &files);
 		info_size = m.pos;
-		m.pos = 0;
+		sw_wr_init(&m, NULL, 0, 0);
 		debug_abbrev(&m);
 		abbrev_size = m.pos;
-		m.pos = 0;
+		sw_wr_init(&m, NULL, 0, 0);
 		debug_line(&m, v, &files);
 		line_size = m.pos;
 		if (info_size > UINT32_MAX || line_size > UINT32_MAX) {
@@ -490,11 +432,13 @@ struct gdb_obj *sw_gdb_build(const struct view *v, bool solo)
 	sh[5] = (Elf64_Shdr){ .sh_name = SH_SHSTRTAB, .sh_type = SHT_STRTAB, .sh_offset = off_shs,
 			      .sh_size = shs_size, .sh_addralign = 1 };
 	if (lines) {
-		struct sink w = { img + off_info, 0 };
+		struct sw_writer w;
+		sw_wr_init(&w, img + off_info, info_size, (uint64_t)(uintptr_t)(img + off_info));
 		debug_info(&w, v, &files);
-		w = (struct sink){ img + off_abbrev, 0 };
+		sw_wr_init(&w, img + off_abbrev, abbrev_size,
+			   (uint64_t)(uintptr_t)(img + off_abbrev));
 		debug_abbrev(&w);
-		w = (struct sink){ img + off_line, 0 };
+		sw_wr_init(&w, img + off_line, line_size, (uint64_t)(uintptr_t)(img + off_line));
 		debug_line(&w, v, &files);
 		files_free(&files);
 		sh[6] = (Elf64_Shdr){ .sh_name = SH_DINFO, .sh_type = SHT_PROGBITS,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "dwarf/reader.h"
+#include "dwarf/writer.h"
 #include "jit/error.h"
 #include "jit/publishers/eh_abs.h"
 #include "jit/registry/internal.h"
@@ -15,34 +16,23 @@ static bool pub_default_read;           /* pub_default holds the initial set */
 static struct pubset **pubsets;         /* by handle index, NULL: none */
 static uint32_t pubcap;
 
+/* Rewrite the fixed-size pointer field at `field` (read at field_addr)
+ * to hold `value` in `enc` (the writer's range rule, dwarf/writer.h).
+ * LEB128 fields cannot be rewritten in place (their length may change):
+ * SW_EUNSUPPORTED. */
 static int encode_ptr(uint8_t *field, uint8_t enc, uint64_t value, uint64_t field_addr)
 {
-	uint64_t v;
+	uint8_t tmp[SW_LEB128_MAX];
+	int n;
 
 	if (enc == SW_PE_omit)
 		return 0;
-	switch (enc & 0x70) {
-	case SW_PE_absptr: v = value; break;
-	case SW_PE_pcrel: v = value - field_addr; break;
-	default: return SW_EUNSUPPORTED;
-	}
-	switch (enc & 0x0f) {
-	case SW_PE_absptr: case SW_PE_udata8: case SW_PE_sdata8:
-		memcpy(field, &v, 8);
-		return 0;
-	case SW_PE_sdata4:
-		if ((int64_t)v != (int32_t)v)
-			return SW_ERANGE;
-		memcpy(field, &(int32_t){ (int32_t)v }, 4);
-		return 0;
-	case SW_PE_udata4:
-		if (v > UINT32_MAX)
-			return SW_ERANGE;
-		memcpy(field, &(uint32_t){ (uint32_t)v }, 4);
-		return 0;
-	default:
+	if (sw_pe_size(enc, 8) <= 0)
 		return SW_EUNSUPPORTED;
-	}
+	if ((n = sw_pe_encode(tmp, enc, value, field_addr)) < 0)
+		return n;
+	memcpy(field, tmp, (size_t)n);
+	return 0;
 }
 
 /*
