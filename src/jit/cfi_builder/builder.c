@@ -12,6 +12,7 @@
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
 
+#include "arch/arch.h"
 #include "dwarf/cfi.h"
 #include "dwarf/reader.h"
 #include "dwarf/writer.h"
@@ -19,9 +20,9 @@
 
 enum { ST_IDLE = 0, ST_PENDING, ST_OPEN, ST_FINISHED };
 
-#define CIE_CODE_ALIGN 1
-#define CIE_DATA_ALIGN (-8)
-#define CIE_RA_REG 16
+#define CIE_CODE_ALIGN SW_ARCH_CIE_CODE_ALIGN
+#define CIE_DATA_ALIGN SW_ARCH_CIE_DATA_ALIGN
+#define CIE_RA_REG SW_ARCH_RA_COLUMN
 
 struct cfa_state {
 	uint32_t reg;
@@ -242,10 +243,11 @@ static int write_cie(struct bld *s)
 	data[dlen++] = s->fde_enc;
 	put_uleb(s, dlen);
 	put(s, data, dlen);
-	/* Initial instructions: CFA = rsp + 8, rip at CFA - 8. */
+	/* Initial instructions: the rule at a call's target (x86-64: CFA =
+	 * rsp + 8, rip at CFA - 8). */
 	static const uint8_t init[] = {
-		SW_CFA_def_cfa, SW_REG_RSP, 8,
-		SW_CFA_offset | SW_REG_RIP, 1,
+		SW_CFA_def_cfa, SW_ARCH_SP_REG, SW_ARCH_CFA_AT_ENTRY,
+		SW_CFA_offset | SW_ARCH_RA_COLUMN, SW_ARCH_RA_AT_ENTRY / SW_ARCH_CIE_DATA_ALIGN,
 	};
 	put(s, init, sizeof init);
 	if (close_entry(s, off))
@@ -452,8 +454,8 @@ int sw_cfi_b_startproc(sw_cfi_builder_t *b, uint64_t code_start, uint64_t code_s
 	s->pers = s->lsda = 0;
 	s->signal = false;
 	s->loc = s->pending = 0;
-	s->cfa.reg = SW_REG_RSP;
-	s->cfa.offset = 8;
+	s->cfa.reg = SW_ARCH_SP_REG;
+	s->cfa.offset = SW_ARCH_CFA_AT_ENTRY;
 	s->depth = 0;
 	return 0;
 }

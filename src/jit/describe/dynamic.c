@@ -9,6 +9,7 @@
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
 
+#include "arch/arch.h"
 #include "dwarf/reader.h"
 #include "jit/describe/describe.h"
 #include "jit/describe/internal.h"
@@ -35,7 +36,7 @@
  * SW_JIT_DESCRIBE_MAX_WORK.
  */
 
-#define DYN_NREG 17             /* rules tracked: rax..r15 and rip (DWARF 0..16) */
+#define DYN_NREG SW_ARCH_CFI_NREG /* rules tracked (x86-64: rax..r15 and rip) */
 #define DYN_BATCH 64            /* unsorted regions: ops ordered per scan */
 
 /* A register's rule, packed into an int32: the low 3 bits are the kind,
@@ -50,7 +51,7 @@ enum { RULE_INIT = 0, RULE_OFFSET = 1, RULE_REG = 2 };
 struct dstate {
 	int32_t sp_off;         /* CFA - rsp, in bytes */
 	int32_t fp_off;         /* CFA - rbp, valid while cfa_reg is rbp */
-	uint8_t cfa_reg;        /* SW_REG_RSP, or SW_REG_RBP once the FP is set */
+	uint8_t cfa_reg;        /* SW_ARCH_SP_REG, or SW_ARCH_FP_REG once the FP is set */
 	int32_t rule[DYN_NREG]; /* packed rules, RULE_INIT: as in the CIE */
 };
 
@@ -277,7 +278,7 @@ static void sim_reset(struct sim *s)
 	s->size = size;
 	s->work = work;
 	s->st.sp_off = 8;
-	s->st.cfa_reg = SW_REG_RSP;
+	s->st.cfa_reg = SW_ARCH_SP_REG;
 	s->last_pos = -1;
 }
 
@@ -321,18 +322,18 @@ static int apply(struct sim *s, struct alias *al)
 		return OP_FAIL(s, ": no op may follow an ALIAS in its region (tag %d)", op->tag);
 	switch (op->tag) {
 	case SW_DYN_SAVE_REG:
-		if (reg == SW_REG_RSP) {
+		if (reg == SW_ARCH_SP_REG) {
 			/* mov rbp, rsp: the only move of rsp there is */
-			if (op->val != SW_REG_RBP)
+			if (op->val != SW_ARCH_FP_REG)
 				return OP_FAIL(s, ".val: SAVE_REG of rsp must go to rbp (6), not %llu",
 					       (unsigned long long)op->val);
-			st->cfa_reg = SW_REG_RBP;
+			st->cfa_reg = SW_ARCH_FP_REG;
 			st->fp_off = st->sp_off;
 			break;
 		}
 		if (reg < 0 || reg >= DYN_NREG)
 			return OP_FAIL(s, ".reg: %d is not a register 0..16 (rax..rip)", reg);
-		if (op->val > SW_CFI_B_MAX_REG || op->val == SW_REG_RSP)
+		if (op->val > SW_CFI_B_MAX_REG || op->val == SW_ARCH_SP_REG)
 			return OP_FAIL(s, ".val: SAVE_REG into register %llu (rsp, or above %d)",
 				       (unsigned long long)op->val, SW_CFI_B_MAX_REG);
 		/* saving a register in itself: it is back home */
@@ -341,9 +342,9 @@ static int apply(struct sim *s, struct alias *al)
 		break;
 	case SW_DYN_SPILL_FP_REL:
 	case SW_DYN_SPILL_SP_REL:
-		if (reg < 0 || reg >= DYN_NREG || reg == SW_REG_RSP)
+		if (reg < 0 || reg >= DYN_NREG || reg == SW_ARCH_SP_REG)
 			return OP_FAIL(s, ".reg: %d is not a register 0..16 other than rsp (7)", reg);
-		if (op->tag == SW_DYN_SPILL_FP_REL && st->cfa_reg != SW_REG_RBP)
+		if (op->tag == SW_DYN_SPILL_FP_REL && st->cfa_reg != SW_ARCH_FP_REG)
 			return OP_FAIL(s, ": SPILL_FP_REL of %s before the frame pointer is set "
 				       "(SAVE_REG rsp, rbp)", rname((unsigned)reg));
 		if (__builtin_sub_overflow(v, op->tag == SW_DYN_SPILL_FP_REL ? st->fp_off
@@ -354,7 +355,7 @@ static int apply(struct sim *s, struct alias *al)
 				       rname((unsigned)reg), off < 0 ? "" : "+", (long long)off);
 		break;
 	case SW_DYN_ADD:
-		if (reg != SW_REG_RSP)
+		if (reg != SW_ARCH_SP_REG)
 			return OP_FAIL(s, ".reg: ADD applies to rsp (7) only, not %d", reg);
 		if (__builtin_sub_overflow((int64_t)st->sp_off, v, &off) || !set_sp_off(st, off))
 			return OP_FAIL(s, ".val: rsp += %lld from %d bytes below the CFA puts rsp "
@@ -491,7 +492,7 @@ struct dyn {
 
 static int64_t cfa_off(const struct dstate *st)
 {
-	return st->cfa_reg == SW_REG_RSP ? st->sp_off : st->fp_off;
+	return st->cfa_reg == SW_ARCH_SP_REG ? st->sp_off : st->fp_off;
 }
 
 /* Write the rule changes from the last row to `st` at byte `pos`. */
@@ -600,7 +601,7 @@ static int dyn_run(struct dyn *d)
 	d->nalias = 0;
 	memset(&d->emitted, 0, sizeof d->emitted);
 	d->emitted.sp_off = 8;
-	d->emitted.cfa_reg = SW_REG_RSP;
+	d->emitted.cfa_reg = SW_ARCH_SP_REG;
 	if ((rc = sim_start(m)))
 		return rc;
 	while (m->have_next) {

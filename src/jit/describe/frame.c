@@ -9,6 +9,7 @@
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
 
+#include "arch/arch.h"
 #include "dwarf/reader.h"
 #include "jit/describe/describe.h"
 #include "jit/describe/internal.h"
@@ -16,17 +17,8 @@
 
 /* ================================================================ frame */
 
-/* Bytes of `push reg` / `pop reg`: REX.B is needed for r8..r15. */
-static unsigned push_len(unsigned reg)
-{
-	return reg >= SW_REG_R12 ? 2 : 1;
-}
-
-/* Bytes of `sub rsp, n` / `add rsp, n`: 48 83 /r ib, or 48 81 /r id. */
-static unsigned adjust_len(uint32_t n)
-{
-	return n == 0 ? 0 : n <= 127 ? 4 : 7;
-}
+/* Bytes of `push rbp; mov rbp, rsp`. */
+#define FP_PROLOGUE (SW_ARCH_FRAME_PUSH_FP_LEN + SW_ARCH_FRAME_SET_FP_LEN)
 
 int sw_describe_frame_check(const struct sw_jit_frame *f, uint64_t size, struct frame_layout *l)
 {
@@ -45,10 +37,10 @@ int sw_describe_frame_check(const struct sw_jit_frame *f, uint64_t size, struct 
 	l->pushes = 0;
 	for (unsigned i = 0; i < f->nsaved; i++) {
 		unsigned r = f->saved[i];
-		if (r == SW_REG_RBP && l->fp)
+		if (r == SW_ARCH_FP_REG && l->fp)
 			return sw_jit_fail(SW_EINVAL, "u.frame.saved[%u]: rbp is pushed by the "
 					   "SW_JIT_FRAME_FP prologue already", i);
-		if (r != SW_REG_RBX && r != SW_REG_RBP && (r < SW_REG_R12 || r > SW_REG_R15))
+		if (!sw_arch_frame_saveable(r))
 			return sw_jit_fail(SW_EINVAL, "u.frame.saved[%u]: register %u (%s) is not "
 					   "callee-saved (rbx, r12..r15, or rbp without "
 					   "SW_JIT_FRAME_FP)", i, r, rname(r));
@@ -56,9 +48,9 @@ int sw_describe_frame_check(const struct sw_jit_frame *f, uint64_t size, struct 
 			return sw_jit_fail(SW_EINVAL, "u.frame.saved[%u]: register %u (%s) is saved "
 					   "twice", i, r, rname(r));
 		seen |= 1u << r;
-		l->pushes += push_len(r);
+		l->pushes += sw_arch_push_len(r);
 	}
-	l->prologue = (l->fp ? 4 : 0) + l->pushes + adjust_len(f->frame_size);
+	l->prologue = (l->fp ? FP_PROLOGUE : 0) + l->pushes + sw_arch_sp_adjust_len(f->frame_size);
 	if (l->prologue > size)
 		return sw_jit_fail(SW_EINVAL, "u.frame: the prologue's %llu bytes (flags, saved[], "
 				   "frame_size) do not fit the procedure's %llu (end - start)",
@@ -66,7 +58,7 @@ int sw_describe_frame_check(const struct sw_jit_frame *f, uint64_t size, struct 
 	/* Without FP the epilogue is fixed: add rsp, pops.  With FP any rsp
 	 * restore may come first, but at least the pops and one byte for
 	 * `pop rbp` (or `leave`) precede the final instruction. */
-	l->before_final = l->fp ? l->pushes + 1 : adjust_len(f->frame_size) + l->pushes;
+	l->before_final = l->fp ? l->pushes + 1 : sw_arch_sp_adjust_len(f->frame_size) + l->pushes;
 
 	if (f->nepilogues > SW_JIT_DESCRIBE_MAX_EPILOGUES)
 		return sw_jit_fail(SW_EINVAL, "u.frame.nepilogues: %u is above %d", f->nepilogues,
@@ -111,24 +103,24 @@ int sw_describe_frame_emit(sw_cfi_builder_t *b, const struct sw_jit_frame *f, ui
 
 	/* Prologue: a new row after every instruction. */
 	if (l->fp) {
-		rc = at(b, 1, size);
+		rc = at(b, SW_ARCH_FRAME_PUSH_FP_LEN, size);
 		if (rc < 0)
 			return rc;
 		if (!rc) {
 			sw_cfi_b_def_cfa_offset(b, 16);
-			TRY(sw_cfi_b_offset(b, SW_REG_RBP, -16));
+			TRY(sw_cfi_b_offset(b, SW_ARCH_FP_REG, -16));
 		}
-		rc = at(b, 4, size);
+		rc = at(b, FP_PROLOGUE, size);
 		if (rc < 0)
 			return rc;
 		if (!rc)
-			TRY(sw_cfi_b_def_cfa_register(b, SW_REG_RBP));
-		off = 4;
+			TRY(sw_cfi_b_def_cfa_register(b, SW_ARCH_FP_REG));
+		off = FP_PROLOGUE;
 		cfa = 16;
 		slot = -24;
 	}
 	for (unsigned i = 0; i < f->nsaved; i++) {
-		off += push_len(f->saved[i]);
+		off += sw_arch_push_len(f->saved[i]);
 		rc = at(b, off, size);
 		if (rc < 0)
 			return rc;
@@ -142,7 +134,7 @@ int sw_describe_frame_emit(sw_cfi_builder_t *b, const struct sw_jit_frame *f, ui
 		slot -= 8;
 	}
 	if (f->frame_size && !l->fp) {
-		off += adjust_len(f->frame_size);
+		off += sw_arch_sp_adjust_len(f->frame_size);
 		rc = at(b, off, size);
 		if (rc < 0)
 			return rc;
@@ -160,8 +152,8 @@ int sw_describe_frame_emit(sw_cfi_builder_t *b, const struct sw_jit_frame *f, ui
 			 * the pops (rbp and the slots are intact until then). */
 			TRY(sw_cfi_b_advance(b, ep));
 			sw_cfi_b_remember_state(b);
-			sw_cfi_b_def_cfa(b, SW_REG_RSP, 8);
-			sw_cfi_b_restore(b, SW_REG_RBP);
+			sw_cfi_b_def_cfa(b, SW_ARCH_SP_REG, 8);
+			sw_cfi_b_restore(b, SW_ARCH_FP_REG);
 			for (unsigned i = 0; i < f->nsaved; i++)
 				sw_cfi_b_restore(b, f->saved[i]);
 		} else {
@@ -170,12 +162,12 @@ int sw_describe_frame_emit(sw_cfi_builder_t *b, const struct sw_jit_frame *f, ui
 			TRY(sw_cfi_b_advance(b, o));
 			sw_cfi_b_remember_state(b);
 			if (f->frame_size) {
-				o += adjust_len(f->frame_size);
+				o += sw_arch_sp_adjust_len(f->frame_size);
 				sw_cfi_b_advance(b, o);
 				sw_cfi_b_def_cfa_offset(b, c);
 			}
 			for (unsigned i = f->nsaved; i-- > 0;) {
-				o += push_len(f->saved[i]);
+				o += sw_arch_push_len(f->saved[i]);
 				c -= 8;
 				sw_cfi_b_advance(b, o);
 				sw_cfi_b_def_cfa_offset(b, c);

@@ -12,7 +12,7 @@
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
 
-#include "arch/regs.h"
+#include "arch/arch.h"
 
 /* A register's name for the reasons. */
 static inline const char *rname(unsigned reg)

@@ -8,6 +8,7 @@
 
 #include <stackwalk.h>
 
+#include "arch/arch.h"
 #include "dwarf/writer.h"
 #include "jit/publishers/gdb.h"
 
@@ -363,12 +364,12 @@ struct gdb_obj *sw_gdb_build(const struct view *v, bool solo)
 
 	Elf64_Ehdr *eh = (Elf64_Ehdr *)(void *)img;
 	memcpy(eh->e_ident, ELFMAG, SELFMAG);
-	eh->e_ident[EI_CLASS] = ELFCLASS64;
-	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_CLASS] = SW_ARCH_ELF_CLASS;
+	eh->e_ident[EI_DATA] = SW_ARCH_ELF_DATA;
 	eh->e_ident[EI_VERSION] = EV_CURRENT;
 	eh->e_ident[EI_OSABI] = ELFOSABI_SYSV;
 	eh->e_type = ET_REL;
-	eh->e_machine = EM_X86_64;
+	eh->e_machine = SW_ARCH_ELF_MACHINE;
 	eh->e_version = EV_CURRENT;
 	eh->e_shoff = off_sh;
 	eh->e_ehsize = sizeof(Elf64_Ehdr);

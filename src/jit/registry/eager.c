@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 
+#include "arch/arch.h"
 #include "dwarf/reader.h"
 #include "jit/describe/describe.h"
 #include "jit/error.h"
@@ -181,8 +182,8 @@ int sw_reg_check_cfi_insns(const struct sw_jit_proc *p)
 	if (!p->u.cfi.insns && p->u.cfi.len)
 		return sw_jit_fail(SW_EINVAL, "u.cfi.insns: NULL with len %zu", p->u.cfi.len);
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.code_align = 1;
-	ctx.data_align = -8;
+	ctx.code_align = SW_ARCH_CIE_CODE_ALIGN;
+	ctx.data_align = SW_ARCH_CIE_DATA_ALIGN;
 	ctx.fde_enc = SW_PE_absptr;
 	sw_rd_init(&r, p->u.cfi.insns, p->u.cfi.len, 0, "CFI instructions");
 	while (r.pos < r.end) {

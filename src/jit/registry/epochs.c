@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "arch/arch.h"
 #include "jit/registry/internal.h"
 
 struct sw_rcu_slot sw_rcu_slots[SW_RCU_SLOTS];
@@ -34,7 +35,7 @@ void sw_rcu_synchronize(void)
 		if (sum == 0)
 			return;
 		if (spins < 100) {
-			__builtin_ia32_pause();
+			sw_arch_spin_pause();
 		} else if (spins < 1000) {
 			sched_yield();
 		} else {
