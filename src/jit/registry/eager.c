@@ -252,7 +252,7 @@ int sw_reg_too_much_cfi(size_t i)
 			   "SW_JIT_MAX_CFI (%d) bytes of .eh_frame", i, SW_JIT_MAX_CFI);
 }
 
-static int add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t *out)
+int sw_reg_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t *out)
 {
 	struct span one[1], *spans;
 	uint8_t small[SW_JIT_MAX_CFI];
@@ -319,9 +319,11 @@ fail:
 	return rc;
 }
 
-int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t *out)
+/* The ABI's unsized entry: elements of SW_JIT_PROC_SIZE_V2 bytes (the
+ * header's sw_jit_add_procs is a macro for sw_jit_add_procs_sized). */
+int (sw_jit_add_procs)(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t *out)
 {
 	uint32_t mark = sw_jit_err_mark();
 
-	return sw_jit_err_ctx(add_procs(procs, n, out), mark, "sw_jit_add_procs: ");
+	return sw_jit_err_ctx(sw_reg_add_procs(procs, n, out), mark, "sw_jit_add_procs: ");
 }

@@ -13,6 +13,7 @@
  *   moves.c       sw_jit_remove, sw_jit_move
  *   publishing.c  chunks handed to the publishers (src/jit/publishers/)
  *   readers.c     lookups: sw_jit_lookup, sw_jit_get_stats
+ *   sized.c       arrays of any struct sw_jit_proc size (the ABI)
  *   unwinder.c    everything src/unwind and src/eh call (the FDE hook,
  *                 read-section exit, names, _Unwind_Find_FDE's answer)
  *
@@ -125,7 +126,8 @@ struct table {
 struct cbobj {
 	struct obj h;
 	uint64_t start, end;
-	sw_jit_callback_t cb;
+	sw_jit_callback_t cb;           /* one of cb, scb */
+	sw_jit_callback_sized_t scb;
 	void *arg;
 };
 
@@ -336,6 +338,10 @@ void sw_reg_lines_copy(const struct sw_jit_proc *p, struct lines *li, uint8_t *a
 struct lines *sw_reg_lineset_make(const struct sw_jit_proc *procs, size_t n);
 void sw_reg_lineset_set(uint32_t hindex, struct lines *ls);
 const struct lines *sw_reg_lineset_get(uint32_t hindex, uint32_t i);
+
+/* the registration bodies behind the sized entries (sized.c) */
+int sw_reg_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t *out);
+int sw_reg_table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs, size_t n);
 
 /* tables.c */
 int sw_reg_range_register(struct obj *o, uint64_t start, uint64_t end, size_t bytes,

@@ -79,7 +79,7 @@ int sw_reg_find(uint64_t pc, struct hit *h, uint8_t *scratch, int want)
 		const struct cbobj *c = (const struct cbobj *)h->o;
 		struct sw_jit_proc p;
 		memset(&p, 0, sizeof(p));
-		if (c->cb(c->arg, pc, &p) < 0)
+		if ((c->scb ? c->scb(c->arg, pc, &p, sizeof(p)) : c->cb(c->arg, pc, &p)) < 0)
 			return SW_ENOTFOUND;
 		/* a broken answer is an error, not "no information": the
 		 * fallbacks would skip a frameless JIT frame silently */

@@ -124,7 +124,7 @@ int sw_reg_bad_handle(const char *what, sw_jit_handle_t h, const char *kind)
 			   "removed)", what, (unsigned long long)h, kind);
 }
 
-static int table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs, size_t n)
+int sw_reg_table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs, size_t n)
 {
 	struct table *t = table_get(handle);
 	struct table_data *d;
@@ -217,11 +217,12 @@ static int table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs,
 	return 0;
 }
 
-int sw_jit_table_append(sw_jit_handle_t handle, const struct sw_jit_proc *procs, size_t n)
+/* The ABI's unsized entry (SW_JIT_PROC_SIZE_V2-byte elements). */
+int (sw_jit_table_append)(sw_jit_handle_t handle, const struct sw_jit_proc *procs, size_t n)
 {
 	uint32_t mark = sw_jit_err_mark();
 
-	return sw_jit_err_ctx(table_append(handle, procs, n), mark, "sw_jit_table_append: ");
+	return sw_jit_err_ctx(sw_reg_table_append(handle, procs, n), mark, "sw_jit_table_append: ");
 }
 
 static int table_publish(sw_jit_handle_t handle)
