@@ -26,7 +26,7 @@ TEST(leb128_round_trip)
 {
 	for (size_t i = 0; i < NV; i++) {
 		for (int neg = 0; neg < 2; neg++) {
-			uint64_t u = neg ? (uint64_t)-(int64_t)uvals[i] : uvals[i];
+			uint64_t u = neg ? 0 - uvals[i] : uvals[i];
 			uint8_t buf[2 * SW_LEB128_MAX];
 			struct sw_writer w;
 			struct sw_reader r;
