@@ -14,6 +14,11 @@
 
 #include "arch/arch.h"
 
+/* Shared between the files of this folder only: hidden, so the shared
+ * library neither exports nor interposes them (calls stay direct and may
+ * be inlined, as when they were static). */
+#pragma GCC visibility push(hidden)
+
 /* A register's name for the reasons. */
 static inline const char *rname(unsigned reg)
 {
@@ -60,5 +65,7 @@ int sw_describe_frame_emit(sw_cfi_builder_t *b, const struct sw_jit_frame *f, ui
  * budget, writing into b, or with b NULL only validating (the dry run).
  * Returns 0, SW_EINVAL with a reason, or the builder's error. */
 int sw_describe_dyn(sw_cfi_builder_t *b, const struct sw_jit_proc *p);
+
+#pragma GCC visibility pop
 
 #endif /* SW_JIT_DESCRIBE_INTERNAL_H */

@@ -85,8 +85,11 @@ struct mem {
  * bytes as they are, at the address they were encoded for.  Called under
  * gdb.c's lock (the spare image is shared).
  */
+/* hidden: shared by gdb.c and gdb_object.c only */
+#pragma GCC visibility push(hidden)
 struct gdb_obj *sw_gdb_build(const struct view *v, bool solo);
 /* Free an image built by sw_gdb_build (kept as the spare; same lock). */
 void sw_gdb_obj_free(struct gdb_obj *o);
+#pragma GCC visibility pop
 
 #endif /* SW_JIT_PUB_GDB_H */

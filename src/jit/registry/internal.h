@@ -57,6 +57,11 @@
 #include "jit/registry/rcu.h"
 #include "jit/registry/tree.h"
 
+/* Shared between the files of this folder only: hidden, so the shared
+ * library neither exports nor interposes them (calls stay direct and may
+ * be inlined, as when they were static). */
+#pragma GCC visibility push(hidden)
+
 /* ---------------------------------------------------------------- objects */
 
 enum { OBJ_EAGER = 1, OBJ_TABLE = 2, OBJ_CALLBACK = 3 };
@@ -385,5 +390,7 @@ int sw_reg_find(uint64_t pc, struct hit *h, uint8_t *scratch, int want);
 /* unwinder.c: at each registration, make the unwinder ask the registry
  * (and, once per process, the fork handlers and the findfde interposer). */
 void sw_reg_install_hook(void);
+
+#pragma GCC visibility pop
 
 #endif /* SW_JIT_REGISTRY_INTERNAL_H */
