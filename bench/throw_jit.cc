@@ -5,7 +5,7 @@
 //   throw_jit register_frame N   SW_JIT_PUB_LIBGCC alone: every registration
 //                                published to libgcc_s (up to GCC 12: in
 //                                groups of __register_frame_table objects,
-//                                see src/jit/pub_libgcc.c)
+//                                see src/jit/publishers/libgcc.c)
 //   throw_jit default N          no publisher call: the default publishers
 //                                (libgcc, GDB, libunwind)
 //   throw_jit interposer N       no publisher (sw_jit_set_publishers(0));

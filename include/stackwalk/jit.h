@@ -416,7 +416,7 @@ struct sw_jit_cfi {
  *     works for several epilogues.  POP_FRAMES can return to the 8
  *     innermost open frames.  Rules are kept for registers 0..16 (rsp is
  *     the CFA, never saved); save slots must be multiples of 8 from the CFA.
- *     Bounds: 4096 regions, 65536 ops (src/jit/describe.h).
+ *     Bounds: 4096 regions, 65536 ops (src/jit/describe/describe.h).
  * Registers are DWARF numbers (enum sw_reg).  Descriptions whose CFI
  * exceeds SW_JIT_MAX_CFI bytes are rejected (SW_EINVAL).
  */
@@ -494,6 +494,31 @@ struct sw_jit_proc {
 };
 
 /*
+ * Growing struct sw_jit_proc.  The struct gains fields only at its end;
+ * every call that reads an array of it, and the callback that fills one,
+ * is told the element size the caller was compiled with:
+ *   - sw_jit_add_procs and sw_jit_table_append are macros passing
+ *     sizeof(struct sw_jit_proc) to their _sized functions, so source
+ *     written for any version keeps compiling and its binaries keep
+ *     running on later libraries;
+ *   - the library accepts any size >= SW_JIT_PROC_SIZE_MIN (80 bytes: the
+ *     layout before the line fields file/lines/nlines); fields past the
+ *     caller's size read as zero; bytes past the fields this library
+ *     knows must be zero (else SW_EINVAL: a newer caller asked for
+ *     something this library cannot do); a smaller size is SW_EINVAL;
+ *   - the functions named sw_jit_add_procs / sw_jit_table_append (as
+ *     taken by address, or called by binaries built before the macros)
+ *     read elements of SW_JIT_PROC_SIZE_V2 bytes, the layout they always
+ *     had in that ABI;
+ *   - sw_jit_add_callback_sized's callback is told how large the struct
+ *     it fills is (the library's, zeroed): a callback built for a larger
+ *     struct must write only out_size bytes, one built for a smaller one
+ *     leaves the tail zero.
+ */
+#define SW_JIT_PROC_SIZE_MIN 80      /* without file, lines, nlines */
+#define SW_JIT_PROC_SIZE_V2 104      /* with them (this header) */
+
+/*
  * sw_jit_add_eh_frame - register every FDE of `size` bytes of .eh_frame
  * (CIEs and FDEs, optionally zero-terminated).  Pointers in the bytes are
  * decoded as if the bytes lived at `eh_addr` (pass the bytes' own address
@@ -521,6 +546,16 @@ SW_API int sw_jit_add_eh_frame(const void *eh_frame, size_t size, uint64_t eh_ad
  * Thread-safe: yes.  Async-signal-safe: no.
  */
 SW_API int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_handle_t *out);
+/*
+ * sw_jit_add_procs_sized - the same for n elements of elem_size bytes
+ * each (see "Growing struct sw_jit_proc" above).  Returns as
+ * sw_jit_add_procs, and SW_EINVAL when elem_size is below
+ * SW_JIT_PROC_SIZE_MIN or an element has non-zero bytes past the fields
+ * this library knows.  Thread-safe: yes.  Async-signal-safe: no.
+ */
+SW_API int sw_jit_add_procs_sized(const void *procs, size_t n, size_t elem_size, sw_jit_handle_t *out);
+#define sw_jit_add_procs(procs, n, out) \
+	sw_jit_add_procs_sized((procs), (n), sizeof(struct sw_jit_proc), (out))
 
 /*
  * Growable table over the reserved code range [start, end).
@@ -543,6 +578,12 @@ SW_API int sw_jit_add_procs(const struct sw_jit_proc *procs, size_t n, sw_jit_ha
  */
 SW_API int sw_jit_table_create(uint64_t start, uint64_t end, size_t max_procs, sw_jit_handle_t *out);
 SW_API int sw_jit_table_append(sw_jit_handle_t table, const struct sw_jit_proc *procs, size_t n);
+/* sw_jit_table_append for elements of elem_size bytes (as
+ * sw_jit_add_procs_sized).  Same returns, thread-safety, signal-safety. */
+SW_API int sw_jit_table_append_sized(sw_jit_handle_t table, const void *procs, size_t n,
+			      size_t elem_size);
+#define sw_jit_table_append(table, procs, n) \
+	sw_jit_table_append_sized((table), (procs), (n), sizeof(struct sw_jit_proc))
 SW_API int sw_jit_table_publish(sw_jit_handle_t table);
 
 /*
@@ -570,7 +611,20 @@ SW_API int sw_jit_table_publish(sw_jit_handle_t table);
  */
 typedef int (*sw_jit_callback_t)(void *arg, uint64_t pc, struct sw_jit_proc *out);
 SW_API int sw_jit_add_callback(uint64_t start, uint64_t end, sw_jit_callback_t callback, void *arg,
-			       sw_jit_handle_t *out);
+			sw_jit_handle_t *out);
+/*
+ * sw_jit_add_callback_sized - the same, with a callback told the size of
+ * the struct it fills (out_size: the library's sizeof(struct sw_jit_proc),
+ * the struct zeroed; at least SW_JIT_PROC_SIZE_MIN).  A callback compiled
+ * against a newer header writes only the fields that fit out_size.  New
+ * code should prefer it: sw_jit_add_callback's callback fills a struct of
+ * the library's size without being told it.  Returns, thread-safety and
+ * signal-safety as sw_jit_add_callback.
+ */
+typedef int (*sw_jit_callback_sized_t)(void *arg, uint64_t pc, struct sw_jit_proc *out,
+				       size_t out_size);
+SW_API int sw_jit_add_callback_sized(uint64_t start, uint64_t end, sw_jit_callback_sized_t callback,
+			      void *arg, sw_jit_handle_t *out);
 
 /*
  * sw_jit_move - the code of a registration moved by `delta` bytes (a GC

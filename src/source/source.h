@@ -27,10 +27,6 @@
 
 #include "dwarf/cfi.h"
 
-/* Bytes a source may convert a description into during one lookup (the
- * JIT's lazy callbacks): held by the caller's sw_fde_info. */
-#define SW_SOURCE_SCRATCH 1024
-
 struct sw_source;
 
 /* The unwind information for one PC, lent by a source until released. */
@@ -42,7 +38,12 @@ struct sw_fde_info {
 	int source;                  /* enum sw_proc_source */
 	const struct sw_source *from;/* the lender, NULL when nothing is held */
 	union {                      /* what the lender holds until release */
-		uint32_t token;      /* JIT: its read section */
+		struct {             /* JIT: its read section, and the buffer a
+				      * lazy description was converted into
+				      * (index + 1, 0 for none) */
+			uint32_t token;
+			uint32_t scratch;
+		} jit;
 		struct {             /* file: the table slot (index + 1, 0 for
 				      * none), or a mapping made for this lookup */
 			uint32_t slot;
@@ -50,7 +51,6 @@ struct sw_fde_info {
 			size_t map_size;
 		} file;
 	} held;
-	uint8_t scratch[SW_SOURCE_SCRATCH];
 };
 
 struct sw_source {

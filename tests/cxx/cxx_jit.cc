@@ -46,7 +46,7 @@
 
 extern "C" {
 #include "emit.h"
-#include "jit/publish.h"
+#include "jit/publishers/publish.h"
 }
 
 namespace {

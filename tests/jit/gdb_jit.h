@@ -1,7 +1,7 @@
 /*
  * The GDB JIT interface's list as the tests read it back (gdb manual,
  * "JIT Interface"): the descriptor stackwalk's GDB publisher
- * (src/jit/pub_gdb.c) maintains, declared as GDB sees it.
+ * (src/jit/publishers/gdb.c) maintains, declared as GDB sees it.
  */
 #ifndef SW_TEST_GDB_JIT_H
 #define SW_TEST_GDB_JIT_H

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every SW_EINVAL the JIT code returns comes with a reason
-# (sw_jit_last_error, src/jit/error.h): in src/jit/*.c the constant may
+# (sw_jit_last_error, src/jit/error.h): in src/jit/**/*.c the constant may
 # appear only as the code argument of a reason-setting call --
 # sw_jit_fail(SW_EINVAL, "...") or the CFI builder's bfail(s, SW_EINVAL,
 # "...") -- or inside a comment.  A bare `return SW_EINVAL;`, `rc =
@@ -43,7 +43,7 @@ bare_einval() {
 
 pass=0
 fail=0
-for f in src/jit/*.c; do
+while IFS= read -r f; do
 	bad=$(bare_einval "$f")
 	if [[ -n $bad ]]; then
 		bad "SW_EINVAL without a reason:"
@@ -51,7 +51,7 @@ for f in src/jit/*.c; do
 	else
 		ok
 	fi
-done
+done < <(find src/jit -name '*.c' | LC_ALL=C sort)
 # the check itself must catch the forms it forbids
 probe=$(mktemp)
 printf '/* SW_EINVAL in a comment */\nint f(int x)\n{\n\tif (x)\n\t\treturn SW_EINVAL;\n\treturn sw_jit_fail(SW_EINVAL, "x");\n}\n' >"$probe"

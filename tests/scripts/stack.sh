@@ -73,11 +73,11 @@ sw_find_module 1 _dl_find_object
 # (the JIT registry, a module'"'"'s .eh_frame_hdr, its file), release of
 # what a find lent (inlined where the info is given back), names
 sw_source_find 1 sw_jit_find_fde src/unwind/modules.c:module_find src/unwind/filecfi.c:file_find
-sw_step 1 src/unwind/filecfi.c:file_release src/jit/registry.c:jit_release
-sw_proc_info_at 1 src/unwind/filecfi.c:file_release src/jit/registry.c:jit_release
-sw_source_name 1 src/jit/registry.c:jit_name
-# a lazy JIT description'"'"'s callback: the user'"'"'s code, not counted
-src/jit/registry.c:find 1
+sw_step 1 src/unwind/filecfi.c:file_release src/jit/registry/unwinder.c:jit_release
+sw_proc_info_at 1 src/unwind/filecfi.c:file_release src/jit/registry/unwinder.c:jit_release
+sw_source_name 1 src/jit/registry/unwinder.c:jit_name
+# a lazy JIT description'"'"'s callback (sized or not): the user'"'"'s code, not counted
+sw_reg_find 2
 '
 
 # Functions outside the library: NAME BYTES [CALLBACK...].  BYTES is an
@@ -132,7 +132,7 @@ sw_dlhooks_init
 # The lazy JIT callback path (the registry converting a callback's
 # answer): reported on its own.
 LAZYJIT='
-src/jit/registry.c:build_procs
+sw_reg_build_procs
 '
 
 awk -v roots="$ROOTS" -v budget="$BUDGET" -v indirect="$INDIRECT" -v external="$EXTERNAL" \

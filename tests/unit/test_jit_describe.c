@@ -1,4 +1,4 @@
-/* Procedure descriptors to CFI (src/jit/describe.c): every kind built
+/* Procedure descriptors to CFI (src/jit/describe/): every kind built
  * into a real buffer, parsed back by the CFI engine, and the row at every
  * code offset compared with a state computed independently, instruction
  * by instruction, from a model of the code; malformed descriptions and
@@ -8,7 +8,7 @@
 
 #include "dwarf/cfi.h"
 #include "dwarf/reader.h"
-#include "jit/describe.h"
+#include "jit/describe/describe.h"
 
 #include "../harness.h"
 

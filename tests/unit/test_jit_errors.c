@@ -19,7 +19,7 @@
 
 /* The registry never reads code: these addresses need not be mapped. */
 #define BASE 0x7d0000000000ull
-/* src/jit/describe.h: SW_JIT_DESCRIBE_MAX_OPS (internal) */
+/* src/jit/describe/describe.h: SW_JIT_DESCRIBE_MAX_OPS (internal) */
 #define SW_JIT_DESCRIBE_MAX_OPS_FOR_TEST 65536
 
 /* The reason of the last failure contains every one of the strings. */

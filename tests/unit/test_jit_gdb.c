@@ -1,5 +1,5 @@
 /*
- * The GDB JIT publisher's groups (src/jit/pub_gdb.c) read back from GDB's
+ * The GDB JIT publisher's groups (src/jit/publishers/gdb.c) read back from GDB's
  * list, as GDB would: random one-procedure registrations (clusters 5000
  * bytes apart, so groups split at gaps), removals and sw_jit_move both
  * ways; after each phase every object of __jit_debug_descriptor's list
@@ -119,7 +119,7 @@ static size_t check_list(void)
 			memcpy(&id, p + 4, 4);
 			if (id) {
 				uint64_t pc;
-				memcpy(&pc, p + 8, 8);   /* absolute (pub_gdb.c) */
+				memcpy(&pc, p + 8, 8);   /* absolute (publishers/gdb.c) */
 				CHECK(pc >= lo && pc < hi);
 				nfde++;
 			}

@@ -1,5 +1,5 @@
 /*
- * The JIT registry's B+tree (src/jit/tree.c) against a reference model:
+ * The JIT registry's B+tree (src/jit/registry/tree.c) against a reference model:
  * random insertions and removals of disjoint ranges, every lookup checked,
  * the interval invariant (the range covering a PC is in the leaf a descent
  * reaches) exercised by ranges that cross separators, and every retired
@@ -11,7 +11,7 @@
 #include "../harness.h"
 #include <stackwalk.h>
 
-#include "jit/tree.h"
+#include "jit/registry/tree.h"
 
 #define SLOTS 4096      /* model: address space of SLOTS * 16 bytes */
 

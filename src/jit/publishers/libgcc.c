@@ -1,7 +1,7 @@
 /*
  * SW_JIT_PUB_LIBGCC: hand each chunk's .eh_frame to the process's C++
- * unwinder so exceptions cross JIT frames.  On by default (registry.c,
- * pub_default.c).
+ * unwinder so exceptions cross JIT frames.  On by default (src/jit/registry/,
+ * default.c).
  *
  * Which unwinder: the object that defines _Unwind_GetIP for the process
  * (dlsym(RTLD_DEFAULT) + dladdr), asked for its registration calls, else
@@ -79,10 +79,11 @@
 #include <stackwalk/jit.h>
 
 #include "dwarf/cfi.h"
-#include "jit/eh_abs.h"
+#include "jit/publishers/eh_abs.h"
+#include "jit/publishers/groups.h"
 #include "jit/eh_find.h"
 #include "jit/error.h"
-#include "jit/publish.h"
+#include "jit/publishers/publish.h"
 
 enum kind { K_NONE = 0, K_LIBGCC, K_LIBGCC_LIST, K_LLVM_FDE, K_SELF };
 
@@ -253,18 +254,15 @@ static pthread_mutex_t glock = PTHREAD_MUTEX_INITIALIZER;
 static struct group **gv;            /* sorted by lo (and so by hi) */
 static size_t gn, gcap;
 
+static uint64_t group_hi(size_t i)
+{
+	return gv[i]->hi;
+}
+
 /* Index of the first group that ends above `lo`. */
 static size_t group_first_after(uint64_t lo)
 {
-	size_t a = 0, b = gn;
-	while (a < b) {
-		size_t mid = a + (b - a) / 2;
-		if (gv[mid]->hi <= lo)
-			a = mid + 1;
-		else
-			b = mid;
-	}
-	return a;
+	return sw_pub_group_first_after(gn, group_hi, lo);
 }
 
 static int gv_insert(size_t at, struct group *g)

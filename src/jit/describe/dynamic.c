@@ -1,14 +1,6 @@
 /*
- * Procedure descriptors to CFI: the three unwind descriptions of
- * struct sw_jit_proc (standard frame, raw CFI, libunwind-dynamic regions)
- * written through the CFI builder.  See include/stackwalk/jit.h for the
- * descriptions and describe.h for the contract.
- *
- * Every description is checked completely before the builder is touched
- * (for the dynamic kind by a dry run of the very code that emits), so a
- * malformed one never leaves half a procedure behind.  Nothing here
- * allocates, locks or recurses: the lazy-callback path runs it on the
- * unwinder's stack inside signal handlers.
+ * SW_JIT_UNWIND_DYN: libunwind-dynamic region/op descriptions, run as a
+ * state machine and written as CFI rows.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,223 +9,11 @@
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
 
-#include "arch/x86_64/regs.h"
+#include "arch/arch.h"
 #include "dwarf/reader.h"
-#include "jit/describe.h"
+#include "jit/describe/describe.h"
+#include "jit/describe/internal.h"
 #include "jit/error.h"
-
-/* A register's name for the reasons. */
-static const char *rname(unsigned reg)
-{
-	const char *n = sw_arch_reg_name(reg);
-	return n ? n : "?";
-}
-
-/* ================================================================ frame */
-
-/* Bytes of `push reg` / `pop reg`: REX.B is needed for r8..r15. */
-static unsigned push_len(unsigned reg)
-{
-	return reg >= SW_REG_R12 ? 2 : 1;
-}
-
-/* Bytes of `sub rsp, n` / `add rsp, n`: 48 83 /r ib, or 48 81 /r id. */
-static unsigned adjust_len(uint32_t n)
-{
-	return n == 0 ? 0 : n <= 127 ? 4 : 7;
-}
-
-/* The canonical prologue's layout, from the descriptor. */
-struct frame_layout {
-	bool fp;
-	unsigned pushes;        /* bytes of the saved[] pushes */
-	uint64_t prologue;      /* bytes of the whole prologue */
-	uint64_t before_final;  /* epilogue bytes before the final instruction
-				 * (the shortest canonical form) */
-};
-
-static int frame_check(const struct sw_jit_frame *f, uint64_t size, struct frame_layout *l)
-{
-	uint32_t seen = 0;
-
-	if (f->flags & ~SW_JIT_FRAME_FP)
-		return sw_jit_fail(SW_EINVAL, "u.frame.flags: unknown bits %#x (only "
-				   "SW_JIT_FRAME_FP)", f->flags & ~SW_JIT_FRAME_FP);
-	if (f->nsaved > SW_JIT_FRAME_MAX_SAVED)
-		return sw_jit_fail(SW_EINVAL, "u.frame.nsaved: %u is above "
-				   "SW_JIT_FRAME_MAX_SAVED (%d)", f->nsaved, SW_JIT_FRAME_MAX_SAVED);
-	if (f->frame_size > INT32_MAX)
-		return sw_jit_fail(SW_EINVAL, "u.frame.frame_size: %u is 2^31 or more",
-				   f->frame_size);
-	l->fp = f->flags & SW_JIT_FRAME_FP;
-	l->pushes = 0;
-	for (unsigned i = 0; i < f->nsaved; i++) {
-		unsigned r = f->saved[i];
-		if (r == SW_REG_RBP && l->fp)
-			return sw_jit_fail(SW_EINVAL, "u.frame.saved[%u]: rbp is pushed by the "
-					   "SW_JIT_FRAME_FP prologue already", i);
-		if (r != SW_REG_RBX && r != SW_REG_RBP && (r < SW_REG_R12 || r > SW_REG_R15))
-			return sw_jit_fail(SW_EINVAL, "u.frame.saved[%u]: register %u (%s) is not "
-					   "callee-saved (rbx, r12..r15, or rbp without "
-					   "SW_JIT_FRAME_FP)", i, r, rname(r));
-		if (seen & (1u << r))
-			return sw_jit_fail(SW_EINVAL, "u.frame.saved[%u]: register %u (%s) is saved "
-					   "twice", i, r, rname(r));
-		seen |= 1u << r;
-		l->pushes += push_len(r);
-	}
-	l->prologue = (l->fp ? 4 : 0) + l->pushes + adjust_len(f->frame_size);
-	if (l->prologue > size)
-		return sw_jit_fail(SW_EINVAL, "u.frame: the prologue's %llu bytes (flags, saved[], "
-				   "frame_size) do not fit the procedure's %llu (end - start)",
-				   (unsigned long long)l->prologue, (unsigned long long)size);
-	/* Without FP the epilogue is fixed: add rsp, pops.  With FP any rsp
-	 * restore may come first, but at least the pops and one byte for
-	 * `pop rbp` (or `leave`) precede the final instruction. */
-	l->before_final = l->fp ? l->pushes + 1 : adjust_len(f->frame_size) + l->pushes;
-
-	if (f->nepilogues > SW_JIT_DESCRIBE_MAX_EPILOGUES)
-		return sw_jit_fail(SW_EINVAL, "u.frame.nepilogues: %u is above %d", f->nepilogues,
-				   SW_JIT_DESCRIBE_MAX_EPILOGUES);
-	if (f->nepilogues && !f->epilogues)
-		return sw_jit_fail(SW_EINVAL, "u.frame.epilogues: NULL with nepilogues %u",
-				   f->nepilogues);
-	/* Each epilogue starts after the prologue and after the previous
-	 * epilogue's final instruction (so offsets strictly increase). */
-	uint64_t free_from = l->prologue;
-	for (uint32_t i = 0; i < f->nepilogues; i++) {
-		unsigned long long ep = f->epilogues[i];
-		if (ep >= size)
-			return sw_jit_fail(SW_EINVAL, "u.frame.epilogues[%u]: offset %llu is not "
-					   "inside the procedure (%llu bytes)", i, ep,
-					   (unsigned long long)size);
-		if (ep < free_from && i == 0)
-			return sw_jit_fail(SW_EINVAL, "u.frame.epilogues[%u]: offset %llu lies in the "
-					   "prologue (%llu bytes)", i, ep,
-					   (unsigned long long)l->prologue);
-		if (ep < free_from)
-			return sw_jit_fail(SW_EINVAL, "u.frame.epilogues[%u]: offset %llu is not after "
-					   "epilogues[%u] (%u): offsets must increase", i, ep, i - 1,
-					   f->epilogues[i - 1]);
-		if (ep - free_from < l->before_final)
-			return sw_jit_fail(SW_EINVAL, "u.frame.epilogues[%u]: offset %llu leaves %llu "
-					   "bytes for the epilogue before its last instruction, "
-					   "at least %llu needed (add rsp, pops)", i, ep,
-					   ep - free_from, (unsigned long long)l->before_final);
-		free_from = ep + 1;
-	}
-	return 0;
-}
-
-/* Advance to code offset `off` unless it is the end of the procedure,
- * where no instruction is left for a row to describe.  Returns 1 to skip
- * the directives, 0 to write them, or the builder's error. */
-static int at(sw_cfi_builder_t *b, uint64_t off, uint64_t size)
-{
-	if (off >= size)
-		return 1;
-	return sw_cfi_b_advance(b, off);
-}
-
-/* Status of a chain of builder calls: the builder's error is sticky, so
- * checking once after a group of calls is enough. */
-#define TRY(call)                                                         \
-	do {                                                                  \
-		int rc_ = (call);                                                 \
-		if (rc_ < 0)                                                      \
-			return rc_;                                                   \
-	} while (0)
-
-static int frame_emit(sw_cfi_builder_t *b, const struct sw_jit_frame *f, uint64_t size,
-		      const struct frame_layout *l)
-{
-	uint64_t off = 0;
-	int64_t cfa = 8;        /* CFA - rsp while the CFA is rsp-based */
-	int64_t slot = -16;     /* CFA offset of the next push */
-	int rc;
-
-	/* Prologue: a new row after every instruction. */
-	if (l->fp) {
-		rc = at(b, 1, size);
-		if (rc < 0)
-			return rc;
-		if (!rc) {
-			sw_cfi_b_def_cfa_offset(b, 16);
-			TRY(sw_cfi_b_offset(b, SW_REG_RBP, -16));
-		}
-		rc = at(b, 4, size);
-		if (rc < 0)
-			return rc;
-		if (!rc)
-			TRY(sw_cfi_b_def_cfa_register(b, SW_REG_RBP));
-		off = 4;
-		cfa = 16;
-		slot = -24;
-	}
-	for (unsigned i = 0; i < f->nsaved; i++) {
-		off += push_len(f->saved[i]);
-		rc = at(b, off, size);
-		if (rc < 0)
-			return rc;
-		if (!l->fp)
-			cfa += 8;
-		if (!rc) {
-			if (!l->fp)
-				sw_cfi_b_def_cfa_offset(b, cfa);
-			TRY(sw_cfi_b_offset(b, f->saved[i], slot));
-		}
-		slot -= 8;
-	}
-	if (f->frame_size && !l->fp) {
-		off += adjust_len(f->frame_size);
-		rc = at(b, off, size);
-		if (rc < 0)
-			return rc;
-		if (!rc)
-			TRY(sw_cfi_b_def_cfa_offset(b, cfa + f->frame_size));
-	}
-
-	/* Epilogues: remember the body's row, unwind it instruction by
-	 * instruction, return to it after the final instruction. */
-	bool changes = l->fp || f->nsaved || f->frame_size;
-	for (uint32_t e = 0; changes && e < f->nepilogues; e++) {
-		uint64_t ep = f->epilogues[e];
-		if (l->fp) {
-			/* The CFA stays rbp+16 through whatever restores rsp and
-			 * the pops (rbp and the slots are intact until then). */
-			TRY(sw_cfi_b_advance(b, ep));
-			sw_cfi_b_remember_state(b);
-			sw_cfi_b_def_cfa(b, SW_REG_RSP, 8);
-			sw_cfi_b_restore(b, SW_REG_RBP);
-			for (unsigned i = 0; i < f->nsaved; i++)
-				sw_cfi_b_restore(b, f->saved[i]);
-		} else {
-			uint64_t o = ep - l->before_final;
-			int64_t c = 8 + 8 * (int64_t)f->nsaved;
-			TRY(sw_cfi_b_advance(b, o));
-			sw_cfi_b_remember_state(b);
-			if (f->frame_size) {
-				o += adjust_len(f->frame_size);
-				sw_cfi_b_advance(b, o);
-				sw_cfi_b_def_cfa_offset(b, c);
-			}
-			for (unsigned i = f->nsaved; i-- > 0;) {
-				o += push_len(f->saved[i]);
-				c -= 8;
-				sw_cfi_b_advance(b, o);
-				sw_cfi_b_def_cfa_offset(b, c);
-				sw_cfi_b_restore(b, f->saved[i]);
-			}
-		}
-		TRY(sw_cfi_b_status(b));
-		rc = at(b, ep + 1, size);
-		if (rc < 0)
-			return rc;
-		if (!rc)
-			TRY(sw_cfi_b_restore_state(b));
-	}
-	return 0;
-}
 
 /* ============================================================== dynamic */
 
@@ -256,7 +36,7 @@ static int frame_emit(sw_cfi_builder_t *b, const struct sw_jit_frame *f, uint64_
  * SW_JIT_DESCRIBE_MAX_WORK.
  */
 
-#define DYN_NREG 17             /* rules tracked: rax..r15 and rip (DWARF 0..16) */
+#define DYN_NREG SW_ARCH_CFI_NREG /* rules tracked (x86-64: rax..r15 and rip) */
 #define DYN_BATCH 64            /* unsorted regions: ops ordered per scan */
 
 /* A register's rule, packed into an int32: the low 3 bits are the kind,
@@ -271,7 +51,7 @@ enum { RULE_INIT = 0, RULE_OFFSET = 1, RULE_REG = 2 };
 struct dstate {
 	int32_t sp_off;         /* CFA - rsp, in bytes */
 	int32_t fp_off;         /* CFA - rbp, valid while cfa_reg is rbp */
-	uint8_t cfa_reg;        /* SW_REG_RSP, or SW_REG_RBP once the FP is set */
+	uint8_t cfa_reg;        /* SW_ARCH_SP_REG, or SW_ARCH_FP_REG once the FP is set */
 	int32_t rule[DYN_NREG]; /* packed rules, RULE_INIT: as in the CIE */
 };
 
@@ -498,7 +278,7 @@ static void sim_reset(struct sim *s)
 	s->size = size;
 	s->work = work;
 	s->st.sp_off = 8;
-	s->st.cfa_reg = SW_REG_RSP;
+	s->st.cfa_reg = SW_ARCH_SP_REG;
 	s->last_pos = -1;
 }
 
@@ -542,18 +322,18 @@ static int apply(struct sim *s, struct alias *al)
 		return OP_FAIL(s, ": no op may follow an ALIAS in its region (tag %d)", op->tag);
 	switch (op->tag) {
 	case SW_DYN_SAVE_REG:
-		if (reg == SW_REG_RSP) {
+		if (reg == SW_ARCH_SP_REG) {
 			/* mov rbp, rsp: the only move of rsp there is */
-			if (op->val != SW_REG_RBP)
+			if (op->val != SW_ARCH_FP_REG)
 				return OP_FAIL(s, ".val: SAVE_REG of rsp must go to rbp (6), not %llu",
 					       (unsigned long long)op->val);
-			st->cfa_reg = SW_REG_RBP;
+			st->cfa_reg = SW_ARCH_FP_REG;
 			st->fp_off = st->sp_off;
 			break;
 		}
 		if (reg < 0 || reg >= DYN_NREG)
 			return OP_FAIL(s, ".reg: %d is not a register 0..16 (rax..rip)", reg);
-		if (op->val > SW_CFI_B_MAX_REG || op->val == SW_REG_RSP)
+		if (op->val > SW_CFI_B_MAX_REG || op->val == SW_ARCH_SP_REG)
 			return OP_FAIL(s, ".val: SAVE_REG into register %llu (rsp, or above %d)",
 				       (unsigned long long)op->val, SW_CFI_B_MAX_REG);
 		/* saving a register in itself: it is back home */
@@ -562,9 +342,9 @@ static int apply(struct sim *s, struct alias *al)
 		break;
 	case SW_DYN_SPILL_FP_REL:
 	case SW_DYN_SPILL_SP_REL:
-		if (reg < 0 || reg >= DYN_NREG || reg == SW_REG_RSP)
+		if (reg < 0 || reg >= DYN_NREG || reg == SW_ARCH_SP_REG)
 			return OP_FAIL(s, ".reg: %d is not a register 0..16 other than rsp (7)", reg);
-		if (op->tag == SW_DYN_SPILL_FP_REL && st->cfa_reg != SW_REG_RBP)
+		if (op->tag == SW_DYN_SPILL_FP_REL && st->cfa_reg != SW_ARCH_FP_REG)
 			return OP_FAIL(s, ": SPILL_FP_REL of %s before the frame pointer is set "
 				       "(SAVE_REG rsp, rbp)", rname((unsigned)reg));
 		if (__builtin_sub_overflow(v, op->tag == SW_DYN_SPILL_FP_REL ? st->fp_off
@@ -575,7 +355,7 @@ static int apply(struct sim *s, struct alias *al)
 				       rname((unsigned)reg), off < 0 ? "" : "+", (long long)off);
 		break;
 	case SW_DYN_ADD:
-		if (reg != SW_REG_RSP)
+		if (reg != SW_ARCH_SP_REG)
 			return OP_FAIL(s, ".reg: ADD applies to rsp (7) only, not %d", reg);
 		if (__builtin_sub_overflow((int64_t)st->sp_off, v, &off) || !set_sp_off(st, off))
 			return OP_FAIL(s, ".val: rsp += %lld from %d bytes below the CFA puts rsp "
@@ -712,7 +492,7 @@ struct dyn {
 
 static int64_t cfa_off(const struct dstate *st)
 {
-	return st->cfa_reg == SW_REG_RSP ? st->sp_off : st->fp_off;
+	return st->cfa_reg == SW_ARCH_SP_REG ? st->sp_off : st->fp_off;
 }
 
 /* Write the rule changes from the last row to `st` at byte `pos`. */
@@ -821,7 +601,7 @@ static int dyn_run(struct dyn *d)
 	d->nalias = 0;
 	memset(&d->emitted, 0, sizeof d->emitted);
 	d->emitted.sp_off = 8;
-	d->emitted.cfa_reg = SW_REG_RSP;
+	d->emitted.cfa_reg = SW_ARCH_SP_REG;
 	if ((rc = sim_start(m)))
 		return rc;
 	while (m->have_next) {
@@ -857,70 +637,12 @@ static void dyn_init(struct dyn *d, sw_cfi_builder_t *b, const struct sw_jit_pro
 	d->m.work = &d->work;
 }
 
-/* ================================================================= API */
-
-int sw_jit_describe(sw_cfi_builder_t *b, const struct sw_jit_proc *p)
+/* sw_describe_dyn (internal.h) */
+int sw_describe_dyn(sw_cfi_builder_t *b, const struct sw_jit_proc *p)
 {
-	struct frame_layout fl = { 0 };
 	struct dyn d;
-	int rc;
 
-	if (!b || !p)
-		return sw_jit_fail(SW_EINVAL, "sw_jit_describe: NULL builder or descriptor");
-	if (p->end <= p->start)
-		return sw_jit_fail(SW_EINVAL, "end: %#llx is not above start %#llx",
-				   (unsigned long long)p->end, (unsigned long long)p->start);
-	if (p->end - p->start > UINT32_MAX)
-		return sw_jit_fail(SW_EINVAL, "end: [start, end) = [%#llx, %#llx) is 4 GiB or more",
-				   (unsigned long long)p->start, (unsigned long long)p->end);
-	uint64_t size = p->end - p->start;
-
-	switch (p->kind) {
-	case SW_JIT_UNWIND_FRAME:
-		if ((rc = frame_check(&p->u.frame, size, &fl)))
-			return rc;
-		break;
-	case SW_JIT_UNWIND_CFI:
-		if (!p->u.cfi.insns && p->u.cfi.len)
-			return sw_jit_fail(SW_EINVAL, "u.cfi.insns: NULL with len %zu", p->u.cfi.len);
-		break;
-	case SW_JIT_UNWIND_DYN:
-		/* a dry run validates everything before the builder is touched */
-		d.work = 0;
-		dyn_init(&d, NULL, p);
-		if ((rc = dyn_run(&d)))
-			return rc;
-		break;
-	default:
-		return sw_jit_fail(SW_EINVAL, "kind: %d is not SW_JIT_UNWIND_FRAME (1), _CFI (2) "
-				   "or _DYN (3)", p->kind);
-	}
-
-	uint32_t mark = sw_jit_err_mark();
-	sw_cfi_b_startproc(b, p->start, size);
-	if (p->personality)
-		sw_cfi_b_personality(b, SW_PE_absptr, p->personality);
-	if (p->lsda)
-		sw_cfi_b_lsda(b, SW_PE_absptr, p->lsda);
-	if ((rc = sw_cfi_b_status(b)))
-		return sw_jit_err_ctx(rc, mark, "u: writing its CFI: ");
-
-	switch (p->kind) {
-	case SW_JIT_UNWIND_FRAME:
-		rc = frame_emit(b, &p->u.frame, size, &fl);
-		break;
-	case SW_JIT_UNWIND_CFI:
-		rc = p->u.cfi.len ? sw_cfi_b_escape(b, p->u.cfi.insns, p->u.cfi.len) : 0;
-		break;
-	default:
-		/* the same run again, writing; the budget starts afresh (the
-		 * dry run proved it suffices) */
-		d.work = 0;
-		dyn_init(&d, b, p);
-		rc = dyn_run(&d);
-		break;
-	}
-	if (!rc)
-		rc = sw_cfi_b_endproc(b);
-	return sw_jit_err_ctx(rc, mark, "u: writing its CFI: ");
+	d.work = 0;
+	dyn_init(&d, b, p);
+	return dyn_run(&d);
 }

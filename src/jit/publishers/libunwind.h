@@ -1,6 +1,6 @@
 /*
- * SW_JIT_PUB_LIBUNWIND internals shared by pub_libunwind.c (registration)
- * and pub_libunwind_names.c (names for unw_get_proc_name).
+ * SW_JIT_PUB_LIBUNWIND internals shared by libunwind.c (registration)
+ * and libunwind_names.c (names for unw_get_proc_name).
  */
 #ifndef SW_JIT_PUB_LIBUNWIND_H
 #define SW_JIT_PUB_LIBUNWIND_H

@@ -29,7 +29,7 @@
 
 #include <stackwalk/jit.h>
 
-#include "jit/publish.h"
+#include "jit/publishers/publish.h"
 
 static const struct {
 	const char *name;

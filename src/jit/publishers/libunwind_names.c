@@ -35,7 +35,7 @@
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
 
-#include "jit/pub_libunwind.h"
+#include "jit/publishers/libunwind.h"
 
 /* libunwind-x86_64.h: UNW_X86_64_RIP, the instruction pointer register. */
 #define LU_REG_RIP 16

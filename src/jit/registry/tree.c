@@ -20,7 +20,7 @@
 #include <stackwalk.h>
 
 #include "jit/error.h"
-#include "jit/tree.h"
+#include "jit/registry/tree.h"
 
 struct path {
 	int depth;                                  /* nodes on the path, root first */

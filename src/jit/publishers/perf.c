@@ -61,10 +61,11 @@
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
 
+#include "arch/arch.h"
 #include "dwarf/cfi.h"
 #include "jit/error.h"
-#include "jit/pub_eh.h"
-#include "jit/publish.h"
+#include "jit/publishers/eh_format.h"
+#include "jit/publishers/publish.h"
 
 /* Name of an unnamed procedure in both files. */
 static const char *proc_name(const struct sw_jit_chunk_proc *p, char *buf, size_t size)
@@ -254,7 +255,7 @@ static int jd_open(void)
 
 	struct jd_header h = {
 		.magic = JITDUMP_MAGIC, .version = JITDUMP_VERSION,
-		.total_size = sizeof h, .elf_mach = EM_X86_64,
+		.total_size = sizeof h, .elf_mach = SW_ARCH_ELF_MACHINE,
 		.pid = (uint32_t)pid, .timestamp = now_ns(), .flags = 0,
 	};
 	struct iovec iov = { &h, sizeof h };

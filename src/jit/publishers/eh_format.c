@@ -1,6 +1,6 @@
 /*
  * A chunk's FDEs, and their rules re-encoded with absolute pointers (see
- * pub_eh.h).
+ * eh_format.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,17 +9,18 @@
 
 #include "dwarf/cfi.h"
 #include "dwarf/reader.h"
-#include "jit/eh_abs.h"
-#include "jit/pub_eh.h"
+#include "dwarf/writer.h"
+#include "jit/publishers/eh_abs.h"
+#include "jit/publishers/eh_format.h"
 
 void sw_pub_put4(uint8_t *p, uint32_t v)
 {
-	memcpy(p, &v, 4);
+	sw_le_encode(p, v, 4);
 }
 
 void sw_pub_put8(uint8_t *p, uint64_t v)
 {
-	memcpy(p, &v, 8);
+	sw_le_encode(p, v, 8);
 }
 
 static void section(const struct sw_jit_chunk *c, struct sw_cfi_section *sec)

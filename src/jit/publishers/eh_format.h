@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "jit/publish.h"
+#include "jit/publishers/publish.h"
 
 /* One FDE of a chunk. */
 struct sw_pub_fde {

@@ -18,7 +18,7 @@
  *     they are read).  The chunk's bytes may have been encoded for another
  *     address and live anywhere on the heap, while a table entry can only
  *     reach +-2 GiB from segbase; so we copy the rules re-encoded with
- *     absolute pointers (pub_eh.h) into a mapping placed next to the code,
+ *     absolute pointers (eh_format.h) into a mapping placed next to the code,
  *     with the table in front.  segbase = the chunk's lowest address.
  *
  * Names: libunwind 1.6's unw_get_proc_name returns a name only for
@@ -26,7 +26,7 @@
  * format out of the wrong structure (the dwarf CIE info, not the
  * unw_dyn_info_t) and fails.  When the process's libunwind has that
  * problem the names are given by stackwalk's own registry instead: see
- * pub_libunwind_names.c.
+ * libunwind_names.c.
  *
  * Runs under the registry's writer mutex (libunwind's registration is not
  * signal-safe either and takes its own lock).
@@ -41,9 +41,9 @@
 #include <stackwalk/jit.h>
 
 #include "jit/error.h"
-#include "jit/pub_eh.h"
-#include "jit/pub_libunwind.h"
-#include "jit/publish.h"
+#include "jit/publishers/eh_format.h"
+#include "jit/publishers/libunwind.h"
+#include "jit/publishers/publish.h"
 
 /* ---------------------------------------------------------------- libunwind's layout */
 
@@ -85,7 +85,7 @@ typedef void (*dyn_fn)(struct unw_dyn_info *);
 
 static dyn_fn dyn_register, dyn_cancel;
 
-/* chunks registered with libunwind (read by pub_libunwind_names.c) */
+/* chunks registered with libunwind (read by libunwind_names.c) */
 unsigned long sw_pub_lu_live;
 static int resolved;   /* 0: not looked up, 1: found, -1: absent */
 

@@ -52,7 +52,7 @@ extern const struct sw_jit_pub_ops sw_jit_pub_jitdump;
 extern const struct sw_jit_pub_ops sw_jit_pub_libunwind;
 
 /* The default publishers: SW_JIT_PUB_DEFAULT as changed by the
- * environment (SW_JIT_PUBLISHERS, SW_JIT_PERF; pub_default.c).  Not
+ * environment (SW_JIT_PUBLISHERS, SW_JIT_PERF; default.c).  Not
  * thread-safe against setenv; the registry calls it once, under its
  * writer mutex. */
 unsigned sw_jit_pub_initial(void);

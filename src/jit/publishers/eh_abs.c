@@ -13,62 +13,22 @@
 #include <stackwalk.h>
 
 #include "dwarf/reader.h"
-#include "jit/eh_abs.h"
+#include "dwarf/writer.h"
+#include "jit/publishers/eh_abs.h"
 #include "jit/error.h"
 
 enum { PE_ABSPTR = 0x00, PE_INDIRECT = 0x80, PE_OMIT = 0xff };
 
-/* A bounded writer: counts past the end, writes only inside. */
-struct out {
-	uint8_t *buf;
-	size_t size, pos;
-};
-
-static void put(struct out *o, const void *p, size_t n)
-{
-	if (o->buf && o->pos + n <= o->size)
-		memcpy(o->buf + o->pos, p, n);
-	o->pos += n;
-}
-
-static void put_u8(struct out *o, uint8_t v) { put(o, &v, 1); }
-static void put_u32(struct out *o, uint32_t v) { put(o, &v, 4); }   /* x86-64: little-endian */
-static void put_u64(struct out *o, uint64_t v) { put(o, &v, 8); }
-
-static void put_uleb(struct out *o, uint64_t v)
-{
-	do {
-		uint8_t b = v & 0x7f;
-		v >>= 7;
-		put_u8(o, (uint8_t)(b | (v ? 0x80 : 0)));
-	} while (v);
-}
-
-static void put_sleb(struct out *o, int64_t v)
-{
-	for (;;) {
-		uint8_t b = v & 0x7f;
-		v >>= 7;   /* arithmetic shift (gcc and clang) */
-		bool done = (v == 0 && !(b & 0x40)) || (v == -1 && (b & 0x40));
-		put_u8(o, (uint8_t)(b | (done ? 0 : 0x80)));
-		if (done)
-			return;
-	}
-}
-
 /* Pad the entry that starts at `start` (its length field) to 8 bytes. */
-static void pad8(struct out *o, size_t start)
+static void pad8(struct sw_writer *o, size_t start)
 {
 	while ((o->pos - start) % 8)
-		put_u8(o, 0);   /* DW_CFA_nop */
+		sw_wr_u8(o, 0);   /* DW_CFA_nop */
 }
 
-static void patch_len(struct out *o, size_t start)
+static void patch_len(struct sw_writer *o, size_t start)
 {
-	uint32_t len = (uint32_t)(o->pos - start - 4);
-
-	if (o->buf && start + 4 <= o->size)
-		memcpy(o->buf + start, &len, 4);
+	sw_wr_patch_u32(o, start, (uint32_t)(o->pos - start - 4));
 }
 
 /* DW_CFA_set_loc carries a pointer in the CIE's FDE encoding: refuse it
@@ -98,7 +58,7 @@ int sw_eh_abs_write(const struct sw_cfi_section *sec, const struct sw_cie *cie,
 		    const struct sw_fde *fde, int64_t bias, uint8_t *buf, size_t size,
 		    size_t *fde_off)
 {
-	struct out o = { buf, buf ? size : 0, 0 };
+	struct sw_writer o;
 	bool has_p = cie->personality_enc != PE_OMIT;
 	bool has_l = cie->lsda_enc != PE_OMIT;
 	char aug[8];
@@ -107,6 +67,7 @@ int sw_eh_abs_write(const struct sw_cfi_section *sec, const struct sw_cie *cie,
 
 	if (!sec || !cie || !fde || !fde_off)
 		return sw_jit_fail(SW_EINVAL, "absolute .eh_frame: NULL argument");
+	sw_wr_init(&o, buf, size, (uint64_t)(uintptr_t)buf);
 	if (cie->segment_size)
 		return SW_EUNSUPPORTED;
 	if ((rc = check_insns(sec, cie, cie->insns, cie->insns_len)) < 0 ||
@@ -124,39 +85,39 @@ int sw_eh_abs_write(const struct sw_cfi_section *sec, const struct sw_cie *cie,
 		aug[naug++] = 'S';
 	aug[naug++] = '\0';
 	cie_start = o.pos;
-	put_u32(&o, 0);                        /* length, patched below */
-	put_u32(&o, 0);                        /* CIE id */
-	put_u8(&o, cie->ra_reg > 255 ? 3 : 1);
-	put(&o, aug, naug);
-	put_uleb(&o, cie->code_align);
-	put_sleb(&o, cie->data_align);
+	sw_wr_u32(&o, 0);                        /* length, patched below */
+	sw_wr_u32(&o, 0);                        /* CIE id */
+	sw_wr_u8(&o, cie->ra_reg > 255 ? 3 : 1);
+	sw_wr_bytes(&o, aug, naug);
+	sw_wr_uleb(&o, cie->code_align);
+	sw_wr_sleb(&o, cie->data_align);
 	if (cie->ra_reg > 255)
-		put_uleb(&o, cie->ra_reg);
+		sw_wr_uleb(&o, cie->ra_reg);
 	else
-		put_u8(&o, (uint8_t)cie->ra_reg);
+		sw_wr_u8(&o, (uint8_t)cie->ra_reg);
 	aug_len = (has_p ? 9 : 0) + (has_l ? 1 : 0) + 1;
-	put_uleb(&o, aug_len);
+	sw_wr_uleb(&o, aug_len);
 	if (has_p) {
-		put_u8(&o, (uint8_t)(PE_ABSPTR | (cie->personality_enc & PE_INDIRECT)));
-		put_u64(&o, cie->personality);
+		sw_wr_u8(&o, (uint8_t)(PE_ABSPTR | (cie->personality_enc & PE_INDIRECT)));
+		sw_wr_u64(&o, cie->personality);
 	}
 	if (has_l)
-		put_u8(&o, PE_ABSPTR);
-	put_u8(&o, PE_ABSPTR);                 /* R */
-	put(&o, cie->insns, cie->insns_len);
+		sw_wr_u8(&o, PE_ABSPTR);
+	sw_wr_u8(&o, PE_ABSPTR);                 /* R */
+	sw_wr_bytes(&o, cie->insns, cie->insns_len);
 	pad8(&o, cie_start);
 	patch_len(&o, cie_start);
 
 	/* FDE */
 	fde_start = o.pos;
-	put_u32(&o, 0);
-	put_u32(&o, (uint32_t)(o.pos - cie_start));   /* from this field back to the CIE */
-	put_u64(&o, fde->pc_begin + (uint64_t)bias);
-	put_u64(&o, fde->pc_end - fde->pc_begin);
-	put_uleb(&o, has_l ? 8 : 0);
+	sw_wr_u32(&o, 0);
+	sw_wr_u32(&o, (uint32_t)(o.pos - cie_start));   /* from this field back to the CIE */
+	sw_wr_u64(&o, fde->pc_begin + (uint64_t)bias);
+	sw_wr_u64(&o, fde->pc_end - fde->pc_begin);
+	sw_wr_uleb(&o, has_l ? 8 : 0);
 	if (has_l)
-		put_u64(&o, fde->lsda);
-	put(&o, fde->insns, fde->insns_len);
+		sw_wr_u64(&o, fde->lsda);
+	sw_wr_bytes(&o, fde->insns, fde->insns_len);
 	pad8(&o, fde_start);
 	patch_len(&o, fde_start);
 

@@ -12,15 +12,17 @@
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
 
+#include "arch/arch.h"
 #include "dwarf/cfi.h"
 #include "dwarf/reader.h"
+#include "dwarf/writer.h"
 #include "jit/error.h"
 
 enum { ST_IDLE = 0, ST_PENDING, ST_OPEN, ST_FINISHED };
 
-#define CIE_CODE_ALIGN 1
-#define CIE_DATA_ALIGN (-8)
-#define CIE_RA_REG 16
+#define CIE_CODE_ALIGN SW_ARCH_CIE_CODE_ALIGN
+#define CIE_DATA_ALIGN SW_ARCH_CIE_DATA_ALIGN
+#define CIE_RA_REG SW_ARCH_RA_COLUMN
 
 struct cfa_state {
 	uint32_t reg;
@@ -28,9 +30,8 @@ struct cfa_state {
 };
 
 struct bld {
-	uint8_t *buf;           /* NULL: measuring mode */
-	size_t size;
-	size_t pos;
+	struct sw_writer w;     /* the output (w.buf NULL: measuring mode);
+				 * w.err stays 0: failures stick in err */
 	uint64_t eh_addr;
 	int err;                /* sticky */
 	uint8_t state;
@@ -128,14 +129,12 @@ static int put(struct bld *s, const void *p, size_t n)
 {
 	if (s->err)
 		return s->err;
-	if (n > (size_t)INT_MAX - s->pos)
+	if (n > (size_t)INT_MAX - s->w.pos)
 		return bfail(s, SW_ETRUNCATED, "the output would pass INT_MAX bytes");
-	if (s->buf && n > s->size - s->pos)
+	if (!sw_wr_room(&s->w, n))
 		return bfail(s, SW_ETRUNCATED, "the output does not fit the %zu-byte buffer "
-			     "(%zu bytes written, %zu more needed)", s->size, s->pos, n);
-	if (s->buf && n)
-		memcpy(s->buf + s->pos, p, n);
-	s->pos += n;
+			     "(%zu bytes written, %zu more needed)", s->w.size, s->w.pos, n);
+	sw_wr_bytes(&s->w, p, n);
 	return 0;
 }
 
@@ -147,48 +146,20 @@ static int put_u8(struct bld *s, uint8_t v)
 static int put_le(struct bld *s, uint64_t v, unsigned n)
 {
 	uint8_t tmp[8];
-	for (unsigned i = 0; i < n; i++)
-		tmp[i] = (uint8_t)(v >> (8 * i));
+	sw_le_encode(tmp, v, n);
 	return put(s, tmp, n);
-}
-
-static size_t enc_uleb(uint8_t *out, uint64_t v)
-{
-	size_t n = 0;
-	do {
-		uint8_t byte = v & 0x7f;
-		v >>= 7;
-		if (v)
-			byte |= 0x80;
-		out[n++] = byte;
-	} while (v);
-	return n;
-}
-
-static size_t enc_sleb(uint8_t *out, int64_t v)
-{
-	size_t n = 0;
-	for (;;) {
-		uint8_t byte = (uint8_t)(v & 0x7f);
-		v >>= 7;        /* arithmetic shift (gcc, clang) */
-		if ((v == 0 && !(byte & 0x40)) || (v == -1 && (byte & 0x40))) {
-			out[n++] = byte;
-			return n;
-		}
-		out[n++] = byte | 0x80;
-	}
 }
 
 static int put_uleb(struct bld *s, uint64_t v)
 {
-	uint8_t tmp[10];
-	return put(s, tmp, enc_uleb(tmp, v));
+	uint8_t tmp[SW_LEB128_MAX];
+	return put(s, tmp, sw_uleb_encode(tmp, v));
 }
 
 static int put_sleb(struct bld *s, int64_t v)
 {
-	uint8_t tmp[10];
-	return put(s, tmp, enc_sleb(tmp, v));
+	uint8_t tmp[SW_LEB128_MAX];
+	return put(s, tmp, sw_sleb_encode(tmp, v));
 }
 
 /* Encodings the builder writes for personality and LSDA pointers. */
@@ -206,62 +177,26 @@ static bool enc_supported(uint8_t enc)
 	}
 }
 
-/* Encode `value` with `enc` for a field at address `here` into out[10].
- * Returns the length or SW_EENCODING when it does not fit.  In measuring
- * mode the addresses are placeholders: fixed-size fields are not range
- * checked (their size does not depend on the value). */
-static int enc_ptr(uint8_t *out, uint8_t enc, uint64_t value, uint64_t here, bool measuring)
+/* Encode `value` with `enc` for a field at address `here` into out (the
+ * writer's range rule, dwarf/writer.h; measuring, fixed-size fields are
+ * not range checked).  Returns the length or SW_EENCODING. */
+static int enc_ptr(const struct bld *s, uint8_t *out, uint8_t enc, uint64_t value, uint64_t here)
 {
-	uint64_t v = (enc & 0x70) == SW_PE_pcrel ? value - here : value;
-	int64_t sv = (int64_t)v;
-	unsigned n;
-	if (measuring && (enc & 0x07) != SW_PE_uleb128)
-		v = sv = 0;
-	switch (enc & 0x0f) {
-	case SW_PE_uleb128:
-		if ((enc & 0x70) == SW_PE_pcrel && value < here)
-			return SW_EENCODING;
-		return (int)enc_uleb(out, v);
-	case SW_PE_sleb128:
-		return (int)enc_sleb(out, sv);
-	case SW_PE_udata2:
-		if (v > 0xffff) return SW_EENCODING;
-		n = 2; break;
-	case SW_PE_sdata2:
-		if (sv < INT16_MIN || sv > INT16_MAX) return SW_EENCODING;
-		n = 2; break;
-	case SW_PE_udata4:
-		if (v > 0xffffffffu) return SW_EENCODING;
-		n = 4; break;
-	case SW_PE_sdata4:
-		if (sv < INT32_MIN || sv > INT32_MAX) return SW_EENCODING;
-		n = 4; break;
-	default:                /* absptr, udata8, sdata8 */
-		n = 8; break;
-	}
-	for (unsigned i = 0; i < n; i++)
-		out[i] = (uint8_t)(v >> (8 * i));
-	return (int)n;
+	int n = sw_wr_pe_encode(&s->w, out, enc, value, here);
+	return n < 0 ? SW_EENCODING : n;
 }
 
-static void patch_u32(struct bld *s, size_t off, uint32_t v)
-{
-	if (s->buf && !s->err)
-		for (unsigned i = 0; i < 4; i++)
-			s->buf[off + i] = (uint8_t)(v >> (8 * i));
-}
-
-/* Pad the entry starting at `off` to a multiple of 8 and store its length. */
 static int close_entry(struct bld *s, size_t off)
 {
-	while (!s->err && (s->pos - off) % 8)
+	while (!s->err && (s->w.pos - off) % 8)
 		put_u8(s, SW_CFA_nop);
 	if (s->err)
 		return s->err;
-	if (s->pos - off - 4 > 0xfffffff0u)
+	if (s->w.pos - off - 4 > 0xfffffff0u)
 		return bfail(s, SW_ETRUNCATED, "a CIE or FDE of %zu bytes is past the 32-bit "
-			     "DWARF length", s->pos - off - 4);
-	patch_u32(s, off, (uint32_t)(s->pos - off - 4));
+			     "DWARF length", s->w.pos - off - 4);
+	if (!s->err)
+		sw_wr_patch_u32(&s->w, off, (uint32_t)(s->w.pos - off - 4));
 	return 0;
 }
 
@@ -271,7 +206,7 @@ static int write_cie(struct bld *s)
 	size_t n = 0;
 	uint8_t data[32];
 	size_t dlen = 0;
-	size_t off = s->pos;
+	size_t off = s->w.pos;
 
 	aug[n++] = 'z';
 	if (s->pers_enc != SW_PE_omit)
@@ -295,8 +230,8 @@ static int write_cie(struct bld *s)
 	/* Augmentation data (< 128 bytes: its length is one ULEB byte). */
 	if (s->pers_enc != SW_PE_omit) {
 		data[dlen++] = s->pers_enc;
-		uint64_t here = s->eh_addr + s->pos + 1 + dlen;
-		int len = enc_ptr(data + dlen, s->pers_enc, s->pers, here, !s->buf);
+		uint64_t here = s->eh_addr + s->w.pos + 1 + dlen;
+		int len = enc_ptr(s, data + dlen, s->pers_enc, s->pers, here);
 		if (len < 0)
 			return bfail(s, len, "personality %#llx does not fit its encoding %#x here "
 				     "(%#llx)", (unsigned long long)s->pers, s->pers_enc,
@@ -308,10 +243,11 @@ static int write_cie(struct bld *s)
 	data[dlen++] = s->fde_enc;
 	put_uleb(s, dlen);
 	put(s, data, dlen);
-	/* Initial instructions: CFA = rsp + 8, rip at CFA - 8. */
+	/* Initial instructions: the rule at a call's target (x86-64: CFA =
+	 * rsp + 8, rip at CFA - 8). */
 	static const uint8_t init[] = {
-		SW_CFA_def_cfa, SW_REG_RSP, 8,
-		SW_CFA_offset | SW_REG_RIP, 1,
+		SW_CFA_def_cfa, SW_ARCH_SP_REG, SW_ARCH_CFA_AT_ENTRY,
+		SW_CFA_offset | SW_ARCH_RA_COLUMN, SW_ARCH_RA_AT_ENTRY / SW_ARCH_CIE_DATA_ALIGN,
 	};
 	put(s, init, sizeof init);
 	if (close_entry(s, off))
@@ -337,18 +273,18 @@ static int open_fde(struct bld *s)
 {
 	if (!cie_matches(s) && write_cie(s))
 		return s->err;
-	size_t off = s->pos;
+	size_t off = s->w.pos;
 	put_le(s, 0, 4);                                /* length, patched */
 	put_le(s, (uint64_t)(off + 4 - s->cie_off), 4); /* CIE pointer */
 	if (s->err)
 		return s->err;
-	uint8_t tmp[10];
-	int len = enc_ptr(tmp, s->fde_enc, s->code_start, s->eh_addr + s->pos, !s->buf);
+	uint8_t tmp[SW_LEB128_MAX];
+	int len = enc_ptr(s, tmp, s->fde_enc, s->code_start, s->eh_addr + s->w.pos);
 	if (len < 0)
 		return bfail(s, len, "code_start %#llx is more than 2 GiB from the FDE at %#llx "
 			     "(SW_CFI_B_PCREL4: use SW_CFI_B_PCREL8 or SW_CFI_B_ABSPTR)",
 			     (unsigned long long)s->code_start,
-			     (unsigned long long)(s->eh_addr + s->pos));
+			     (unsigned long long)(s->eh_addr + s->w.pos));
 	put(s, tmp, (size_t)len);
 	if (s->fde_enc == (SW_PE_pcrel | SW_PE_sdata4)) {
 		if (s->code_size > INT32_MAX)
@@ -360,11 +296,11 @@ static int open_fde(struct bld *s)
 		put_le(s, s->code_size, 8);
 	}
 	if (s->lsda_enc != SW_PE_omit) {
-		len = enc_ptr(tmp, s->lsda_enc, s->lsda, s->eh_addr + s->pos + 1, !s->buf);
+		len = enc_ptr(s, tmp, s->lsda_enc, s->lsda, s->eh_addr + s->w.pos + 1);
 		if (len < 0)
 			return bfail(s, len, "lsda %#llx does not fit its encoding %#x here (%#llx)",
 				     (unsigned long long)s->lsda, s->lsda_enc,
-				     (unsigned long long)(s->eh_addr + s->pos + 1));
+				     (unsigned long long)(s->eh_addr + s->w.pos + 1));
 		put_uleb(s, (uint64_t)len);
 		put(s, tmp, (size_t)len);
 	} else {
@@ -432,14 +368,14 @@ static bool overlaps(const struct bld *s, uint64_t start, uint64_t end)
 {
 	if (s->have_prev && start < s->prev_end && s->prev_start < end)
 		return true;
-	if (!s->buf)
+	if (!s->w.buf)
 		return false;
 	size_t off = 0;
-	while (off + 8 <= s->pos) {
-		const uint8_t *p = s->buf + off;
+	while (off + 8 <= s->w.pos) {
+		const uint8_t *p = s->w.buf + off;
 		uint32_t len = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 			       (uint32_t)p[3] << 24;
-		if (len == 0 || off + 4 + (size_t)len > s->pos)
+		if (len == 0 || off + 4 + (size_t)len > s->w.pos)
 			break;  /* an entry still being written */
 		if (p[4] | p[5] | p[6] | p[7]) {        /* FDE */
 			uint64_t a = 0, r = 0;
@@ -470,8 +406,7 @@ int sw_cfi_b_init(sw_cfi_builder_t *b, void *buf, size_t size, uint64_t eh_addr,
 	struct bld *s = get(b);
 	memset(b, 0, sizeof *b);
 	s->fn = __func__;
-	s->buf = buf;
-	s->size = buf ? size : 0;
+	sw_wr_init(&s->w, buf, size, eh_addr);
 	s->eh_addr = eh_addr;
 	switch (ptr_mode) {
 	case SW_CFI_B_PCREL4: s->fde_enc = SW_PE_pcrel | SW_PE_sdata4; break;
@@ -493,7 +428,7 @@ int sw_cfi_b_status(const sw_cfi_builder_t *b)
 
 size_t sw_cfi_b_size(const sw_cfi_builder_t *b)
 {
-	return b ? ((const struct bld *)(const void *)b)->pos : 0;
+	return b ? ((const struct bld *)(const void *)b)->w.pos : 0;
 }
 
 int sw_cfi_b_startproc(sw_cfi_builder_t *b, uint64_t code_start, uint64_t code_size)
@@ -519,8 +454,8 @@ int sw_cfi_b_startproc(sw_cfi_builder_t *b, uint64_t code_start, uint64_t code_s
 	s->pers = s->lsda = 0;
 	s->signal = false;
 	s->loc = s->pending = 0;
-	s->cfa.reg = SW_REG_RSP;
-	s->cfa.offset = 8;
+	s->cfa.reg = SW_ARCH_SP_REG;
+	s->cfa.offset = SW_ARCH_CFA_AT_ENTRY;
 	s->depth = 0;
 	return 0;
 }
@@ -549,7 +484,7 @@ int sw_cfi_b_finish(sw_cfi_builder_t *b)
 	if (put_le(s, 0, 4))
 		return s->err;
 	s->state = ST_FINISHED;
-	return (int)s->pos;
+	return (int)s->w.pos;
 }
 
 /* CIE properties: only before the procedure's first directive. */
