@@ -61,9 +61,9 @@ static uint64_t unwind_once(uint64_t pc, uint64_t *sp_after)
 	stack[0] = 0x1111;                      /* the caller's rbp */
 	stack[1] = BASE + 0x5000;               /* the return address */
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.regs[SW_REG_RIP] = pc;
-	ctx.regs[SW_REG_RBP] = (uint64_t)(uintptr_t)&stack[0];
-	ctx.regs[SW_REG_RSP] = (uint64_t)(uintptr_t)&stack[0];
+	sw_context_set_reg(&ctx, SW_REG_RIP, pc);
+	sw_context_set_reg(&ctx, SW_REG_RBP, (uint64_t)(uintptr_t)&stack[0]);
+	sw_context_set_reg(&ctx, SW_REG_RSP, (uint64_t)(uintptr_t)&stack[0]);
 	if (sw_init_local(&c, &ctx) != 0 || sw_step(&c) != 0)
 		return 0;
 	sw_get_reg(&c, SW_REG_IP, &ip);
