@@ -1,10 +1,16 @@
 /*
- * Internals of the local unwinder: cursor state, checked memory access,
- * unwind-info lookup, compiled rules and their cache.
+ * Internals of the local unwinder: checked memory access, cursor state, the
+ * rule cache, module lookup and the local sources of unwind information
+ * (the module's .eh_frame through its header, the module file's CFI).  The
+ * cursor asks every source through source/source.h and knows none by name;
+ * what is specific to x86-64 (the compiled-rule packing, the no-CFI rules,
+ * signal frames) comes from src/arch through arch/frame.h and
+ * arch/sigframe.h.
  *
  * Everything reachable from sw_step / sw_backtrace is async-signal-safe:
  * no allocation, no locks, every read of stack or unknown memory through
- * sw_mem_read.
+ * sw_mem_read, at most SW_STACK_BOUND bytes of stack (tests/scripts/
+ * stack.sh).
  */
 #ifndef SW_UNWIND_INTERNAL_H
 #define SW_UNWIND_INTERNAL_H
