@@ -29,6 +29,13 @@ out=$build/layers
 rm -rf "$out"
 mkdir -p "$out"
 
+# the sanitizer build's archive needs the sanitizers' runtimes
+san=()
+if [[ $2 == quick || $(basename "$build") == *san* ]]; then
+	san=(-fsanitize=address,undefined)
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+fi
+
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "PASS $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1"; [[ -n ${2:-} ]] && printf '%s\n' "$2" | sed 's/^/       /'; }
@@ -77,7 +84,7 @@ nm -g --defined-only "${jit_o[@]}" 2>/dev/null | awk 'NF == 3 && $2 ~ /[TDBR]/ {
 # link SRC NAME: static link with a map
 link() {
 	local src=$1 name=$2
-	if ! gcc -std=gnu11 -O2 -Iinclude "$src" "$build/libstackwalk.a" -o "$out/$name" \
+	if ! gcc -std=gnu11 -O2 "${san[@]}" -Iinclude "$src" "$build/libstackwalk.a" -o "$out/$name" \
 		-Wl,-Map,"$out/$name.map" -lpthread -ldl >"$out/$name.log" 2>&1; then
 		bad "link $name" "$(tail -n 20 "$out/$name.log")"
 		return 1
