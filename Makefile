@@ -119,7 +119,9 @@ $(EH_STATIC): $(filter-out $(BUILD)/src/eh/dlclose.o,$(EH_OBJS))
 	ar rcs $@ $^
 
 # exports: what src/eh marks (visibility attribute), versioned by libgcc.map
-$(EH_OBJS): ALL_CFLAGS += -fvisibility=hidden
+# -fno-plt: every step of a throw calls into libstackwalk.so (sw_step,
+# sw_get_reg, ...); through the GOT directly, not a PLT stub
+$(EH_OBJS): ALL_CFLAGS += -fvisibility=hidden -fno-plt
 
 $(TOOL): $(TOOL_OBJS) $(STATIC)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TOOL_OBJS) $(STATIC) -lz

@@ -113,14 +113,13 @@ static __thread struct pi_slot pi_cache[PI_CACHE];
 
 static int proc_info(struct _Unwind_Context *ctx)
 {
-	uint64_t ip, pc;
+	uint64_t pc;
 	uint32_t gen;
 	struct pi_slot *s;
 
 	if (ctx->have_pi)
 		return ctx->have_pi > 0 ? 0 : -1;
-	ip = sw_get_ip(&ctx->cur);
-	pc = sw_is_signal_frame(&ctx->cur) ? ip : ip - 1;
+	pc = sw_get_lookup_pc(&ctx->cur);       /* the PC sw_get_proc_info looks up */
 	gen = sw_info_generation();
 	s = &pi_cache[(pc >> 2 ^ pc >> 11) & (PI_CACHE - 1)];
 	if (s->pc == pc && s->gen == gen && pc && gen != 0) {
