@@ -359,10 +359,11 @@ SW_API uint32_t sw_info_generation(void);
 /*
  * sw_unmap_begin / sw_unmap_end - bracket the unmapping of code whose
  * unwind information stackwalk may have cached and cannot see go away
- * (stackwalk does this itself around every dlclose it intercepts, and for
- * sw_jit_remove / sw_jit_move): sw_unmap_begin before the code's memory may
- * be unmapped or reused, sw_unmap_end once the call that unmapped it has
- * returned.  Both flush the rule cache, and in between nothing looked up
+ * (stackwalk does this itself around every dlclose it intercepts; JIT
+ * code needs none: sw_jit_remove / sw_jit_move flush before they return,
+ * and the JIT frees or reuses the memory only after that): sw_unmap_begin
+ * before the code's memory may be unmapped or reused, sw_unmap_end once
+ * the call that unmapped it has returned.  Both flush the rule cache, and in between nothing looked up
  * is cached (sw_info_generation returns 0), so no walk applies the old
  * code's rules to code mapped there next -- even by another thread, before
  * the unmapping call returns.  Brackets nest and may overlap across
