@@ -603,9 +603,13 @@ SW_API int sw_jit_table_publish(sw_jit_handle_t table);
  * through its range; compiled rules are cached per PC).  Everything *out
  * points to (name, CFI bytes, region lists) must stay valid and unchanged
  * until sw_jit_remove of this handle returns; the description is
- * converted on the unwinder's stack (at most SW_JIT_MAX_CFI bytes of CFI,
- * else the frame gets SW_EINVAL; the conversion needs about 4 KiB of
- * stack beyond the unwinder's own: mind small sigaltstacks).
+ * converted into one of 256 buffers of SW_JIT_MAX_CFI bytes the registry
+ * maps at the first sw_jit_add_callback (more CFI than that gives the frame
+ * SW_EINVAL), held while the unwinder uses it: when 256 lookups of lazily
+ * described code are in flight at once (threads and nested signal
+ * handlers together), the next fails with SW_EFULL.  The conversion needs
+ * about 2.6 KiB of stack beyond the unwinder's own (tests/scripts/stack.sh
+ * prints the figure): mind small sigaltstacks.
  * Returns 0 and *out, SW_EINVAL, SW_EOVERLAP, SW_ENOMEM.
  * Thread-safe: yes.  Async-signal-safe: no.
  */
