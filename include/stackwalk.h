@@ -91,7 +91,8 @@ enum sw_status {
 	SW_EALIGN = -26,        /* misaligned data (DW_EH_PE_aligned) */
 	SW_EOVERLAP = -27,      /* JIT range overlaps a registered range */
 	SW_EBADHANDLE = -28,    /* unknown or already removed JIT handle */
-	SW_EFULL = -29,         /* growable JIT table is full */
+	SW_EFULL = -29,         /* a fixed JIT table is full (a growable table,
+				 * the buffers of lazy descriptions) */
 	SW_ENONAME = -30,       /* the procedure was found but has no name */
 	SW_ETOODEEP = -31,      /* the stack has more frames than the walk could take
 				 * (buffer full, or SW_MAX_SIGNAL_FRAMES) */

@@ -34,7 +34,7 @@ const char *sw_strerror(int status)
 	case SW_EALIGN: return "misaligned data";
 	case SW_EOVERLAP: return "range overlaps a registered JIT range";
 	case SW_EBADHANDLE: return "unknown or already removed JIT handle";
-	case SW_EFULL: return "growable JIT table is full";
+	case SW_EFULL: return "JIT table is full";
 	case SW_ENONAME: return "procedure has no name";
 	case SW_ETOODEEP: return "stack deeper than the walk could take";
 	default: return "unknown error";
