@@ -216,7 +216,7 @@ EXPORT void _Unwind_SetIP(struct _Unwind_Context *ctx, _Unwind_Ptr ip)
 			LIBGCC_FN(_Unwind_SetIP)(ctx, ip);
 			return;
 		}
-	sw_set_reg(&ctx->cur, SW_REG_RIP, ip);
+	sw_set_reg(&ctx->cur, SW_REG_IP, ip);
 }
 
 /* libgcc's value: the CFA of the frame's callee, i.e. the frame's stack
@@ -305,7 +305,7 @@ static _Unwind_Reason_Code phase2(struct _Unwind_Exception *exc, struct _Unwind_
  * callers of _Unwind_Backtrace and stop functions see it too. */
 static void ctx_past_end(struct _Unwind_Context *ctx)
 {
-	sw_set_reg(&ctx->cur, SW_REG_RIP, 0);
+	sw_set_reg(&ctx->cur, SW_REG_IP, 0);
 	ctx->have_pi = -1;
 }
 

@@ -36,7 +36,7 @@ static int walk(sw_cursor_t *cur, void **pcs, int max, int n, int *status)
 			return n > 0 ? n : (rc == SW_END_OF_STACK ? 0 : rc);
 		}
 		/* the IP straight from the cursor (sw_get_ip is a call) */
-		pcs[n++] = (void *)(uintptr_t)((struct sw_cursor_impl *)(void *)cur)->regs[SW_REG_RIP];
+		pcs[n++] = (void *)(uintptr_t)((struct sw_cursor_impl *)(void *)cur)->regs[SW_REG_IP];
 	}
 	/* the buffer is full: one more step tells a complete trace from a
 	 * cut one (only when asked: sw_backtrace's rule is "max means full") */

@@ -67,8 +67,8 @@ int sw_init_local(sw_cursor_t *cursor, const sw_context_t *ctx)
 	sw_init();
 	memset(c, 0, sizeof(*c));
 	memcpy(c->regs, sw_ctx_cimpl(ctx)->regs, sizeof(c->regs));
-	c->valid = CALLEE_SAVED | (1u << SW_REG_RSP) | (1u << SW_REG_RIP);
-	sw_mem_init(&c->mem, c->regs[SW_REG_RSP]);
+	c->valid = CALLEE_SAVED | (1u << SW_REG_SP) | (1u << SW_REG_IP);
+	sw_mem_init(&c->mem, c->regs[SW_REG_SP]);
 	return 0;
 }
 
@@ -83,14 +83,14 @@ int sw_init_ucontext(sw_cursor_t *cursor, const void *ucontext)
 	sw_arch_ucontext_regs(ucontext, c->regs);
 	c->valid = ALL_REGS;
 	c->flags = SW_CUR_INTERRUPTED | SW_CUR_SIGNAL;
-	sw_mem_init(&c->mem, c->regs[SW_REG_RSP]);
+	sw_mem_init(&c->mem, c->regs[SW_REG_SP]);
 	return 0;
 }
 
 /* Step out of __restore_rt: every register from the ucontext at SP. */
 static int step_sigreturn(struct sw_cursor_impl *c)
 {
-	uint64_t uc = c->regs[SW_REG_RSP], regs[SW_REG_COUNT];
+	uint64_t uc = c->regs[SW_REG_SP], regs[SW_REG_COUNT];
 
 	for (unsigned r = 0; r < SW_REG_COUNT; r++)
 		if (sw_mem_read(&c->mem, uc + sw_arch_greg_offset(r), &regs[r]) < 0)
@@ -165,7 +165,7 @@ static int apply_row(struct sw_cursor_impl *c, const struct sw_cfa_row *row, boo
 			}
 			break;
 		case SW_RULE_UNDEFINED:
-			if (r == SW_REG_RIP)
+			if (r == SW_REG_IP)
 				return SW_END_OF_STACK;
 			break;
 		case SW_RULE_OFFSET:
@@ -200,16 +200,16 @@ static int apply_row(struct sw_cursor_impl *c, const struct sw_cfa_row *row, boo
 			break;
 		}
 	}
-	if (!(valid & (1u << SW_REG_RIP)))
+	if (!(valid & (1u << SW_REG_IP)))
 		return SW_END_OF_STACK;
 	/* without an explicit rule, the caller's SP is the CFA */
-	if (!(valid & (1u << SW_REG_RSP)) || row->regs[SW_REG_RSP].kind == SW_RULE_UNSET) {
-		regs[SW_REG_RSP] = cfa;
-		valid |= 1u << SW_REG_RSP;
+	if (!(valid & (1u << SW_REG_SP)) || row->regs[SW_REG_SP].kind == SW_RULE_UNSET) {
+		regs[SW_REG_SP] = cfa;
+		valid |= 1u << SW_REG_SP;
 	}
-	if (!signal && !(c->flags & SW_CUR_SIGNAL) && cfa <= c->regs[SW_REG_RSP])
+	if (!signal && !(c->flags & SW_CUR_SIGNAL) && cfa <= c->regs[SW_REG_SP])
 		return SW_ERANGE;
-	if (regs[SW_REG_RIP] == 0)
+	if (regs[SW_REG_IP] == 0)
 		return SW_END_OF_STACK;
 	memcpy(c->regs, regs, sizeof(regs));
 	c->valid = valid;
@@ -228,7 +228,7 @@ static bool at_start_context(const struct sw_cursor_impl *c, int find_rc,
 			     const struct sw_fde_info *info)
 {
 	uint8_t code[SW_ARCH_START_CONTEXT_LEN];
-	uint64_t ip = c->regs[SW_REG_RIP];
+	uint64_t ip = c->regs[SW_REG_IP];
 
 	if (c->flags & SW_CUR_INTERRUPTED)
 		return false;
@@ -253,7 +253,7 @@ int sw_step(sw_cursor_t *cursor)
 	if (!sw_signal_budget(c))
 		return SW_ETOODEEP;
 	uint32_t flags = c->flags;
-	ip = c->regs[SW_REG_RIP];
+	ip = c->regs[SW_REG_IP];
 	pc = sw_lookup_pc(c);
 
 	struct sw_fde_info info;
@@ -327,8 +327,8 @@ int sw_set_reg(sw_cursor_t *cursor, int reg, uint64_t value)
 	return 0;
 }
 
-uint64_t sw_get_ip(const sw_cursor_t *cursor) { return cimpl(cursor)->regs[SW_REG_RIP]; }
-uint64_t sw_get_sp(const sw_cursor_t *cursor) { return cimpl(cursor)->regs[SW_REG_RSP]; }
+uint64_t sw_get_ip(const sw_cursor_t *cursor) { return cimpl(cursor)->regs[SW_REG_IP]; }
+uint64_t sw_get_sp(const sw_cursor_t *cursor) { return cimpl(cursor)->regs[SW_REG_SP]; }
 uint64_t sw_get_cfa(const sw_cursor_t *cursor)
 {
 	/* this frame's CFA is the caller's SP: step a copy to find it */
@@ -374,8 +374,8 @@ int sw_resume(sw_cursor_t *cursor)
 	struct sw_cursor_impl *c = impl(cursor);
 	struct sw_context_impl ctx;     /* all sw_arch_resume reads (context.h) */
 
-	if ((c->valid & ((1u << SW_REG_RIP) | (1u << SW_REG_RSP))) !=
-	    ((1u << SW_REG_RIP) | (1u << SW_REG_RSP)))
+	if ((c->valid & ((1u << SW_REG_IP) | (1u << SW_REG_SP))) !=
+	    ((1u << SW_REG_IP) | (1u << SW_REG_SP)))
 		return SW_EINVAL;
 	memcpy(ctx.regs, c->regs, sizeof(ctx.regs));
 	ctx.flags = 0;

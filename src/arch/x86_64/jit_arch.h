@@ -44,4 +44,11 @@ static inline void sw_arch_spin_pause(void)
 	__builtin_ia32_pause();
 }
 
+/* nongnu libunwind's names for local unwinding on this architecture
+ * (_UL<arch>_name) and its instruction-pointer register number
+ * (libunwind-x86_64.h: UNW_X86_64_RIP), for the libunwind publisher. */
+#define SW_ARCH_UNW_LOCAL(name) _ULx86_64_##name
+#define SW_ARCH_UNW_LOCAL_STR(name) "_ULx86_64_" #name
+#define SW_ARCH_UNW_REG_IP 16
+
 #endif /* SW_ARCH_X86_64_JIT_ARCH_H */

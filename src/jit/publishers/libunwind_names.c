@@ -35,10 +35,10 @@
 #include <stackwalk.h>
 #include <stackwalk/jit.h>
 
+#include "arch/arch.h"
 #include "jit/publishers/libunwind.h"
 
-/* libunwind-x86_64.h: UNW_X86_64_RIP, the instruction pointer register. */
-#define LU_REG_RIP 16
+#define LU_REG_IP SW_ARCH_UNW_REG_IP
 
 typedef int (*get_proc_name_fn)(void *cursor, char *buf, size_t len, uint64_t *off);
 typedef int (*get_reg_fn)(void *cursor, int reg, uint64_t *val);
@@ -48,8 +48,8 @@ static get_reg_fn get_reg;
 
 void sw_pub_lu_names_init(void)
 {
-	void *p = dlsym(RTLD_NEXT, "_ULx86_64_get_proc_name");
-	void *r = dlsym(RTLD_DEFAULT, "_ULx86_64_get_reg");
+	void *p = dlsym(RTLD_NEXT, SW_ARCH_UNW_LOCAL_STR(get_proc_name));
+	void *r = dlsym(RTLD_DEFAULT, SW_ARCH_UNW_LOCAL_STR(get_reg));
 	if (p && r) {
 		memcpy(&get_reg, &r, sizeof r);
 		/* release: the wrapper reads it with acquire */
@@ -59,25 +59,26 @@ void sw_pub_lu_names_init(void)
 	}
 }
 
-int _ULx86_64_get_proc_name(void *cursor, char *buf, size_t len, uint64_t *off);
+int SW_ARCH_UNW_LOCAL(get_proc_name)(void *cursor, char *buf, size_t len, uint64_t *off);
 
 __attribute__((visibility("default")))
 /* Weak: linked statically with libunwind.a, libunwind's own definition
  * wins (no names for JIT code, but no duplicate symbol); against
  * libunwind.so this definition still comes first. */
-__attribute__((weak)) int _ULx86_64_get_proc_name(void *cursor, char *buf, size_t len, uint64_t *off)
+__attribute__((weak)) int SW_ARCH_UNW_LOCAL(get_proc_name)(void *cursor, char *buf, size_t len,
+							 uint64_t *off)
 {
 	get_proc_name_fn real = __atomic_load_n(&real_get_proc_name, __ATOMIC_ACQUIRE);
 	if (!real) {
 		/* no registration yet: find libunwind's own function now */
-		void *p = dlsym(RTLD_NEXT, "_ULx86_64_get_proc_name");
+		void *p = dlsym(RTLD_NEXT, SW_ARCH_UNW_LOCAL_STR(get_proc_name));
 		if (!p)
 			return -1;   /* UNW_EUNSPEC */
 		memcpy(&real, &p, sizeof p);
 	}
 	uint64_t ip;
 	if (__atomic_load_n(&sw_pub_lu_live, __ATOMIC_ACQUIRE) && get_reg && buf && len &&
-	    get_reg(cursor, LU_REG_RIP, &ip) == 0) {
+	    get_reg(cursor, LU_REG_IP, &ip) == 0) {
 		uint64_t o;
 		int rc = sw_jit_get_name(ip, buf, len, &o);
 		if (rc == 0 && o == 0 && ip > 0) {
