@@ -29,13 +29,23 @@ LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 # src/eh is the _Unwind_* library (libstackwalk_unwind), not the core
 # per-architecture code lives in src/arch/$(ARCH)/ (only that folder is built)
 ARCH    ?= $(shell uname -m)
-LIB_SRCS := $(sort $(shell find src -name '*.c' -not -path 'src/eh/*' -not -path 'src/arch/*') \
+LIB_SRCS := $(sort $(shell find src -name '*.c' -not -path 'src/eh/*' -not -path 'src/arch/*' \
+		-not -path 'src/symbolize/*') \
 	$(wildcard src/arch/*.c src/arch/$(ARCH)/*.c))
 LIB_ASM  := $(sort $(wildcard src/arch/$(ARCH)/*.S))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
 
 EH_SRCS  := $(sort $(wildcard src/eh/*.c))
 EH_OBJS  := $(EH_SRCS:%.c=$(BUILD)/%.o)
+
+# src/symbolize is libstackwalk_symbolize (stackwalk/symbolize.h): its own
+# library on top of libstackwalk, with the dependencies the core must not
+# have (zlib, libzstd, liblzma; libiberty's demangler linked in).  It
+# compiles its own copy of the ELF reader (hidden, like everything else).
+SYM_SRCS := $(sort $(wildcard src/symbolize/*.c)) src/elf/elf.c src/elf/debuglink.c
+SYM_OBJS := $(SYM_SRCS:src/%.c=$(BUILD)/sym/%.o)
+SYM_LIBS := -lz -lzstd -llzma
+LIBIBERTY := $(firstword $(wildcard /usr/lib/$(shell $(CC) -print-multiarch 2>/dev/null)/libiberty.a /usr/lib/libiberty.a) -liberty)
 
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
 TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/%.o)
@@ -51,6 +61,8 @@ SHARED  := $(BUILD)/libstackwalk.so
 EH_SHARED := $(BUILD)/libstackwalk_unwind.so
 EH_STATIC := $(BUILD)/libstackwalk_unwind.a
 TOOL    := $(BUILD)/stackwalk
+SYM_STATIC := $(BUILD)/libstackwalk_symbolize.a
+SYM_SHARED := $(BUILD)/libstackwalk_symbolize.so
 
 .PHONY: all lib tools tests unit-tests demo check check-plain check-san deps bench fuzz fuzz-replay install clean
 
@@ -60,7 +72,7 @@ all: lib tools
 # never instrumented (an ASan-instrumented unwinder leaves poisoned frames
 # behind every landing pad it installs); the sanitizer pass runs its
 # instrumented test programs against the plain build's library.
-lib: $(STATIC) $(SHARED) $(if $(SAN),,$(EH_SHARED) $(EH_STATIC))
+lib: $(STATIC) $(SHARED) $(SYM_STATIC) $(SYM_SHARED) $(if $(SAN),,$(EH_SHARED) $(EH_STATIC))
 tools: $(TOOL)
 tests: $(UNIT_BINS)
 unit-tests: $(UNIT_BINS)
@@ -79,7 +91,7 @@ $(filter $(BUILD)/src/dwarf/% $(BUILD)/src/unwind/% $(BUILD)/src/arch/%,$(LIB_OB
 # SW_API (and the few contract symbols mk/stackwalk.map lists); the static
 # archive is linked into tests and tools that use internals, which
 # visibility does not affect.
-$(LIB_OBJS) $(EH_OBJS): ALL_CFLAGS += -fvisibility=hidden
+$(LIB_OBJS) $(EH_OBJS) $(SYM_OBJS): ALL_CFLAGS += -fvisibility=hidden
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -98,6 +110,20 @@ $(STATIC): $(LIB_OBJS)
 $(SHARED): $(LIB_OBJS) mk/stackwalk.map
 	$(CC) -shared -Wl,-soname,libstackwalk.so.0 -Wl,--version-script=mk/stackwalk.map \
 		$(LDFLAGS_ALL) -o $@ $(LIB_OBJS)
+
+# libstackwalk_symbolize (mk/symbolize.map: its public API, node
+# STACKWALK_SYMBOLIZE_0.1); needs libstackwalk.so.0 (RUNPATH $ORIGIN).
+$(BUILD)/sym/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(SYM_STATIC): $(SYM_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SYM_SHARED): $(SYM_OBJS) $(SHARED) $(BUILD)/libstackwalk.so.0 mk/symbolize.map
+	$(CC) -shared -Wl,-soname,libstackwalk_symbolize.so.0 -Wl,--version-script=mk/symbolize.map \
+		$(LDFLAGS_ALL) -Wl,-rpath,'$$ORIGIN' -o $@ $(SYM_OBJS) $(SHARED) $(LIBIBERTY) $(SYM_LIBS)
 
 # libstackwalk_unwind: libgcc_s's _Unwind_* ABI (with its symbol versions)
 # on stackwalk's public API; LD_PRELOAD it or link -lstackwalk_unwind.  The
@@ -123,16 +149,21 @@ $(EH_STATIC): $(filter-out $(BUILD)/src/eh/dlclose.o,$(EH_OBJS))
 # sw_get_reg, ...); through the GOT directly, not a PLT stub
 $(EH_OBJS): ALL_CFLAGS += -fvisibility=hidden -fno-plt
 
-$(TOOL): $(TOOL_OBJS) $(STATIC)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(TOOL_OBJS) $(STATIC) -lz
+$(TOOL): $(TOOL_OBJS) $(SYM_STATIC) $(STATIC)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(TOOL_OBJS) $(SYM_STATIC) $(STATIC) $(LIBIBERTY) $(SYM_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(STATIC)
 
+# unit tests of the symbolizer (tests/unit/test_sym_*.c) link its archive
+$(BUILD)/tests/test_sym_%: tests/unit/test_sym_%.c tests/harness.h $(SYM_STATIC) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $< $(SYM_STATIC) $(STATIC) $(LIBIBERTY) $(SYM_LIBS)
+
 # the compiler's dependency lists (-MMD -MP) for everything built from C
 # or C++ sources: objects, unit tests, demo programs, the interposer
--include $(LIB_OBJS:.o=.d) $(EH_OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(UNIT_BINS:=.d) \
+-include $(LIB_OBJS:.o=.d) $(EH_OBJS:.o=.d) $(SYM_OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(UNIT_BINS:=.d) \
 	$(addprefix $(BUILD)/demo/,backtrace.d jit_demo.d jit_demo_eh.d) $(FINDFDE:.so=.d)
 
 # ---- libgcc publisher / interposer
