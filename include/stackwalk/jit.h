@@ -689,6 +689,18 @@ SW_API int sw_jit_lookup(uint64_t pc, struct sw_jit_found *out);
 SW_API int sw_jit_get_name(uint64_t pc, char *buf, size_t size, uint64_t *offset);
 
 /*
+ * sw_jit_get_line - the source line registered for pc (the procedure's
+ * struct sw_jit_line entries: the last one whose offset is at or below
+ * pc - start) and the procedure's file, copied into file (at most size-1
+ * bytes, NUL-terminated).  What symbolizers show (stackwalk/symbolize.h).
+ * Returns 0, SW_ENOTFOUND (no procedure, no line information, or pc
+ * before the first entry), SW_EINVAL (file or line NULL, size 0, or a bad
+ * callback answer as for sw_jit_lookup).
+ * Thread-safe: yes.  Async-signal-safe: yes (may call a lazy callback).
+ */
+SW_API int sw_jit_get_line(uint64_t pc, char *file, size_t size, uint32_t *line);
+
+/*
  * sw_jit_stats - registry counters: procedures indexed (table and callback
  * ranges count as one), live handles, bytes the registry holds beyond the
  * unwind information and names (index nodes, records, handle table,

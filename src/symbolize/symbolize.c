@@ -26,6 +26,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include "stackwalk/jit.h"
 #include "stackwalk/symbolize.h"
 #include "symbolize/arena.h"
 #include "symbolize/dwarf.h"
@@ -409,14 +410,22 @@ int sw_symbolize(sw_symbolizer_t *s, uint64_t pc, struct sw_sym_frame *frames, i
 		}
 	}
 	if (!path) {
-		/* JIT code: the registry names it; the name is copied into
-		 * the arena so it outlives the registration */
+		/* JIT code: the registry names it, with the line table its
+		 * author registered; the strings are copied into the arena
+		 * so they outlive the registration */
 		char name[512];
 		int n = jit_frame(pc, frames, max, module, name, sizeof(name));
-		if (n > 0 && max > 0 && frames[0].function) {
-			const char *copy = sw_arena_strndup(&s->arena, name, strlen(name));
-			frames[0].function = copy;
-			frames[0].name = copy ? demangled(s, copy) : NULL;
+		if (n > 0 && max > 0) {
+			if (frames[0].function) {
+				const char *copy = sw_arena_strndup(&s->arena, name, strlen(name));
+				frames[0].function = copy;
+				frames[0].name = copy ? demangled(s, copy) : NULL;
+			}
+			uint32_t line;
+			if (sw_jit_get_line(pc, name, sizeof(name), &line) == 0) {
+				frames[0].file = sw_arena_strndup(&s->arena, name, strlen(name));
+				frames[0].line = frames[0].file ? line : 0;
+			}
 		}
 		return n;
 	}

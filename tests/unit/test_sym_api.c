@@ -16,7 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "../harness.h"
 #include "stackwalk.h"
 #include "stackwalk/jit.h"
 #include "stackwalk/symbolize.h"
@@ -217,6 +217,10 @@ TEST(jit_procedure)
 	p.end = p.start + 64;
 	p.name = "jitted_fn";
 	p.kind = SW_JIT_UNWIND_FRAME;
+	static const struct sw_jit_line lines[] = { { 0, 10 }, { 4, 11 }, { 12, 13 } };
+	p.file = "generated.js";
+	p.lines = lines;
+	p.nlines = 3;
 	int rc = sw_jit_add_procs(&p, 1, &h);
 	CHECK_EQ(rc, 0);
 	if (rc != 0)
@@ -229,13 +233,84 @@ TEST(jit_procedure)
 	CHECK_STR(f[0].function, "jitted_fn");
 	CHECK(f[0].flags & SW_SYM_FRAME_JIT);
 	CHECK_EQ(f[0].function_start, p.start);
+	CHECK_STR(f[0].file, "generated.js");
+	CHECK_EQ(f[0].line, 11);
 	CHECK_STR(m.path, "[jit]");
-	const char *name = f[0].function;
+	CHECK_EQ(sw_symbolize(s, p.start + 40, f, 2, &m), 1);
+	CHECK_EQ(f[0].line, 13);
+	char file[64];
+	uint32_t line = 0;
+	CHECK_EQ(sw_jit_get_line(p.start, file, sizeof(file), &line), 0);
+	CHECK_EQ(line, 10);
+	CHECK_STR(file, "generated.js");
+	CHECK_EQ(sw_jit_get_line(p.start + 64, file, sizeof(file), &line), SW_ENOTFOUND);
+	const char *name = f[0].function, *fname = f[0].file;
 	CHECK_EQ(sw_jit_remove(h), 0);
 	CHECK_STR(name, "jitted_fn");
+	CHECK_STR(fname, "generated.js");
+	CHECK_EQ(sw_jit_get_line(p.start, file, sizeof(file), &line), SW_ENOTFOUND);
 	CHECK_EQ(sw_symbolize(s, p.start + 8, f, 2, &m), SW_ENOTFOUND);
 	sw_symbolizer_free(s);
 	munmap(code, 4096);
+}
+
+/* the table and callback forms carry lines too */
+static const struct sw_jit_line cb_lines[] = { { 0, 100 }, { 16, 101 } };
+
+static int cb_describe(void *arg, uint64_t pc, struct sw_jit_proc *out)
+{
+	uint64_t base = (uint64_t)(uintptr_t)arg;
+	(void)pc;
+	out->start = base;
+	out->end = base + 32;
+	out->name = "lazy_fn";
+	out->kind = SW_JIT_UNWIND_FRAME;
+	out->file = "lazy.src";
+	out->lines = cb_lines;
+	out->nlines = 2;
+	return 0;
+}
+
+TEST(jit_lines_table_and_callback)
+{
+	uint8_t *code = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t start = sw_jit_addr(code);
+	sw_jit_handle_t t, c;
+	char file[64];
+	uint32_t line = 0;
+
+	CHECK_EQ(sw_jit_table_create(start, start + 4096, 16, &t), 0);
+	struct sw_jit_proc p;
+	memset(&p, 0, sizeof(p));
+	p.start = start + 64;
+	p.end = start + 128;
+	p.name = "table_fn";
+	p.kind = SW_JIT_UNWIND_FRAME;
+	static const struct sw_jit_line tl[] = { { 0, 7 }, { 8, 9 } };
+	p.file = "table.src";
+	p.lines = tl;
+	p.nlines = 2;
+	CHECK_EQ(sw_jit_table_append(t, &p, 1), 0);
+	CHECK_EQ(sw_jit_table_publish(t), 0);
+	CHECK_EQ(sw_jit_get_line(start + 64 + 9, file, sizeof(file), &line), 0);
+	CHECK_EQ(line, 9);
+	CHECK_STR(file, "table.src");
+
+	CHECK_EQ(sw_jit_add_callback(start + 4096, start + 8192, cb_describe,
+				     (void *)(uintptr_t)(start + 4096), &c), 0);
+	sw_symbolizer_t *s = make();
+	struct sw_sym_frame f[2];
+	CHECK_EQ(sw_symbolize(s, start + 4096 + 20, f, 2, NULL), 1);
+	CHECK_STR(f[0].function, "lazy_fn");
+	CHECK_STR(f[0].file, "lazy.src");
+	CHECK_EQ(f[0].line, 101);
+	CHECK_EQ(sw_symbolize(s, start + 64 + 1, f, 2, NULL), 1);
+	CHECK_STR(f[0].function, "table_fn");
+	CHECK_EQ(f[0].line, 7);
+	sw_symbolizer_free(s);
+	CHECK_EQ(sw_jit_remove(c), 0);
+	CHECK_EQ(sw_jit_remove(t), 0);
+	munmap(code, 8192);
 }
 
 /* ---- from a signal handler, after a warm-up: no malloc */
@@ -317,4 +392,4 @@ TEST(threads)
 	sw_symbolizer_free(thr_s);
 }
 
-RUN_TESTS()
+SW_TEST_MAIN

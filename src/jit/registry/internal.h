@@ -376,6 +376,11 @@ struct hit {
 	int64_t bias;
 	int form;
 	const uint32_t *idxp;           /* eager: the tree's index slot */
+	/* line information (WANT_NAME and WANT_UNWIND): the registry's copy,
+	 * or for a callback the JIT's own memory; ln == 0: none */
+	const char *lfile;
+	const struct sw_jit_line *lv;
+	uint32_t ln;
 };
 
 

@@ -9,9 +9,14 @@
 
 /* Line information of eager registrations, by handle index: one block
  * holding a struct lines per procedure (in descriptor order) and the
- * copies; NULL when the registration gave none.  Writer-side only. */
-static struct lines **linesets;
-static uint32_t linecap;
+ * copies; NULL when the registration gave none.  Written under the writer
+ * lock; read by readers (sw_jit_get_line) inside a read section, so a
+ * replaced array or block is retired, not freed (epochs.c). */
+struct lineset_arr {
+	uint32_t cap;
+	struct lines *v[];
+};
+static struct lineset_arr *linesets;
 
 bool sw_reg_has_lines(const struct sw_jit_proc *p)
 {
@@ -83,26 +88,36 @@ struct lines *sw_reg_lineset_make(const struct sw_jit_proc *procs, size_t n)
 
 void sw_reg_lineset_set(uint32_t hindex, struct lines *ls)
 {
-	if (hindex >= linecap) {
+	struct lineset_arr *a = linesets;
+
+	if (!a || hindex >= a->cap) {
 		if (!ls)
 			return;
 		uint32_t cap = sw_reg_hcap > hindex ? sw_reg_hcap : hindex + 1;
-		struct lines **nl = realloc(linesets, (size_t)cap * sizeof(*nl));
-		if (!nl) {
+		struct lineset_arr *na = calloc(1, sizeof(*na) + (size_t)cap * sizeof(na->v[0]));
+		if (!na) {
 			free(ls);
 			return;
 		}
-		memset(nl + linecap, 0, (size_t)(cap - linecap) * sizeof(*nl));
-		linesets = nl;
-		linecap = cap;
+		na->cap = cap;
+		if (a)
+			memcpy(na->v, a->v, (size_t)a->cap * sizeof(a->v[0]));
+		__atomic_store_n(&linesets, na, __ATOMIC_RELEASE);
+		if (a)
+			sw_reg_retire(NULL, a);
+		a = na;
 	}
-	free(linesets[hindex]);
-	linesets[hindex] = ls;
+	struct lines *old = a->v[hindex];
+	__atomic_store_n(&a->v[hindex], ls, __ATOMIC_RELEASE);
+	if (old)
+		sw_reg_retire(NULL, old);
 }
 
 const struct lines *sw_reg_lineset_get(uint32_t hindex, uint32_t i)
 {
-	if (hindex >= linecap || !linesets[hindex])
+	const struct lineset_arr *a = __atomic_load_n(&linesets, __ATOMIC_ACQUIRE);
+	if (!a || hindex >= a->cap)
 		return NULL;
-	return &linesets[hindex][i];
+	const struct lines *ls = __atomic_load_n(&a->v[hindex], __ATOMIC_ACQUIRE);
+	return ls ? &ls[i] : NULL;
 }

@@ -39,6 +39,13 @@ int sw_reg_find(uint64_t pc, struct hit *h, uint8_t *scratch, int want)
 			return 0;
 		uint32_t idx = *e.idxp;
 		h->name = proc_name(o, idx);
+		const struct lines *li = sw_reg_lineset_get(o->hindex, idx);
+		h->ln = 0;
+		if (li) {
+			h->lfile = li->file;
+			h->lv = li->v;
+			h->ln = li->n;
+		}
 		h->eh = eager_bytes(o);
 		h->eh_size = o->size;
 		h->vaddr = eager_vaddr(o, h->eh);
@@ -68,6 +75,12 @@ int sw_reg_find(uint64_t pc, struct hit *h, uint8_t *scratch, int want)
 		h->start = r->start + (uint64_t)t->bias;
 		h->end = h->start + r->len;
 		h->name = r->name;
+		h->ln = 0;
+		if (r->li) {
+			h->lfile = r->li->file;
+			h->lv = r->li->v;
+			h->ln = r->li->n;
+		}
 		h->eh = r->eh;
 		h->eh_size = r->eh_size;
 		h->vaddr = (uint64_t)(uintptr_t)r->eh;
@@ -95,6 +108,9 @@ int sw_reg_find(uint64_t pc, struct hit *h, uint8_t *scratch, int want)
 		h->start = p.start;
 		h->end = p.end;
 		h->name = p.name;
+		h->ln = p.file && p.lines ? p.nlines : 0;
+		h->lfile = p.file;
+		h->lv = p.lines;
 		h->bias = 0;
 		h->form = SW_JIT_FORM_CALLBACK;
 		if (want != WANT_UNWIND)
@@ -132,6 +148,48 @@ int sw_jit_lookup(uint64_t pc, struct sw_jit_found *out)
 		out->start = h.start;
 		out->end = h.end;
 		out->form = h.form;
+	}
+	sw_rcu_exit(token);
+	return rc;
+}
+
+int sw_jit_get_line(uint64_t pc, char *file, size_t size, uint32_t *line)
+{
+	struct hit h;
+	uint32_t token;
+	int rc;
+
+	if (!file || !size || !line)
+		return sw_jit_fail(SW_EINVAL, "sw_jit_get_line: file, size or line: NULL or 0");
+	file[0] = '\0';
+	if (!in_bounds(pc))
+		return SW_ENOTFOUND;
+	token = sw_rcu_enter();
+	uint32_t mark = sw_jit_err_mark();
+	rc = sw_reg_find(pc, &h, NULL, WANT_NAME);      /* the only error: a broken callback answer */
+	if (rc != SW_ENOTFOUND)
+		rc = sw_jit_err_ctx(rc, mark, "sw_jit_get_line: ");
+	if (rc == 0) {
+		/* the last entry at or before pc (entries sorted by offset:
+		 * checked at registration; a callback's are its promise) */
+		uint64_t off = pc - h.start;
+		uint32_t lo = 0, hi = h.ln;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (h.lv[mid].offset <= off)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == 0 || !h.lfile) {
+			rc = SW_ENOTFOUND;
+		} else {
+			*line = h.lv[lo - 1].line;
+			size_t i = 0;
+			for (; i + 1 < size && h.lfile[i]; i++)
+				file[i] = h.lfile[i];
+			file[i] = '\0';
+		}
 	}
 	sw_rcu_exit(token);
 	return rc;
