@@ -5,7 +5,7 @@
 #   . tests/symbolize_diff/corpus.sh
 #   corpus_init DIR        # where the binaries go (BUILD_DIR/tests/symbolize_diff)
 #   corpus_stl             # DIR/stl.{gcc,clang}
-#   corpus_sqlite          # DIR/sqlite.{gcc,clang}.dw{4,5} (needs npm once)
+#   corpus_sqlite [CC.V..] # DIR/sqlite.{gcc,clang}.dw{4,5} (needs npm once)
 #   corpus_variants        # DIR/sqlite.gcc.dw5.{debuglink,zstd,minidebuginfo}
 #   corpus_libc            # sets $corpus_libc (the file) and $corpus_libc_debug
 #   corpus_addrs BIN N     # DIR/addrs/NAME.N: N instruction addresses of BIN
@@ -84,12 +84,14 @@ corpus_sqlite_one() {
 	mv "$corpus_dir/sqlite.$cc.dw$v.tmp" "$out"
 }
 
-# corpus_sqlite: the four SQLite programs, at most two compilers at a time
-# (the machine has two cores)
+# corpus_sqlite [CC.V...]: the SQLite programs (default all four: gcc.5
+# gcc.4 clang.5 clang.4), at most two compilers at a time (the machine has
+# two cores)
 corpus_sqlite() {
 	corpus_sqlite_source || return 1
-	local todo=() cv pids=() rc=0 p
-	for cv in gcc.5 gcc.4 clang.5 clang.4; do
+	local todo=() cv pids=() rc=0 p want=("$@")
+	((${#want[@]})) || want=(gcc.5 gcc.4 clang.5 clang.4)
+	for cv in "${want[@]}"; do
 		[[ -x $corpus_dir/sqlite.${cv%.*}.dw${cv#*.} ]] || todo+=("$cv")
 	done
 	((${#todo[@]})) || return 0
