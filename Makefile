@@ -266,6 +266,11 @@ install: all
 	ln -sf libstackwalk.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libstackwalk.so.0
 	ln -sf libstackwalk.so.0 $(DESTDIR)$(PREFIX)/lib/libstackwalk.so
 	$(PC_SED) mk/stackwalk.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/stackwalk.pc
+	install -m 644 $(SYM_STATIC) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SYM_SHARED) $(DESTDIR)$(PREFIX)/lib/libstackwalk_symbolize.so.$(VERSION)
+	ln -sf libstackwalk_symbolize.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libstackwalk_symbolize.so.0
+	ln -sf libstackwalk_symbolize.so.0 $(DESTDIR)$(PREFIX)/lib/libstackwalk_symbolize.so
+	$(PC_SED) mk/stackwalk_symbolize.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/stackwalk_symbolize.pc
 ifeq ($(SAN),)
 	install -m 644 $(EH_STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(EH_SHARED).1 $(DESTDIR)$(PREFIX)/lib/

@@ -444,6 +444,16 @@ SW_API int sw_find_eh_fde(uint64_t pc, void *buf, size_t size, struct sw_eh_fde 
 SW_API int sw_get_proc_name(sw_cursor_t *cursor, char *buf, size_t size, uint64_t *offset);
 
 /*
+ * sw_get_proc_name_by_pc - the same without a cursor: the name of the
+ * procedure (registered JIT code first, then the module's symbols) that
+ * contains `pc` itself, and pc's offset in it.  Pass a return address
+ * minus 1 to name the call (what sw_get_lookup_pc gives).
+ * Returns 0, SW_ENOTFOUND, or SW_EINVAL (buf NULL or size 0).
+ * Thread-safe: yes.  Async-signal-safe: as sw_get_proc_name.
+ */
+SW_API int sw_get_proc_name_by_pc(uint64_t pc, char *buf, size_t size, uint64_t *offset);
+
+/*
  * sw_backtrace - return addresses of the calling thread's stack, innermost
  * first, like glibc backtrace(): pcs[0] is the address sw_backtrace
  * returns to.  At most `max` entries, as deep as the stack goes (no other

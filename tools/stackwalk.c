@@ -1,4 +1,4 @@
-/* stackwalk: command-line front end.  `stackwalk cfi ...` for now. */
+/* stackwalk: command-line front end: `stackwalk cfi ...`, `stackwalk symbolize ...`. */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,7 +8,10 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: stackwalk COMMAND [ARGS]\n"
 		   "commands:\n"
-		   "  cfi [--readelf | --pc ADDR] FILE   dump call frame information\n");
+		   "  cfi [--readelf | --pc ADDR] FILE   dump call frame information\n"
+		   "  symbolize [-e FILE] [-afiCps] [-j SECTION] [--json] [ADDR...]\n"
+		   "                                     addresses to functions, files, lines\n"
+		   "                                     (addr2line-compatible; --help)\n");
 }
 
 int main(int argc, char **argv)
@@ -19,6 +22,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "cfi") == 0)
 		return cmd_cfi(argc - 1, argv + 1);
+	if (strcmp(argv[1], "symbolize") == 0)
+		return cmd_symbolize(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
 		return 0;

@@ -9,6 +9,9 @@
 /* `stackwalk cfi ...`: returns the process exit status. */
 int cmd_cfi(int argc, char **argv);
 
+/* `stackwalk symbolize ...` (addr2line-compatible): the exit status. */
+int cmd_symbolize(int argc, char **argv);
+
 /* Print one CFI section in the layout of readelf --debug-dump=frames-interp.
  * `loaded_from` is the file name readelf shows when it also loaded
  * separate debug files, else NULL.  With `check`, every printed row is

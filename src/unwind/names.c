@@ -218,7 +218,7 @@ static int lookup(const struct module *m, uint64_t rel, char *buf, size_t size, 
 }
 
 /* No entry: open the images for this lookup alone.  Out of line: its
- * struct module is large, and the table's path (sw_symbolize) must stay
+ * struct module is large, and the table's path (name_at) must stay
  * within the signal-safe stack bound (stackwalk.h). */
 static __attribute__((noinline)) int lookup_alone(const struct sw_module *mod, const char *path,
 						 bool is_vdso, uint64_t pc, char *buf, size_t size,
@@ -237,7 +237,7 @@ static __attribute__((noinline)) int lookup_alone(const struct sw_module *mod, c
 }
 
 /* PC -> symbol name and offset in it. */
-static int sw_symbolize(uint64_t pc, char *buf, size_t size, uint64_t *offset)
+static int name_at(uint64_t pc, char *buf, size_t size, uint64_t *offset)
 {
 	struct sw_module mod;
 	char path[256];
@@ -299,12 +299,12 @@ int sw_get_proc_name(sw_cursor_t *cursor, char *buf, size_t size, uint64_t *offs
 			*offset = off + (ip - pc);
 		return 0;
 	}
-	rc = sw_symbolize(pc, buf, size, &off);
+	rc = name_at(pc, buf, size, &off);
 	if (rc == SW_ENOTFOUND && pc != ip) {
 		/* a return address at a function's first byte, after a call
 		 * that ends the previous one or none (makecontext's return to
 		 * __start_context): that function, when IP - 1 is in none */
-		rc = sw_symbolize(ip, buf, size, &off);
+		rc = name_at(ip, buf, size, &off);
 		if (rc == 0 && off != 0) {
 			rc = SW_ENOTFOUND;
 			if (size > 0)
@@ -314,5 +314,22 @@ int sw_get_proc_name(sw_cursor_t *cursor, char *buf, size_t size, uint64_t *offs
 	}
 	if (rc == 0 && offset)
 		*offset = off + (ip - pc);
+	return rc;
+}
+
+int sw_get_proc_name_by_pc(uint64_t pc, char *buf, size_t size, uint64_t *offset)
+{
+	uint64_t off;
+	int rc;
+
+	if (!buf || size == 0)
+		return SW_EINVAL;
+	buf[0] = '\0';
+	if (sw_source_name(pc, buf, size, &off) == 0)
+		rc = 0;
+	else
+		rc = name_at(pc, buf, size, &off);
+	if (rc == 0 && offset)
+		*offset = off;
 	return rc;
 }

@@ -63,9 +63,14 @@ if ! gcc -std=gnu11 -fsyntax-only -aux-info "$work/all.aux" -I "$root/include" "
 	echo "$pass passed, $fail failed"
 	exit 1
 fi
-grep -F "/* $root/include/" "$work/all.aux" | grep -F '*/ extern ' |
-	sed -E 's:^/\*[^*]*\*/ ::; s/^[^(]*[^A-Za-z0-9_]([A-Za-z_][A-Za-z0-9_]*) \(.*/\1/' |
-	LC_ALL=C sort -u >"$work/public.txt"
+# include/stackwalk/symbolize.h is libstackwalk_symbolize's (its own set below)
+pubfuncs() {
+	grep -F '*/ extern ' | sed -E 's:^/\*[^*]*\*/ ::; s/^[^(]*[^A-Za-z0-9_]([A-Za-z_][A-Za-z0-9_]*) \(.*/\1/' |
+		LC_ALL=C sort -u
+}
+grep -F "/* $root/include/" "$work/all.aux" | grep -vF "/* $root/include/stackwalk/symbolize.h:" |
+	pubfuncs >"$work/public.txt"
+grep -F "/* $root/include/stackwalk/symbolize.h:" "$work/all.aux" | pubfuncs >"$work/sym_public.txt"
 npublic=$(wc -l <"$work/public.txt")
 if ((npublic < 10)); then
 	ko "found the public functions (only $npublic)"
@@ -114,6 +119,21 @@ sed 's/@.*//' "$work/so.txt" | LC_ALL=C sort -u >"$work/so.names"
 same "so-set: libstackwalk.so exports the $npublic public functions and $(wc -l <"$work/contract.txt") contract symbols" \
 	"$work/want.txt" "$work/so.names"
 check_versions "so-versions: libstackwalk.so's sw_ symbols are in $nodes" "$work/so.txt"
+
+# libstackwalk_symbolize.so: exactly stackwalk/symbolize.h's functions, all
+# in the node mk/symbolize.map defines (not libiberty's demangler, not the
+# ELF reader it compiles in)
+sym=$build/libstackwalk_symbolize.so
+exports "$sym" >"$work/sym.txt"
+sed 's/@.*//' "$work/sym.txt" | LC_ALL=C sort -u >"$work/sym.names"
+same "symbolize-set: libstackwalk_symbolize.so exports the $(wc -l <"$work/sym_public.txt") functions of stackwalk/symbolize.h" \
+	"$work/sym_public.txt" "$work/sym.names"
+if grep -qv '@@STACKWALK_SYMBOLIZE_0\.1$' "$work/sym.txt"; then
+	ko "symbolize-versions: every symbol is in STACKWALK_SYMBOLIZE_0.1"
+	grep -v '@@STACKWALK_SYMBOLIZE_0\.1$' "$work/sym.txt" | sed 's/^/  /'
+else
+	ok "symbolize-versions: every symbol is in STACKWALK_SYMBOLIZE_0.1"
+fi
 
 unw=$build/libstackwalk_unwind.so
 if [[ -e $unw ]]; then

@@ -4,10 +4,13 @@
 #   tests/scripts/layers.sh BUILD_DIR MODE
 #
 # 1. includes: src/util, src/dwarf, src/elf and src/source include nothing
-#    of src/unwind, src/jit or src/eh; src/unwind nothing of src/jit or
-#    src/eh; src/jit nothing of src/unwind or src/eh (the registry plugs
-#    into the unwinder through src/source); outside src/arch no file names
-#    an architecture's folder (src/arch/*.h select it).
+#    of src/unwind, src/jit, src/eh or src/symbolize; src/unwind nothing of
+#    src/jit, src/eh or src/symbolize; src/jit nothing of src/unwind, src/eh
+#    or src/symbolize (the registry plugs into the unwinder through
+#    src/source); src/symbolize nothing of src/unwind, src/jit, src/eh,
+#    src/source or src/arch (public API and the readers only); outside
+#    src/arch no file names an architecture's folder (src/arch/*.h select
+#    it).
 # 2. links: a static program that only calls sw_backtrace
 #    (tests/layers/bt_only.c) links no object of src/jit and defines none of
 #    the JIT's interfaces (__jit_debug_descriptor, _ULx86_64_get_proc_name);
@@ -55,10 +58,13 @@ forbid() {
 	done
 }
 for l in util dwarf elf source; do
-	forbid "$l" 'unwind/' 'jit/' 'eh/'
+	forbid "$l" 'unwind/' 'jit/' 'eh/' 'symbolize/'
 done
-forbid unwind 'jit/' 'eh/'
-forbid jit 'unwind/' 'eh/'
+# the symbolizer (libstackwalk_symbolize) sits on the public API and the
+# readers (dwarf/reader.h, elf/): nothing of the unwinder or the registry
+forbid symbolize 'unwind/' 'jit/' 'eh/' 'source/' 'arch/'
+forbid unwind 'jit/' 'eh/' 'symbolize/'
+forbid jit 'unwind/' 'eh/' 'symbolize/'
 # libstackwalk_unwind is a client of the public API: <stackwalk.h> and
 # <stackwalk/jit.h> only (eh.sh builds it against installed headers too)
 forbid eh 'unwind/' 'jit/' 'dwarf/' 'elf/' 'source/' 'util/' 'arch/'
