@@ -109,6 +109,16 @@ symbolize() {
 	fi
 }
 
+# show LOG: compare.py's report, shortened: the counts and example
+# addresses of every class; the chains only for stackwalk's disagreements
+# (the full report stays in LOG)
+show() {
+	awk '/^RESULT / { next }
+	     /^  stackwalk vs/ { sw = 1 }
+	     /^              / { if (!sw || ++chains > 40) next }
+	     { print substr($0, 1, 200) }' "$1"
+}
+
 # verdict NAME: the RESULT line of logs/NAME.log decides
 verdict() {
 	local name=$1 line n m k
@@ -145,7 +155,7 @@ one() {
 	python3 "$cmp_py" --name "$name" --addrs "$addrs" \
 		--ref "addr2line=$res/$name.addr2line.raw,$res/$name.addr2line.dem" \
 		--ref "llvm=$res/$name.llvm.raw,$res/$name.llvm.dem" "${sw_arg[@]}" >"$logs/$name.log" 2>&1 || true
-	grep -v '^RESULT ' "$logs/$name.log" | cut -c1-220 | head -n 150
+	show "$logs/$name.log"
 	verdict "$name"
 }
 
@@ -165,7 +175,7 @@ names() {
 	fi
 	python3 "$cmp_py" --name "$name" --addrs "$addrs" --symtab "$res/$name.nm" "${sw_arg[@]}" \
 		>"$logs/$name.log" 2>&1 || true
-	grep -v '^RESULT ' "$logs/$name.log" | cut -c1-220 | head -n 60
+	show "$logs/$name.log"
 	verdict "$name"
 }
 
