@@ -63,6 +63,23 @@
 #   - llvm "??" for the innermost function at some addresses inside
 #     std::function managers where DWARF has the inlined subroutine
 #     (stl.gcc 0x2a48): llvm is wrong, addr2line right.
+#   - clang DWARF 5 inlined frames (sqlite.clang.dw5: refs agree on 77%,
+#     on 99% for dw4): addr2line drops the DW_TAG_inlined_subroutine and
+#     prints the outer function with the inlined line (0x7472: llvm-dwarfdump
+#     --lookup shows sqlite3BtreeEnterAll inlined there).  llvm is right.
+#   - libc, C names: the DWARF name is "abort", addr2line prints a .symtab
+#     alias at the same address ("__GI_abort"), llvm the DWARF name; for
+#     __libc_start_main_impl (DWARF) llvm prints the versioned symbol
+#     __libc_start_main.  DWARF's names are right; llvm is right except
+#     for the second.
+#   - libc, file of the innermost frame: addr2line prints the unit's own
+#     file (sysdeps/x86/libc-start.c) where the line table row names an
+#     included one (libc_start_call_main.h).  llvm is right.
+#   - both references join a relative DW_AT_comp_dir ("./libio") to DWARF
+#     5's directory 0 (also "./libio"), printing libio/libio/libioP.h;
+#     directory 0 is the compilation directory itself, so stackwalk's
+#     libio/libioP.h is right.  compare.py accepts exactly that doubling
+#     for stackwalk, and counts it.
 #   - demanglers (reported separately, raw names equal): libiberty prints
 #     lambdas "{lambda(int)#1}", LLVM 14 "'lambda'(int)", and LLVM 14
 #     leaves some long names mangled.  stackwalk uses libiberty, so its -C
