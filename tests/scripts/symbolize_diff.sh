@@ -199,8 +199,8 @@ names() {
 # ---------------------------------------------------------------- STL
 if corpus_stl; then
 	for cc in gcc clang; do
-		a=$(corpus_addrs "$progs/stl.$cc" "$naddr") && one "stl.$cc" "$progs/stl.$cc" "$a" ||
-			bad "stl.$cc: no addresses"
+		if a=$(corpus_addrs "$progs/stl.$cc" "$naddr"); then one "stl.$cc" "$progs/stl.$cc" "$a"
+		else bad "stl.$cc: no addresses"; fi
 	done
 else
 	bad "stl: building tests/symbolize_diff/stl_heavy.cc failed"
@@ -215,8 +215,8 @@ fi
 # ---------------------------------------------------------------- SQLite
 if corpus_sqlite; then
 	for b in gcc.dw5 gcc.dw4 clang.dw5 clang.dw4; do
-		a=$(corpus_addrs "$progs/sqlite.$b" "$naddr") && one "sqlite.$b" "$progs/sqlite.$b" "$a" ||
-			bad "sqlite.$b: no addresses"
+		if a=$(corpus_addrs "$progs/sqlite.$b" "$naddr"); then one "sqlite.$b" "$progs/sqlite.$b" "$a"
+		else bad "sqlite.$b: no addresses"; fi
 	done
 	if corpus_variants; then
 		base=$progs/sqlite.gcc.dw5
@@ -233,7 +233,8 @@ fi
 
 # ---------------------------------------------------------------- libc
 if corpus_libc; then
-	a=$(corpus_addrs "$corpus_libc" "$naddr" libc.so.6) && one libc "$corpus_libc" "$a" || bad "libc: no addresses"
+	if a=$(corpus_addrs "$corpus_libc" "$naddr" libc.so.6); then one libc "$corpus_libc" "$a"
+	else bad "libc: no addresses"; fi
 else
 	bad "libc: no libc6-dbg debug file (see above)"
 fi
