@@ -282,3 +282,9 @@ if [[ -e $unw_so ]]; then
 	LD_PRELOAD=$unw_so "$BUILD/bench/throw_bench" threads stackwalk
 fi
 # ================================================================ end of C++ throw+catch
+
+# ================================================================ symbolization (bench/symbolize.sh)
+# stackwalk symbolize against llvm-addr2line and binutils addr2line on the
+# same 10,000 addresses (SQLite, libc6-dbg's libc), CPU and peak RSS, and
+# warm in-process lookups
+bench/symbolize.sh "$BUILD" || echo "bench: bench/symbolize.sh failed" >&2

@@ -34,6 +34,10 @@ if ((nblocks == 0)); then
 	bad "README.md has no \`\`\`c block"
 fi
 
+# what libstackwalk_symbolize.a needs (stackwalk_symbolize.pc's Libs.private)
+symlibs=("$(gcc -print-file-name=libiberty.a)" -lz -lzstd -llzma)
+[[ -f ${symlibs[0]} ]] || symlibs[0]=/usr/lib/$(gcc -print-multiarch)/libiberty.a
+
 # the C++ compilers must be able to compile the C-source file as C++
 compilers=("gcc:gcc -std=gnu11" "clang:clang -std=gnu11"
 	   "gxx:g++ -x c++ -std=c++17" "clangxx:clang++ -x c++ -std=c++17")
@@ -66,8 +70,8 @@ for ((k = 1; k <= nblocks; k++)); do
 		fi
 		linker=gcc
 		[[ $name == gxx || $name == clangxx ]] && linker=${cmd[0]}
-		if ! "$linker" "${san[@]}" -o "$exe" "$exe.o" "${stub[@]}" "$build/libstackwalk.a" \
-			-ldl -lpthread >>"$log" 2>&1; then
+		if ! "$linker" "${san[@]}" -o "$exe" "$exe.o" "${stub[@]}" "$build/libstackwalk_symbolize.a" \
+			"$build/libstackwalk.a" "${symlibs[@]}" -ldl -lpthread >>"$log" 2>&1; then
 			bad "block $k links with $name" "$log"
 			continue
 		fi
