@@ -22,8 +22,8 @@
  * -C, else the raw linkage name) on its own line, then "FILE:LINE" (FILE
  * "??" when unknown, LINE "?" when unknown; "??:0" when nothing at all is
  * known of the address).  -s keeps the file's base name.  With -p a frame
- * is one line, "FUNC at FILE:LINE", and inline levels follow on it as
- * " (inlined by) FUNC at FILE:LINE".
+ * is one line, "FUNC at FILE:LINE" (the address first with -a), and each
+ * inline level's line starts with " (inlined by) ".
  *
  * JSON output (--json): one object per address, one per line (JSON
  * Lines), whatever -a/-f/-i/-p/-C/-s say (all frames, both names, full
@@ -277,8 +277,7 @@ static void print_json(const char *file, uint64_t addr, int n, const struct sw_s
 	fputs("]}\n", stdout);
 }
 
-/* One frame in addr2line's text layout (see the top of the file), without
- * the newline that ends its location. */
+/* One frame in addr2line's text layout (see the top of the file). */
 static void print_frame(const struct opts *o, const struct sw_sym_frame *f)
 {
 	const char *file = f->file;
@@ -294,9 +293,9 @@ static void print_frame(const struct opts *o, const struct sw_sym_frame *f)
 		file = strrchr(file, '/') + 1;
 	printf("%s:", file ? file : "??");
 	if (f->line)
-		printf("%" PRIu32, f->line);
+		printf("%" PRIu32 "\n", f->line);
 	else
-		putchar('?');
+		puts("?");
 }
 
 static void print_text(const struct opts *o, uint64_t addr, int n, const struct sw_sym_frame *fr)
@@ -316,11 +315,7 @@ static void print_text(const struct opts *o, uint64_t addr, int n, const struct 
 		if (i > 0 && o->pretty)
 			fputs(" (inlined by) ", stdout);
 		print_frame(o, &fr[i]);
-		if (!o->pretty)
-			putchar('\n');
 	}
-	if (o->pretty)
-		putchar('\n');
 }
 
 /* Answer one ADDR word.  Returns 0, or 1 when a file cannot be used. */
