@@ -363,6 +363,7 @@ int cmd_symbolize(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .exe = "a.out" };
+	bool exe_given = false;
 	struct elf_cache cache = { .open = false };
 	sw_symbolizer_t *s;
 	int c, rc = 0;
@@ -370,7 +371,7 @@ int cmd_symbolize(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "e:afiCpsj:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'e': o.exe = optarg; break;
+		case 'e': o.exe = optarg; exe_given = true; break;
 		case 'a': o.addresses = true; break;
 		case 'f': o.functions = true; break;
 		case 'i': o.inlines = true; break;
@@ -383,8 +384,9 @@ int cmd_symbolize(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	/* the file must be usable before any address is answered */
-	if (cache_open(&cache, o.exe) < 0)
+	/* -e's file must be usable before any address is answered (a.out,
+	 * the default, only when an address uses it: PATH+0xOFF need not) */
+	if (exe_given && cache_open(&cache, o.exe) < 0)
 		return 1;
 	rc = sw_symbolizer_new(NULL, &s);
 	if (rc < 0) {
