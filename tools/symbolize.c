@@ -22,8 +22,8 @@
  * -C, else the raw linkage name) on its own line, then "FILE:LINE" (FILE
  * "??" when unknown, LINE "?" when unknown; "??:0" when nothing at all is
  * known of the address).  -s keeps the file's base name.  With -p a frame
- * is one line, "FUNC at FILE:LINE", and inline levels follow on it as
- * " (inlined by) FUNC at FILE:LINE".
+ * is one line, "FUNC at FILE:LINE" (the address first with -a), and each
+ * inline level's line starts with " (inlined by) ".
  *
  * JSON output (--json): one object per address, one per line (JSON
  * Lines), whatever -a/-f/-i/-p/-C/-s say (all frames, both names, full
@@ -277,8 +277,7 @@ static void print_json(const char *file, uint64_t addr, int n, const struct sw_s
 	fputs("]}\n", stdout);
 }
 
-/* One frame in addr2line's text layout (see the top of the file), without
- * the newline that ends its location. */
+/* One frame in addr2line's text layout (see the top of the file). */
 static void print_frame(const struct opts *o, const struct sw_sym_frame *f)
 {
 	const char *file = f->file;
@@ -294,9 +293,9 @@ static void print_frame(const struct opts *o, const struct sw_sym_frame *f)
 		file = strrchr(file, '/') + 1;
 	printf("%s:", file ? file : "??");
 	if (f->line)
-		printf("%" PRIu32, f->line);
+		printf("%" PRIu32 "\n", f->line);
 	else
-		putchar('?');
+		puts("?");
 }
 
 static void print_text(const struct opts *o, uint64_t addr, int n, const struct sw_sym_frame *fr)
@@ -316,11 +315,7 @@ static void print_text(const struct opts *o, uint64_t addr, int n, const struct 
 		if (i > 0 && o->pretty)
 			fputs(" (inlined by) ", stdout);
 		print_frame(o, &fr[i]);
-		if (!o->pretty)
-			putchar('\n');
 	}
-	if (o->pretty)
-		putchar('\n');
 }
 
 /* Answer one ADDR word.  Returns 0, or 1 when a file cannot be used. */
@@ -368,6 +363,7 @@ int cmd_symbolize(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .exe = "a.out" };
+	bool exe_given = false;
 	struct elf_cache cache = { .open = false };
 	sw_symbolizer_t *s;
 	int c, rc = 0;
@@ -375,7 +371,7 @@ int cmd_symbolize(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "e:afiCpsj:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'e': o.exe = optarg; break;
+		case 'e': o.exe = optarg; exe_given = true; break;
 		case 'a': o.addresses = true; break;
 		case 'f': o.functions = true; break;
 		case 'i': o.inlines = true; break;
@@ -388,8 +384,9 @@ int cmd_symbolize(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	/* the file must be usable before any address is answered */
-	if (cache_open(&cache, o.exe) < 0)
+	/* -e's file must be usable before any address is answered (a.out,
+	 * the default, only when an address uses it: PATH+0xOFF need not) */
+	if (exe_given && cache_open(&cache, o.exe) < 0)
 		return 1;
 	rc = sw_symbolizer_new(NULL, &s);
 	if (rc < 0) {
