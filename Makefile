@@ -124,6 +124,7 @@ $(SYM_STATIC): $(SYM_OBJS)
 $(SYM_SHARED): $(SYM_OBJS) $(SHARED) $(BUILD)/libstackwalk.so.0 mk/symbolize.map
 	$(CC) -shared -Wl,-soname,libstackwalk_symbolize.so.0 -Wl,--version-script=mk/symbolize.map \
 		$(LDFLAGS_ALL) -Wl,-rpath,'$$ORIGIN' -o $@ $(SYM_OBJS) $(SHARED) $(LIBIBERTY) $(SYM_LIBS)
+	ln -sf libstackwalk_symbolize.so $@.0
 
 # libstackwalk_unwind: libgcc_s's _Unwind_* ABI (with its symbol versions)
 # on stackwalk's public API; LD_PRELOAD it or link -lstackwalk_unwind.  The

@@ -199,10 +199,12 @@ struct sw_crash_options {
  * sw_install_crash_handler - on SIGSEGV, SIGBUS, SIGILL, SIGFPE and
  * SIGABRT, print the signal, the fault address and the symbolized
  * backtrace of the crashing thread to opts->fd, then restore the previous
- * disposition and re-raise.  Runs on its own alternate signal stack
- * (installed per thread that crashes without one: the calling thread's
- * now).  Preloads every loaded module (sw_symbolizer_preload).  `opts` may
- * be NULL (fd 2).
+ * disposition and re-raise.  The calling thread gets an alternate signal
+ * stack (256 KiB, mapped here) so a stack overflow is reported too; other
+ * threads run the handler on the alternate stack they set up themselves,
+ * else on their own stack (the kernel chooses the stack when it delivers
+ * the signal).  Preloads every loaded module (sw_symbolizer_preload).
+ * `opts` may be NULL (fd 2).
  * Returns 0, SW_EINVAL or SW_ENOMEM.
  * Thread-safe: yes.  Async-signal-safe: no.
  */
