@@ -719,6 +719,87 @@ TEST(system_libc)
 	sw_arena_destroy(&arena);
 }
 
+/* ---- no malloc: count the calls while files open (plain build only:
+ * the sanitizers bring their own malloc) ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define COUNT_MALLOC 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define COUNT_MALLOC 0
+#endif
+#endif
+#ifndef COUNT_MALLOC
+#define COUNT_MALLOC 1
+#endif
+
+#if COUNT_MALLOC
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+static volatile int counting;
+static volatile long mallocs;
+
+void *malloc(size_t n)
+{
+	mallocs += counting;
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t m)
+{
+	mallocs += counting;
+	return __libc_calloc(n, m);
+}
+
+void *realloc(void *p, size_t n)
+{
+	mallocs += counting;
+	return __libc_realloc(p, n);
+}
+
+TEST(no_malloc)
+{
+	const struct config *cf = variants(0);
+	if (!cf)
+		return;
+	static const char *const files[] = { "zlib", "zstd", "zdebug", "mini", "dl2/prog",
+					      "bid/prog", "dwz/a", "dwzrel/a", "dwzbid/a" };
+	/* the counter counts */
+	counting = 1;
+	void *volatile probe = malloc(16);
+	counting = 0;
+	free(probe);
+	CHECK_EQ(mallocs, 1);
+	mallocs = 0;
+	char dirs[600];
+	snprintf(dirs, sizeof(dirs), "%s", vpath(cf, "bdir"));
+	sw_arena_init(&arena, 0);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct sw_sym_file f;
+		const char *path = vpath(cf, files[i]);
+		counting = 1;
+		int rc = open_file(&f, path, dirs, 0);
+		counting = 0;
+		CHECK_EQ(rc, 0);
+		if (mallocs) {
+			printf("    %s: %ld malloc calls\n", files[i], mallocs);
+			sw_test_failed_checks++;
+			mallocs = 0;
+		}
+		sw_sym_file_close(&f);
+	}
+	char buf[512];
+	counting = 1;
+	int n = sw_demangle("_ZNSt6vectorIiSaIiEE9push_backERKi", buf, sizeof(buf));
+	n += sw_demangle("_RNvMNtCs4fqI2P2rA04_4core3fmtNtB2_9Formatter3pad", buf, sizeof(buf));
+	counting = 0;
+	CHECK(n > 0);
+	CHECK_EQ(mallocs, 0);
+	sw_arena_destroy(&arena);
+}
+#endif
+
 /* ---- sw_demangle against c++filt ---- */
 
 /* Feed `names` (one per line in file `in`) to c++filt, compare each with
