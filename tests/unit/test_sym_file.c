@@ -900,6 +900,20 @@ TEST(demangle_rust_and_edges)
 	CHECK_EQ(sw_demangle(NULL, full, sizeof(full)), SW_EINVAL);
 	CHECK_EQ(sw_demangle("_Z1fv", NULL, 10), SW_EINVAL);
 	CHECK_EQ(sw_demangle("_Z1fv", full, 0), SW_EINVAL);
+
+	/* a name over the length bound (stack use grows with it) is refused,
+	 * one just under it is demangled */
+	static char longname[2048];
+	strcpy(longname, "_Z1fIJ");
+	while (strlen(longname) < 1000)
+		strcat(longname, "St4pairIiiE");
+	strcat(longname, "EEvDpT_");
+	static char big[65536];
+	CHECK(sw_demangle(longname, big, sizeof(big)) > 0);
+	while (strlen(longname) < 1100)
+		memmove(longname + 17, longname + 6, strlen(longname + 6) + 1),
+			memcpy(longname + 6, "St4pairIiiE", 11);
+	CHECK_EQ(sw_demangle(longname, big, sizeof(big)), SW_EINVAL);
 }
 
 SW_TEST_MAIN
