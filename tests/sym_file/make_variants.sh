@@ -13,6 +13,7 @@
 #   bid/prog + bdir/.build-id/xx/rest.debug  stripped, found by build-id
 #   mini                         stripped, MiniDebugInfo (Fedora's recipe)
 #   dwz/{a,b,common.debug}       dwz -m with an absolute -M path
+#   dwzsplit/{a,a.debug}         dwz/a split: the link is in a.debug
 #   dwzrel/{a,b,common.debug}    dwz -m -r (path relative to a and b)
 #   dwzbid/{a,b} + bdir/.build-id/xx/rest.debug of the common file,
 #                                the link's path missing
@@ -97,6 +98,12 @@ build_pair() { # DIR
 }
 build_pair dwz
 (cd dwz && dwz -m common.debug -M "$out/dwz/common.debug" a b)
+# Debian's way: dwz on the unstripped programs, then the debug file split
+# off; .gnu_debugaltlink is in the debug file
+mkdir -p dwzsplit
+objcopy --only-keep-debug dwz/a dwzsplit/a.debug
+strip --strip-all -o dwzsplit/a dwz/a
+objcopy --add-gnu-debuglink=dwzsplit/a.debug dwzsplit/a
 build_pair dwzrel
 (cd dwzrel && dwz -m common.debug -r a b)
 build_pair dwzbid

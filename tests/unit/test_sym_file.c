@@ -414,6 +414,28 @@ TEST(dwz)
 	sw_arena_destroy(&arena);
 }
 
+/* dwz before the split (Debian): the debug file holds the link */
+TEST(dwz_in_debug_file)
+{
+	sw_arena_init(&arena, 0);
+	for (size_t c = 0; c < NCONFIG; c++) {
+		const struct config *cf = variants(c);
+		if (!cf || !cf->have_dwz)
+			continue;
+		struct sw_sym_file f;
+		CHECK_EQ(open_file(&f, vpath(cf, "dwzsplit/a"), "/nonexistent", 0), 0);
+		CHECK(f.have_dbg && f.have_dwarf && f.have_alt);
+		CHECK_STR(f.debug_path, vpath(cf, "dwzsplit/a.debug"));
+		CHECK_STR(f.alt.path, vpath(cf, "dwz/common.debug"));
+		CHECK_EQ(f.decompress_errors, 0);
+		check_sections_like(&f.dw, vpath(cf, "dwz/a"));
+		if (f.have_alt)
+			check_sections_like(&f.altdw, vpath(cf, "dwz/common.debug"));
+		sw_sym_file_close(&f);
+	}
+	sw_arena_destroy(&arena);
+}
+
 /* ---- hostile sections ---- */
 
 struct image {
