@@ -27,8 +27,10 @@ int rust_demangle_callback(const char *mangled, int options, demangle_callbackre
  * (std::basic_string<char, ...> spelled out, Rust's hash kept). */
 #define SW_DEMANGLE_OPTIONS (DMGL_PARAMS | DMGL_ANSI | DMGL_VERBOSE)
 
-/* Longer names are not demangled (about 100 bytes of stack each char). */
-#define SW_DEMANGLE_MAX_LEN 4096
+/* Longer names are not demangled.  Measured (tests aside): a name of 453
+ * characters needs up to 64 KiB of stack, one of 893 up to 128 KiB: about
+ * 130 bytes per character, so this bound keeps a call under ~136 KiB. */
+#define SW_DEMANGLE_MAX_LEN 1024
 
 struct out {
 	char *buf;
