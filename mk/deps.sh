@@ -11,7 +11,7 @@ set -euo pipefail
 # linux-perf gives perf, which the JIT publisher tests drive; cppcheck and
 # cmake are real C++ programs that throw internally (tests/scripts/eh.sh
 # runs them on libstackwalk_unwind).
-PKGS=(gcc g++ clang binutils make pkg-config zlib1g-dev libzstd-dev liblzma-dev libiberty-dev zstd xz-utils llvm libc6-dbg python3 libclang-rt-14-dev gdb libunwind-dev elfutils
+PKGS=(gcc g++ clang binutils make pkg-config zlib1g-dev libzstd-dev liblzma-dev libiberty-dev zstd xz-utils dwz llvm libc6-dbg python3 libclang-rt-14-dev gdb libunwind-dev elfutils
 	linux-perf cppcheck cmake)
 
 missing=()

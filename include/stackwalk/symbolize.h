@@ -161,10 +161,15 @@ struct sw_sym_stats {
 SW_API int sw_symbolizer_stats(sw_symbolizer_t *s, struct sw_sym_stats *out);
 
 /*
- * sw_demangle - demangle an Itanium C++ name (libiberty's
- * cplus_demangle_v3_callback: no allocation) into buf.
+ * sw_demangle - demangle an Itanium C++ name or a Rust name (legacy and
+ * v0) into buf, as c++filt prints it: libiberty's callback demanglers
+ * (cplus_demangle_v3_callback, rust_demangle_callback), which allocate
+ * nothing.  They keep their work on the stack, about 130 bytes per
+ * character of the name, so names longer than 1,024 characters are
+ * refused (up to ~128 KiB of stack; the crash handler's alternate stack
+ * has 256 KiB).
  * Returns the length written (buf NUL-terminated, truncated to size - 1),
- * or SW_EINVAL when `mangled` is not a mangled name.
+ * or SW_EINVAL when `mangled` is not a mangled name or too long.
  * Thread-safe: yes.  Async-signal-safe: yes.
  */
 SW_API int sw_demangle(const char *mangled, char *buf, size_t size);
