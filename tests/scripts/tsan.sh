@@ -3,7 +3,8 @@
 # compiled with -fsanitize=thread together with the test, so every access
 # to the shared rule cache, the file-CFI table and the thread-stack cache is
 # checked.  tests/unwind/sync.c runs 4 threads walking the corpus chains
-# while the main thread loads and unloads modules.
+# while the main thread loads and unloads modules; tests/symbolize/tsan_sym.c
+# shares one symbolizer between 6 threads from cold.
 #
 #   tests/scripts/tsan.sh BUILD_DIR MODE   (runs in the plain pass only)
 # (Built here, not by make: the whole library is compiled with the test.)
@@ -16,7 +17,7 @@ d=$out   # absolute: it goes into the rpath
 src=tests/unwind
 flags=(-std=gnu11 -g -O1 -fsanitize=thread -Iinclude -Isrc -I"$src")
 # (not libstackwalk_unwind's dlclose bracket: the core's is here)
-lib_srcs=$(find src -name '*.c' -not -path src/eh/dlclose.c | sort)
+lib_srcs=$(find src -name '*.c' -not -path src/eh/dlclose.c -not -path 'src/symbolize/*' | sort)
 lib_asm=$(find src -name '*.S' | sort)
 clang "${flags[@]}" -fPIC -shared "$src/chain_so.c" -o "$d/libchain_so.so"
 clang "${flags[@]}" -fPIC -shared "$src/chain_dl.c" -o "$d/dl_a.so"
@@ -32,5 +33,22 @@ if [ $rc -eq 0 ] && ! grep -q "WARNING: ThreadSanitizer" "$d/sync.log"; then
 else
 	bad "sync under TSan (exit $rc)"
 	tail -n 40 "$d/sync.log"
+fi
+
+# the symbolizer: one instance shared by threads from cold (files opened,
+# units parsed, names demangled and published lock-free)
+sym_srcs=$(find src/symbolize -name '*.c' | sort)
+libiberty=$(gcc -print-file-name=libiberty.a)
+# shellcheck disable=SC2086
+clang "${flags[@]}" tests/symbolize/tsan_sym.c $sym_srcs \
+	$lib_srcs $lib_asm "$libiberty" -lz -lzstd -llzma -ldl -lpthread -o "$d/tsan_sym"
+rc=0
+TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$d/tsan_sym" >"$d/tsan_sym.log" 2>&1 || rc=$?
+if [ $rc -eq 0 ] && ! grep -q "WARNING: ThreadSanitizer" "$d/tsan_sym.log"; then
+	ok
+	head -n 1 "$d/tsan_sym.log"
+else
+	bad "the symbolizer shared by threads under TSan (exit $rc)"
+	tail -n 40 "$d/tsan_sym.log"
 fi
 t_finish
