@@ -18,3 +18,10 @@ int other_loop(int n)
 	}
 	return acc;
 }
+
+/* Called by nobody: with -ffunction-sections -Wl,--gc-sections the linker
+ * drops it and its line rows point at 0 (GNU ld) or a tombstone (lld). */
+int other_unused(int x)
+{
+	return util_mix(x, x + 1) * 3;
+}

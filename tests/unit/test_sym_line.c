@@ -286,7 +286,7 @@ static void compare_rows(const char *cfg, const struct unit *u, struct dump *d,
 static void compare_symbolizer(const char *cfg, const char *exe, struct unit *u, int nu,
 			       size_t *same, size_t *symtab_file, size_t *total)
 {
-	char cmd[3 * PATH_MAX], line[PATH_MAX + 128], addrs[PATH_MAX], syms[PATH_MAX];
+	char cmd[6 * PATH_MAX], line[PATH_MAX + 128], addrs[PATH_MAX], syms[PATH_MAX];
 	unsigned long long *av = NULL;
 	size_t n = 0, cap = 0;
 
@@ -442,6 +442,14 @@ TEST(real_programs)
 		{ "gcc", "-O2 -gdwarf-2", false }, { "gcc", "-O2 -gdwarf-3", false },
 		{ "gcc", "-O2 -gdwarf-5 -gdwarf64", false }, { "g++", "-O0 -gdwarf-4 -gdwarf64", true },
 		{ "clang", "-O2 -gdwarf-5 -gdwarf64", false },
+		/* functions the linker drops: GNU ld sends their rows to 0,
+		 * lld to a tombstone */
+		{ "gcc", "-O2 -gdwarf-4 -ffunction-sections -Wl,--gc-sections", false },
+		{ "gcc", "-O0 -gdwarf-5 -ffunction-sections -Wl,--gc-sections", false },
+		{ "clang", "-O0 -gdwarf-5 -ffunction-sections -fuse-ld=lld -Wl,--gc-sections", false },
+		{ "clang", "-O2 -gdwarf-4 -ffunction-sections -fuse-ld=lld -Wl,--gc-sections", false },
+		{ "clang++", "-O0 -gdwarf-5 -fuse-ld=lld", true },
+		{ "g++", "-O0 -gdwarf-4 -fuse-ld=lld", true },
 	};
 	if (!setup()) {
 		CHECK(!"setup");

@@ -21,5 +21,6 @@ static inline int util_sum(const int *v, int n)
 
 int other_work(int x);
 int other_loop(int n);
+int other_unused(int x);
 
 #endif
