@@ -463,6 +463,60 @@ TEST(real_programs)
 		check_build(&cfgs[i]);
 }
 
+/* ---- crafted programs (tests/sym_line/crafted.s) ---- */
+
+TEST(crafted)
+{
+	char obj[PATH_MAX], cmd[2 * PATH_MAX];
+	struct sw_dwarf_sections dw;
+	struct sw_arena arena;
+	struct sw_elf e;
+	struct dump d;
+	static struct unit u;
+	size_t matched = 0, left_out = 0, units = 0;
+
+	if (!setup()) {
+		CHECK(!"setup");
+		return;
+	}
+	snprintf(obj, sizeof(obj), "%s/crafted.o", tmpdir);
+	snprintf(cmd, sizeof(cmd), "as tests/sym_line/crafted.s -o '%s'", obj);
+	if (sh(cmd) != 0 || dump_lines(obj, &d) != 0) {
+		sw_test_failed_checks++;
+		return;
+	}
+	if (sw_elf_open_file(&e, obj) != 0) {
+		CHECK(!"sw_elf_open_file");
+		dump_free(&d);
+		return;
+	}
+	sections_of(&e, &dw);
+	sw_arena_init(&arena, 0);
+	/* the programs one after another from offset 0 */
+	for (uint64_t off = 0; off + 4 <= dw.line.size; units++) {
+		uint32_t l32;
+		uint64_t len, hdr = 4;
+		memcpy(&l32, dw.line.data + off, 4);
+		len = l32;
+		if (l32 == 0xffffffffu) {
+			memcpy(&len, dw.line.data + off + 4, 8);
+			hdr = 12;
+		}
+		memset(&u, 0, sizeof(u));
+		u.stmt = off;
+		CHECK_EQ(sw_line_parse(&dw, off, "/cc", NULL, 8, &arena, &u.t), 0);
+		compare_rows("crafted", &u, &d, &matched, &left_out);
+		off += hdr + len;
+	}
+	printf("  crafted: %zu units, %zu sequences as llvm-dwarfdump + %zu left out\n", units, matched,
+	       left_out);
+	CHECK_EQ(units, 3);
+	CHECK_EQ(matched, 4);
+	sw_arena_destroy(&arena);
+	sw_elf_close(&e);
+	dump_free(&d);
+}
+
 /* ---- corrupt input ---- */
 
 static uint64_t rng_state;
