@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Seeds for fuzz/fuzz_dwarf.c (the symbolizer's .debug_info/.debug_line
-# readers): small C and C++ programs compiled here with gcc and clang,
-# DWARF 4 and 5, -O0 and -O2; each seed holds the program's DWARF sections
-# in fuzz_dwarf's layout and, at its end, 16 addresses of its functions.
+# Seeds for fuzz/fuzz_dwarf.c and fuzz/fuzz_line.c (the symbolizer's
+# .debug_info/.debug_line readers): small C and C++ programs compiled here
+# with gcc and clang, DWARF 4 and 5, -O0 and -O2.  A dwarf seed holds the
+# program's DWARF sections in fuzz_dwarf's layout and, at its end, 16
+# addresses of its functions; a line seed its .debug_line_str and
+# .debug_line in fuzz_line's layout.
 # Needs gcc, g++, clang, objcopy, nm, python3.  Files named seed-* in
 # fuzz/corpus/dwarf/ are replaced; inputs the fuzzer added are left alone.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 OUT=fuzz/corpus/dwarf
-mkdir -p "$OUT"
-rm -f "$OUT"/seed-*
+LINE=fuzz/corpus/line
+mkdir -p "$OUT" "$LINE"
+rm -f "$OUT"/seed-* "$LINE"/seed-*
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -31,10 +34,10 @@ int main(int argc, char **) {
 }
 C
 
-pack() {   # pack ELF SEED
-	python3 - "$1" "$2" "$tmp" <<'PY'
+pack() {   # pack ELF SEED LINESEED
+	python3 - "$1" "$2" "$tmp" "$3" <<'PY'
 import struct, subprocess, sys
-elf, seed, tmp = sys.argv[1:4]
+elf, seed, tmp, lineseed = sys.argv[1:5]
 names = [".debug_info", ".debug_abbrev", ".debug_line", ".debug_line_str", ".debug_str",
          ".debug_str_offsets", ".debug_addr", ".debug_ranges", ".debug_rnglists", ".debug_aranges"]
 parts = []
@@ -52,6 +55,12 @@ addrs = [int(l.split()[0], 16) for l in nm.splitlines() if len(l.split()) == 3 a
 addrs = (sorted(addrs) * 16)[:16]
 blob = struct.pack("<I", len(parts)) + b"".join(parts) + b"".join(struct.pack("<I", a + 4) for a in addrs)
 open(seed, "wb").write(blob)
+sec = {}
+for p in parts:
+    i, n = struct.unpack("<BI", p[:5])
+    sec[names[i]] = p[5:]
+ls, line = sec.get(".debug_line_str", b"")[:65535], sec.get(".debug_line", b"")
+open(lineseed, "wb").write(bytes([0]) + struct.pack("<H", len(ls)) + ls + line)
 PY
 }
 
@@ -60,12 +69,12 @@ for cc in gcc clang; do
 	for v in 4 5; do
 		for o in 0 2; do
 			$cc -O$o -gdwarf-$v -o "$tmp/a" "$tmp/a.c"
-			pack "$tmp/a" "$OUT/seed-c-$cc-v$v-O$o"
+			pack "$tmp/a" "$OUT/seed-c-$cc-v$v-O$o" "$LINE/seed-c-$cc-v$v-O$o"
 			cxx=g++; [[ $cc == clang ]] && cxx=clang++
 			$cxx -O$o -gdwarf-$v -o "$tmp/b" "$tmp/b.cc"
-			pack "$tmp/b" "$OUT/seed-cxx-$cc-v$v-O$o"
+			pack "$tmp/b" "$OUT/seed-cxx-$cc-v$v-O$o" "$LINE/seed-cxx-$cc-v$v-O$o"
 			n=$((n + 2))
 		done
 	done
 done
-echo "make_seeds_dwarf: $n dwarf seeds in $OUT" >&2
+echo "make_seeds_dwarf: $n seeds each in $OUT and $LINE" >&2

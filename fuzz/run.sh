@@ -18,13 +18,13 @@
 # Targets: fuzz/fuzz_<target>.c.  Each is compiled together with the library
 # sources it needs (not the gcc-built archive) by clang with libFuzzer, ASan
 # and UBSan.  Environment: CLANG (default clang), FUZZ_TARGETS (default
-# "cfi expr"), FUZZ_MERGE_LIMIT_KB (minimize a corpus grown past it, 2048).
+# "cfi expr line dwarf"), FUZZ_MERGE_LIMIT_KB (minimize a corpus grown past it, 2048).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 CLANG=${CLANG:-clang}
-TARGETS=(${FUZZ_TARGETS:-cfi expr})
+TARGETS=(${FUZZ_TARGETS:-cfi expr line dwarf})
 OUT=build/fuzz
 MERGE_LIMIT_KB=${FUZZ_MERGE_LIMIT_KB:-2048}
 
@@ -33,12 +33,15 @@ CFLAGS=(-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
 # the parsers and what they need: not the unwinder (nor its arch part,
 # src/arch/x86_64/frame.c)
 LIB_SRCS=(src/dwarf/*.c src/elf/elf.c src/util/status.c src/arch/x86_64/regs.c
-	src/arch/x86_64/sigframe.c src/arch/x86_64/context_layout.c)
+	src/arch/x86_64/sigframe.c src/arch/x86_64/context_layout.c
+	src/symbolize/arena.c src/symbolize/line.c src/symbolize/dwarf*.c)
 
 max_len() {
 	case $1 in
 	cfi) echo 4096 ;;
 	expr) echo 512 ;;
+	line) echo 8192 ;;
+	dwarf) echo 65536 ;;
 	*) echo 4096 ;;
 	esac
 }

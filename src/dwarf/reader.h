@@ -32,10 +32,17 @@ struct sw_reader {
 };
 
 /* Start reading `size` bytes at `data`; `vaddr` is the address of `data`
- * in the target's address space (0 when unknown). */
+ * in the target's address space (0 when unknown).  A missing section
+ * (data NULL) reads as empty. */
 static inline void sw_rd_init(struct sw_reader *r, const void *data, size_t size,
 			      uint64_t vaddr, const char *section)
 {
+	static const uint8_t none[1];
+
+	if (!data) {
+		data = none;
+		size = 0;
+	}
 	r->start = (const uint8_t *)data;
 	r->pos = r->start;
 	r->end = r->start + size;
