@@ -217,7 +217,7 @@ static int read_aranges(struct sw_dwarf *d, struct dw_vec *idx, uint8_t *covered
 		uint16_t version = sw_rd_u16(&s);
 		uint64_t info = sw_rd_un(&s, os);
 		uint8_t as = sw_rd_u8(&s), seg = sw_rd_u8(&s);
-		struct dw_unit *u = dw_unit_at(&d->file, info);
+		struct dw_unit *u = dw_unit_header(&d->file, info);
 		if (s.err || version != 2 || (as != 4 && as != 8) || seg != 0 || !u || u->off != info) {
 			dw_error(&d->file);
 			continue;
@@ -432,6 +432,15 @@ static int add_func(const struct dw_ctx *c, struct build *b, const struct dw_die
 	return nomem ? SW_ENOMEM : 0;
 }
 
+/* A constant attribute (data, udata, sdata, implicit_const: gcc gives
+ * DW_AT_call_file as implicit_const in DWARF 5) as 32 bits, 0 if none. */
+static uint32_t const_u32(const struct dw_val *v)
+{
+	if ((v->cls != DW_C_CONST && v->cls != DW_C_SCONST) || v->u > UINT32_MAX)
+		return 0;
+	return (uint32_t)v->u;
+}
+
 /* An inlined call under `parent` (a func index or inl | INL_BIT). */
 static int add_inl(const struct dw_ctx *c, struct build *b, const struct dw_die *die,
 		   uint32_t parent, uint32_t *owner)
@@ -456,9 +465,9 @@ static int add_inl(const struct dw_ctx *c, struct build *b, const struct dw_die 
 	n->rcount = (uint32_t)b->tmp.n;
 	n->parent = parent;
 	n->first_child = n->sibling = NONE;
-	n->call_file = die->call_file.cls == DW_C_CONST ? (uint32_t)die->call_file.u : 0;
-	n->call_line = die->call_line.cls == DW_C_CONST ? (uint32_t)die->call_line.u : 0;
-	n->call_column = die->call_column.cls == DW_C_CONST ? (uint32_t)die->call_column.u : 0;
+	n->call_file = const_u32(&die->call_file);
+	n->call_line = const_u32(&die->call_line);
+	n->call_column = const_u32(&die->call_column);
 	const struct dw_range *r = b->tmp.p;
 	for (size_t i = 0; i < b->tmp.n; i++) {
 		struct dw_range *e = dw_vec_push(&b->rngs);

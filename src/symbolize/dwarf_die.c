@@ -66,6 +66,20 @@ struct dw_unit *dw_unit_at(const struct dw_file *f, uint64_t off)
 	return off >= u->die_off && off < u->end ? u : NULL;
 }
 
+struct dw_unit *dw_unit_header(const struct dw_file *f, uint64_t off)
+{
+	size_t lo = 0, hi = f->nunits;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->units[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < f->nunits && f->units[lo].off == off ? &f->units[lo] : NULL;
+}
+
 /* ---------------------------------------------------------------- forms */
 
 /* Bytes of a value of `form` when fixed in this unit, else -1. */

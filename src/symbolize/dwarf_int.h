@@ -210,6 +210,9 @@ void *dw_vec_to_arena(const struct dw_vec *v, struct sw_arena *a);
 /* The unit of `f` that holds section offset `off`, or NULL. */
 struct dw_unit *dw_unit_at(const struct dw_file *f, uint64_t off);
 
+/* The unit whose header starts at `off`, or NULL. */
+struct dw_unit *dw_unit_header(const struct dw_file *f, uint64_t off);
+
 /* The unit's context, read and published once.  NULL when its abbreviations
  * or top DIE cannot be read (error counted) or memory ran out (*nomem). */
 const struct dw_ctx *dw_ctx_get(const struct dw_file *f, struct dw_unit *u, bool *nomem);
