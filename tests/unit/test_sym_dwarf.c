@@ -395,6 +395,13 @@ TEST(against_llvm_symbolizer)
 	CHECK(build_all());
 	for (size_t i = 0; i < NVARIANTS && built[i][0]; i++)
 		compare_file(variants[i].out, built[i], &st);
+	/* SW_SYM_DWARF_EXTRA=FILE[:FILE...]: more binaries to compare (e.g. a
+	 * SQLite build, too slow to compile in every run) */
+	const char *extra = getenv("SW_SYM_DWARF_EXTRA");
+	char list[4096];
+	snprintf(list, sizeof(list), "%s", extra ? extra : "");
+	for (char *save = NULL, *t = strtok_r(list, ":", &save); t; t = strtok_r(NULL, ":", &save))
+		compare_file(base(t), t, &st);
 	printf("    total: %llu addresses compared, %llu agree, %llu disagree (%llu agree on all but a column)\n",
 	       (unsigned long long)st.compared, (unsigned long long)st.agree,
 	       (unsigned long long)st.disagree, (unsigned long long)st.col_disagree);
