@@ -583,7 +583,14 @@ static const struct dw_parsed *unit_parsed(struct sw_dwarf *d, struct dw_unit *u
 		.fr = { .esz = sizeof(struct frange) },
 		.tmp = { .esz = sizeof(struct dw_range) },
 	};
+	/* upper estimates from the unit's size (DIEs of these kinds take tens
+	 * of bytes): the mappings fault in only what is used, and the arrays
+	 * seldom move while they grow */
+	size_t ub = (size_t)(u->end - u->die_off);
 	p = sw_arena_alloc(d->a, sizeof(*p), 8);
+	if (p && (!dw_vec_reserve(&b.funcs, ub / 64 + 16) || !dw_vec_reserve(&b.inls, ub / 32 + 16) ||
+		  !dw_vec_reserve(&b.rngs, ub / 16 + 16) || !dw_vec_reserve(&b.fr, ub / 32 + 16)))
+		p = NULL;
 	*rc = p ? walk_dies(c, &b) : SW_ENOMEM;
 	if (!*rc) {
 		p->c = c;

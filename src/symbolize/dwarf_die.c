@@ -30,6 +30,23 @@ void *dw_vec_push(struct dw_vec *v)
 	return e;
 }
 
+bool dw_vec_reserve(struct dw_vec *v, size_t cap)
+{
+	if (cap <= v->cap)
+		return true;
+	if (cap > SIZE_MAX / v->esz)
+		return false;
+	void *p = sw_scratch_alloc(cap * v->esz);
+	if (!p)
+		return false;
+	if (v->n)
+		memcpy(p, v->p, v->n * v->esz);
+	sw_scratch_free(v->p);
+	v->p = p;
+	v->cap = cap;
+	return true;
+}
+
 void dw_vec_free(struct dw_vec *v)
 {
 	sw_scratch_free(v->p);

@@ -203,6 +203,10 @@ struct dw_vec {
 
 /* Room for one more element (zeroed), or NULL when mmap fails. */
 void *dw_vec_push(struct dw_vec *v);
+/* Room for `cap` elements without moving (untouched pages of the mapping
+ * cost nothing, so a generous estimate avoids copies); false when mmap
+ * fails. */
+bool dw_vec_reserve(struct dw_vec *v, size_t cap);
 void dw_vec_free(struct dw_vec *v);
 /* A copy of the elements in the arena (NULL for none or on failure). */
 void *dw_vec_to_arena(const struct dw_vec *v, struct sw_arena *a);
