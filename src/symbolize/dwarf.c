@@ -373,6 +373,7 @@ int sw_dwarf_open(const struct sw_dwarf_sections *dw, const struct sw_dwarf_sect
 struct build {
 	struct dw_vec funcs, inls, rngs, fr;
 	struct dw_vec tmp;          /* one DIE's ranges */
+	uint64_t work;              /* attributes read (bounded: walk_dies) */
 };
 
 static void build_free(struct build *b)
@@ -409,7 +410,7 @@ static int add_func(const struct dw_ctx *c, struct build *b, const struct dw_die
 	struct func *fn = dw_vec_push(&b->funcs);
 	if (!fn)
 		return SW_ENOMEM;
-	fn->name = dw_die_name(c, die, &nomem);
+	fn->name = dw_die_name(c, die, &nomem, &b->work);
 	fn->first_child = NONE;
 	const struct dw_range *r = b->tmp.p;
 	uint64_t low = r[0].lo;
@@ -460,7 +461,7 @@ static int add_inl(const struct dw_ctx *c, struct build *b, const struct dw_die 
 	struct inl *n = dw_vec_push(&b->inls);
 	if (!n)
 		return SW_ENOMEM;
-	n->name = dw_die_name(c, die, &nomem);
+	n->name = dw_die_name(c, die, &nomem, &b->work);
 	n->rfirst = (uint32_t)b->rngs.n;
 	n->rcount = (uint32_t)b->tmp.n;
 	n->parent = parent;
@@ -491,6 +492,10 @@ static int walk_dies(const struct dw_ctx *c, struct build *b)
 	struct dw_die die;
 	int rc = 0;
 
+	/* attribute reads allowed: an abbreviation of many zero-size forms
+	 * (flag_present, implicit_const) would otherwise make a small unit
+	 * cost its size times the attribute count */
+	uint64_t budget = 64 * (u->end - u->die_off) + (1u << 20);
 	sw_rd_init(&r, c->f->s.info.data, u->end, 0, ".debug_info");
 	sw_rd_skip(&r, u->die_off);
 	while (!r.err && sw_rd_left(&r) > 0) {
@@ -507,6 +512,11 @@ static int walk_dies(const struct dw_ctx *c, struct build *b)
 		const struct dw_abbrev *abv = dw_abbrev_find(&c->ab, code);
 		if (!abv) {
 			sw_rd_fail(&r, SW_EBADOP);
+			break;
+		}
+		b->work += abv->fixed_size >= 0 ? 1 : abv->nattrs + 1;
+		if (b->work > budget) {
+			sw_rd_fail(&r, SW_ESTEPLIMIT);
 			break;
 		}
 		uint32_t owner = depth > 0 && depth <= MAX_DEPTH ? stack[depth - 1] : OWN_NONE;

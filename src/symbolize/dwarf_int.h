@@ -246,8 +246,10 @@ int dw_die_ranges(const struct dw_ctx *c, const struct dw_die *die, struct dw_ve
 
 /* The name of the subroutine `die` (read in context `c`): the linkage name
  * found along its abstract_origin / specification links, else the first
- * DW_AT_name; at most 16 DIEs are visited.  NULL when none. */
-const char *dw_die_name(const struct dw_ctx *c, const struct dw_die *die, bool *nomem);
+ * DW_AT_name; at most 16 DIEs are visited.  NULL when none.  Adds the
+ * attributes it read to *work. */
+const char *dw_die_name(const struct dw_ctx *c, const struct dw_die *die, bool *nomem,
+			uint64_t *work);
 
 /* Count one error on the owner. */
 void dw_error(const struct dw_file *f);
