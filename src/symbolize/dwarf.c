@@ -217,7 +217,7 @@ static int read_aranges(struct sw_dwarf *d, struct dw_vec *idx, uint8_t *covered
 		uint16_t version = sw_rd_u16(&s);
 		uint64_t info = sw_rd_un(&s, os);
 		uint8_t as = sw_rd_u8(&s), seg = sw_rd_u8(&s);
-		struct dw_unit *u = dw_unit_at(&d->file, info);
+		struct dw_unit *u = dw_unit_header(&d->file, info);
 		if (s.err || version != 2 || (as != 4 && as != 8) || seg != 0 || !u || u->off != info) {
 			dw_error(&d->file);
 			continue;
@@ -373,6 +373,7 @@ int sw_dwarf_open(const struct sw_dwarf_sections *dw, const struct sw_dwarf_sect
 struct build {
 	struct dw_vec funcs, inls, rngs, fr;
 	struct dw_vec tmp;          /* one DIE's ranges */
+	uint64_t work;              /* attributes read (bounded: walk_dies) */
 };
 
 static void build_free(struct build *b)
@@ -409,7 +410,7 @@ static int add_func(const struct dw_ctx *c, struct build *b, const struct dw_die
 	struct func *fn = dw_vec_push(&b->funcs);
 	if (!fn)
 		return SW_ENOMEM;
-	fn->name = dw_die_name(c, die, &nomem);
+	fn->name = dw_die_name(c, die, &nomem, &b->work);
 	fn->first_child = NONE;
 	const struct dw_range *r = b->tmp.p;
 	uint64_t low = r[0].lo;
@@ -432,6 +433,15 @@ static int add_func(const struct dw_ctx *c, struct build *b, const struct dw_die
 	return nomem ? SW_ENOMEM : 0;
 }
 
+/* A constant attribute (data, udata, sdata, implicit_const: gcc gives
+ * DW_AT_call_file as implicit_const in DWARF 5) as 32 bits, 0 if none. */
+static uint32_t const_u32(const struct dw_val *v)
+{
+	if ((v->cls != DW_C_CONST && v->cls != DW_C_SCONST) || v->u > UINT32_MAX)
+		return 0;
+	return (uint32_t)v->u;
+}
+
 /* An inlined call under `parent` (a func index or inl | INL_BIT). */
 static int add_inl(const struct dw_ctx *c, struct build *b, const struct dw_die *die,
 		   uint32_t parent, uint32_t *owner)
@@ -451,14 +461,14 @@ static int add_inl(const struct dw_ctx *c, struct build *b, const struct dw_die 
 	struct inl *n = dw_vec_push(&b->inls);
 	if (!n)
 		return SW_ENOMEM;
-	n->name = dw_die_name(c, die, &nomem);
+	n->name = dw_die_name(c, die, &nomem, &b->work);
 	n->rfirst = (uint32_t)b->rngs.n;
 	n->rcount = (uint32_t)b->tmp.n;
 	n->parent = parent;
 	n->first_child = n->sibling = NONE;
-	n->call_file = die->call_file.cls == DW_C_CONST ? (uint32_t)die->call_file.u : 0;
-	n->call_line = die->call_line.cls == DW_C_CONST ? (uint32_t)die->call_line.u : 0;
-	n->call_column = die->call_column.cls == DW_C_CONST ? (uint32_t)die->call_column.u : 0;
+	n->call_file = const_u32(&die->call_file);
+	n->call_line = const_u32(&die->call_line);
+	n->call_column = const_u32(&die->call_column);
 	const struct dw_range *r = b->tmp.p;
 	for (size_t i = 0; i < b->tmp.n; i++) {
 		struct dw_range *e = dw_vec_push(&b->rngs);
@@ -482,6 +492,10 @@ static int walk_dies(const struct dw_ctx *c, struct build *b)
 	struct dw_die die;
 	int rc = 0;
 
+	/* attribute reads allowed: an abbreviation of many zero-size forms
+	 * (flag_present, implicit_const) would otherwise make a small unit
+	 * cost its size times the attribute count */
+	uint64_t budget = 64 * (u->end - u->die_off) + (1u << 20);
 	sw_rd_init(&r, c->f->s.info.data, u->end, 0, ".debug_info");
 	sw_rd_skip(&r, u->die_off);
 	while (!r.err && sw_rd_left(&r) > 0) {
@@ -498,6 +512,11 @@ static int walk_dies(const struct dw_ctx *c, struct build *b)
 		const struct dw_abbrev *abv = dw_abbrev_find(&c->ab, code);
 		if (!abv) {
 			sw_rd_fail(&r, SW_EBADOP);
+			break;
+		}
+		b->work += abv->fixed_size >= 0 ? 1 : abv->nattrs + 1;
+		if (b->work > budget) {
+			sw_rd_fail(&r, SW_ESTEPLIMIT);
 			break;
 		}
 		uint32_t owner = depth > 0 && depth <= MAX_DEPTH ? stack[depth - 1] : OWN_NONE;
@@ -574,7 +593,14 @@ static const struct dw_parsed *unit_parsed(struct sw_dwarf *d, struct dw_unit *u
 		.fr = { .esz = sizeof(struct frange) },
 		.tmp = { .esz = sizeof(struct dw_range) },
 	};
+	/* upper estimates from the unit's size (DIEs of these kinds take tens
+	 * of bytes): the mappings fault in only what is used, and the arrays
+	 * seldom move while they grow */
+	size_t ub = (size_t)(u->end - u->die_off);
 	p = sw_arena_alloc(d->a, sizeof(*p), 8);
+	if (p && (!dw_vec_reserve(&b.funcs, ub / 64 + 16) || !dw_vec_reserve(&b.inls, ub / 32 + 16) ||
+		  !dw_vec_reserve(&b.rngs, ub / 16 + 16) || !dw_vec_reserve(&b.fr, ub / 32 + 16)))
+		p = NULL;
 	*rc = p ? walk_dies(c, &b) : SW_ENOMEM;
 	if (!*rc) {
 		p->c = c;

@@ -30,6 +30,23 @@ void *dw_vec_push(struct dw_vec *v)
 	return e;
 }
 
+bool dw_vec_reserve(struct dw_vec *v, size_t cap)
+{
+	if (cap <= v->cap)
+		return true;
+	if (cap > SIZE_MAX / v->esz)
+		return false;
+	void *p = sw_scratch_alloc(cap * v->esz);
+	if (!p)
+		return false;
+	if (v->n)
+		memcpy(p, v->p, v->n * v->esz);
+	sw_scratch_free(v->p);
+	v->p = p;
+	v->cap = cap;
+	return true;
+}
+
 void dw_vec_free(struct dw_vec *v)
 {
 	sw_scratch_free(v->p);
@@ -64,6 +81,20 @@ struct dw_unit *dw_unit_at(const struct dw_file *f, uint64_t off)
 		return NULL;
 	struct dw_unit *u = &f->units[lo - 1];
 	return off >= u->die_off && off < u->end ? u : NULL;
+}
+
+struct dw_unit *dw_unit_header(const struct dw_file *f, uint64_t off)
+{
+	size_t lo = 0, hi = f->nunits;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->units[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < f->nunits && f->units[lo].off == off ? &f->units[lo] : NULL;
 }
 
 /* ---------------------------------------------------------------- forms */
@@ -663,12 +694,13 @@ const struct dw_ctx *dw_ctx_get(const struct dw_file *f, struct dw_unit *u, bool
 
 #define NAME_HOPS 16
 
-const char *dw_die_name(const struct dw_ctx *c, const struct dw_die *die, bool *nomem)
+const char *dw_die_name(const struct dw_ctx *c, const struct dw_die *die, bool *nomem,
+			uint64_t *work)
 {
 	/* A breadth-first walk over abstract_origin and specification links
 	 * (LLVM's findRecursively order): the first linkage name wins, else the
 	 * first DW_AT_name met. */
-	struct { const struct dw_file *f; uint64_t off; } work[NAME_HOPS];
+	struct { const struct dw_file *f; uint64_t off; } links_q[NAME_HOPS];
 	size_t head = 0, tail = 0;
 	const char *name = NULL;
 	struct dw_die d;
@@ -679,8 +711,8 @@ const char *dw_die_name(const struct dw_ctx *c, const struct dw_die *die, bool *
 		if (visited > 0) {
 			if (head == tail)
 				break;
-			const struct dw_file *f = work[head].f;
-			uint64_t off = work[head].off;
+			const struct dw_file *f = links_q[head].f;
+			uint64_t off = links_q[head].off;
 			head++;
 			struct dw_unit *u = f ? dw_unit_at(f, off) : NULL;
 			if (!u) {
@@ -698,6 +730,7 @@ const char *dw_die_name(const struct dw_ctx *c, const struct dw_die *die, bool *
 				dw_error(c->f);
 				continue;
 			}
+			*work += abv->nattrs + 1;
 			dw_die_read(cc, &r, abv, &d);
 			if (r.err) {
 				dw_error(c->f);
@@ -717,8 +750,8 @@ const char *dw_die_name(const struct dw_ctx *c, const struct dw_die *die, bool *
 				continue;
 			/* a reference from the alternate file stays in it; ref_alt from
 			 * the module goes to the alternate file */
-			work[tail].f = l->cls == DW_C_REF ? cc->f : cc->f->alt;
-			work[tail].off = l->u;
+			links_q[tail].f = l->cls == DW_C_REF ? cc->f : cc->f->alt;
+			links_q[tail].off = l->u;
 			tail++;
 		}
 	}

@@ -203,12 +203,19 @@ struct dw_vec {
 
 /* Room for one more element (zeroed), or NULL when mmap fails. */
 void *dw_vec_push(struct dw_vec *v);
+/* Room for `cap` elements without moving (untouched pages of the mapping
+ * cost nothing, so a generous estimate avoids copies); false when mmap
+ * fails. */
+bool dw_vec_reserve(struct dw_vec *v, size_t cap);
 void dw_vec_free(struct dw_vec *v);
 /* A copy of the elements in the arena (NULL for none or on failure). */
 void *dw_vec_to_arena(const struct dw_vec *v, struct sw_arena *a);
 
 /* The unit of `f` that holds section offset `off`, or NULL. */
 struct dw_unit *dw_unit_at(const struct dw_file *f, uint64_t off);
+
+/* The unit whose header starts at `off`, or NULL. */
+struct dw_unit *dw_unit_header(const struct dw_file *f, uint64_t off);
 
 /* The unit's context, read and published once.  NULL when its abbreviations
  * or top DIE cannot be read (error counted) or memory ran out (*nomem). */
@@ -239,8 +246,10 @@ int dw_die_ranges(const struct dw_ctx *c, const struct dw_die *die, struct dw_ve
 
 /* The name of the subroutine `die` (read in context `c`): the linkage name
  * found along its abstract_origin / specification links, else the first
- * DW_AT_name; at most 16 DIEs are visited.  NULL when none. */
-const char *dw_die_name(const struct dw_ctx *c, const struct dw_die *die, bool *nomem);
+ * DW_AT_name; at most 16 DIEs are visited.  NULL when none.  Adds the
+ * attributes it read to *work. */
+const char *dw_die_name(const struct dw_ctx *c, const struct dw_die *die, bool *nomem,
+			uint64_t *work);
 
 /* Count one error on the owner. */
 void dw_error(const struct dw_file *f);
