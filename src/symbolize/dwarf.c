@@ -12,6 +12,22 @@
 #define NONE UINT32_MAX
 
 /* An address range of the index: a unit's, from .debug_aranges or its top DIE. */
+/* Whether a language's symbols are mangled (their DWARF names are not the
+ * linkage names): what binutils decides with its mangle_style; C, Fortran,
+ * Pascal, assembly and their kin keep source names as symbols. */
+static bool mangles(uint16_t lang)
+{
+	switch (lang) {
+	case DW_LANG_C89: case DW_LANG_C: case DW_LANG_C99: case DW_LANG_C11:
+	case DW_LANG_Cobol74: case DW_LANG_Cobol85: case DW_LANG_Fortran77:
+	case DW_LANG_Fortran90: case DW_LANG_Fortran95: case DW_LANG_Pascal83:
+	case DW_LANG_PLI: case DW_LANG_UPC: case DW_LANG_Mips_Assembler:
+		return false;
+	default:
+		return true;
+	}
+}
+
 struct aentry {
 	uint64_t lo, hi;
 	uint64_t maxhi;             /* the largest hi of entries [0..this] (overlap scans) */
@@ -21,6 +37,8 @@ struct aentry {
 /* A concrete subprogram. */
 struct func {
 	const char *name;
+	bool linkage;               /* name is a linkage name (or the language's
+				     * source names are: C, assembly) */
 	uint64_t low;               /* entry: entry_pc, low_pc or lowest range start */
 	uint32_t first_child;       /* first inlined call (struct inl), NONE */
 };
@@ -410,7 +428,8 @@ static int add_func(const struct dw_ctx *c, struct build *b, const struct dw_die
 	struct func *fn = dw_vec_push(&b->funcs);
 	if (!fn)
 		return SW_ENOMEM;
-	fn->name = dw_die_name(c, die, &nomem, &b->work);
+	fn->name = dw_die_name(c, die, &nomem, &b->work, &fn->linkage);
+	fn->linkage |= !mangles(c->lang);
 	fn->first_child = NONE;
 	const struct dw_range *r = b->tmp.p;
 	uint64_t low = r[0].lo;
@@ -461,7 +480,8 @@ static int add_inl(const struct dw_ctx *c, struct build *b, const struct dw_die 
 	struct inl *n = dw_vec_push(&b->inls);
 	if (!n)
 		return SW_ENOMEM;
-	n->name = dw_die_name(c, die, &nomem, &b->work);
+	bool linkage;
+	n->name = dw_die_name(c, die, &nomem, &b->work, &linkage);
 	n->rfirst = (uint32_t)b->rngs.n;
 	n->rcount = (uint32_t)b->tmp.n;
 	n->parent = parent;
@@ -656,7 +676,9 @@ static uint32_t find_func(const struct dw_parsed *p, uint64_t addr)
 	}
 	/* ranges [0, lo) start at or below addr; walk back while one of them
 	 * may still reach past addr; the latest start (then the smallest)
-	 * is the innermost */
+	 * is the innermost; between equal ranges the later DIE, as
+	 * llvm-symbolizer and addr2line choose (glibc's assembly units
+	 * describe __setcontext and then setcontext over the same bytes) */
 	uint32_t best = NONE;
 	uint64_t best_lo = 0, best_size = 0;
 	for (size_t i = lo; i-- > 0 && p->fr[i].maxhi > addr;) {
@@ -664,7 +686,8 @@ static uint32_t find_func(const struct dw_parsed *p, uint64_t addr)
 		if (addr >= e->hi)
 			continue;
 		uint64_t size = e->hi - e->lo;
-		if (best == NONE || e->lo > best_lo || (e->lo == best_lo && size < best_size)) {
+		if (best == NONE || e->lo > best_lo || (e->lo == best_lo && size < best_size) ||
+		    (e->lo == best_lo && size == best_size && e->func > best)) {
 			best = e->func;
 			best_lo = e->lo;
 			best_size = size;
@@ -720,6 +743,7 @@ static int frames(const struct dw_parsed *p, uint32_t fi, uint64_t addr,
 			f->inlined = true;
 		} else {
 			f->name = p->funcs[fi].name;
+			f->linkage = p->funcs[fi].linkage;
 			f->low = p->funcs[fi].low;
 		}
 		if (k == 0) {

@@ -63,6 +63,10 @@ struct sw_dwarf_frame {
 				 * start (entry_pc when present); for an inlined
 				 * level the start of the range holding addr */
 	bool inlined;           /* this level was inlined into the next one */
+	bool linkage;           /* the outermost level: name is the linkage name
+				 * (DW_AT_linkage_name on the chain, or a language
+				 * whose names are not mangled); when false a
+				 * symbol at the address names it better */
 };
 
 /*

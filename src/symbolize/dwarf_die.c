@@ -395,6 +395,7 @@ void dw_die_read(const struct dw_ctx *c, struct sw_reader *r, const struct dw_ab
 		case DW_AT_specification: slot = &die->spec; break;
 		case DW_AT_stmt_list: slot = &die->stmt; break;
 		case DW_AT_comp_dir: slot = &die->comp_dir; break;
+		case DW_AT_language: slot = &die->lang; break;
 		case DW_AT_str_offsets_base: slot = &die->str_base; break;
 		case DW_AT_addr_base: case DW_AT_GNU_addr_base: slot = &die->addr_base; break;
 		case DW_AT_rnglists_base: slot = &die->rng_base; break;
@@ -677,6 +678,8 @@ const struct dw_ctx *dw_ctx_get(const struct dw_file *f, struct dw_unit *u, bool
 		c->base = 0;
 	c->name = dw_val_str(c, &die.name);
 	c->comp_dir = dw_val_str(c, &die.comp_dir);
+	if (die.lang.cls == DW_C_CONST)
+		c->lang = (uint16_t)die.lang.u;
 	if (die.stmt.cls == DW_C_SECOFF || die.stmt.cls == DW_C_CONST) {
 		c->stmt_list = die.stmt.u;
 		c->have_stmt = true;
@@ -695,7 +698,7 @@ const struct dw_ctx *dw_ctx_get(const struct dw_file *f, struct dw_unit *u, bool
 #define NAME_HOPS 16
 
 const char *dw_die_name(const struct dw_ctx *c, const struct dw_die *die, bool *nomem,
-			uint64_t *work)
+			uint64_t *work, bool *linkage)
 {
 	/* A breadth-first walk over abstract_origin and specification links
 	 * (LLVM's findRecursively order): the first linkage name wins, else the
@@ -706,6 +709,8 @@ const char *dw_die_name(const struct dw_ctx *c, const struct dw_die *die, bool *
 	struct dw_die d;
 	const struct dw_die *cur = die;
 	const struct dw_ctx *cc = c;
+
+	*linkage = false;
 
 	for (int visited = 0; visited < NAME_HOPS; visited++) {
 		if (visited > 0) {
@@ -739,8 +744,10 @@ const char *dw_die_name(const struct dw_ctx *c, const struct dw_die *die, bool *
 			cur = &d;
 		}
 		const char *s = dw_val_str(cc, &cur->linkage);
-		if (s)
+		if (s) {
+			*linkage = true;
 			return s;
+		}
 		if (!name)
 			name = dw_val_str(cc, &cur->name);
 		const struct dw_val *links[2] = { &cur->origin, &cur->spec };

@@ -31,6 +31,7 @@ enum {
 	DW_AT_stmt_list = 0x10,
 	DW_AT_low_pc = 0x11,
 	DW_AT_high_pc = 0x12,
+	DW_AT_language = 0x13,
 	DW_AT_comp_dir = 0x1b,
 	DW_AT_abstract_origin = 0x31,
 	DW_AT_specification = 0x47,
@@ -46,6 +47,21 @@ enum {
 	DW_AT_MIPS_linkage_name = 0x2007,
 	DW_AT_GNU_ranges_base = 0x2132,
 	DW_AT_GNU_addr_base = 0x2133,
+
+	/* DW_AT_language values whose symbols are the source names */
+	DW_LANG_C89 = 0x01,
+	DW_LANG_C = 0x02,
+	DW_LANG_Cobol74 = 0x05,
+	DW_LANG_Cobol85 = 0x06,
+	DW_LANG_Fortran77 = 0x07,
+	DW_LANG_Fortran90 = 0x08,
+	DW_LANG_Pascal83 = 0x09,
+	DW_LANG_C99 = 0x0c,
+	DW_LANG_PLI = 0x0f,
+	DW_LANG_UPC = 0x12,
+	DW_LANG_Fortran95 = 0x0e,
+	DW_LANG_C11 = 0x1d,
+	DW_LANG_Mips_Assembler = 0x8001,
 
 	DW_FORM_addr = 0x01,
 	DW_FORM_block2 = 0x03,
@@ -166,6 +182,7 @@ struct dw_ctx {
 	uint64_t stmt_list;         /* DW_AT_stmt_list (have_stmt) */
 	bool have_stmt;
 	uint16_t tag;               /* the top DIE's */
+	uint16_t lang;              /* DW_AT_language, 0 if none */
 };
 
 /* An attribute value as read, before indices and references are resolved. */
@@ -188,7 +205,7 @@ struct dw_die {
 	bool children;
 	struct dw_val low, high, ranges, entry, call_file, call_line, call_column, name,
 		linkage, origin, spec, stmt, comp_dir, str_base, addr_base, rng_base,
-		gnu_ranges_base;
+		gnu_ranges_base, lang;
 };
 
 struct dw_range {
@@ -249,7 +266,7 @@ int dw_die_ranges(const struct dw_ctx *c, const struct dw_die *die, struct dw_ve
  * DW_AT_name; at most 16 DIEs are visited.  NULL when none.  Adds the
  * attributes it read to *work. */
 const char *dw_die_name(const struct dw_ctx *c, const struct dw_die *die, bool *nomem,
-			uint64_t *work);
+			uint64_t *work, bool *linkage);
 
 /* Count one error on the owner. */
 void dw_error(const struct dw_file *f);

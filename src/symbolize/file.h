@@ -32,7 +32,9 @@ struct sw_sym_symbol {
 	uint64_t addr;              /* link-time address */
 	uint64_t size;              /* 0 when the symbol has none */
 	const char *name;
-	const char *_Atomic demangled;  /* filled lazily by the caller (symbolize.c) */
+	const char *file;           /* a LOCAL symbol's STT_FILE (its source file's
+				     * name, no directory), NULL if none */
+	const char *_Atomic demangled;  /* unused */
 };
 
 struct sw_sym_file {

@@ -310,13 +310,22 @@ static int frames_at(struct sw_symbolizer *s, struct entry *e, uint64_t addr,
 					f->flags |= SW_SYM_FRAME_INLINED;
 			}
 			/* the outermost level without a DWARF name (a unit
-			 * covers addr, no function does): the symbol's */
+			 * covers addr, no function does): the symbol's; and
+			 * when DWARF has only a source name where symbols are
+			 * mangled (no DW_AT_linkage_name on the chain, as for
+			 * gcc's lambdas and template instances), the symbol
+			 * names it better, as addr2line decides */
 			int last = have - 1;
-			if (last < max && !frames[last].function && have_sym) {
+			if (last < max && have_sym && (!frames[last].function || !df[last].linkage)) {
+				if (!frames[last].function)
+					frames[last].flags |= SW_SYM_FRAME_SYMTAB;
 				frames[last].function = sym->name;
 				frames[last].function_start = sym->addr;
-				frames[last].flags |= SW_SYM_FRAME_SYMTAB;
 			}
+			/* no line row at addr (code the line table skips): the
+			 * file of the symbol's STT_FILE, line 0 */
+			if (max > 0 && !frames[0].file && have_sym && sym->file)
+				frames[0].file = sym->file;
 			for (int i = 0; i < have && i < max; i++)
 				frames[i].name = demangled(s, frames[i].function);
 			return n;
@@ -328,6 +337,7 @@ static int frames_at(struct sw_symbolizer *s, struct entry *e, uint64_t addr,
 			frames[0].function = sym->name;
 			frames[0].name = demangled(s, sym->name);
 			frames[0].function_start = sym->addr;
+			frames[0].file = sym->file;
 			frames[0].flags = SW_SYM_FRAME_SYMTAB;
 		}
 	}

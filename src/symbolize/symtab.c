@@ -23,6 +23,7 @@ struct cand {
 	uint64_t size;
 	uint64_t limit;            /* first address past the symbol */
 	const char *name;
+	const char *file;          /* STT_FILE before a LOCAL symbol, else NULL */
 	uint32_t name_len;         /* bytes before any '@' */
 	uint32_t seq;              /* order of discovery: ties keep it */
 	uint8_t pref;              /* binding and size: higher is better */
@@ -31,6 +32,7 @@ struct cand {
 
 struct gather {
 	const struct sw_elf *elf;
+	const char *file;          /* the last STT_FILE symbol of this table */
 	struct cand *c;            /* NULL while counting */
 	size_t n, cap;
 	uint8_t src;
@@ -53,6 +55,13 @@ static int gather_cb(void *arg, const struct sw_elf_sym *s)
 {
 	struct gather *g = arg;
 
+	/* a symbol table lists each file's local symbols after its STT_FILE
+	 * symbol (what addr2line and llvm-symbolizer name the file with
+	 * when there is no DWARF) */
+	if (s->type == STT_FILE) {
+		g->file = s->name[0] ? s->name : NULL;
+		return 0;
+	}
 	if (s->value == 0 || s->shndx == SHN_UNDEF || !s->name[0])
 		return 0;
 	bool func = s->type == STT_FUNC || s->type == STT_GNU_IFUNC;
@@ -84,6 +93,7 @@ static int gather_cb(void *arg, const struct sw_elf_sym *s)
 			.size = s->size,
 			.limit = limit,
 			.name = s->name,
+			.file = s->bind == STB_LOCAL ? g->file : NULL,
 			.name_len = (uint32_t)len,
 			.seq = (uint32_t)g->n,
 			.pref = (uint8_t)(bind * 2 + (s->size != 0)),
@@ -146,6 +156,7 @@ int sw_sym_build_table(struct sw_sym_file *f, const struct sw_sym_source *src, s
 	struct gather g = { 0 };
 	for (size_t i = 0; i < n; i++) {
 		g.elf = src[i].elf;
+		g.file = NULL;
 		sw_elf_foreach_sym(src[i].elf, src[i].symtab, gather_cb, &g);
 	}
 	if (g.n == 0)
@@ -159,6 +170,7 @@ int sw_sym_build_table(struct sw_sym_file *f, const struct sw_sym_source *src, s
 	g = (struct gather){ .c = c, .cap = total };
 	for (size_t i = 0; i < n; i++) {
 		g.elf = src[i].elf;
+		g.file = NULL;
 		g.src = src[i].rank;
 		sw_elf_foreach_sym(src[i].elf, src[i].symtab, gather_cb, &g);
 	}
@@ -171,6 +183,8 @@ int sw_sym_build_table(struct sw_sym_file *f, const struct sw_sym_source *src, s
 		size_t j = i + 1;
 		struct cand best = c[i];
 		for (; j < g.n && c[j].addr == best.addr; j++) {
+			if (!best.file)
+				best.file = c[j].file;
 			if (best.size == 0 && c[j].size != 0) {
 				best.size = c[j].size;
 				best.limit = c[j].limit;
@@ -205,6 +219,7 @@ int sw_sym_build_table(struct sw_sym_file *f, const struct sw_sym_source *src, s
 		syms[i].addr = c[i].addr;
 		syms[i].size = c[i].size;
 		syms[i].name = name;
+		syms[i].file = c[i].file;
 		limits[i] = c[i].limit;
 	}
 	f->syms = syms;
