@@ -284,6 +284,14 @@ static void clear_frame(struct sw_sym_frame *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* Whether symbol `sym` is a compiler clone of `name`: the name and a
+ * suffix (".cold", ".part.0", ".isra.0", ".constprop.0", ...). */
+static bool clone_of(const char *sym, const char *name)
+{
+	size_t n = strlen(name);
+	return strncmp(sym, name, n) == 0 && sym[n] == '.';
+}
+
 /* Frames at link-time address `addr` of entry e. */
 static int frames_at(struct sw_symbolizer *s, struct entry *e, uint64_t addr,
 		     struct sw_sym_frame *frames, int max)
@@ -314,9 +322,15 @@ static int frames_at(struct sw_symbolizer *s, struct entry *e, uint64_t addr,
 			 * when DWARF has only a source name where symbols are
 			 * mangled (no DW_AT_linkage_name on the chain, as for
 			 * gcc's lambdas and template instances), the symbol
-			 * names it better, as addr2line decides */
+			 * names it better: for a lone frame as addr2line and
+			 * llvm-symbolizer both do; under inlined frames as
+			 * llvm-symbolizer does, unless the symbol only adds a
+			 * clone suffix ("lib_middle.cold" for "lib_middle":
+			 * addr2line and gdb keep the source name there) */
 			int last = have - 1;
-			if (last < max && have_sym && (!frames[last].function || !df[last].linkage)) {
+			if (last < max && have_sym &&
+			    (!frames[last].function ||
+			     (!df[last].linkage && (have == 1 || !clone_of(sym->name, frames[last].function))))) {
 				if (!frames[last].function)
 					frames[last].flags |= SW_SYM_FRAME_SYMTAB;
 				frames[last].function = sym->name;

@@ -50,6 +50,20 @@ for l in sys.stdin:
 print("\n".join("%x" % a for a in sorted(out)))'
 }
 
+# a2l FILE OPTION... -- ADDRESS...: addr2line, one process per address.
+# binutils caches a function's name in its first lookup: once it has
+# named the start of main.cold "main.cold", later addresses of main.cold
+# in the same process come out as "main" (bfd's is_linkage latch), so a
+# batch's answers depend on their order.  One address per process gives
+# the answer that does not.
+a2l() {
+	local file=$1 opts=() a
+	shift
+	while [[ $1 != -- ]]; do opts+=("$1"); shift; done
+	shift
+	for a in "$@"; do addr2line -e "$file" "${opts[@]}" "$a"; done
+}
+
 # same NAME: $logs/NAME.sw and $logs/NAME.a2l are equal
 same() {
 	local name=$1
@@ -69,7 +83,7 @@ for f in prog libcrash.so; do
 	for opts in "-f -i -C" "-a -p" "-a -p -f -i" "-f -s" "-a -f -i -C -p -s"; do
 		name="$f ${opts// /}"
 		# shellcheck disable=SC2086  # the options are words
-		addr2line -e "$file" $opts "${A[@]}" >"$logs/$name.a2l"
+		a2l "$file" $opts -- "${A[@]}" >"$logs/$name.a2l"
 		# shellcheck disable=SC2086
 		t_timeout 120 "$tool" symbolize -e "$file" $opts "${A[@]}" >"$logs/$name.sw" 2>"$logs/$name.err" || true
 		same "$name"
@@ -79,7 +93,7 @@ for f in prog libcrash.so; do
 	text=$(readelf -SW "$file" | awk '$2 == ".text" { print $4 }')
 	mapfile -t J < <(for a in "${A[@]}"; do
 		v=$((0x$a - 0x$text)); ((v < 0)) || printf '%x\n' "$v"; done)
-	addr2line -e "$file" -f -i -C -j .text "${J[@]}" >"$logs/$f -j.a2l"
+	a2l "$file" -f -i -C -j .text -- "${J[@]}" >"$logs/$f -j.a2l"
 	t_timeout 120 "$tool" symbolize -e "$file" -f -i -C -j .text "${J[@]}" >"$logs/$f -j.sw" 2>&1 || true
 	same "$f -j"
 
@@ -94,7 +108,7 @@ for a in sys.argv[1:]:
         if vaddr <= a < vaddr + filesz:
             print("%x %x" % (a, a - vaddr + off)); break
 ' "${A[@]}")
-	addr2line -e "$file" -f -i -C "${O[@]%% *}" >"$logs/$f +off.a2l"
+	a2l "$file" -f -i -C -- "${O[@]%% *}" >"$logs/$f +off.a2l"
 	cp "$logs/$f +off.a2l" "$logs/$f path+off.a2l"
 	t_timeout 120 "$tool" symbolize -e "$file" -f -i -C $(printf '+0x%s ' "${O[@]##* }") >"$logs/$f +off.sw" 2>&1 || true
 	same "$f +off"
@@ -103,7 +117,7 @@ for a in sys.argv[1:]:
 
 	# stdin, three addresses a line
 	printf '%s %s 0x%s\n' "${A[@]}" | sed 's/  *$//' >"$logs/$f.stdin"
-	addr2line -e "$file" -f -i -C "${A[@]}" >"$logs/$f stdin.a2l"
+	a2l "$file" -f -i -C -- "${A[@]}" >"$logs/$f stdin.a2l"
 	t_timeout 120 "$tool" symbolize -e "$file" -f -i -C <"$logs/$f.stdin" >"$logs/$f stdin.sw" 2>&1 || true
 	same "$f stdin"
 
@@ -153,7 +167,7 @@ for a in "${A[@]:0:20}"; do
 done
 exec {SYM[1]}>&-
 wait "$SYM_PID" || true
-addr2line -e "$file" -a -p -f -C "${A[@]:0:20}" >"$logs/coproc.a2l"
+a2l "$file" -a -p -f -C -- "${A[@]:0:20}" >"$logs/coproc.a2l"
 same coproc
 
 # a file that cannot be read
