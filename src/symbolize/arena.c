@@ -53,7 +53,7 @@ static struct sw_arena_chunk *map_chunk(struct sw_arena *a, size_t size)
 			return NULL;
 		}
 	} while (!atomic_compare_exchange_weak(&a->mapped, &old, old + size));
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (p == MAP_FAILED) {
 		atomic_fetch_sub(&a->mapped, size);
 		return NULL;
@@ -146,10 +146,37 @@ char *sw_arena_strndup(struct sw_arena *a, const char *s, size_t len)
 	return d;
 }
 
+/*
+ * Scratch blocks.  Parses grow their work lists by doubling and
+ * decompressors ask for a few work areas, so the same sizes come back
+ * again and again: a block given back is kept in one of a few slots
+ * (taken and returned with atomic exchanges: no lock) and handed out
+ * again, zeroed, instead of a new mapping, whose system calls and page
+ * faults cost more than the work.  Sizes are rounded up to a power of
+ * two from 64 KiB; blocks over 64 MiB are not kept.
+ */
 struct scratch_hdr {
-	size_t size;
+	size_t size;     /* bytes mapped, header included */
 	size_t pad[7];   /* keep user memory 64-byte aligned */
 };
+
+#define SCRATCH_SLOTS 16
+#define SCRATCH_MIN ((size_t)64 << 10)
+#define SCRATCH_KEEP ((size_t)64 << 20)
+
+static struct scratch_hdr *_Atomic scratch_cache[SCRATCH_SLOTS];
+
+static size_t scratch_round(size_t need)
+{
+	size_t r = SCRATCH_MIN;
+
+	while (r < need) {
+		if (r > SIZE_MAX / 2)
+			return need;
+		r *= 2;
+	}
+	return r;
+}
 
 void *sw_scratch_alloc(size_t size)
 {
@@ -157,6 +184,24 @@ void *sw_scratch_alloc(size_t size)
 
 	if (need < size)
 		return NULL;
+	need = scratch_round(need);
+	if (need <= SCRATCH_KEEP) {
+		for (unsigned i = 0; i < SCRATCH_SLOTS; i++) {
+			if (!atomic_load_explicit(&scratch_cache[i], memory_order_relaxed))
+				continue;
+			struct scratch_hdr *h = atomic_exchange(&scratch_cache[i], NULL);
+			if (!h)
+				continue;
+			if (h->size == need) {
+				memset(h + 1, 0, size);
+				return h + 1;
+			}
+			/* another size: put it back where there is room */
+			struct scratch_hdr *expect = NULL;
+			if (!atomic_compare_exchange_strong(&scratch_cache[i], &expect, h))
+				munmap(h, h->size);
+		}
+	}
 	void *p = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
@@ -169,5 +214,12 @@ void sw_scratch_free(void *p)
 	if (!p)
 		return;
 	struct scratch_hdr *h = (struct scratch_hdr *)p - 1;
+	if (h->size <= SCRATCH_KEEP) {
+		for (unsigned i = 0; i < SCRATCH_SLOTS; i++) {
+			struct scratch_hdr *expect = NULL;
+			if (atomic_compare_exchange_strong(&scratch_cache[i], &expect, h))
+				return;
+		}
+	}
 	munmap(h, h->size);
 }

@@ -37,9 +37,11 @@ void *sw_arena_alloc(struct sw_arena *a, size_t size, size_t align);
 /* Copy of the `len` bytes at `s` plus a NUL, or NULL. */
 char *sw_arena_strndup(struct sw_arena *a, const char *s, size_t len);
 
-/* Scratch memory outside the arena, for decompressors' work areas:
- * each block is its own mapping, unmapped by sw_scratch_free.  NULL on
- * failure.  Async-signal-safe. */
+/* Scratch memory outside the arena, for work lists and decompressors'
+ * work areas: zeroed, each block its own mapping; sw_scratch_free keeps a
+ * few freed blocks (up to 16, each at most 64 MiB) for the next requests
+ * of their size class and unmaps the rest.  NULL on failure.
+ * Thread-safe and async-signal-safe (atomic exchanges, mmap/munmap). */
 void *sw_scratch_alloc(size_t size);
 void sw_scratch_free(void *p);
 
