@@ -95,9 +95,7 @@ static void put(struct path_buf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-/* Item `n` (from 0) of a ':'-separated list, empty items skipped: its
- * start, with its length in *len; NULL past the last. */
-static const char *list_item(const char *list, unsigned n, size_t *len)
+const char *sw_elf_list_item(const char *list, unsigned n, size_t *len)
 {
 	for (const char *p = list; p && *p;) {
 		size_t l = strcspn(p, ":");
@@ -124,7 +122,7 @@ int sw_elf_debuglink_candidate(const char *dir, const char *link, const char *de
 		/* GLOBAL + "/dir/" + LINK: a relative directory has no place
 		 * under a global directory.  Checked first, so that a loop over
 		 * i always ends. */
-		global = dir[0] == '/' && debug_dirs ? list_item(debug_dirs, i - 2, &glen) : NULL;
+		global = dir[0] == '/' && debug_dirs ? sw_elf_list_item(debug_dirs, i - 2, &glen) : NULL;
 		if (!global)
 			return SW_ENOTFOUND;
 	}
@@ -236,7 +234,7 @@ int sw_elf_open_build_id_file(const struct sw_elf *elf, const char *debug_dirs,
 	/* one byte names the directory, the rest the file */
 	if (sw_elf_build_id(elf, &id, &len) != 0 || len < 2)
 		return SW_ENOTFOUND;
-	for (unsigned n = 0; (global = list_item(debug_dirs, n, &glen)) != NULL; n++) {
+	for (unsigned n = 0; (global = sw_elf_list_item(debug_dirs, n, &glen)) != NULL; n++) {
 		char path[PATH_MAX];
 		struct path_buf b = { .p = path, .size = sizeof(path) };
 		put(&b, global, glen);

@@ -118,6 +118,10 @@ int sw_elf_symbolize(const struct sw_elf *elf, uint64_t addr,
  * SW_ELF_DEBUG_DIR.  Not async-signal-safe (getenv). */
 const char *sw_elf_debug_dirs(void);
 
+/* Item `n` (from 0) of a ':'-separated list such as `debug_dirs`, empty
+ * items skipped: its start, with its length in *len; NULL past the last. */
+const char *sw_elf_list_item(const char *list, unsigned n, size_t *len);
+
 /* The .gnu_debuglink section: a NUL-terminated file name, padding to a
  * multiple of 4, then the CRC-32 of the debug file (little-endian).
  * Returns 0 (*name points into the image), SW_EINVAL, or SW_ENOTFOUND when

@@ -149,22 +149,6 @@ static bool has_section(const struct sw_elf *elf, const char *name)
 
 /* ---- files found by path ---- */
 
-/* Item `n` of a ':'-separated list, empty items skipped (as debuglink.c). */
-static const char *list_item(const char *list, unsigned n, size_t *len)
-{
-	for (const char *p = list; p && *p;) {
-		size_t l = strcspn(p, ":");
-		if (l > 0 && n-- == 0) {
-			*len = l;
-			return p;
-		}
-		p += l;
-		if (*p == ':')
-			p++;
-	}
-	return NULL;
-}
-
 /* Concatenate up to three pieces into out[PATH_MAX]; false if too long. */
 static bool join(char *out, const char *a, size_t alen, const char *b, const char *c)
 {
@@ -248,7 +232,7 @@ static bool open_altlink(const struct sw_elf *holder, const char *holder_path,
 	memcpy(name + k, ".debug", 7);
 	size_t glen;
 	const char *g;
-	for (unsigned n = 0; (g = list_item(debug_dirs, n, &glen)) != NULL; n++) {
+	for (unsigned n = 0; (g = sw_elf_list_item(debug_dirs, n, &glen)) != NULL; n++) {
 		if (join(path, g, glen, name, NULL) && open_with_id(path, id, idlen, alt))
 			return true;
 	}

@@ -97,6 +97,39 @@ CC
 		check false "pkg-config --libs stackwalk_unwind"
 	fi
 fi
+# libstackwalk_symbolize: its files, its .pc file (Requires: stackwalk),
+# shared and static consumers that name their own call site
+for f in include/stackwalk/symbolize.h lib/libstackwalk_symbolize.a lib/libstackwalk_symbolize.so \
+	 lib/libstackwalk_symbolize.so.0 lib/pkgconfig/stackwalk_symbolize.pc; do
+	check test -e "$prefix/$f"
+done
+check test "$(readelf -d "$prefix/lib/libstackwalk_symbolize.so.0" | awk '/SONAME/ { print $5 }')" = \
+	"[libstackwalk_symbolize.so.0]"
+cat >"$prefix/sym.c" <<'C'
+#include <stackwalk/symbolize.h>
+#include <stdio.h>
+#include <string.h>
+__attribute__((noinline)) static int here(void)
+{
+	sw_symbolizer_t *s;
+	struct sw_sym_frame f[4];
+	if (sw_symbolizer_new(NULL, &s) != 0)
+		return 1;
+	int n = sw_symbolize(s, (uint64_t)(uintptr_t)here + 1, f, 4, NULL);
+	const char *file = n >= 1 && f[0].file ? strrchr(f[0].file, '/') : NULL;
+	printf("%s %s\n", n >= 1 && f[n - 1].function ? f[n - 1].function : "??", file ? file + 1 : "??");
+	sw_symbolizer_free(s);
+	return 0;
+}
+int main(void) { return here(); }
+C
+read -r -a spc <<<"$(pkg-config --cflags --libs stackwalk_symbolize)"
+check gcc -g "${cflags[@]}" "$prefix/sym.c" "${spc[@]}" -Wl,-rpath,"$prefix/lib" -o "$prefix/sym-shared"
+check test "$("$prefix/sym-shared")" = "here sym.c"
+read -r -a sspc <<<"$(pkg-config --static --cflags --libs stackwalk_symbolize)"
+check gcc -g "${cflags[@]}" "$prefix/sym.c" "-I$prefix/include" "$prefix/lib/libstackwalk_symbolize.a" \
+	"$prefix/lib/libstackwalk.a" "${sspc[@]}" -o "$prefix/sym-static"
+check test "$("$prefix/sym-static")" = "here sym.c"
 # zero runtime dependencies beyond libc (and the sanitizer runtimes in quick mode)
 deps=$(readelf -d "$prefix/lib/libstackwalk.so.0" | awk '/NEEDED/ { print $5 }' | tr -d '[]' | grep -v -e '^libc\.so' -e '^libasan' -e '^libubsan' || true)
 check test -z "$deps"
