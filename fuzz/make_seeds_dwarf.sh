@@ -77,4 +77,22 @@ for cc in gcc clang; do
 		done
 	done
 done
-echo "make_seeds_dwarf: $n seeds each in $OUT and $LINE" >&2
+
+# fuzz_symfile: whole images (stripped of what the fuzzer does not read,
+# to stay small): plain DWARF, zlib, zstd and .zdebug sections, and
+# MiniDebugInfo only (Fedora's recipe: function symbols, xz, .gnu_debugdata)
+SYMF=fuzz/corpus/symfile
+mkdir -p "$SYMF"
+rm -f "$SYMF"/seed-*
+gcc -O2 -g -o "$tmp/s" "$tmp/a.c"
+objcopy --remove-section=.comment --remove-section=.note.gnu.property "$tmp/s" "$SYMF/seed-plain"
+objcopy --compress-debug-sections=zlib "$SYMF/seed-plain" "$SYMF/seed-zlib"
+objcopy --compress-debug-sections=zstd "$SYMF/seed-plain" "$SYMF/seed-zstd"
+objcopy --compress-debug-sections=zlib-gnu "$SYMF/seed-plain" "$SYMF/seed-zdebug"
+nm "$tmp/s" --format=posix --defined-only | awk '$2 ~ /[Tt]/ { print $1 }' | sort >"$tmp/funcs"
+objcopy --only-keep-debug "$tmp/s" "$tmp/mini"
+objcopy -S --remove-section .gdb_index --remove-section .comment --keep-symbols="$tmp/funcs" "$tmp/mini" "$tmp/mini2"
+xz -f "$tmp/mini2"
+strip --strip-all "$tmp/s" -o "$SYMF/seed-minidebuginfo"
+objcopy --add-section .gnu_debugdata="$tmp/mini2.xz" "$SYMF/seed-minidebuginfo"
+echo "make_seeds_dwarf: $n seeds each in $OUT and $LINE, $(ls "$SYMF" | wc -l) in $SYMF" >&2

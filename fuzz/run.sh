@@ -18,13 +18,13 @@
 # Targets: fuzz/fuzz_<target>.c.  Each is compiled together with the library
 # sources it needs (not the gcc-built archive) by clang with libFuzzer, ASan
 # and UBSan.  Environment: CLANG (default clang), FUZZ_TARGETS (default
-# "cfi expr line dwarf"), FUZZ_MERGE_LIMIT_KB (minimize a corpus grown past it, 2048).
+# "cfi expr line dwarf symfile"), FUZZ_MERGE_LIMIT_KB (minimize a corpus grown past it, 2048).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 CLANG=${CLANG:-clang}
-TARGETS=(${FUZZ_TARGETS:-cfi expr line dwarf})
+TARGETS=(${FUZZ_TARGETS:-cfi expr line dwarf symfile})
 OUT=build/fuzz
 MERGE_LIMIT_KB=${FUZZ_MERGE_LIMIT_KB:-2048}
 
@@ -34,7 +34,10 @@ CFLAGS=(-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
 # src/arch/x86_64/frame.c)
 LIB_SRCS=(src/dwarf/*.c src/elf/elf.c src/util/status.c src/arch/x86_64/regs.c
 	src/arch/x86_64/sigframe.c src/arch/x86_64/context_layout.c
-	src/symbolize/arena.c src/symbolize/line.c src/symbolize/dwarf*.c)
+	src/symbolize/arena.c src/symbolize/line.c src/symbolize/dwarf*.c
+	src/symbolize/file.c src/symbolize/decompress.c src/symbolize/symtab.c src/elf/debuglink.c)
+# what the symbolizer's file layer links (decompressors)
+LIBS=(-lz -lzstd -llzma)
 
 max_len() {
 	case $1 in
@@ -42,6 +45,7 @@ max_len() {
 	expr) echo 512 ;;
 	line) echo 8192 ;;
 	dwarf) echo 65536 ;;
+	symfile) echo 65536 ;;
 	*) echo 4096 ;;
 	esac
 }
@@ -66,7 +70,7 @@ build() {
 	mkdir -p "$OUT"
 	echo "fuzz: building $bin" >&2
 	rm -f "$bin"
-	"$CLANG" "${CFLAGS[@]}" -o "$bin.tmp" "$src" "${LIB_SRCS[@]}" || return 1
+	"$CLANG" "${CFLAGS[@]}" -o "$bin.tmp" "$src" "${LIB_SRCS[@]}" "${LIBS[@]}" || return 1
 	mv -f "$bin.tmp" "$bin"
 }
 
