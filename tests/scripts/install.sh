@@ -126,7 +126,10 @@ C
 read -r -a spc <<<"$(pkg-config --cflags --libs stackwalk_symbolize)"
 check gcc -g "${cflags[@]}" "$prefix/sym.c" "${spc[@]}" -Wl,-rpath,"$prefix/lib" -o "$prefix/sym-shared"
 check test "$("$prefix/sym-shared")" = "here sym.c"
-read -r -a sspc <<<"$(pkg-config --static --cflags --libs stackwalk_symbolize)"
+# the archives named, the .pc file's private libraries (libiberty, zlib,
+# zstd, lzma) for the rest: its -l of the shared libraries left out
+read -r -a sspc <<<"$(pkg-config --static --libs stackwalk_symbolize |
+	tr ' ' '\n' | grep -v -e '^-lstackwalk' -e '^-L' | tr '\n' ' ')"
 check gcc -g "${cflags[@]}" "$prefix/sym.c" "-I$prefix/include" "$prefix/lib/libstackwalk_symbolize.a" \
 	"$prefix/lib/libstackwalk.a" "${sspc[@]}" -o "$prefix/sym-static"
 check test "$("$prefix/sym-static")" = "here sym.c"

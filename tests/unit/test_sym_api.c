@@ -21,9 +21,34 @@
 #include "stackwalk/jit.h"
 #include "stackwalk/symbolize.h"
 
-/* ---- malloc interposition: counts calls made inside the signal handler */
+/* ---- malloc counting: calls made inside the signal handler.  Plain
+ * builds interpose malloc; under AddressSanitizer (which owns malloc) the
+ * sanitizer's allocation hooks count instead. */
 static _Atomic int in_handler;
 static _Atomic int handler_mallocs;
+
+#if defined(__SANITIZE_ADDRESS__)
+void __sanitizer_install_malloc_and_free_hooks(void (*m)(const volatile void *, size_t),
+						void (*f)(const volatile void *));
+
+static void count_malloc(const volatile void *p, size_t n)
+{
+	(void)p, (void)n;
+	if (atomic_load(&in_handler))
+		atomic_fetch_add(&handler_mallocs, 1);
+}
+
+static void count_free(const volatile void *p)
+{
+	if (p && atomic_load(&in_handler))
+		atomic_fetch_add(&handler_mallocs, 1);
+}
+
+__attribute__((constructor)) static void install_hooks(void)
+{
+	__sanitizer_install_malloc_and_free_hooks(count_malloc, count_free);
+}
+#else
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
@@ -56,6 +81,7 @@ void free(void *p)
 		atomic_fetch_add(&handler_mallocs, 1);
 	__libc_free(p);
 }
+#endif
 
 /* ---- call sites with known lines */
 static __attribute__((noinline)) uint64_t return_address(void)
