@@ -343,7 +343,10 @@ static int answer(const struct opts *o, sw_symbolizer_t *s, struct elf_cache *c,
 		print_json(file, addr, n, fr, &mod);
 	else
 		print_text(o, addr, n, fr);
-	fflush(stdout);
+	/* a coprocess waits for each answer: flush when no more input is
+	 * buffered (glibc's read pointers; no system call per address) */
+	if (stdin->_IO_read_ptr >= stdin->_IO_read_end)
+		fflush(stdout);
 	return 0;
 }
 

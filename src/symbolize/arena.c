@@ -178,7 +178,7 @@ static size_t scratch_round(size_t need)
 	return r;
 }
 
-void *sw_scratch_alloc(size_t size)
+static void *scratch_get(size_t size, bool zero)
 {
 	size_t need = sizeof(struct scratch_hdr) + size;
 
@@ -193,7 +193,8 @@ void *sw_scratch_alloc(size_t size)
 			if (!h)
 				continue;
 			if (h->size == need) {
-				memset(h + 1, 0, size);
+				if (zero)
+					memset(h + 1, 0, size);
 				return h + 1;
 			}
 			/* another size: put it back where there is room */
@@ -207,6 +208,16 @@ void *sw_scratch_alloc(size_t size)
 		return NULL;
 	((struct scratch_hdr *)p)->size = need;
 	return (struct scratch_hdr *)p + 1;
+}
+
+void *sw_scratch_alloc(size_t size)
+{
+	return scratch_get(size, true);
+}
+
+void *sw_scratch_alloc_dirty(size_t size)
+{
+	return scratch_get(size, false);
 }
 
 void sw_scratch_free(void *p)

@@ -43,6 +43,8 @@ char *sw_arena_strndup(struct sw_arena *a, const char *s, size_t len);
  * of their size class and unmaps the rest.  NULL on failure.
  * Thread-safe and async-signal-safe (atomic exchanges, mmap/munmap). */
 void *sw_scratch_alloc(size_t size);
+/* The same, not zeroed (a kept block keeps its old bytes). */
+void *sw_scratch_alloc_dirty(size_t size);
 void sw_scratch_free(void *p);
 
 #endif /* SW_SYMBOLIZE_ARENA_H */

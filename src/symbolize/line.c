@@ -1,7 +1,10 @@
 /*
  * DWARF line tables (.debug_line, versions 2 to 5): see line.h.
  *
- * Shape of the decoder.  The line program is run up to three times over
+ * Shape of the decoder.  Programs without DW_LNE_define_file (every
+ * compiler's today) skip the counting pass: their sequences go into a
+ * scratch array bounded by the program's size (parse_fast).  Others are
+ * run up to three times over
  * the same bytes instead of growing buffers (no malloc, and the arena
  * never frees):
  *   1. count: rows, sequences and DW_LNE_define_file entries;
@@ -107,7 +110,9 @@ struct lp_seq {
 	bool monotonic;         /* row addresses never go down */
 };
 
-enum lp_mode { LP_COUNT, LP_SEQS, LP_ROWS };
+/* LP_FAST: LP_SEQS into a scratch array bounded by the program's size,
+ * for programs without DW_LNE_define_file (stops at one) */
+enum lp_mode { LP_COUNT, LP_SEQS, LP_ROWS, LP_FAST };
 
 /* What one run of the state machine collects, by mode. */
 struct lp_run {
@@ -129,6 +134,7 @@ struct lp_run {
 	/* LP_ROWS: destination of one sequence */
 	struct sw_line_row *rows;
 	size_t row_cap;
+	bool saw_define;              /* LP_FAST: met DW_LNE_define_file (stopped) */
 };
 
 /* ---- paths ---- */
@@ -669,7 +675,7 @@ static int lp_emit(struct lp_run *run, struct lp_cur *c, const struct lp_state *
 	c->last = s->addr;
 	if (run->mode == LP_ROWS) {
 		if (c->nrows >= run->row_cap)
-			return SW_ELENGTH;      /* cannot happen: same bytes as pass 2 */
+			return SW_ELENGTH;      /* cannot happen: same bytes as before */
 		struct sw_line_row *row = &run->rows[c->nrows];
 		row->addr = s->addr;
 		row->file = (uint32_t)(s->file > UINT32_MAX ? UINT32_MAX : s->file);
@@ -684,7 +690,7 @@ static int lp_emit(struct lp_run *run, struct lp_cur *c, const struct lp_state *
 /* The sequence just closed by an end_sequence row. */
 static int lp_close(struct lp_run *run, struct lp_cur *c)
 {
-	if (run->mode == LP_SEQS) {
+	if (run->mode == LP_SEQS || run->mode == LP_FAST) {
 		if (run->nseqs >= run->seq_cap)
 			return SW_ELENGTH;      /* cannot happen: same bytes as pass 1 */
 		struct lp_seq *q = &run->seqs[run->nseqs];
@@ -710,6 +716,11 @@ static int lp_define_file(struct lp_run *run, struct sw_reader *op)
 
 	if (op->err)
 		return 0;       /* malformed: skipped with the rest of the opcode */
+	if (run->mode == LP_FAST) {
+		/* the file table was sized without it: the counting passes */
+		run->saw_define = true;
+		return SW_EUNSUPPORTED;
+	}
 	run->ndefines++;
 	if (run->mode != LP_SEQS)
 		return 0;
@@ -892,6 +903,116 @@ static bool is_tombstone(const struct lp_header *h, uint64_t a)
 	return a == max || a == max - 1;
 }
 
+/* Keep the good sequences of run->seqs[0..nseqs): valid ranges, no
+ * tombstones, none the linker sent to address 0 while the others have
+ * real addresses, no overlaps; sorted by start address, compacted to the
+ * front.  Returns how many are kept and their rows in *nrows. */
+static size_t choose_seqs(const struct lp_header *h, struct lp_run *run, size_t *nrows)
+{
+	bool any_nonzero = false;
+	uint64_t prev_end = 0;
+	size_t kept = 0;
+
+	*nrows = 0;
+	for (size_t i = 0; i < run->nseqs; i++) {
+		struct lp_seq *q = &run->seqs[i];
+		if (q->start < q->end && q->monotonic && !is_tombstone(h, q->start) && q->start != 0)
+			any_nonzero = true;
+	}
+	seq_sort(run->seqs, run->nseqs);
+	for (size_t i = 0; i < run->nseqs; i++) {
+		struct lp_seq *q = &run->seqs[i];
+		bool keep = q->start < q->end && q->monotonic && !is_tombstone(h, q->start) &&
+			    !(q->start == 0 && any_nonzero) && (kept == 0 || q->start >= prev_end);
+		if (!keep)
+			continue;
+		prev_end = q->end;
+		*nrows += q->nrows;
+		run->seqs[kept++] = *q;
+	}
+	return kept;
+}
+
+/* Run the kept sequences run->seqs[0..kept) one by one straight into
+ * their place in one arena array of nrows rows (in address order). */
+static int fill_rows(const struct lp_header *h, const struct lp_seq *seqs, size_t kept,
+		     size_t nrows, struct sw_arena *a, struct sw_line_row **out)
+{
+	struct sw_line_row *rows = NULL;
+
+	*out = NULL;
+	if (nrows) {
+		rows = sw_arena_alloc(a, nrows * sizeof(*rows), _Alignof(struct sw_line_row));
+		if (!rows)
+			return SW_ENOMEM;
+	}
+	size_t at = 0;
+	for (size_t i = 0; i < kept; i++) {
+		struct lp_run one = { .mode = LP_ROWS, .rows = rows + at, .row_cap = seqs[i].nrows };
+		struct sw_reader prog = h->prog;
+		prog.pos = seqs[i].pos;
+		int err = lp_exec(h, &prog, &one);
+		if (err || one.nrows != seqs[i].nrows)
+			return err ? err : SW_ELENGTH;
+		at += seqs[i].nrows;
+	}
+	*out = rows;
+	return 0;
+}
+
+/*
+ * Two passes instead of three, for programs without DW_LNE_define_file
+ * (all of today's compilers'): the sequences are found in one pass into a
+ * scratch array bounded by the program's size (every sequence ends with a
+ * 3-byte opcode; mapped lazily, so only what is written is touched), then
+ * the kept ones are run again into their place (fill_rows).
+ * Returns SW_EUNSUPPORTED when the program defines files (the counting
+ * pass then sizes the file table), else as sw_line_parse.
+ */
+static int parse_fast(const struct sw_dwarf_sections *dw, const struct lp_header *h,
+		      struct sw_reader tables, const char *comp_dir, struct sw_arena *a,
+		      struct sw_line_table *out)
+{
+	struct lp_run run;
+	struct sw_reader prog = h->prog;
+	int err, prog_err;
+
+	memset(&run, 0, sizeof(run));
+	run.mode = LP_SEQS;     /* the file tables' own mode */
+	run.arena = a;
+	run.comp_dir = comp_dir;
+	err = h->version >= 5 ? read_tables_v5(&tables, h, dw, &run, 0)
+			      : read_tables_v4(&tables, &run, 0);
+	if (err)
+		return err;
+	run.mode = LP_FAST;
+	run.seq_cap = sw_rd_left(&prog) / 3 + 1;
+	run.seqs = sw_scratch_alloc_dirty(run.seq_cap * sizeof(struct lp_seq));
+	if (!run.seqs)
+		return SW_ENOMEM;
+	prog_err = lp_exec(h, &prog, &run);
+	if (run.saw_define || prog_err == SW_ENOMEM) {
+		err = run.saw_define ? SW_EUNSUPPORTED : prog_err;
+		goto out;
+	}
+	size_t nrows;
+	size_t kept = choose_seqs(h, &run, &nrows);
+	struct sw_line_row *rows;
+	err = fill_rows(h, run.seqs, kept, nrows, a, &rows);
+	if (err)
+		goto out;
+	out->files = run.files;
+	out->nfiles = run.nfiles;
+	out->rows = rows;
+	out->nrows = nrows;
+	/* a program that went wrong after some complete sequences: the table
+	 * holds those, and the error is reported */
+	err = prog_err;
+out:
+	sw_scratch_free(run.seqs);
+	return err;
+}
+
 /* ---- the interface ---- */
 
 int sw_line_parse(const struct sw_dwarf_sections *dw, uint64_t offset, const char *comp_dir,
@@ -903,8 +1024,6 @@ int sw_line_parse(const struct sw_dwarf_sections *dw, uint64_t offset, const cha
 	struct lp_run count = { .mode = LP_COUNT }, run;
 	struct sw_line_row *rows = NULL;
 	size_t kept = 0, nrows = 0;
-	bool any_nonzero = false;
-	uint64_t prev_end = 0;
 	int err, prog_err;
 
 	(void)cu_name;  /* file 0 before DWARF 5 stays NULL, as LLVM leaves it */
@@ -914,6 +1033,12 @@ int sw_line_parse(const struct sw_dwarf_sections *dw, uint64_t offset, const cha
 	err = read_header(dw, offset, addr_size, &h, &tables);
 	if (err)
 		return err;
+	out->version = h.version;
+
+	err = parse_fast(dw, &h, tables, comp_dir, a, out);
+	if (err != SW_EUNSUPPORTED)
+		return err;
+	memset(out, 0, sizeof(*out));
 	out->version = h.version;
 
 	/* pass 1: count */
@@ -950,42 +1075,12 @@ int sw_line_parse(const struct sw_dwarf_sections *dw, uint64_t offset, const cha
 
 	/* choose: valid ranges, no tombstones, no sequence the linker sent to
 	 * address 0 while the others have real addresses, no overlaps */
-	for (size_t i = 0; i < run.nseqs; i++) {
-		struct lp_seq *q = &run.seqs[i];
-		if (q->start < q->end && q->monotonic && !is_tombstone(&h, q->start) && q->start != 0)
-			any_nonzero = true;
-	}
-	seq_sort(run.seqs, run.nseqs);
-	for (size_t i = 0; i < run.nseqs; i++) {
-		struct lp_seq *q = &run.seqs[i];
-		bool keep = q->start < q->end && q->monotonic && !is_tombstone(&h, q->start) &&
-			    !(q->start == 0 && any_nonzero) && (kept == 0 || q->start >= prev_end);
-		if (!keep) {
-			q->nrows = 0;
-			continue;
-		}
-		prev_end = q->end;
-		nrows += q->nrows;
-		run.seqs[kept++] = *q;
-	}
+	kept = choose_seqs(&h, &run, &nrows);
 
 	/* pass 3: rows, sequence by sequence in address order */
-	if (nrows) {
-		rows = sw_arena_alloc(a, nrows * sizeof(*rows), _Alignof(struct sw_line_row));
-		if (!rows)
-			return SW_ENOMEM;
-	}
-	size_t at = 0;
-	for (size_t i = 0; i < kept; i++) {
-		struct lp_run one = { .mode = LP_ROWS, .rows = rows + at, .row_cap = run.seqs[i].nrows };
-		struct lp_seq *q = &run.seqs[i];
-		prog = h.prog;
-		prog.pos = q->pos;
-		err = lp_exec(&h, &prog, &one);
-		if (err || one.nrows != q->nrows)
-			return err ? err : SW_ELENGTH;
-		at += q->nrows;
-	}
+	err = fill_rows(&h, run.seqs, kept, nrows, a, &rows);
+	if (err)
+		return err;
 	out->rows = rows;
 	out->nrows = nrows;
 	/* a program that went wrong after some complete sequences: the table
