@@ -41,6 +41,8 @@ struct func {
 				     * source names are: C, assembly) */
 	uint64_t low;               /* entry: entry_pc, low_pc or lowest range start */
 	uint32_t first_child;       /* first inlined call (struct inl), NONE */
+	uint32_t kfirst, kcount;    /* its children's ranges in parsed->kids (kcount 0:
+				     * few children, walked in DIE order) */
 };
 
 /* An inlined call (DW_TAG_inlined_subroutine). */
@@ -51,7 +53,18 @@ struct inl {
 	uint32_t sibling;           /* next call with the same parent, NONE */
 	uint32_t parent;            /* func index, or inl index | INL_BIT */
 	uint32_t call_file, call_line, call_column;
+	uint32_t kfirst, kcount;    /* as struct func's */
 };
+
+/* A range of a child inlined call, in a parent's sorted slice of
+ * parsed->kids: a node with many children (a large function holds
+ * thousands of direct inlined calls) finds the one holding an address by
+ * binary search instead of walking them. */
+struct kid {
+	uint64_t lo, hi;
+	uint32_t inl;
+};
+#define KIDS_MIN 8          /* children's ranges that make a table worth it */
 #define INL_BIT 0x80000000u
 
 /* A range of a function, in the sorted table. */
@@ -71,6 +84,7 @@ struct dw_parsed {
 	struct dw_range *rngs;
 	struct frange *fr;          /* by lo (then larger first) */
 	size_t nfr;
+	struct kid *kids;           /* slices by parent, each sorted by lo */
 	struct sw_line_table line;
 	bool have_line;
 };
@@ -592,6 +606,87 @@ static void link_tree(struct dw_parsed *p)
 	}
 }
 
+static void kid_sift(struct kid *v, size_t i, size_t n)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && v[m].lo < v[l].lo)
+			m = l;
+		if (l + 1 < n && v[m].lo < v[l + 1].lo)
+			m = l + 1;
+		if (m == i)
+			return;
+		struct kid t = v[i];
+		v[i] = v[m];
+		v[m] = t;
+		i = m;
+	}
+}
+
+static void kid_sort(struct kid *v, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		kid_sift(v, i, n);
+	for (size_t k = n; k-- > 1;) {
+		struct kid t = v[0];
+		v[0] = v[k];
+		v[k] = t;
+		kid_sift(v, 0, k);
+	}
+}
+
+/* Children's ranges of the node whose first child is `first` into
+ * kids from `at`, sorted, and sets the node's kfirst and kcount (kids NULL:
+ * count only).  Returns the ranges taken. */
+static size_t node_kids(struct dw_parsed *p, uint32_t first, struct kid *kids, size_t at,
+			uint32_t *kfirst, uint32_t *kcount)
+{
+	size_t nkids = 0, nr = 0;
+	for (uint32_t c = first; c != NONE && nkids <= p->ninls; c = p->inls[c].sibling) {
+		nkids++;
+		nr += p->inls[c].rcount;
+	}
+	if (nr < KIDS_MIN || nr > UINT32_MAX)
+		return 0;
+	if (kids) {
+		size_t k = at;
+		for (uint32_t c = first; c != NONE && k < at + nr; c = p->inls[c].sibling)
+			for (uint32_t i = 0; i < p->inls[c].rcount && k < at + nr; i++) {
+				const struct dw_range *r = &p->rngs[p->inls[c].rfirst + i];
+				kids[k++] = (struct kid){ r->lo, r->hi, c };
+			}
+		kid_sort(kids + at, nr);
+		*kfirst = (uint32_t)at;
+		*kcount = (uint32_t)nr;
+	}
+	return nr;
+}
+
+/* The sorted child tables of every node with KIDS_MIN children or more.
+ * Without memory the nodes keep kcount 0 (walked in DIE order). */
+static void build_kids(struct dw_parsed *p, struct sw_arena *a)
+{
+	size_t total = 0;
+	uint32_t kf, kc;
+
+	for (size_t i = 0; i < p->nfuncs; i++)
+		total += node_kids(p, p->funcs[i].first_child, NULL, 0, &kf, &kc);
+	for (size_t i = 0; i < p->ninls; i++)
+		total += node_kids(p, p->inls[i].first_child, NULL, 0, &kf, &kc);
+	if (total == 0 || total > UINT32_MAX)
+		return;
+	p->kids = sw_arena_alloc(a, total * sizeof(*p->kids), 8);
+	if (!p->kids)
+		return;
+	size_t at = 0;
+	for (size_t i = 0; i < p->nfuncs; i++)
+		at += node_kids(p, p->funcs[i].first_child, p->kids, at, &p->funcs[i].kfirst,
+				&p->funcs[i].kcount);
+	for (size_t i = 0; i < p->ninls; i++)
+		at += node_kids(p, p->inls[i].first_child, p->kids, at, &p->inls[i].kfirst,
+				&p->inls[i].kcount);
+}
+
 /* The parsed unit, parsing it on first use.  NULL with *rc set: SW_ENOMEM
  * or an error that leaves the unit unreadable. */
 static const struct dw_parsed *unit_parsed(struct sw_dwarf *d, struct dw_unit *u, int *rc)
@@ -639,6 +734,7 @@ static const struct dw_parsed *unit_parsed(struct sw_dwarf *d, struct dw_unit *u
 	if (*rc)
 		return NULL;
 	link_tree(p);
+	build_kids(p, d->a);
 	if (c->have_stmt) {
 		int lr = sw_line_parse(&d->file.s, c->stmt_list, c->comp_dir, c->name,
 				       u->addr_size, d->a, &p->line);
@@ -717,17 +813,39 @@ static int frames(const struct dw_parsed *p, uint32_t fi, uint64_t addr,
 	uint64_t lows[MAX_DEPTH];
 	int n = 0;
 	uint32_t c = p->funcs[fi].first_child;
+	uint32_t kf = p->funcs[fi].kfirst, kc = p->funcs[fi].kcount;
 	size_t steps = 0;
 
 	while (c != NONE && n < MAX_DEPTH && steps++ <= p->ninls) {
-		const struct dw_range *r = inl_range(p, &p->inls[c], addr);
-		if (r) {
+		if (kc) {
+			/* many children: the last range starting at or below
+			 * addr (siblings' code does not overlap) */
+			const struct kid *k = p->kids + kf;
+			uint32_t lo = 0, hi = kc;
+			while (lo < hi) {
+				uint32_t mid = lo + (hi - lo) / 2;
+				if (k[mid].lo <= addr)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo == 0 || addr >= k[lo - 1].hi)
+				break;
+			c = k[lo - 1].inl;
+			chain[n] = c;
+			lows[n++] = k[lo - 1].lo;
+		} else {
+			const struct dw_range *r = inl_range(p, &p->inls[c], addr);
+			if (!r) {
+				c = p->inls[c].sibling;
+				continue;
+			}
 			chain[n] = c;
 			lows[n++] = r->lo;
-			c = p->inls[c].first_child;
-		} else {
-			c = p->inls[c].sibling;
 		}
+		kf = p->inls[c].kfirst;
+		kc = p->inls[c].kcount;
+		c = p->inls[c].first_child;
 	}
 	const struct sw_line_row *row = NULL;
 	if (p->have_line && sw_line_lookup(&p->line, addr, &row) != 0)

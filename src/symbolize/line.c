@@ -933,6 +933,20 @@ static size_t choose_seqs(const struct lp_header *h, struct lp_run *run, size_t 
 	return kept;
 }
 
+/* The sampled addresses of t's rows (line.h), or none without memory. */
+static void make_sparse(struct sw_line_table *t, struct sw_arena *a)
+{
+	size_t n = (t->nrows + SW_LINE_SPARSE - 1) / SW_LINE_SPARSE;
+	uint64_t *v = n > 1 ? sw_arena_alloc(a, n * sizeof(*v), 8) : NULL;
+
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = t->rows[i * SW_LINE_SPARSE].addr;
+	t->sparse = v;
+	t->nsparse = n;
+}
+
 /* Run the kept sequences run->seqs[0..kept) one by one straight into
  * their place in one arena array of nrows rows (in address order). */
 static int fill_rows(const struct lp_header *h, const struct lp_seq *seqs, size_t kept,
@@ -1005,6 +1019,7 @@ static int parse_fast(const struct sw_dwarf_sections *dw, const struct lp_header
 	out->nfiles = run.nfiles;
 	out->rows = rows;
 	out->nrows = nrows;
+	make_sparse(out, a);
 	/* a program that went wrong after some complete sequences: the table
 	 * holds those, and the error is reported */
 	err = prog_err;
@@ -1083,6 +1098,7 @@ int sw_line_parse(const struct sw_dwarf_sections *dw, uint64_t offset, const cha
 		return err;
 	out->rows = rows;
 	out->nrows = nrows;
+	make_sparse(out, a);
 	/* a program that went wrong after some complete sequences: the table
 	 * holds those, and the error is reported */
 	return prog_err;
@@ -1099,6 +1115,20 @@ int sw_line_lookup(const struct sw_line_table *t, uint64_t addr, const struct sw
 	 * in address order: find the first row above addr; the one before it
 	 * covers addr unless it ends a sequence (addr is in a gap). */
 	hi = t->nrows;
+	if (t->sparse) {
+		/* the first sampled row above addr bounds the search */
+		size_t slo = 0, shi = t->nsparse;
+		while (slo < shi) {
+			size_t mid = slo + (shi - slo) / 2;
+			if (t->sparse[mid] <= addr)
+				slo = mid + 1;
+			else
+				shi = mid;
+		}
+		lo = slo ? (slo - 1) * SW_LINE_SPARSE : 0;
+		if (slo < t->nsparse)
+			hi = slo * SW_LINE_SPARSE;
+	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (t->rows[mid].addr <= addr)

@@ -40,7 +40,14 @@ struct sw_line_table {
 					  * NULL for index 0 before DWARF 5 */
 	uint32_t nfiles;
 	uint16_t version;
+	/* rows[i * SW_LINE_SPARSE].addr for every i: a lookup searches this
+	 * small array first (it stays in cache), then one block of rows;
+	 * NULL when memory ran out (a plain binary search then) */
+	const uint64_t *sparse;
+	size_t nsparse;
 };
+
+#define SW_LINE_SPARSE 32
 
 /*
  * Decode the line program at `offset` in dw->line for a unit whose

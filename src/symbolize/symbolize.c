@@ -57,6 +57,7 @@ struct sw_symbolizer {
 	char exe[PATH_MAX];          /* /proc/self/exe, resolved at creation */
 	struct entry *_Atomic files[FILE_SLOTS];
 	struct name_slot *_Atomic names;  /* NAME_SLOTS, made at first use */
+	struct entry *_Atomic last;  /* the entry found last (batches ask one file) */
 	_Atomic uint64_t n_files, n_capped;
 };
 
@@ -182,6 +183,9 @@ static struct entry *open_entry(struct sw_symbolizer *s, const char *path, uint6
 static struct entry *get_entry(struct sw_symbolizer *s, const char *path, const void *image,
 			       size_t image_size)
 {
+	struct entry *last = atomic_load_explicit(&s->last, memory_order_acquire);
+	if (last && strcmp(last->key, path) == 0)
+		return last;
 	uint64_t h = hash_str(path);
 	struct entry *mine = NULL;
 
@@ -198,6 +202,7 @@ static struct entry *get_entry(struct sw_symbolizer *s, const char *path, const 
 								    memory_order_acq_rel,
 								    memory_order_acquire)) {
 				atomic_fetch_add(&s->n_files, 1);
+				atomic_store_explicit(&s->last, mine, memory_order_release);
 				return mine;
 			}
 			/* another thread filled the slot: look at its entry */
@@ -205,6 +210,7 @@ static struct entry *get_entry(struct sw_symbolizer *s, const char *path, const 
 		if (e->hash == h && strcmp(e->key, path) == 0) {
 			if (mine && mine->status == 0)
 				sw_sym_file_close(&mine->file);
+			atomic_store_explicit(&s->last, e, memory_order_release);
 			return e;
 		}
 	}
