@@ -420,6 +420,19 @@ static void build_free(struct build *b)
 /* Owners of DIE children, as the walk records them per depth. */
 #define OWN_NONE UINT32_MAX
 
+/* The DIE's ranges into b->tmp.  A malformed list is counted and gives
+ * what could be read; only SW_ENOMEM is returned. */
+static int read_ranges(const struct dw_ctx *c, struct build *b, const struct dw_die *die)
+{
+	b->tmp.n = 0;
+	int rc = dw_die_ranges(c, die, &b->tmp);
+	if (rc == SW_ENOMEM)
+		return rc;
+	if (rc)
+		dw_error(c->f);
+	return 0;
+}
+
 /* A subprogram with code: a func and its ranges.  Returns the func index
  * (as an owner) or OWN_NONE. */
 static int add_func(const struct dw_ctx *c, struct build *b, const struct dw_die *die,
@@ -428,14 +441,9 @@ static int add_func(const struct dw_ctx *c, struct build *b, const struct dw_die
 	bool nomem = false;
 
 	*owner = OWN_NONE;
-	b->tmp.n = 0;
-	int rc = dw_die_ranges(c, die, &b->tmp);
-	if (rc == SW_ENOMEM)
+	int rc = read_ranges(c, b, die);
+	if (rc || b->tmp.n == 0)
 		return rc;
-	if (rc)
-		dw_error(c->f);
-	if (b->tmp.n == 0)
-		return 0;
 	if (b->funcs.n >= INL_BIT)
 		return SW_ENOMEM;
 	uint32_t fi = (uint32_t)b->funcs.n;
@@ -482,14 +490,9 @@ static int add_inl(const struct dw_ctx *c, struct build *b, const struct dw_die 
 	bool nomem = false;
 
 	*owner = OWN_NONE;
-	b->tmp.n = 0;
-	int rc = dw_die_ranges(c, die, &b->tmp);
-	if (rc == SW_ENOMEM)
+	int rc = read_ranges(c, b, die);
+	if (rc || b->tmp.n == 0 || b->inls.n >= INL_BIT || b->rngs.n + b->tmp.n >= UINT32_MAX)
 		return rc;
-	if (rc)
-		dw_error(c->f);
-	if (b->tmp.n == 0 || b->inls.n >= INL_BIT || b->rngs.n + b->tmp.n >= UINT32_MAX)
-		return 0;
 	uint32_t ii = (uint32_t)b->inls.n;
 	struct inl *n = dw_vec_push(&b->inls);
 	if (!n)
