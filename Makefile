@@ -66,7 +66,14 @@ SYM_SHARED := $(BUILD)/libstackwalk_symbolize.so
 
 .PHONY: all lib tools tests unit-tests demo check check-plain check-san deps bench fuzz fuzz-replay install clean
 
-all: lib tools
+all: build-deps lib tools
+
+# the packages a build needs (libstackwalk_symbolize's compression
+# libraries and libiberty), installed first on a fresh machine (as root;
+# else the exact apt-get command is printed); a quick check when present
+.PHONY: build-deps
+build-deps:
+	@./mk/deps.sh build
 
 # libstackwalk_unwind is built in the plain build only: like libgcc_s it is
 # never instrumented (an ASan-instrumented unwinder leaves poisoned frames
@@ -113,7 +120,7 @@ $(SHARED): $(LIB_OBJS) mk/stackwalk.map
 
 # libstackwalk_symbolize (mk/symbolize.map: its public API, node
 # STACKWALK_SYMBOLIZE_0.1); needs libstackwalk.so.0 (RUNPATH $ORIGIN).
-$(BUILD)/sym/%.o: src/%.c
+$(BUILD)/sym/%.o: src/%.c | build-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -190,7 +197,11 @@ install-findfde: $(FINDFDE)
 # ---- end of libgcc publisher / interposer
 
 # ---------------------------------------------------------------- demo
-demo: $(TOOL) $(BUILD)/demo/backtrace $(BUILD)/demo/jit_demo $(BUILD)/demo/jit_demo_eh
+demo: build-deps
+	@$(MAKE) --no-print-directory demo-run
+
+.PHONY: demo-run
+demo-run: $(TOOL) $(BUILD)/demo/backtrace $(BUILD)/demo/jit_demo $(BUILD)/demo/jit_demo_eh
 	@./demo/run.sh $(TOOL) $(BUILD)/demo/backtrace $(BUILD)/demo/jit_demo
 
 $(BUILD)/demo/backtrace: demo/backtrace.c $(STATIC)

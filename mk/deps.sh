@@ -2,6 +2,9 @@
 # Install the Debian (bookworm) packages the tests, sanitizer builds and fuzzers
 # need.  Called by `make check` / `make fuzz` (target `deps`): machines are not
 # kept between sessions, so the project itself must install what it uses.
+# `mk/deps.sh build` (target `build-deps`, before every build) only the ones
+# building the libraries and the tool needs: libstackwalk_symbolize's
+# zlib, zstd, lzma and libiberty headers and archives.
 # Never reads stdin: CI runs with no standard input.
 set -euo pipefail
 
@@ -13,6 +16,7 @@ set -euo pipefail
 # runs them on libstackwalk_unwind).
 PKGS=(gcc g++ clang binutils make pkg-config zlib1g-dev libzstd-dev liblzma-dev libiberty-dev zstd xz-utils dwz llvm libc6-dbg python3 libclang-rt-14-dev gdb libunwind-dev elfutils
 	linux-perf cppcheck cmake)
+[[ ${1:-} == build ]] && PKGS=(gcc make zlib1g-dev libzstd-dev liblzma-dev libiberty-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do
