@@ -66,14 +66,18 @@ SYM_SHARED := $(BUILD)/libstackwalk_symbolize.so
 
 .PHONY: all lib tools tests unit-tests demo check check-plain check-san deps bench fuzz fuzz-replay install clean
 
-all: build-deps lib tools
+all: lib tools
 
 # the packages a build needs (libstackwalk_symbolize's compression
 # libraries and libiberty), installed first on a fresh machine (as root;
-# else the exact apt-get command is printed); a quick check when present
+# else the exact apt-get command is printed); a stamp file records that it
+# was done for this build directory
 .PHONY: build-deps
-build-deps:
+build-deps: $(BUILD)/.build-deps
+$(BUILD)/.build-deps: mk/deps.sh
+	@mkdir -p $(dir $@)
 	@./mk/deps.sh build
+	@touch $@
 
 # libstackwalk_unwind is built in the plain build only: like libgcc_s it is
 # never instrumented (an ASan-instrumented unwinder leaves poisoned frames
@@ -120,7 +124,7 @@ $(SHARED): $(LIB_OBJS) mk/stackwalk.map
 
 # libstackwalk_symbolize (mk/symbolize.map: its public API, node
 # STACKWALK_SYMBOLIZE_0.1); needs libstackwalk.so.0 (RUNPATH $ORIGIN).
-$(BUILD)/sym/%.o: src/%.c | build-deps
+$(BUILD)/sym/%.o: src/%.c | $(BUILD)/.build-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
