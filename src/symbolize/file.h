@@ -34,7 +34,6 @@ struct sw_sym_symbol {
 	const char *name;
 	const char *file;           /* a LOCAL symbol's STT_FILE (its source file's
 				     * name, no directory), NULL if none */
-	const char *_Atomic demangled;  /* unused */
 };
 
 struct sw_sym_file {

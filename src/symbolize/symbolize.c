@@ -303,7 +303,6 @@ static int frames_at(struct sw_symbolizer *s, struct entry *e, uint64_t addr,
 		     struct sw_sym_frame *frames, int max)
 {
 	const struct sw_sym_symbol *sym = NULL;
-	bool have_sym = e->status == 0 && sw_sym_file_symbol(&e->file, addr, &sym) == 0;
 
 	if (e->dwarf) {
 		struct sw_dwarf_frame df[MAX_LEVELS];
@@ -334,6 +333,11 @@ static int frames_at(struct sw_symbolizer *s, struct entry *e, uint64_t addr,
 			 * clone suffix ("lib_middle.cold" for "lib_middle":
 			 * addr2line and gdb keep the source name there) */
 			int last = have - 1;
+			/* the symbol table only when DWARF leaves a question
+			 * (a warm lookup's hot path) */
+			bool ask = (last < max && (!frames[last].function || !df[last].linkage)) ||
+				   (max > 0 && !frames[0].file);
+			bool have_sym = ask && sw_sym_file_symbol(&e->file, addr, &sym) == 0;
 			if (last < max && have_sym &&
 			    (!frames[last].function ||
 			     (!df[last].linkage && (have == 1 || !clone_of(sym->name, frames[last].function))))) {
@@ -353,7 +357,7 @@ static int frames_at(struct sw_symbolizer *s, struct entry *e, uint64_t addr,
 	}
 	if (max > 0) {
 		clear_frame(&frames[0]);
-		if (have_sym) {
+		if (e->status == 0 && sw_sym_file_symbol(&e->file, addr, &sym) == 0) {
 			frames[0].function = sym->name;
 			frames[0].name = demangled(s, sym->name);
 			frames[0].function_start = sym->addr;
