@@ -901,6 +901,24 @@ static int line_only(const struct dw_parsed *p, uint64_t addr, struct sw_dwarf_f
 	return 1;
 }
 
+/* Unit `ui` parsed (NULL when it cannot be; SW_ENOMEM goes to *rc) and in
+ * *fi its innermost function holding addr, or NONE. */
+static const struct dw_parsed *unit_func(struct sw_dwarf *d, uint32_t ui, uint64_t addr,
+					 uint32_t *fi, int *rc)
+{
+	int prc = 0;
+	const struct dw_parsed *p = unit_parsed(d, &d->file.units[ui], &prc);
+
+	*fi = NONE;
+	if (!p) {
+		if (prc == SW_ENOMEM)
+			*rc = prc;
+		return NULL;
+	}
+	*fi = find_func(p, addr);
+	return p;
+}
+
 int sw_dwarf_lookup(struct sw_dwarf *d, uint64_t addr, struct sw_dwarf_frame *out, int max)
 {
 	const struct dw_parsed *line_unit = NULL;
@@ -922,14 +940,10 @@ int sw_dwarf_lookup(struct sw_dwarf *d, uint64_t addr, struct sw_dwarf_frame *ou
 		const struct aentry *e = &d->index[i];
 		if (addr >= e->hi)
 			continue;
-		int prc = 0;
-		const struct dw_parsed *p = unit_parsed(d, &d->file.units[e->unit], &prc);
-		if (!p) {
-			if (prc == SW_ENOMEM)
-				rc = prc;
+		uint32_t fi;
+		const struct dw_parsed *p = unit_func(d, e->unit, addr, &fi, &rc);
+		if (!p)
 			continue;
-		}
-		uint32_t fi = find_func(p, addr);
 		if (fi != NONE)
 			return frames(p, fi, addr, out, max);
 		if (!line_unit && p->have_line && line_only(p, addr, out, 0))
@@ -937,15 +951,9 @@ int sw_dwarf_lookup(struct sw_dwarf *d, uint64_t addr, struct sw_dwarf_frame *ou
 	}
 	/* units that gave no range: their functions' ranges */
 	for (size_t i = 0; i < d->nunranged; i++) {
-		int prc = 0;
-		const struct dw_parsed *p = unit_parsed(d, &d->file.units[d->unranged[i]], &prc);
-		if (!p) {
-			if (prc == SW_ENOMEM)
-				rc = prc;
-			continue;
-		}
-		uint32_t fi = find_func(p, addr);
-		if (fi != NONE)
+		uint32_t fi;
+		const struct dw_parsed *p = unit_func(d, d->unranged[i], addr, &fi, &rc);
+		if (p && fi != NONE)
 			return frames(p, fi, addr, out, max);
 	}
 	if (line_unit)
