@@ -162,6 +162,16 @@ static inline struct rec *eager_recs(const struct obj *o)
 
 static inline size_t align8(size_t x) { return (x + 7) & ~(size_t)7; }
 
+/* Copy `src` into buf[0..size-1], cut and NUL-terminated (size > 0). */
+static inline void sw_reg_copy_str(char *buf, size_t size, const char *src)
+{
+	size_t i = 0;
+
+	for (; i + 1 < size && src[i]; i++)
+		buf[i] = src[i];
+	buf[i] = '\0';
+}
+
 static inline size_t eager_nrecs(uint8_t flags, size_t n)
 {
 	return (flags & F_SINGLE) ? 0 : n;

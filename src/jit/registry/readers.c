@@ -185,10 +185,7 @@ int sw_jit_get_line(uint64_t pc, char *file, size_t size, uint32_t *line)
 			rc = SW_ENOTFOUND;
 		} else {
 			*line = h.lv[lo - 1].line;
-			size_t i = 0;
-			for (; i + 1 < size && h.lfile[i]; i++)
-				file[i] = h.lfile[i];
-			file[i] = '\0';
+			sw_reg_copy_str(file, size, h.lfile);
 		}
 	}
 	sw_rcu_exit(token);

@@ -209,11 +209,8 @@ int sw_jit_get_name(uint64_t pc, char *buf, size_t size, uint64_t *offset)
 	if (rc == 0 && !h.name)
 		rc = SW_ENONAME;        /* found: "no information" would mislead */
 	if (rc == 0) {
-		size_t i = 0;
 		/* the callback's name is the JIT's memory, valid until removal */
-		for (; i + 1 < size && h.name[i]; i++)
-			buf[i] = h.name[i];
-		buf[i] = '\0';
+		sw_reg_copy_str(buf, size, h.name);
 		if (offset)
 			*offset = pc - h.start;
 	}
