@@ -30,11 +30,6 @@ ulimit -c 0
 src=tests/symbolize
 flags=(-O2 -g -Wall -Wextra -Iinclude -I"$src" "${SAN_UB[@]}")
 libs=(-L"$build" -lstackwalk_symbolize -lstackwalk -Wl,-rpath,"$build")
-# the soname's link, when the build has none (the programs find it in $out)
-if [[ ! -e $build/libstackwalk_symbolize.so.0 ]]; then
-	ln -sf "$build/libstackwalk_symbolize.so" "$out/libstackwalk_symbolize.so.0"
-	libs+=(-Wl,-rpath,"$out")
-fi
 g++ "${flags[@]}" -fPIC -shared "$src/crash_lib.cc" "${libs[@]}" -o "$out/libcrash.so" ||
 	t_abort "cannot build libcrash.so"
 g++ "${flags[@]}" "$src/crash_main.cc" -L"$out" -lcrash -Wl,-rpath,"$out" "${libs[@]}" \

@@ -27,11 +27,6 @@ t_sanitizer_env
 src=tests/symbolize
 flags=(-O2 -g -Wall -Wextra -Iinclude -I"$src" "${SAN_UB[@]}")
 libs=(-L"$build" -lstackwalk_symbolize -lstackwalk -Wl,-rpath,"$build")
-# the soname's link, when the build has none (the programs find it in $out)
-if [[ ! -e $build/libstackwalk_symbolize.so.0 ]]; then
-	ln -sf "$build/libstackwalk_symbolize.so" "$out/libstackwalk_symbolize.so.0"
-	libs+=(-Wl,-rpath,"$out")
-fi
 g++ "${flags[@]}" -fPIC -shared "$src/crash_lib.cc" "${libs[@]}" -o "$out/libcrash.so" ||
 	t_abort "cannot build libcrash.so"
 g++ "${flags[@]}" "$src/crash_main.cc" "$src/crash_lib.cc" "${libs[@]}" -o "$out/prog" ||
