@@ -29,6 +29,7 @@
 #include "arch/sigframe.h"
 #include "dwarf/expr.h"
 #include "unwind/internal.h"
+#include "stackwalk/remote.h"
 
 #define CALLEE_SAVED SW_CALLEE_SAVED
 #define ALL_REGS ((1u << SW_REG_COUNT) - 1)
@@ -238,6 +239,19 @@ static bool at_start_context(const struct sw_cursor_impl *c, int find_rc,
 	       sw_arch_is_start_context(code);
 }
 
+/* True when the code at `ip`, inside an FDE's range, is __restore_rt.  A
+ * local module's code is mapped (the FDE says so) and read in place; a
+ * target's is read through the checked helper. */
+static bool at_sigreturn(const struct sw_cursor_impl *c, uint64_t ip)
+{
+	uint8_t code[SW_ARCH_SIGRETURN_LEN];
+
+	if (!c->mem.remote)
+		return sw_arch_is_sigreturn((const uint8_t *)(uintptr_t)ip);
+	return sw_mem_read_bytes(&c->mem, ip, code, sizeof(code)) == 0 &&
+	       sw_arch_is_sigreturn(code);
+}
+
 int sw_step(sw_cursor_t *cursor)
 {
 	struct sw_cursor_impl *c = impl(cursor);
@@ -258,16 +272,17 @@ int sw_step(sw_cursor_t *cursor)
 
 	struct sw_fde_info info;
 	struct sw_cfa_row row;
-	uint32_t gen = sw_cache_gen();
-	rc = sw_find_fde(pc, &info);
+	/* a target's rules are not this process's: never cached */
+	uint32_t gen = c->mem.remote ? SW_CACHE_NOGEN : sw_cache_gen();
+	c->mem.last_fail = 0;
+	rc = sw_mem_find_fde(&c->mem, pc, &info);
 	bool found = rc == 0;
 	if (at_start_context(c, rc, &info)) {
 		/* the bottom of a makecontext() stack: nothing to cache (the
 		 * rule would be keyed by a PC outside __start_context) */
 		rc = SW_END_OF_STACK;
 	} else if (rc == 0 && info.cie.signal_frame && ip >= info.fde.pc_begin &&
-	    SW_ARCH_SIGRETURN_LEN <= info.fde.pc_end - ip &&
-	    sw_arch_is_sigreturn((const uint8_t *)(uintptr_t)ip)) {
+	    SW_ARCH_SIGRETURN_LEN <= info.fde.pc_end - ip && at_sigreturn(c, ip)) {
 		/* glibc's __restore_rt has CFI ('S', expressions); reading the
 		 * ucontext directly is equivalent and cheaper.  The bytes lie
 		 * inside the FDE's range of a loaded module: readable. */
@@ -300,6 +315,59 @@ int sw_step(sw_cursor_t *cursor)
 	}
 	sw_step_done(c, flags, rc);
 	return rc;
+}
+
+static int init_target(struct sw_cursor_impl *c, const struct sw_target_start *st,
+		       uint32_t flags)
+{
+	memset(c, 0, sizeof(*c));
+	memcpy(c->regs, st->regs, sizeof(c->regs));
+	c->valid = st->valid;
+	c->flags = flags;
+	c->mem.remote = st->remote;
+	c->mem.copy = st->copy;
+	c->mem.copy_lo = st->copy_lo;
+	c->mem.copy_hi = st->copy ? st->copy_lo + st->copy_size : st->copy_lo;
+	if ((c->valid & ((1u << SW_REG_IP) | (1u << SW_REG_SP))) !=
+	    ((1u << SW_REG_IP) | (1u << SW_REG_SP)))
+		return SW_EINVAL;
+	return 0;
+}
+
+int sw_init_remote(sw_cursor_t *cursor, const sw_addr_space_t *as, size_t i)
+{
+	struct sw_target_start st;
+
+	if (!cursor || !as || sw_target_thread_start(as, i, &st) < 0)
+		return SW_EINVAL;
+	/* a stopped thread's IP is the next instruction to run */
+	return init_target(impl(cursor), &st, SW_CUR_INTERRUPTED);
+}
+
+int sw_init_snapshot(sw_cursor_t *cursor, const sw_addr_space_t *as, const sw_context_t *regs,
+		     const void *stack, size_t size)
+{
+	struct sw_target_start st;
+
+	if (!cursor || !as || !regs || (!stack && size))
+		return SW_EINVAL;
+	memset(&st, 0, sizeof(st));
+	st.remote = sw_target_remote(as);
+	memcpy(st.regs, sw_ctx_cimpl(regs)->regs, sizeof(st.regs));
+	st.valid = ALL_REGS;
+	st.copy = stack;
+	st.copy_lo = st.regs[SW_REG_SP];
+	st.copy_size = st.copy_lo + size < st.copy_lo ? 0 : size;
+	return init_target(impl(cursor), &st, SW_CUR_INTERRUPTED);
+}
+
+int sw_cursor_stack_truncated(const sw_cursor_t *cursor)
+{
+	const struct sw_mem *m = &cimpl(cursor)->mem;
+
+	/* a read failed just above the copied window (within the largest
+	 * frame a walk meets: 1 MiB) */
+	return m->remote && m->last_fail >= m->copy_hi && m->last_fail - m->copy_hi < (1u << 20);
 }
 
 int sw_get_reg(const sw_cursor_t *cursor, int reg, uint64_t *value)
@@ -374,6 +442,8 @@ int sw_resume(sw_cursor_t *cursor)
 	struct sw_cursor_impl *c = impl(cursor);
 	struct sw_context_impl ctx;     /* all sw_arch_resume reads (context.h) */
 
+	if (c->mem.remote)
+		return SW_EINVAL;           /* another process's frame */
 	if ((c->valid & ((1u << SW_REG_IP) | (1u << SW_REG_SP))) !=
 	    ((1u << SW_REG_IP) | (1u << SW_REG_SP)))
 		return SW_EINVAL;

@@ -21,14 +21,22 @@
 
 #include "dwarf/cfi.h"
 #include "source/source.h"
+#include "source/target.h"
 #include "stackwalk.h"
 
 /* ---------------------------------------------------------------- memory */
 
 /* Address range known to be readable for the whole walk (the thread's
- * stack, or the signal stack the walk started on). */
+ * stack, or the signal stack the walk started on).  A walk of another
+ * target (source/target.h) has lo == hi == 0 and reads its copy of the
+ * stack, then the target, through `remote`. */
 struct sw_mem {
 	uint64_t lo, hi;
+	const struct sw_remote *remote;  /* NULL: this process */
+	const uint8_t *copy;             /* remote: the copied stack ... */
+	uint64_t copy_lo, copy_hi;       /* ... holding [copy_lo, copy_hi) */
+	uint64_t last_fail;              /* remote: the last address a read
+					  * failed at (0: none) */
 };
 
 /* Set `m` to the stack that contains `sp`: the calling thread's stack
@@ -76,6 +84,11 @@ struct sw_cursor_impl {
 
 _Static_assert(sizeof(struct sw_cursor_impl) <= sizeof(sw_cursor_t),
 	       "sw_cursor_t is too small for the cursor state");
+
+static inline const struct sw_mem *sw_cursor_mem(const sw_cursor_t *cursor)
+{
+	return &((const struct sw_cursor_impl *)(const void *)cursor)->mem;
+}
 
 /* The architecture's compiled rules: struct sw_compiled, its packing,
  * sw_apply_compiled (the body of every cached step), sw_compile_row and the
@@ -183,6 +196,17 @@ static inline void sw_fde_release(struct sw_fde_info *info)
 	sw_source_release(info);
 }
 
+/* The address range of the module containing `pc`, in the walk's target:
+ * 0 or SW_ENOTFOUND.  Async-signal-safe. */
+int sw_mem_module_range(const struct sw_mem *m, uint64_t pc, uint64_t *start, uint64_t *end);
+
+/* The FDE covering `pc` in the walk's target: sw_find_fde, or the remote
+ * target's own lookup. */
+static inline int sw_mem_find_fde(const struct sw_mem *m, uint64_t pc, struct sw_fde_info *info)
+{
+	return m->remote ? m->remote->find_fde(m->remote, pc, info) : sw_find_fde(pc, info);
+}
+
 /* sw_get_proc_info for `pc`, reading the personality's GOT slot through
  * `mem` (procinfo.c).  Returns as sw_get_proc_info. */
 int sw_proc_info_at(uint64_t pc, const struct sw_mem *mem, struct sw_proc_info *pi);
@@ -228,7 +252,8 @@ static inline bool sw_step_cached(struct sw_cursor_impl *c, int *rc)
 	uint64_t pc = sw_lookup_pc(c);
 	uint32_t flags = c->flags;
 
-	if ((flags & SW_CUR_DONE) || !sw_signal_budget(c) || !sw_cache_get(pc, &rule))
+	if ((flags & SW_CUR_DONE) || c->mem.remote || !sw_signal_budget(c) ||
+	    !sw_cache_get(pc, &rule))
 		return false;
 	*rc = sw_apply_compiled(c, &rule);
 	sw_step_done(c, flags, *rc);

@@ -187,6 +187,22 @@ static void copy_stack(void *dst, uint64_t addr, unsigned size)
 		d[i] = src[i];
 }
 
+/* A walk of another target: its copied stack, else the target itself.
+ * A failed read is recorded for sw_cursor_stack_truncated: `m` lives in
+ * the cursor being stepped, which the walk owns (the const is the read
+ * interface's, not the object's). */
+static int remote_read(const struct sw_mem *m, uint64_t addr, void *buf, unsigned size)
+{
+	if (addr >= m->copy_lo && addr < m->copy_hi && size <= m->copy_hi - addr) {
+		memcpy(buf, m->copy + (addr - m->copy_lo), size);
+		return 0;
+	}
+	if (m->remote->read(m->remote, addr, buf, size) == 0)
+		return 0;
+	((struct sw_mem *)m)->last_fail = addr;
+	return SW_EMEMORY;
+}
+
 int sw_mem_read_bytes(const struct sw_mem *m, uint64_t addr, void *buf, unsigned size)
 {
 	if (addr >= m->lo && addr < m->hi && size <= m->hi - addr) {
@@ -195,6 +211,8 @@ int sw_mem_read_bytes(const struct sw_mem *m, uint64_t addr, void *buf, unsigned
 	}
 	if (addr == 0 || addr + size < addr)
 		return SW_EMEMORY;
+	if (m->remote)
+		return remote_read(m, addr, buf, size);
 	/* the thread's own stack, when the walk started elsewhere (under the
 	 * same rule as sw_mem_init: only while we run on it) */
 	struct range t = tls_stack;
@@ -203,4 +221,17 @@ int sw_mem_read_bytes(const struct sw_mem *m, uint64_t addr, void *buf, unsigned
 		return 0;
 	}
 	return probe_read(addr, buf, size);
+}
+
+int sw_mem_module_range(const struct sw_mem *m, uint64_t pc, uint64_t *start, uint64_t *end)
+{
+	struct sw_module mod;
+
+	if (m->remote)
+		return m->remote->module_range(m->remote, pc, start, end);
+	if (sw_find_module(pc, &mod) < 0)
+		return SW_ENOTFOUND;
+	*start = mod.map_start;
+	*end = mod.map_end;
+	return 0;
 }

@@ -292,6 +292,13 @@ int sw_get_proc_name(sw_cursor_t *cursor, char *buf, size_t size, uint64_t *offs
 
 	if (size > 0)
 		buf[0] = '\0';
+	const struct sw_mem *m = sw_cursor_mem(cursor);
+	if (m->remote) {
+		rc = m->remote->name(m->remote, pc, buf, size, &off);
+		if (rc == 0 && offset)
+			*offset = off + (ip - pc);
+		return rc;
+	}
 	/* generated code first: its addresses may lie in no module, or in
 	 * memory a module once occupied */
 	if (size > 0 && sw_source_name(pc, buf, size, &off) == 0) {

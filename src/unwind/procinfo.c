@@ -21,7 +21,7 @@ int sw_proc_info_at(uint64_t pc, const struct sw_mem *mem, struct sw_proc_info *
 	int rc;
 
 	memset(pi, 0, sizeof(*pi));
-	rc = sw_find_fde(pc, &info);
+	rc = sw_mem_find_fde(mem, pc, &info);
 	if (rc < 0)
 		return rc;
 	pi->start = info.fde.pc_begin;

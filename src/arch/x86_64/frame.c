@@ -77,10 +77,10 @@ static unsigned indirect_call_len(const uint8_t *p)
  * without a REX prefix. */
 static bool after_call(const struct sw_cursor_impl *c, uint64_t ra)
 {
-	struct sw_module mod;
+	uint64_t lo, hi;
 	uint8_t b[16];                          /* the 8 bytes before ra, then 8 of slack */
 
-	if (sw_find_module(ra, &mod) < 0 || ra - 8 < mod.map_start || ra + 8 > mod.map_end ||
+	if (sw_mem_module_range(&c->mem, ra, &lo, &hi) < 0 || ra - 8 < lo || ra + 8 > hi ||
 	    sw_mem_read_bytes(&c->mem, ra - 8, b, sizeof(b)) < 0)
 		return false;
 	if (b[3] == 0xe8)                       /* call rel32 */
