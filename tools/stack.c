@@ -23,6 +23,9 @@
  *       inlined by FUNCTION+0xOFF at FILE:LINE
  *       (walk ended: REASON)
  *
+ *   (the frame of the signal trampoline a handler returns to ends with
+ *   " <signal handler called>", as gdb calls it)
+ *
  *   - PC is what the stack holds: the interrupted instruction for frame #0
  *     and for a frame a signal interrupted, a return address for the others
  *     (eu-stack and gdb print the same numbers).  Names and lines are
@@ -85,6 +88,8 @@
  *          "source": "regs"|"cfi"|"signal"|"jit"|"fp"|"ra"|"scan"|"none",
  *          "signal_frame": BOOL,           interrupted by a signal (pc is the
  *                                          interrupted instruction)
+ *          "trampoline": BOOL,             the signal trampoline the handler
+ *                                          returns to (looked up at pc)
  *          "reliable": BOOL}],             false from the first guessed frame
  *       "end": "outermost"|"truncated"|"stack-copy-ends"|"gone"|"error: MSG"}],
  *                                          truncated: --max-frames reached
@@ -139,6 +144,9 @@ struct walk_frame {
 	uint64_t pc, lookup;
 	int source;
 	bool reliable, signal;
+	bool trampoline;        /* the signal trampoline (__restore_rt): the
+				 * handler returned to it, the frame above was
+				 * interrupted by the signal */
 };
 
 /* One source frame named (innermost first), with its strings. */
@@ -193,7 +201,7 @@ static void usage(FILE *f)
 		"       \"raw_function\": STR|null, \"offset\": N|null, \"file\": STR|null,\n"
 		"       \"line\": N|null, \"inlined\": [{\"function\", \"file\", \"line\"}],\n"
 		"       \"source\": \"regs|cfi|signal|jit|fp|ra|scan|none\",\n"
-		"       \"signal_frame\": BOOL, \"reliable\": BOOL}],\n"
+		"       \"signal_frame\": BOOL, \"trampoline\": BOOL, \"reliable\": BOOL}],\n"
 		"     \"end\": \"outermost\"|\"truncated\"|\"stack-copy-ends\"|\"gone\"|\"error: MSG\"}],\n"
 		"   \"modules\": [{\"start\", \"end\", \"bias\": \"0x..\", \"path\": STR,\n"
 		"     \"file\": STR|null, \"build_id\": STR|null, \"flags\": [STR]}],\n"
@@ -379,7 +387,8 @@ static void text_frame(int num, const struct walk_frame *wf, const struct pc_inf
 		if (pi->in_module)
 			printf(" (%s)", base_name(pi->mod.path));
 	}
-	printf(" [%s]%s\n", source_name(wf->source), wf->reliable ? "" : " (guessed)");
+	printf(" [%s]%s%s\n", source_name(wf->source), wf->reliable ? "" : " (guessed)",
+	       wf->trampoline ? " <signal handler called>" : "");
 	for (int i = 1; i <= last; i++) {
 		const struct named *f = &pi->f[i];
 
@@ -435,8 +444,9 @@ static void json_frame(bool first, const struct walk_frame *wf, const struct pc_
 		else
 			fputs(",\"line\":null}", stdout);
 	}
-	printf("],\"source\":\"%s\",\"signal_frame\":%s,\"reliable\":%s}", source_name(wf->source),
-	       wf->signal ? "true" : "false", wf->reliable ? "true" : "false");
+	printf("],\"source\":\"%s\",\"signal_frame\":%s,\"trampoline\":%s,\"reliable\":%s}",
+	       source_name(wf->source), wf->signal ? "true" : "false",
+	       wf->trampoline ? "true" : "false", wf->reliable ? "true" : "false");
 }
 
 static void json_flags(uint32_t flags)
@@ -523,6 +533,24 @@ static void report_warnings(const sw_addr_space_t *as, bool json)
 /* ---------------------------------------------------------------- walk */
 
 /*
+ * The frame below one a signal interrupted (source "signal") is the signal
+ * trampoline the handler returns to: its PC is the trampoline's first
+ * instruction, not a return address after a call, so it is looked up at
+ * the PC itself (as libgcc does for an FDE with the 'S' augmentation;
+ * sw_get_lookup_pc gives PC - 1 there, which names the function before
+ * __restore_rt).
+ */
+static void mark_trampolines(struct walk_frame *frames, long n)
+{
+	for (long f = 0; f + 1 < n; f++) {
+		if (frames[f + 1].source == SW_SRC_SIGNAL_TRAMPOLINE && !frames[f].signal) {
+			frames[f].trampoline = true;
+			frames[f].lookup = frames[f].pc;
+		}
+	}
+}
+
+/*
  * Walk thread `i` into frames[0..max-1].  Returns the number of frames;
  * *end is the reason it ended (a static string, or errbuf).
  */
@@ -606,8 +634,10 @@ static size_t print_threads(const sw_addr_space_t *as, sw_symbolizer_t *sym,
 			continue;
 		(*matched)++;
 		field_str(name, sizeof(name), t.name, sizeof(t.name));
-		if (t.state == SW_THREAD_STOPPED)
+		if (t.state == SW_THREAD_STOPPED) {
 			n = walk_thread(as, i, frames, o->max_frames, &end, errbuf, sizeof(errbuf));
+			mark_trampolines(frames, n);
+		}
 		if (n > 0)
 			walked++;
 		if (o->json) {
