@@ -34,8 +34,8 @@ exit status 1.  A difference in the last frame only, where one tool ends
 the walk one frame earlier or later (e.g. _start's caller), is reported as
 "outermost" with both frames named, and is a difference all the same.
 
-Prints one summary line "SUMMARY threads=N eu_same=N gdb_same=N
-eu_diff=N gdb_diff=N tailcalls=N frames=N" last.
+Prints one line per check last: "RESULT NAME ok|fail SUMMARY" (NAME: text,
+eu-stack, gdb, stackwalk), and exits 1 when one failed.
 """
 import json
 import re
@@ -137,44 +137,47 @@ def main(argv):
         for t in sorted(missing):
             print("MISSING thread %d: not in stackwalk's output" % t)
     label = args.get("--label", "")
-    bad = 0
-    frames = 0
-    counts = {"eu_same": 0, "gdb_same": 0, "eu_diff": 0, "gdb_diff": 0, "tailcalls": 0}
+    frames = sum(len(sw[t]["pcs"]) for t in tids)
+    results = []
+    for t in tids:
+        if not sw[t]["pcs"]:
+            print("EMPTY thread %d: stackwalk has no frame (%s)" % (t, sw[t]["end"]))
+            results.append(("stackwalk", False, "thread %d has no frame" % t))
     if "--sw-text" in args:
         text = parse_sw_text(args["--sw-text"])
+        nbad = 0
         for t in tids:
             if text.get(t) != sw[t]["pcs"]:
                 print("DIFF text thread %d: the text output's PCs are not the JSON's" % t)
-                bad += 1
+                nbad += 1
+        results.append(("text", nbad == 0, "threads=%d frames=%d differ=%d" % (len(tids), frames, nbad)))
     refs = []
     if "--eu" in args:
-        refs.append(("eu-stack", "eu", parse_eu(args["--eu"])))
+        refs.append(("eu-stack", parse_eu(args["--eu"])))
     if "--gdb" in args:
-        refs.append(("gdb", "gdb", parse_gdb(args["--gdb"])))
-    for t in tids:
-        frames += len(sw[t]["pcs"])
-        if not sw[t]["pcs"]:
-            print("EMPTY thread %d: stackwalk has no frame (%s)" % (t, sw[t]["end"]))
-            bad += 1
-        for name, key, ref in refs:
+        refs.append(("gdb", parse_gdb(args["--gdb"])))
+    for name, ref in refs:
+        same = differ = tail = 0
+        for t in tids:
             if t not in ref:
                 print("DIFF %s thread %d: not in %s's output" % (name, t, name))
-                counts[key + "_diff"] += 1
+                differ += 1
                 continue
-            counts["tailcalls"] += ref[t].get("tail", 0)
+            tail += ref[t].get("tail", 0)
             if diff(name, t, sw[t], ref[t]):
-                counts[key + "_same"] += 1
+                same += 1
             else:
-                counts[key + "_diff"] += 1
-    for name, key, ref in refs:
-        for t in sorted(set(ref) - set(sw)):
-            if "--tids" not in args:
+                differ += 1
+        if "--tids" not in args:
+            for t in sorted(set(ref) - set(sw)):
                 print("DIFF %s thread %d: in %s's output, not in stackwalk's" % (name, t, name))
-                counts[key + "_diff"] += 1
-    bad += counts["eu_diff"] + counts["gdb_diff"]
-    print("SUMMARY %s threads=%d frames=%d %s" % (
-        label, len(tids), frames, " ".join("%s=%d" % kv for kv in counts.items())))
-    return 1 if bad else 0
+                differ += 1
+        extra = " gdb_tailcall_frames_left_out=%d" % tail if name == "gdb" else ""
+        results.append((name, differ == 0, "threads=%d frames=%d same=%d differ=%d%s"
+                        % (len(tids), frames, same, differ, extra)))
+    for name, good, summary in results:
+        print("RESULT %s %s %s%s" % (name, "ok" if good else "fail", label + " " if label else "", summary))
+    return 0 if all(good for _, good, _ in results) else 1
 
 
 if __name__ == "__main__":

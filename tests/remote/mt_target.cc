@@ -1,7 +1,7 @@
 // mt_target: a multi-threaded C++ target for `stackwalk stack` (tests/scripts/
 // remote_stack.sh, remote_core.sh), built there with -O2 -fomit-frame-pointer -g.
 //
-//   mt_target NTHREADS DEPTH [crash]
+//   mt_target NTHREADS DEPTH [crash|exit]
 //
 // NTHREADS worker threads (at least 4) each recurse DEPTH levels through
 // three functions (a function template, a lambda called through a template
@@ -17,7 +17,9 @@
 // standard output (flushed) and joins worker 2 (a futex wait), forever.
 // With "crash", worker 2 instead reads through a NULL pointer at the
 // bottom of its recursion once every other thread is in place (SIGSEGV:
-// the kernel writes a core when allowed).
+// the kernel writes a core when allowed).  With "exit", the process exits
+// a few milliseconds after starting its threads, wherever they are (a
+// target that goes away while it is being attached).
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
@@ -153,6 +155,7 @@ int main(int argc, char **argv)
 	nthreads = atoi(argv[1]);
 	int depth = atoi(argv[2]);
 	crash_mode = argc > 3 && strcmp(argv[3], "crash") == 0;
+	bool exit_mode = argc > 3 && strcmp(argv[3], "exit") == 0;
 	if (nthreads < 4 || depth < 1 || pipe(block_pipe) != 0)
 		return 2;
 
@@ -167,6 +170,10 @@ int main(int argc, char **argv)
 	std::vector<std::thread> threads;
 	for (int i = 0; i < nthreads; i++)
 		threads.emplace_back(worker, i, depth);
+	if (exit_mode) {
+		usleep(static_cast<useconds_t>(getpid() % 8) * 1000);
+		_exit(0);
+	}
 	// in crash mode worker 2 counts itself and waits for the others
 	while (in_place.load() < nthreads)
 		usleep(1000);

@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# `stackwalk stack PID` (tools/stack.c over sw_as_attach) on live targets,
+# against eu-stack -p and gdb:
+#   mt     tests/remote/mt_target.cc built here with -O2 -fomit-frame-pointer
+#          -g (g++, and clang++ when installed): N threads recursing D levels
+#          through a function template, a lambda and a member template, then
+#          blocked: one in a signal handler on its own stack, one in a
+#          handler on a sigaltstack, the others in read() (a system call) or
+#          on a condition variable; the main thread in pthread_join.
+#          (8 threads, depth 20) and (64, 200); quick mode: the small case,
+#          g++ only.  Every thread's PCs, frame by frame, must be eu-stack's
+#          and gdb's; the JSON is valid and says the same as the text; the
+#          signal frames, trampolines and names are there.
+#   python python3 running threads blocked in time.sleep under a few Python
+#          frames, and one thread spinning: the blocked threads' PCs must be
+#          eu-stack's; the spinning thread moves between the two captures,
+#          so only its outermost frames are compared (counted apart).
+#   options --thread TID, --max-frames N, a PID that does not exist (a clear
+#          error, exit 1), a process we may not trace (another user: the
+#          message says why), targets that exit while being attached (no
+#          hang, no crash, exit 0 or 1), the target left running and
+#          untraced.
+#
+# PC normalisation (tests/remote/compare.py): none is needed.  eu-stack and
+# gdb print the PC the stack holds, as stackwalk does: the interrupted
+# instruction for frame #0 and for a frame a signal interrupted, the return
+# address (not minus 1) for the others; all three look names up at PC - 1
+# for return addresses.  gdb's inline frames (same PC as the next frame)
+# are not machine frames and are left out.  Where a reference is wrong
+# compared to the machine stack:
+#   - gdb adds "tail-call frames" (TAILCALL_FRAME) that it infers from
+#     DW_TAG_call_site for functions that left with a jmp (in mt_target,
+#     level_a tail-calls block_here; in libc, __pthread_kill_internal and
+#     __futex_abstimed_wait_cancelable64): they are not on the stack, no
+#     unwinder can see them.  Left out of the comparison and counted apart
+#     (the "tailcalls=" figure of the SUMMARY lines).
+# Nothing else is skipped: any other difference fails.
+#
+#   tests/scripts/remote_stack.sh BUILD_DIR MODE
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+t_init --fresh remote_stack "$@"
+t_need gdb eu-stack g++ python3
+tool=$build/stackwalk
+[[ -x $tool ]] || t_abort "no $tool (make tools)"
+t_sanitizer_env
+ulimit -c 0
+# the interpreter itself (a pyenv shim costs half a second a call)
+py=$(python3 -c 'import sys; print(sys.executable)')
+
+# every target started here is killed on the way out, whatever happens
+targets=()
+cleanup() {
+	local p
+	for p in "${targets[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# start_target NAME CMD...: start CMD in the background, its output in
+# $logs/NAME.out; wait (at most 60 s: a hang guard) for its "ready" line.
+# Sets tpid.
+start_target() {
+	local name=$1 i
+	shift
+	"$@" >"$logs/$name.out" 2>"$logs/$name.err" &
+	tpid=$!
+	targets+=("$tpid")
+	for ((i = 0; i < 600; i++)); do
+		grep -q '^ready' "$logs/$name.out" 2>/dev/null && return 0
+		kill -0 "$tpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "target $name did not get ready:"
+	cat "$logs/$name.err"
+	return 1
+}
+
+stop_target() {
+	kill -9 "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+# capture NAME PID: stackwalk (JSON and text), eu-stack and gdb on PID
+capture() {
+	local name=$1 pid=$2 rc=0
+	t_timeout 120 "$tool" stack --json "$pid" >"$logs/$name.json" 2>"$logs/$name.json.err" || rc=$?
+	if ((rc == 0)) && "$py" -m json.tool "$logs/$name.json" >/dev/null 2>"$logs/$name.jsoncheck"; then
+		ok "$name: stackwalk stack --json: exit 0, valid JSON"
+	else
+		bad "$name: stackwalk stack --json: exit $rc or invalid JSON" "$logs/$name.json.err"
+	fi
+	rc=0
+	t_timeout 120 "$tool" stack "$pid" >"$logs/$name.txt" 2>"$logs/$name.txt.err" || rc=$?
+	((rc == 0)) && ok || bad "$name: stackwalk stack (text): exit $rc" "$logs/$name.txt.err"
+	# -n 0: every frame (eu-stack stops at 256 by default)
+	t_timeout 120 eu-stack -n 0 -p "$pid" >"$logs/$name.eu" 2>&1 || true
+	if [[ -n ${2:-} && ${3:-} != nogdb ]]; then
+		t_timeout 300 gdb -batch -nx -p "$pid" -ex 'set debuginfod enabled off' \
+			-x tests/remote/gdb_frames.py >"$logs/$name.gdb" 2>&1 || true
+	fi
+}
+
+# compare NAME ARGS...: compare.py (one test per RESULT line it prints)
+compare() {
+	local name=$1 line ref verdict summary
+	shift
+	"$py" tests/remote/compare.py --sw "$logs/$name.json" "$@" >"$logs/$name.cmp" 2>&1 || true
+	grep -q '^RESULT ' "$logs/$name.cmp" || { bad "$name: compare.py" "$logs/$name.cmp"; return; }
+	while read -r _ ref verdict summary; do
+		if [[ $verdict == ok ]]; then
+			ok "$name: every thread's PCs equal $ref's ($summary)"
+		else
+			bad "$name: PCs differ from $ref's ($summary)" "$logs/$name.cmp"
+		fi
+	done < <(grep '^RESULT ' "$logs/$name.cmp")
+}
+
+# jchecks NAME [WHAT EXPR]...: checks of the JSON document (python
+# expressions over T: the threads, F: every frame; names(t): a thread's
+# function names; named(n): the threads called n), one test each
+jchecks() {
+	local name=$1 line
+	shift
+	"$py" - "$logs/$name.json" "$@" >"$logs/$name.jcheck" 2>&1 <<'PY' || true
+import json, sys
+d = json.load(open(sys.argv[1]))
+T = d["threads"]
+F = [f for t in T for f in t["frames"]]
+def names(t): return " ".join(f["function"] or "??" for f in t["frames"])
+def named(n): return [t for t in T if t["name"] == n]
+args = sys.argv[2:]
+for what, expr in zip(args[0::2], args[1::2]):
+    try:
+        good = eval(expr)
+    except Exception as e:
+        good = False
+        print("  error: %s" % e)
+    print("%s %s" % ("PASS" if good else "FAIL", what))
+    if not good:
+        print("  false: %s" % expr)
+PY
+	while IFS= read -r line; do
+		case $line in
+		"PASS "*) ok "$name: ${line#PASS }" ;;
+		"FAIL "*) bad "$name: ${line#FAIL }" "$logs/$name.jcheck" ;;
+		esac
+	done <"$logs/$name.jcheck"
+	grep -q '^[PF]A[SI][SL] ' "$logs/$name.jcheck" || bad "$name: JSON checks did not run" "$logs/$name.jcheck"
+}
+
+# ---- mt_target
+compilers=(g++)
+[[ $mode == quick ]] || ! command -v clang++ >/dev/null || compilers+=(clang++)
+cases=("8 20")
+[[ $mode == quick ]] || cases+=("64 200")
+for cxx in "${compilers[@]}"; do
+	bin=$out/mt_target.$cxx
+	if ! "$cxx" -O2 -fomit-frame-pointer -g -pthread "${SAN_UB[@]}" tests/remote/mt_target.cc \
+		-o "$bin" 2>"$logs/build.$cxx.log"; then
+		bad "mt_target: $cxx build" "$logs/build.$cxx.log"
+		continue
+	fi
+	for c in "${cases[@]}"; do
+		read -r nt depth <<<"$c"
+		name=mt.$cxx.${nt}x$depth
+		if ! start_target "$name" "$bin" "$nt" "$depth"; then
+			bad "$name: target ready"
+			continue
+		fi
+		pid=$tpid
+		capture "$name" "$pid"
+		compare "$name" --sw-text "$logs/$name.txt" --eu "$logs/$name.eu" --gdb "$logs/$name.gdb"
+		jchecks "$name" \
+			"every thread, each walked to its outermost frame" \
+			"len(T) == $nt + 1 and all(t['end'] == 'outermost' and t['frames'] for t in T)" \
+			"every frame found from unwind information (reliable)" \
+			"all(f['reliable'] for f in F)" \
+			"names demangled: the template, the lambda, the member template" \
+			"all(any(s in names(t) for t in T) for s in ('level_a<', '{lambda(', 'Walker::level_c<'))" \
+			"the handler threads: the trampoline frame, and the frame the signal interrupted (source signal)" \
+			"len(named('worker-0') + named('worker-1')) == 2 and all(any(f['trampoline'] for f in t['frames']) and any(f['source'] == 'signal' and f['signal_frame'] for f in t['frames']) for t in named('worker-0') + named('worker-1'))" \
+			"file:line from DWARF for the target's frames" \
+			"all(f['file'] and f['file'].endswith('mt_target.cc') and f['line'] for f in F if f['function'] and 'level_a<' in f['function'])"
+		if [[ $c == "8 20" && $cxx == g++ ]]; then
+			# ---- --thread, --max-frames on the small target
+			tid=$("$py" -c 'import json,sys; print([t["tid"] for t in json.load(open(sys.argv[1]))["threads"] if t["name"] == "worker-3"][0])' "$logs/$name.json")
+			rc=0
+			"$tool" stack --json --thread "$tid" "$pid" >"$logs/thread.json" 2>"$logs/thread.err" || rc=$?
+			if ((rc == 0)) && "$py" - "$logs/thread.json" "$logs/$name.json" "$tid" <<'PY'
+import json, sys
+one = json.load(open(sys.argv[1]))["threads"]
+full = [t for t in json.load(open(sys.argv[2]))["threads"] if t["tid"] == int(sys.argv[3])]
+sys.exit(0 if len(one) == 1 and one[0]["tid"] == int(sys.argv[3]) and
+         [f["pc"] for f in one[0]["frames"]] == [f["pc"] for f in full[0]["frames"]] else 1)
+PY
+			then ok "--thread $tid: that thread alone, the same frames"
+			else bad "--thread $tid: exit $rc or other threads/frames" "$logs/thread.err"; fi
+			rc=0
+			"$tool" stack --max-frames 5 "$pid" >"$logs/max.txt" 2>"$logs/max.err" || rc=$?
+			n5=$(awk '/^Thread/ { n = 0 } /^#/ { n++; if (n > m) m = n } END { print m + 0 }' "$logs/max.txt")
+			ends=$(grep -c '(walk ended: --max-frames reached)' "$logs/max.txt" || true)
+			if ((rc == 0 && n5 == 5 && ends == nt + 1)); then
+				ok "--max-frames 5: at most 5 frames a thread, each says so"
+			else
+				bad "--max-frames 5: exit $rc, longest $n5 frames, $ends threads say the limit ended them" "$logs/max.txt"
+			fi
+			# ---- the target is detached and runs on (no thread traced or stopped)
+			if grep -q '^TracerPid:[[:space:]]*0$' "/proc/$pid/status" &&
+				! grep -l '^State:[[:space:]]*[tT]' /proc/"$pid"/task/*/status >/dev/null 2>&1; then
+				ok "after stackwalk: the target is not traced and no thread is stopped"
+			else
+				bad "after stackwalk: the target is still traced or stopped"
+			fi
+			# ---- a process we may not trace: another user's
+			if command -v setpriv >/dev/null && ((EUID == 0)); then
+				rc=0
+				t_timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups "$tool" stack "$pid" \
+					>"$logs/eperm.out" 2>"$logs/eperm.err" || rc=$?
+				if ((rc == 1)) && [[ -s $logs/eperm.err && ! -s $logs/eperm.out ]]; then
+					ok "another user's process: exit 1, '$(head -n 1 "$logs/eperm.err")'"
+				else
+					bad "another user's process: exit $rc (want 1 and a message)" "$logs/eperm.err"
+				fi
+			else
+				skip "ptrace permission" "needs root and setpriv to run as another user"
+			fi
+		fi
+		stop_target "$pid"
+	done
+done
+
+# ---- a PID with no process: the one of a child that has exited
+true &
+gone=$!
+wait "$gone" || true
+rc=0
+t_timeout 30 "$tool" stack "$gone" >"$logs/nopid.out" 2>"$logs/nopid.err" || rc=$?
+if ((rc == 1)) && [[ -s $logs/nopid.err && ! -s $logs/nopid.out ]]; then
+	ok "no such process: exit 1, '$(head -n 1 "$logs/nopid.err")'"
+else
+	bad "no such process: exit $rc (want 1, a message, no output)" "$logs/nopid.err"
+fi
+rc=0
+"$tool" stack >/dev/null 2>&1 || rc=$?
+((rc == 2)) && ok "no PID: usage, exit 2" || bad "no PID: exit $rc, want 2"
+rc=0
+"$tool" stack --max-frames x 1 >/dev/null 2>&1 || rc=$?
+((rc == 2)) && ok "bad --max-frames: exit 2" || bad "bad --max-frames: exit $rc, want 2"
+
+# ---- targets that exit while being attached: mt_target "exit" leaves a
+# few milliseconds after starting its threads
+bin=$out/mt_target.g++
+if [[ -x $bin ]]; then
+	runs=$([[ $mode == quick ]] && echo 5 || echo 20)
+	badruns=0 walked=0 failed_to=0
+	for ((i = 0; i < runs; i++)); do
+		"$bin" 8 20 exit >/dev/null 2>&1 &
+		p=$!
+		rc=0
+		t_timeout 60 "$tool" stack "$p" >"$logs/exit.$i.out" 2>"$logs/exit.$i.err" || rc=$?
+		case $rc in
+		0) walked=$((walked + 1)) ;;
+		1) failed_to=$((failed_to + 1)) ;;
+		*) badruns=$((badruns + 1)); echo "run $i: exit $rc" >>"$logs/exit.log"; cat "$logs/exit.$i.err" >>"$logs/exit.log" ;;
+		esac
+		# the target must end by itself (never left stopped or traced)
+		for ((w = 0; w < 300; w++)); do
+			kill -0 "$p" 2>/dev/null || break
+			[[ $(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null) != Z ]] || break
+			sleep 0.1
+		done
+		if kill -0 "$p" 2>/dev/null && [[ $(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null) != Z ]]; then
+			badruns=$((badruns + 1))
+			echo "run $i: target $p still alive after 30 s" >>"$logs/exit.log"
+			grep -H State /proc/"$p"/task/*/status >>"$logs/exit.log" 2>/dev/null || true
+			kill -9 "$p" 2>/dev/null || true
+		fi
+		wait "$p" 2>/dev/null || true
+	done
+	if ((badruns == 0)); then
+		ok "targets exiting while attached: $runs runs, no hang or crash ($walked walked, $failed_to gone first)"
+	else
+		bad "targets exiting while attached: $badruns of $runs runs went wrong" "$logs/exit.log"
+	fi
+fi
+
+# ---- python3 running a script: threads asleep under Python frames, one spinning
+cat >"$out/target.py" <<'EOF'
+import sys, threading, time
+def nest(k, fn):
+    return fn() if k == 0 else nest(k - 1, fn)
+def sleeper(k):
+    nest(k, lambda: time.sleep(3600))
+def spinner():
+    x = 0
+    while True:
+        x = (x + 1) % 1000003
+for k in range(4):
+    threading.Thread(target=sleeper, args=(5 + k,), name="sleeper%d" % k, daemon=True).start()
+threading.Thread(target=spinner, name="spinner", daemon=True).start()
+time.sleep(0.2)
+print("ready", flush=True)
+nest(3, lambda: time.sleep(3600))
+EOF
+if start_target python "$py" "$out/target.py"; then
+	pid=$tpid
+	capture python "$pid" nogdb
+	# the spinning thread: the one whose frame #0 is not in a system call
+	# wrapper; in Python 3.11 threading names the OS thread only from 3.12
+	# on, so it is found by its state (R) in /proc
+	spin=$(for s in /proc/"$pid"/task/*/stat; do awk '$3 == "R" { print $1 }' "$s"; done 2>/dev/null | head -n 1)
+	blocked=$("$py" -c 'import json,sys; print(",".join(str(t["tid"]) for t in json.load(open(sys.argv[1]))["threads"] if str(t["tid"]) != sys.argv[2]))' \
+		"$logs/python.json" "${spin:-0}")
+	compare python --eu "$logs/python.eu" --tids "$blocked"
+	if [[ -n $spin ]]; then
+		# the spinner runs between the two captures: its innermost frames
+		# differ; its outermost three (the thread's start) must not
+		if "$py" - "$logs/python.json" "$logs/python.eu" "$spin" >"$logs/python.spin" 2>&1 <<'PY'
+import json, re, sys
+tid = int(sys.argv[3])
+sw = [int(f["pc"], 16) for t in json.load(open(sys.argv[1]))["threads"] if t["tid"] == tid for f in t["frames"]]
+eu, cur = [], False
+for line in open(sys.argv[2]):
+    if line.startswith("TID "):
+        cur = line.startswith("TID %d:" % tid)
+    m = re.match(r"^#\d+ +0x([0-9a-f]+)", line)
+    if cur and m:
+        eu.append(int(m.group(1), 16))
+print("stackwalk", [hex(x) for x in sw[-3:]], "eu-stack", [hex(x) for x in eu[-3:]])
+sys.exit(0 if len(sw) > 3 and sw[-3:] == eu[-3:] else 1)
+PY
+		then ok "python: the spinning thread (counted apart: it runs between captures) ends in the same outermost frames"
+		else bad "python: the spinning thread's outermost frames differ" "$logs/python.spin"; fi
+	else
+		skip "python spinner" "no thread was running when looked at"
+	fi
+	stop_target "$pid"
+else
+	bad "python: target ready"
+fi
+
+t_finish
