@@ -53,7 +53,8 @@
  *     too short: --stack-max), "--max-frames reached", "thread exited
  *     before it could be stopped", or the unwinder's error (sw_strerror).
  *   SIGNAL is the signal that killed the process (cores, on the thread it
- *   hit), with the fault address for SIGSEGV, SIGBUS, SIGILL, SIGFPE.
+ *   hit: the first one), with the fault address for SIGSEGV, SIGBUS,
+ *   SIGILL, SIGFPE.
  *
  * JSON output (--json): one document, this schema (stable: later versions
  * only add members):
@@ -633,6 +634,12 @@ static size_t print_threads(const sw_addr_space_t *as, sw_symbolizer_t *sym,
 		if (o->tid != 0 && t.tid != o->tid)
 			continue;
 		(*matched)++;
+		/* the kernel writes the signal into every thread's NT_PRSTATUS
+		 * (pr_cursig); the faulting thread is the first */
+		if (sw_as_kind(as) == SW_AS_CORE && i > 0) {
+			t.signal = 0;
+			t.fault_addr = 0;
+		}
 		field_str(name, sizeof(name), t.name, sizeof(t.name));
 		if (t.state == SW_THREAD_STOPPED) {
 			n = walk_thread(as, i, frames, o->max_frames, &end, errbuf, sizeof(errbuf));
@@ -787,7 +794,9 @@ int cmd_stack(int argc, char **argv)
 	else
 		rc = sw_as_attach((pid_t)pid, &aopt, &as);
 	if (rc < 0) {
-		if (o.core)
+		if (o.core && errbuf[0] && strstr(errbuf, o.core))
+			fprintf(stderr, "stackwalk stack: %s\n", errbuf);  /* names the file */
+		else if (o.core)
 			fprintf(stderr, "stackwalk stack: %s: %s\n", o.core,
 				errbuf[0] ? errbuf : sw_strerror(rc));
 		else if (rc == SW_ENOTFOUND && errbuf[0] == '\0')
