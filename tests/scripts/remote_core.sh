@@ -72,7 +72,7 @@ stack() {
 	fi
 	rc=0
 	t_timeout 120 "$tool" stack --core "$core" --exe "$bin" >"$logs/$name.txt" 2>"$logs/$name.txt.err" || rc=$?
-	((rc == 0)) && ok || bad "$name: stackwalk stack --core (text): exit $rc" "$logs/$name.txt.err"
+	if ((rc == 0)); then ok; else bad "$name: stackwalk stack --core (text): exit $rc" "$logs/$name.txt.err"; fi
 }
 
 # compare NAME ARGS...: compare.py, one test per RESULT line
@@ -174,10 +174,11 @@ else
 	# the core's name: the pattern with %p (pid) %e (comm) %s (signal) and
 	# %% expanded and the others matched by any text, relative to the
 	# target's directory; or the newest core* there
+	# shellcheck disable=SC2012  # the newest file; names are ours
 	kcore=$(ls -t "$kdir"/core* 2>/dev/null | head -n 1 || true)
 	if [[ $pattern == /* ]]; then
 		glob=$(sed -e 's/%%/\x01/g' -e 's/%s/11/g' -e 's/%[a-zA-Z]/*/g' -e 's/\x01/%/g' <<<"$pattern")
-		# shellcheck disable=SC2086  # the glob is meant
+		# shellcheck disable=SC2086,SC2012  # the glob is meant; the newest file
 		kcore=$(ls -t $glob* 2>/dev/null | head -n 1 || true)
 	fi
 	if ((rc != 139 && rc != 128 + 11)) && [[ -z $kcore ]]; then

@@ -92,7 +92,7 @@ capture() {
 	fi
 	rc=0
 	t_timeout 120 "$tool" stack "$pid" >"$logs/$name.txt" 2>"$logs/$name.txt.err" || rc=$?
-	((rc == 0)) && ok || bad "$name: stackwalk stack (text): exit $rc" "$logs/$name.txt.err"
+	if ((rc == 0)); then ok; else bad "$name: stackwalk stack (text): exit $rc" "$logs/$name.txt.err"; fi
 	# -n 0: every frame (eu-stack stops at 256 by default)
 	t_timeout 120 eu-stack -n 0 -p "$pid" >"$logs/$name.eu" 2>&1 || true
 	if [[ -n ${2:-} && ${3:-} != nogdb ]]; then
@@ -140,12 +140,14 @@ for what, expr in zip(args[0::2], args[1::2]):
     if not good:
         print("  false: %s" % expr)
 PY
-	while IFS= read -r line; do
+	local lines
+	mapfile -t lines <"$logs/$name.jcheck"
+	for line in "${lines[@]}"; do
 		case $line in
 		"PASS "*) ok "$name: ${line#PASS }" ;;
 		"FAIL "*) bad "$name: ${line#FAIL }" "$logs/$name.jcheck" ;;
 		esac
-	done <"$logs/$name.jcheck"
+	done
 	grep -q '^[PF]A[SI][SL] ' "$logs/$name.jcheck" || bad "$name: JSON checks did not run" "$logs/$name.jcheck"
 }
 
@@ -245,10 +247,10 @@ else
 fi
 rc=0
 "$tool" stack >/dev/null 2>&1 || rc=$?
-((rc == 2)) && ok "no PID: usage, exit 2" || bad "no PID: exit $rc, want 2"
+if ((rc == 2)); then ok "no PID: usage, exit 2"; else bad "no PID: exit $rc, want 2"; fi
 rc=0
 "$tool" stack --max-frames x 1 >/dev/null 2>&1 || rc=$?
-((rc == 2)) && ok "bad --max-frames: exit 2" || bad "bad --max-frames: exit $rc, want 2"
+if ((rc == 2)); then ok "bad --max-frames: exit 2"; else bad "bad --max-frames: exit $rc, want 2"; fi
 
 # ---- targets that exit while being attached: mt_target "exit" leaves a
 # few milliseconds after starting its threads
