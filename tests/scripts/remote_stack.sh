@@ -15,7 +15,7 @@
 #          frames, and one thread spinning: the blocked threads' PCs must be
 #          eu-stack's; the spinning thread moves between the two captures,
 #          so only its outermost frames are compared (counted apart).
-#   options --thread TID, --max-frames N, a PID that does not exist (a clear
+#   options --thread TID, --max-frames N, --no-symbols, a PID that does not exist (a clear
 #          error, exit 1), a process we may not trace (another user: the
 #          message says why), targets that exit while being attached (no
 #          hang, no crash, exit 0 or 1), the target left running and
@@ -209,6 +209,17 @@ PY
 			else
 				bad "--max-frames 5: exit $rc, longest $n5 frames, $ends threads say the limit ended them" "$logs/max.txt"
 			fi
+			rc=0
+			"$tool" stack --json --no-symbols "$pid" >"$logs/nosym.json" 2>"$logs/nosym.err" || rc=$?
+			if ((rc == 0)) && "$py" - "$logs/nosym.json" "$logs/$name.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p))["threads"] for p in sys.argv[1:3])
+pcs = lambda T: {t["tid"]: [f["pc"] for f in t["frames"]] for t in T}
+sys.exit(0 if pcs(a) == pcs(b) and all(f["function"] is None and f["module"]
+                                       for t in a for f in t["frames"]) else 1)
+PY
+			then ok "--no-symbols: the same PCs, modules, no names"
+			else bad "--no-symbols: exit $rc, other PCs or names given" "$logs/nosym.err"; fi
 			# ---- the target is detached and runs on (no thread traced or stopped)
 			if grep -q '^TracerPid:[[:space:]]*0$' "/proc/$pid/status" &&
 				! grep -l '^State:[[:space:]]*[tT]' /proc/"$pid"/task/*/status >/dev/null 2>&1; then
