@@ -985,6 +985,19 @@ static int remote_name(const struct sw_remote *r, uint64_t pc, char *buf, size_t
 	return sw_as_get_proc_name(space_of(r), pc, buf, size, offset);
 }
 
+/* Copy `name` into buf[size], truncated, NUL-terminated (no snprintf: a
+ * cursor's sw_get_proc_name may run in a signal handler). */
+static void copy_name(char *buf, size_t size, const char *name)
+{
+	size_t n;
+
+	if (!size)
+		return;
+	n = strnlen(name, size - 1);
+	memcpy(buf, name, n);
+	buf[n] = '\0';
+}
+
 int sw_as_get_proc_name(const sw_addr_space_t *as, uint64_t pc, char *buf, size_t size,
 			uint64_t *offset)
 {
@@ -1001,8 +1014,7 @@ int sw_as_get_proc_name(const sw_addr_space_t *as, uint64_t pc, char *buf, size_
 		known = true;
 		if (m->rf && sw_elf_symbolize(&m->rf->elf, pc - m->pub.bias, &sym, &off) == 0 &&
 		    sym.name[0]) {
-			if (size)
-				snprintf(buf, size, "%s", sym.name);
+			copy_name(buf, size, sym.name);
 			if (offset)
 				*offset = off;
 			return 0;
@@ -1018,8 +1030,7 @@ int sw_as_get_proc_name(const sw_addr_space_t *as, uint64_t pc, char *buf, size_
 			hi = mid;
 	}
 	if (lo && pc - as->names[lo - 1].start < as->names[lo - 1].size) {
-		if (size)
-			snprintf(buf, size, "%s", as->names[lo - 1].name);
+		copy_name(buf, size, as->names[lo - 1].name);
 		if (offset)
 			*offset = pc - as->names[lo - 1].start;
 		return 0;
