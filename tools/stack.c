@@ -581,6 +581,7 @@ static long walk_thread(const sw_addr_space_t *as, size_t i, struct walk_frame *
 		wf->source = sw_get_frame_source(&cur);
 		wf->reliable = sw_is_reliable(&cur) != 0;
 		wf->signal = sw_is_signal_frame(&cur) != 0;
+		wf->trampoline = false;  /* mark_trampolines */
 		rc = sw_step(&cur);
 		if (rc == SW_END_OF_STACK) {
 			*end = "outermost";

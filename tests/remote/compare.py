@@ -128,7 +128,11 @@ def main(argv):
     while i < len(argv):
         args[argv[i]] = argv[i + 1]
         i += 2
-    sw = parse_sw(args["--sw"])
+    try:
+        sw = parse_sw(args["--sw"])
+    except (OSError, ValueError, KeyError) as e:
+        print("RESULT stackwalk fail no usable JSON from stackwalk (%s)" % e)
+        return 1
     tids = sorted(sw)
     if "--tids" in args:
         want = {int(x) for x in args["--tids"].split(",") if x}
