@@ -50,7 +50,8 @@
  *     "(guessed)": it may be wrong (sw_is_reliable).
  *   - "(walk ended: REASON)" follows the last frame when the walk did not
  *     reach the outermost frame: "stack copy ends" (the copied stack was
- *     too short: --stack-max), "--max-frames reached", "thread exited
+ *     too short: --stack-max; a core: "stack memory ends"), "--max-frames
+ *     reached", "thread exited
  *     before it could be stopped", or the unwinder's error (sw_strerror).
  *   SIGNAL is the signal that killed the process (cores, on the thread it
  *   hit: the first one), with the fault address for SIGSEGV, SIGBUS,
@@ -604,10 +605,11 @@ static long walk_thread(const sw_addr_space_t *as, size_t i, struct walk_frame *
 	}
 }
 
-static const char *end_text(const char *end)
+static const char *end_text(const char *end, bool core)
 {
 	if (strcmp(end, "stack-copy-ends") == 0)
-		return "stack copy ends (--stack-max)";
+		return core ? "stack memory ends (not in the core)"
+			    : "stack copy ends (a larger --stack-max copies more)";
 	if (strcmp(end, "truncated") == 0)
 		return "--max-frames reached";
 	if (strcmp(end, "gone") == 0)
@@ -685,7 +687,7 @@ static size_t print_threads(const sw_addr_space_t *as, sw_symbolizer_t *sym,
 			json_str(end);
 			putchar('}');
 		} else if (strcmp(end, "outermost") != 0) {
-			printf("    (walk ended: %s)\n", end_text(end));
+			printf("    (walk ended: %s)\n", end_text(end, sw_as_kind(as) == SW_AS_CORE));
 		}
 	}
 	return walked;
@@ -800,6 +802,9 @@ int cmd_stack(int argc, char **argv)
 		else if (o.core)
 			fprintf(stderr, "stackwalk stack: %s: %s\n", o.core,
 				errbuf[0] ? errbuf : sw_strerror(rc));
+		else if (rc == SW_ENOTFOUND && errbuf[0] == '\0' && o.tid != 0)
+			fprintf(stderr, "stackwalk stack: no process %ld, or no thread %ld in it\n",
+				pid, (long)o.tid);
 		else if (rc == SW_ENOTFOUND && errbuf[0] == '\0')
 			fprintf(stderr, "stackwalk stack: no process %ld\n", pid);
 		else
