@@ -98,8 +98,16 @@ compare() {
 "$bin" 8 20 >"$logs/gcore.target.out" 2>&1 &
 pid=$!
 targets+=("$pid")
+# ready, and every thread blocked in a system call (see remote_stack.sh)
 for ((i = 0; i < 600; i++)); do
-	grep -q '^ready' "$logs/gcore.target.out" 2>/dev/null && break
+	if grep -q '^ready' "$logs/gcore.target.out" 2>/dev/null; then
+		blocked=1
+		for f in /proc/"$pid"/task/*/syscall; do
+			read -r nr _ <"$f" 2>/dev/null || nr=x
+			[[ $nr =~ ^[0-9]+$ ]] || blocked=
+		done
+		[[ -z $blocked ]] || break
+	fi
 	sleep 0.1
 done
 core=$out/gcore.$pid

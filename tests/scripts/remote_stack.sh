@@ -61,17 +61,39 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_target NAME CMD...: start CMD in the background, its output in
-# $logs/NAME.out; wait (at most 60 s: a hang guard) for its "ready" line.
-# Sets tpid.
+# in_syscalls PID: every thread of PID is blocked in a system call
+# (/proc/PID/task/TID/syscall gives its number; "running" or -1 when not)
+in_syscalls() {
+	local f nr
+	for f in /proc/"$1"/task/*/syscall; do
+		read -r nr _ <"$f" 2>/dev/null || return 1
+		[[ $nr =~ ^[0-9]+$ ]] || return 1
+	done
+}
+
+# start_target NAME [--blocked] CMD...: start CMD in the background, its
+# output in $logs/NAME.out; wait (at most 60 s: a hang guard) for its
+# "ready" line; with --blocked, then also for every thread to be blocked in
+# a system call (a thread says it is in place just before it blocks, and
+# the main thread prints "ready" before it joins: captures made before
+# they got there would differ).  Sets tpid.
 start_target() {
-	local name=$1 i
+	local name=$1 blocked='' i j
 	shift
+	[[ $1 != --blocked ]] || { blocked=1; shift; }
 	"$@" >"$logs/$name.out" 2>"$logs/$name.err" &
 	tpid=$!
 	targets+=("$tpid")
 	for ((i = 0; i < 600; i++)); do
-		grep -q '^ready' "$logs/$name.out" 2>/dev/null && return 0
+		if grep -q '^ready' "$logs/$name.out" 2>/dev/null; then
+			[[ -n $blocked ]] || return 0
+			for ((j = 0; j < 600; j++)); do
+				in_syscalls "$tpid" && return 0
+				sleep 0.1
+			done
+			echo "target $name: not every thread got blocked in a system call"
+			return 1
+		fi
 		kill -0 "$tpid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -172,7 +194,7 @@ for cxx in "${compilers[@]}"; do
 	for c in "${cases[@]}"; do
 		read -r nt depth <<<"$c"
 		name=mt.$cxx.${nt}x$depth
-		if ! start_target "$name" "$bin" "$nt" "$depth"; then
+		if ! start_target "$name" --blocked "$bin" "$nt" "$depth"; then
 			bad "$name: target ready"
 			continue
 		fi
