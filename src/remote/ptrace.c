@@ -677,6 +677,12 @@ static int capture_one(struct capture *c, pid_t tid, uint64_t *timeout_ns)
 			return 0;
 		}
 		if (err == EPERM || err == EACCES) {
+			/* an exiting thread refuses with EPERM too */
+			if (task_stat(c->pid, tid, &state, t.name) != 0 || state == 'Z' ||
+			    state == 'X') {
+				thread_gone(c, &t, "exited before it could be stopped");
+				return 0;
+			}
 			if (c->stopped == 0) {
 				c->perm_errno = err;
 				return -1;
@@ -834,9 +840,9 @@ static void explain_permission(const struct sw_as_options *opt, pid_t pid, const
 		if (r > 0 && exe[r - 1] == '\n')
 			exe[r - 1] = '\0';
 		sw_rs_error(opt,
-			    "cannot attach to process %d: it is already traced by process %ld%s%s%s "
-			    "(a debugger or strace); a process has one tracer at a time: detach "
-			    "that one first",
+			    "cannot attach to process %d: it is already traced by process %ld%s%s%s; "
+			    "a process has one tracer at a time (a debugger, strace): detach that "
+			    "one first",
 			    (int)pid, tracer, r > 0 ? " (" : "", r > 0 ? exe : "", r > 0 ? ")" : "");
 		return;
 	}
@@ -1179,10 +1185,16 @@ int sw_as_attach(pid_t pid, const struct sw_as_options *opt_in, sw_addr_space_t 
 		return SW_ENOTFOUND;
 	}
 	if (maps.n == 0) {
+		char state = '?', name[16];
+
 		maps_free(&maps);
 		free(tids);
-		sw_rs_error(&opt, "process %d has no user address space (a kernel thread, or it "
-			    "has exited)", (int)pid);
+		if (task_stat(pid, pid, &state, name) != 0 || state == 'Z' || state == 'X') {
+			sw_rs_error(&opt, "process %d has exited", (int)pid);
+			return SW_ENOTFOUND;
+		}
+		sw_rs_error(&opt, "process %d has no user address space (a kernel thread?)",
+			    (int)pid);
 		return SW_EUNSUPPORTED;
 	}
 	if (opt.tid > 0) {
@@ -1219,7 +1231,7 @@ int sw_as_attach(pid_t pid, const struct sw_as_options *opt_in, sw_addr_space_t 
 			explain_permission(&opt, pid, status, c.perm_errno);
 			rc = SW_EUNSUPPORTED;
 		} else {
-			sw_rs_error(&opt, "process %d: no thread could be stopped (it has exited?)",
+			sw_rs_error(&opt, "process %d exited while its threads were being stopped",
 				    (int)pid);
 			rc = SW_ENOTFOUND;
 		}
