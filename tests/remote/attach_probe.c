@@ -10,6 +10,12 @@
  *                                            the stop times only
  *
  * Exit status: 0, or 1 when sw_as_attach failed (its message on stderr).
+ *
+ * Not built by the Makefile (the acceptance tests drive `stackwalk
+ * stack`); build by hand:
+ *   make build/out/libstackwalk.a
+ *   gcc -O2 -Iinclude tests/remote/attach_probe.c build/out/libstackwalk.a \
+ *       -lpthread -ldl -o /tmp/attach_probe
  */
 #include <inttypes.h>
 #include <stdio.h>
