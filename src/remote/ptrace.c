@@ -491,6 +491,7 @@ struct capture {
 	size_t stopped;         /* threads whose registers were read */
 	size_t copied;          /* ... and some of whose stack was copied */
 	size_t gone;
+	size_t timeouts;        /* threads that did not stop in time */
 	int perm_errno;         /* PTRACE_SEIZE's errno when it refused (EPERM) */
 	int fatal;              /* SW_ENOMEM, or 0 */
 	uint64_t stop_ns_max;
@@ -718,6 +719,7 @@ static int capture_one(struct capture *c, pid_t tid, uint64_t *timeout_ns)
 		/* It is seized with an interrupt pending: it stops as soon as
 		 * it can, and only its tracer thread's exit lets it go. */
 		*timeout_ns = STOP_TIMEOUT_AFTER_MISS_NS;
+		c->timeouts++;
 		thread_gone(c, &t, c->own_tracer
 			? "did not stop in time (uninterruptible sleep? vfork?): left out; "
 			  "it is detached when the attaching helper thread exits"
@@ -1230,6 +1232,14 @@ int sw_as_attach(pid_t pid, const struct sw_as_options *opt_in, sw_addr_space_t 
 		if (c.perm_errno) {
 			explain_permission(&opt, pid, status, c.perm_errno);
 			rc = SW_EUNSUPPORTED;
+		} else if (c.timeouts) {
+			sw_rs_error(&opt, "process %d: no thread reached a ptrace stop in time "
+				    "(uninterruptible sleep: a hung file system or device?)", (int)pid);
+			rc = SW_EMEMORY;
+		} else if (opt.tid > 0) {
+			sw_rs_error(&opt, "thread %d of process %d exited before it could be stopped",
+				    (int)opt.tid, (int)pid);
+			rc = SW_ENOTFOUND;
 		} else {
 			sw_rs_error(&opt, "process %d exited while its threads were being stopped",
 				    (int)pid);
