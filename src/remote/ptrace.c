@@ -33,6 +33,14 @@
  *     target thread waits; a signal that arrives is delivered after the
  *     detach.  If our process dies anyway, the kernel detaches its tracees.
  *
+ * Nothing waits unboundedly: the wait for a stop polls waitpid(WNOHANG)
+ * with short sleeps for at most 1 s (100 ms once a thread missed it) —
+ * a blocking waitpid could hang on a thread that never stops, and cannot
+ * be broken off without a signal handler of ours.  Threads made after
+ * /proc/PID/task was listed are not copied; threads that exit meanwhile,
+ * and a zombie thread-group leader (it has no registers to give), are
+ * kept as SW_THREAD_GONE with a warning.
+ *
  * Signals of the target are not lost: the stop we wait for after
  * PTRACE_INTERRUPT is PTRACE_EVENT_STOP (or the group-stop of a stopped
  * process, which the detach leaves in effect), but a signal-delivery-stop
