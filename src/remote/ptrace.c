@@ -1265,9 +1265,11 @@ int sw_as_attach(pid_t pid, const struct sw_as_options *opt_in, sw_addr_space_t 
 	 * reach the files through a live thread (jit.c reads the perf map
 	 * through as->root too). */
 	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
-	if (c.live_tid != pid && access(path, X_OK) != 0)
+	if (c.live_tid != pid && access(path, X_OK) != 0) {
 		snprintf(as->root, sizeof(as->root), "/proc/%d/task/%d/root", (int)pid,
 			 (int)c.live_tid);
+		as->mem_pid = c.live_tid;   /* space.c's live reads, too */
+	}
 	rc = add_modules(as, pid, c.live_tid, &maps);
 	if (rc != 0)
 		goto fail;
