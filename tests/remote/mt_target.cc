@@ -1,7 +1,7 @@
 // mt_target: a multi-threaded C++ target for `stackwalk stack` (tests/scripts/
 // remote_stack.sh, remote_core.sh), built there with -O2 -fomit-frame-pointer -g.
 //
-//   mt_target NTHREADS DEPTH [crash|exit]
+//   mt_target NTHREADS DEPTH [crash|exit|exec]
 //
 // NTHREADS worker threads (at least 4) each recurse DEPTH levels through
 // three functions (a function template, a lambda called through a template
@@ -19,7 +19,9 @@
 // bottom of its recursion once every other thread is in place (SIGSEGV:
 // the kernel writes a core when allowed).  With "exit", the process exits
 // a few milliseconds after starting its threads, wherever they are (a
-// target that goes away while it is being attached).
+// target that goes away while it is being attached); with "exec", it
+// replaces itself with `sleep 0.2` then (every other thread ends, the
+// process gets another image).
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
@@ -156,6 +158,7 @@ int main(int argc, char **argv)
 	int depth = atoi(argv[2]);
 	crash_mode = argc > 3 && strcmp(argv[3], "crash") == 0;
 	bool exit_mode = argc > 3 && strcmp(argv[3], "exit") == 0;
+	bool exec_mode = argc > 3 && strcmp(argv[3], "exec") == 0;
 	if (nthreads < 4 || depth < 1 || pipe(block_pipe) != 0)
 		return 2;
 
@@ -170,8 +173,10 @@ int main(int argc, char **argv)
 	std::vector<std::thread> threads;
 	for (int i = 0; i < nthreads; i++)
 		threads.emplace_back(worker, i, depth);
-	if (exit_mode) {
+	if (exit_mode || exec_mode) {
 		usleep(static_cast<useconds_t>(getpid() % 8) * 1000);
+		if (exec_mode)
+			execl("/bin/sleep", "sleep", "0.2", static_cast<char *>(nullptr));
 		_exit(0);
 	}
 	// in crash mode worker 2 counts itself and waits for the others

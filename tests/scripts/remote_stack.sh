@@ -17,9 +17,9 @@
 #          so only its outermost frames are compared (counted apart).
 #   options --thread TID, --max-frames N, --no-symbols, a PID that does not exist (a clear
 #          error, exit 1), a process we may not trace (another user: the
-#          message says why), targets that exit while being attached (no
-#          hang, no crash, exit 0 or 1), the target left running and
-#          untraced.
+#          message says why), targets that exit or exec while being
+#          attached (no hang, no crash, exit 0 or 1), the target left
+#          running and untraced.
 #
 # PC normalisation (tests/remote/compare.py): none is needed.  eu-stack and
 # gdb print the PC the stack holds, as stackwalk does: the interrupted
@@ -289,17 +289,41 @@ rc=0
 "$tool" stack --max-frames x 1 >/dev/null 2>&1 || rc=$?
 if ((rc == 2)); then ok "bad --max-frames: exit 2"; else bad "bad --max-frames: exit $rc, want 2"; fi
 
-# ---- targets that exit while being attached: mt_target "exit" leaves a
-# few milliseconds after starting its threads
+# ---- targets that exit or exec while being attached: mt_target "exit"
+# leaves a few milliseconds after starting its threads, "exec" becomes
+# `sleep 0.2` then
 bin=$out/mt_target.g++
 if [[ -x $bin ]]; then
 	runs=$([[ $mode == quick ]] && echo 5 || echo 20)
 	badruns=0 walked=0 failed_to=0
 	for ((i = 0; i < runs; i++)); do
-		"$bin" 8 20 exit >/dev/null 2>&1 &
+		# even runs: the target exits; odd runs: it execs sleep
+		"$bin" 8 20 "$( ((i % 2)) && echo exec || echo exit)" >/dev/null 2>&1 &
 		p=$!
+		# the tool in the background, watched: if it is still running after
+		# 60 s (a hang), what it and the target are doing goes to the log
+		"$tool" stack "$p" >"$logs/exit.$i.out" 2>"$logs/exit.$i.err" &
+		s=$!
+		for ((w = 0; w < 600; w++)); do
+			kill -0 "$s" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$s" 2>/dev/null; then
+			{
+				echo "run $i: stackwalk stack $p still running after 60 s"
+				echo "target: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+				grep -H 'State\|TracerPid' /proc/"$p"/task/*/status 2>/dev/null
+				echo "stackwalk's threads (system call, kernel stack):"
+				for tt in /proc/"$s"/task/*; do
+					echo "  ${tt##*/}: $(cat "$tt/syscall" 2>/dev/null)"
+					sed 's/^/      /' "$tt/stack" 2>/dev/null
+				done
+				t_timeout 30 eu-stack -p "$s" 2>&1
+			} >>"$logs/exit.log"
+			kill -9 "$s" 2>/dev/null || true
+		fi
 		rc=0
-		t_timeout 60 "$tool" stack "$p" >"$logs/exit.$i.out" 2>"$logs/exit.$i.err" || rc=$?
+		wait "$s" || rc=$?
 		case $rc in
 		0) walked=$((walked + 1)) ;;
 		1) if own_error "$logs/exit.$i.err" || [[ ! -s $logs/exit.$i.err ]]; then
@@ -324,9 +348,9 @@ if [[ -x $bin ]]; then
 		wait "$p" 2>/dev/null || true
 	done
 	if ((badruns == 0)); then
-		ok "targets exiting while attached: $runs runs, no hang or crash ($walked walked, $failed_to gone first)"
+		ok "targets exiting or exec'ing while attached: $runs runs, no hang or crash ($walked walked, $failed_to gone first)"
 	else
-		bad "targets exiting while attached: $badruns of $runs runs went wrong" "$logs/exit.log"
+		bad "targets exiting or exec'ing while attached: $badruns of $runs runs went wrong" "$logs/exit.log"
 	fi
 fi
 
