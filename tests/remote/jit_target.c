@@ -1,0 +1,163 @@
+/*
+ * jit_target: a process with JIT frames on its stacks, for the remote
+ * walks of tests/scripts/remote_jit.sh (attach, gcore, gdb).
+ *
+ *   jit_target
+ *
+ * Two chains of generated x86-64 code (tests/jit/emit.c: shapes with and
+ * without a frame pointer, saved registers, frames of every size, so a
+ * walk needs their CFI), each registered with stackwalk's registry and so
+ * published to the GDB JIT interface (SW_JIT_PUB_GDB):
+ *
+ *   main thread:   main -> run_chain -> jit_f0 -> jit_f1 -> jit_f2 -> jit_f3
+ *                  -> on_leaf -> block_here -> pause()
+ *                  (sw_jit_add_procs, SW_JIT_UNWIND_CFI)
+ *   second thread: thread_main -> run_chain -> jit_g0 -> ... -> jit_g3
+ *                  -> on_leaf -> block_here -> pause()
+ *                  (sw_jit_add_eh_frame: .eh_frame bytes, pc-relative)
+ *
+ * plus one generated leaf function that no registry knows, named only in
+ * /tmp/perf-PID.map ("START SIZE perf only fn(int)"), after a malformed
+ * line the reader must skip.  When both threads are blocked it prints
+ *
+ *   ready PID PERF_ADDR
+ *
+ * (PERF_ADDR: an address inside the perf-map-only function) to stdout and
+ * sleeps until killed.  It lets any process ptrace it (PR_SET_PTRACER, for
+ * Yama's ptrace_scope 1).  The caller removes /tmp/perf-PID.map.  Exits 1 on
+ * a setup failure.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <stackwalk.h>
+#include <stackwalk/jit.h>
+
+#include "emit.h"
+
+#define NFNS 4
+
+static struct emit_fn fa[NFNS], fb[NFNS];
+static int arrived;
+static uint64_t perf_addr;
+
+__attribute__((noinline)) static void block_here(void)
+{
+	for (;;)
+		pause();
+}
+
+__attribute__((noinline)) static uint64_t on_leaf(uint64_t arg)
+{
+	if (__atomic_add_fetch(&arrived, 1, __ATOMIC_ACQ_REL) == 2) {
+		printf("ready %d 0x%" PRIx64 "\n", (int)getpid(), perf_addr);
+		fflush(stdout);
+	}
+	block_here();
+	return arg;
+}
+
+__attribute__((noipa)) static uint64_t run_chain(const struct emit_fn *fns, uint64_t arg)
+{
+	uint64_t (*f)(uint64_t) = (uint64_t (*)(uint64_t))(uintptr_t)fns[0].start;
+	uint64_t r = f(arg);
+	__asm__ __volatile__("" ::: "memory");
+	return r + 1;
+}
+
+static void *thread_main(void *arg)
+{
+	(void)arg;
+	run_chain(fb, 2);
+	return NULL;
+}
+
+/* Chain a: procedures with CFI instructions. */
+static int add_a(void)
+{
+	struct sw_jit_proc p[NFNS];
+	sw_jit_handle_t h;
+	for (size_t i = 0; i < NFNS; i++)
+		if (emit_proc(&fa[i], SW_JIT_UNWIND_CFI, &p[i]) != 0)
+			return -1;
+	return sw_jit_add_procs(p, NFNS, &h);
+}
+
+/* Chain b: one .eh_frame for the four, pc-relative pointers encoded for
+ * an address next to the code (the registry reads them as if the bytes
+ * were there; the GDB publisher re-encodes them). */
+static int add_b(void)
+{
+	const struct emit_fn *sorted[NFNS];
+	const char *names[NFNS];
+	sw_jit_handle_t h;
+	for (size_t i = 0; i < NFNS; i++)   /* emit_chain places the last one first */
+		sorted[i] = &fb[NFNS - 1 - i];
+	for (size_t i = 0; i < NFNS; i++)
+		names[i] = sorted[i]->name;
+	uint64_t eh_addr = sorted[0]->start - 0x10000;
+	int size = emit_eh_frame(sorted, NFNS, NULL, 0, eh_addr, SW_CFI_B_PCREL4);
+	uint8_t *eh = size > 0 ? malloc((size_t)size) : NULL;
+	if (!eh)
+		return -1;
+	size = emit_eh_frame(sorted, NFNS, eh, (size_t)size, eh_addr, SW_CFI_B_PCREL4);
+	int rc = size < 0 ? size : sw_jit_add_eh_frame(eh, (size_t)size, eh_addr, names, NFNS, &h);
+	free(eh);
+	return rc;
+}
+
+int main(void)
+{
+	struct emit_buf ba, bb;
+	struct emit_fn perf_fn;
+	struct emit_spec leaf = { .name = "perf_only", .fp = 1 };
+
+	/* Yama ptrace_scope 1: let the test's probe, gdb and gcore attach */
+	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+	/* two buffers far apart: two objects in GDB's list */
+	if (emit_buf_init(&ba, 1 << 16, 0) != 0 || emit_buf_init(&bb, 1 << 16, 0) != 0 ||
+	    emit_chain(&ba, fa, NFNS, (uint64_t)(uintptr_t)on_leaf, 0) != 0 ||
+	    emit_chain(&bb, fb, NFNS, (uint64_t)(uintptr_t)on_leaf, 0) != 0 ||
+	    emit_fn(&ba, &leaf, &perf_fn) != 0) {
+		fprintf(stderr, "jit_target: emit failed\n");
+		return 1;
+	}
+	for (size_t i = 0; i < NFNS; i++)
+		snprintf(fb[i].name, sizeof(fb[i].name), "jit_g%zu", i);
+	if (sw_jit_set_publishers(SW_JIT_PUB_GDB | SW_JIT_PUB_LIBGCC) < 0) {
+		fprintf(stderr, "jit_target: sw_jit_set_publishers failed\n");
+		return 1;
+	}
+	int rc;
+	if ((rc = add_a()) != 0 || (rc = add_b()) != 0) {
+		fprintf(stderr, "jit_target: register: %s\n", sw_strerror(rc));
+		return 1;
+	}
+
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		return 1;
+	}
+	fprintf(f, "not a perf map line\n%" PRIx64 " %" PRIx64 " perf only fn(int)\n",
+		perf_fn.start, perf_fn.end - perf_fn.start);
+	fclose(f);
+	perf_addr = perf_fn.start + 1;
+
+	pthread_t t;
+	if (pthread_create(&t, NULL, thread_main, NULL) != 0) {
+		fprintf(stderr, "jit_target: pthread_create failed\n");
+		return 1;
+	}
+	run_chain(fa, 1);
+	return 0;
+}
