@@ -20,7 +20,9 @@
  * loaded) and V8 with --gdbjit.  Every object is copied out of the target
  * and becomes a module (sw_rs_add_image_module, SW_MOD_JIT) named
  * "[jit] " + its first named STT_FUNC symbol, or "[jit] 0xADDR" (the start
- * of its code) when it has none.
+ * of its code) when it has none.  Its sections carry their addresses in
+ * the target (bias 0); the symbols of an ET_REL object, relative to their
+ * sections, are made addresses in our copy, as GDB does (rel_to_abs).
  *
  * Nothing read from the target is trusted.  A live target keeps running
  * while we read (sw_as_attach lets it go once its threads are copied), so
@@ -177,9 +179,41 @@ static int first_func_cb(void *arg, const struct sw_elf_sym *sym)
 }
 
 /*
+ * An ET_REL object of the JIT interface (stackwalk's, LLVM's, V8's) has its
+ * sections at their addresses in the target but its symbols relative to
+ * their sections, as in any relocatable object; GDB adds the section's
+ * address (a JIT object's sections are never relocated further).  Do the
+ * same to our copy, once: every symbol of an allocated section gets its
+ * address, and the object becomes ET_EXEC, whose symbols are addresses, so
+ * the module's symbol lookups (bias 0) need no special case.
+ */
+static void rel_to_abs(const struct sw_elf *elf, void *image)
+{
+	for (size_t i = 1; i < elf->shnum; i++) {
+		struct sw_elf_section tab;
+		if (sw_elf_section(elf, (unsigned)i, &tab) != 0 || tab.type != SHT_SYMTAB ||
+		    !tab.data || tab.entsize != sizeof(Elf64_Sym))
+			continue;
+		uint8_t *at = (uint8_t *)image + tab.offset;
+		for (uint64_t off = 0; off + sizeof(Elf64_Sym) <= tab.size; off += sizeof(Elf64_Sym)) {
+			Elf64_Sym sym;
+			memcpy(&sym, at + off, sizeof(sym));   /* sh_offset may be unaligned */
+			struct sw_elf_section sec;
+			if (sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE ||
+			    sw_elf_section(elf, sym.st_shndx, &sec) != 0 || !(sec.flags & SHF_ALLOC))
+				continue;
+			sym.st_value += sec.addr;
+			memcpy(at + off, &sym, sizeof(sym));
+		}
+	}
+	uint16_t type = ET_EXEC;
+	memcpy((uint8_t *)image + offsetof(Elf64_Ehdr, e_type), &type, sizeof(type));
+}
+
+/*
  * Look at the object c->image: the range of its executable sections
  * (every ALLOC + EXECINSTR section with an address and a size) and its
- * name.  Returns 0, SW_ENOTELF (not an ELF image we can read) or
+ * name; an ET_REL object's symbols become addresses (rel_to_abs).  Returns 0, SW_ENOTELF (not an ELF image we can read) or
  * SW_ENOTFOUND (no code).
  */
 static int cand_inspect(struct cand *c)
@@ -207,6 +241,8 @@ static int cand_inspect(struct cand *c)
 		return SW_ENOTFOUND;
 	c->lo = lo;
 	c->hi = hi;
+	if (elf.ehdr->e_type == ET_REL)
+		rel_to_abs(&elf, c->image);
 	struct first_func f = { c->name, sizeof(c->name), false };
 	if (symtab)
 		sw_elf_foreach_sym(&elf, symtab, first_func_cb, &f);
