@@ -294,19 +294,21 @@ static size_t cand_disjoint(struct cand *v, size_t n, struct tally *t)
 
 static void tally_warn(struct sw_addr_space *as, const struct tally *t)
 {
-	static const char *const what[T_KINDS] = {
-		[T_UNREADABLE] = "could not be read",
-		[T_BAD_SIZE] = "had a size out of bounds (at most a header, or over 64 MiB)",
-		[T_NOT_ELF] = "were not ELF images",
-		[T_NO_CODE] = "had no executable section",
-		[T_OVERLAP] = "overlapped the code of a newer JIT object (left out)",
-		[T_OVER_TOTAL] = "were past the limit of 512 MiB of JIT objects (left out)",
-		[T_REJECTED] = "were refused (see the warning before)",
+	/* why, and whether the address is the code's (else the entry's) */
+	static const struct { const char *why; bool code; } what[T_KINDS] = {
+		[T_UNREADABLE] = { "its bytes cannot be read", false },
+		[T_BAD_SIZE] = { "a size of at most an ELF header, or over 64 MiB", false },
+		[T_NOT_ELF] = { "not an ELF image", false },
+		[T_NO_CODE] = { "no executable section", false },
+		[T_OVERLAP] = { "its code overlaps a newer object's", true },
+		[T_OVER_TOTAL] = { "past 512 MiB of JIT objects in all", false },
+		[T_REJECTED] = { "refused (see above)", true },
 	};
 	for (int k = 0; k < T_KINDS; k++)
 		if (t->count[k])
-			sw_rs_warn(as, "GDB JIT interface: %zu object%s %s (the first: 0x%" PRIx64 ")",
-				   t->count[k], t->count[k] == 1 ? "" : "s", what[k], t->first[k]);
+			sw_rs_warn(as, "GDB JIT interface: %zu object%s left out: %s (the first %s 0x%"
+				   PRIx64 ")", t->count[k], t->count[k] == 1 ? "" : "s", what[k].why,
+				   what[k].code ? "at" : "entry:", t->first[k]);
 }
 
 /*

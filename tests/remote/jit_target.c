@@ -2,7 +2,7 @@
  * jit_target: a process with JIT frames on its stacks, for the remote
  * walks of tests/scripts/remote_jit.sh (attach, gcore, gdb).
  *
- *   jit_target
+ *   jit_target [corrupt]
  *
  * Two chains of generated x86-64 code (tests/jit/emit.c: shapes with and
  * without a frame pointer, saved registers, frames of every size, so a
@@ -23,13 +23,24 @@
  *   ready PID PERF_ADDR
  *
  * (PERF_ADDR: an address inside the perf-map-only function) to stdout and
- * sleeps until killed.  It lets any process ptrace it (PR_SET_PTRACER, for
+ * sleeps until killed.
+ *
+ * With `corrupt`, entries no JIT would write are appended to the GDB JIT
+ * list after the two real objects (a reader must skip each with a
+ * warning and still add the real ones): a size of 0, a size of 1 TiB, an
+ * object at an unmapped address, an object that is not ELF, a second entry
+ * for the first real object (its code overlaps), and the last entry's
+ * next pointer back to the first entry (a cycle: GDB itself would loop, so
+ * the test keeps GDB away from this one); and the perf map has a line of
+ * 5000 bytes before the function's, which is 0x-prefixed and has no
+ * newline.  It lets any process ptrace it (PR_SET_PTRACER, for
  * Yama's ptrace_scope 1).  The caller removes /tmp/perf-PID.map.  Exits 1 on
  * a setup failure.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +52,7 @@
 #include <stackwalk/jit.h>
 
 #include "emit.h"
+#include "gdb_jit.h"
 
 #define NFNS 4
 
@@ -113,8 +125,39 @@ static int add_b(void)
 	return rc;
 }
 
-int main(void)
+/* `corrupt`: the bad entries of the header comment, after the tail. */
+static void corrupt_list(void)
 {
+	static struct jit_code_entry bad[5];
+	static char garbage[4096];
+	struct jit_code_entry *first = __jit_debug_descriptor.first_entry, *tail = first;
+
+	while (tail->next_entry)
+		tail = tail->next_entry;
+	memset(garbage, 0x41, sizeof(garbage));
+	bad[0].symfile_addr = garbage;                  /* size 0 */
+	bad[1].symfile_addr = garbage;
+	bad[1].symfile_size = 1ull << 40;               /* 1 TiB */
+	bad[2].symfile_addr = (const char *)16;         /* unmapped */
+	bad[2].symfile_size = 4096;
+	bad[3].symfile_addr = garbage;                  /* not ELF */
+	bad[3].symfile_size = sizeof(garbage);
+	bad[4].symfile_addr = first->symfile_addr;      /* the first object again */
+	bad[4].symfile_size = first->symfile_size;
+	for (size_t i = 0; i < 5; i++) {
+		bad[i].prev_entry = i ? &bad[i - 1] : tail;
+		bad[i].next_entry = i + 1 < 5 ? &bad[i + 1] : first;   /* the cycle */
+	}
+	tail->next_entry = &bad[0];
+}
+
+int main(int argc, char **argv)
+{
+	bool corrupt = argc == 2 && strcmp(argv[1], "corrupt") == 0;
+	if (argc > 2 || (argc == 2 && !corrupt)) {
+		fprintf(stderr, "usage: jit_target [corrupt]\n");
+		return 1;
+	}
 	struct emit_buf ba, bb;
 	struct emit_fn perf_fn;
 	struct emit_spec leaf = { .name = "perf_only", .fp = 1 };
@@ -141,6 +184,9 @@ int main(void)
 		return 1;
 	}
 
+	if (corrupt)
+		corrupt_list();
+
 	char path[64];
 	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
 	FILE *f = fopen(path, "w");
@@ -148,8 +194,17 @@ int main(void)
 		perror(path);
 		return 1;
 	}
-	fprintf(f, "not a perf map line\n%" PRIx64 " %" PRIx64 " perf only fn(int)\n",
-		perf_fn.start, perf_fn.end - perf_fn.start);
+	fprintf(f, "not a perf map line\n");
+	if (corrupt) {
+		/* a line too long, then the function's, 0x-prefixed, no newline */
+		for (int i = 0; i < 5000; i++)
+			fputc('a', f);
+		fprintf(f, "\n0x%" PRIx64 " 0x%" PRIx64 " perf only fn(int)",
+			perf_fn.start, perf_fn.end - perf_fn.start);
+	} else {
+		fprintf(f, "%" PRIx64 " %" PRIx64 " perf only fn(int)\n",
+			perf_fn.start, perf_fn.end - perf_fn.start);
+	}
 	fclose(f);
 	perf_addr = perf_fn.start + 1;
 

@@ -21,12 +21,18 @@
 #              perf map line is a warning
 #   gdb        gdb -p's `thread apply all bt` (gdb reads the JIT interface
 #              too) lists the same PCs per thread
+#   corrupt    a second target appends bad entries to its JIT list (sizes
+#              0 and 1 TiB, an unmapped object, a non-ELF one, the first
+#              object again) ending in a cycle, and a 5000-byte perf map
+#              line: each is a warning, the two real objects and the
+#              perf map's name (0x-prefixed, last line without newline)
+#              are still there
 #   no-jit     with SW_AS_NO_JIT: no JIT module, no JIT name
 #   core       gcore of the target, opened with sw_as_open_core: the same
 #              PCs and names per thread as the attach (skipped with a
 #              message when the library has no core reader yet)
 #
-# MODE quick (ASan build): the attach part only.  The target is killed on
+# MODE quick (ASan build): attach and corrupt only.  The target is killed on
 # exit (trap).  Output: PASS/FAIL/SKIP lines, then "N passed, N failed".
 set -uo pipefail
 # shellcheck source=tests/lib.sh
@@ -210,6 +216,43 @@ if grep -q "^name $perf_addr perf only fn(int)+0x1$" "$log"; then ok "attach: pe
 	grep "^name" "$log" | sed 's/^/       /'; bad "attach: the perf map names $perf_addr 'perf only fn(int)'"; fi
 if grep -q "^warning perf map .*perf-$pid.map: 1 line not" "$log"; then ok "attach: perf map bad line warned"; else
 	grep "^warning" "$log" | sed 's/^/       /'; bad "attach: no warning about the malformed perf map line"; fi
+
+# ---------------------------------------------------------------- corrupt
+# a second target whose GDB JIT list has bad entries appended and loops
+# back (jit_target.c `corrupt`), and whose perf map has a line too long
+"$out/jit_target" corrupt >"$out/corrupt.out" 2>&1 </dev/null &
+cpid=$!
+for ((i = 0; i < 600; i++)); do
+	grep -q "^ready " "$out/corrupt.out" && break
+	kill -0 "$cpid" 2>/dev/null || break
+	sleep 0.1
+done
+read -r _ _ caddr < <(grep "^ready " "$out/corrupt.out") || true
+if [[ -z ${caddr:-} ]]; then
+	bad "corrupt: jit_target corrupt did not get ready" "$out/corrupt.out"
+else
+	log=$out/corrupt.log
+	t_timeout 120 "$out/probe" attach "$cpid" "$caddr" >"$log" 2>&1
+	rc=$?
+	nwarn=0
+	for w in "the list loops back to entry" "1 object left out: its bytes cannot be read" \
+		"2 objects left out: a size of at most an ELF header, or over 64 MiB" \
+		"1 object left out: not an ELF image" "1 object left out: its code overlaps" \
+		"perf-$cpid.map: 2 lines not"; do
+		grep -qF "$w" "$log" && nwarn=$((nwarn + 1))
+	done
+	njit=$(grep -c "^jitmod .* \[jit\] jit_[fg][0-9]$" "$log")
+	if ((rc == 0 && njit == 2 && nwarn == 6)) &&
+		grep -q "^name $caddr perf only fn(int)+0x1$" "$log" &&
+		[[ $(names "$log" "$cpid") == *"jit_f3 jit_f2 jit_f1 jit_f0 run_chain main "* ]]; then
+		ok "corrupt: bad entries and a cycle skipped with warnings, the real objects kept"
+	else
+		bad "corrupt: exit $rc, $njit JIT modules, $nwarn of 6 warnings" "$log"
+	fi
+fi
+kill -9 "$cpid" 2>/dev/null
+wait "$cpid" 2>/dev/null
+rm -f "/tmp/perf-$cpid.map"
 
 if [[ $mode == quick ]]; then
 	t_finish
