@@ -267,6 +267,8 @@ static int cand_cmp(const void *a, const void *b)
  */
 static size_t cand_disjoint(struct cand *v, size_t n, struct tally *t)
 {
+	if (n < 2)
+		return n;   /* also: v may be NULL (qsort must not see it) */
 	qsort(v, n, sizeof(*v), cand_cmp);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
