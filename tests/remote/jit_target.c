@@ -2,7 +2,7 @@
  * jit_target: a process with JIT frames on its stacks, for the remote
  * walks of tests/scripts/remote_jit.sh (attach, gcore, gdb).
  *
- *   jit_target [corrupt]
+ *   jit_target [corrupt|churn]
  *
  * Two chains of generated x86-64 code (tests/jit/emit.c: shapes with and
  * without a frame pointer, saved registers, frames of every size, so a
@@ -33,7 +33,12 @@
  * next pointer back to the first entry (a cycle: GDB itself would loop, so
  * the test keeps GDB away from this one); and the perf map has a line of
  * 5000 bytes before the function's, which is 0x-prefixed and has no
- * newline.  It lets any process ptrace it (PR_SET_PTRACER, for
+ * newline.
+ *
+ * With `churn`, a third thread registers and removes a one-procedure
+ * chunk ("churn_fn") in a loop for as long as the process lives: GDB's
+ * list changes under a reader (objects built, linked, unlinked, freed and
+ * their memory reused) while the two chains stay.  It lets any process ptrace it (PR_SET_PTRACER, for
  * Yama's ptrace_scope 1).  The caller removes /tmp/perf-PID.map.  Exits 1 on
  * a setup failure.
  */
@@ -125,6 +130,21 @@ static int add_b(void)
 	return rc;
 }
 
+/* `churn`: register and remove churn_fn forever. */
+static void *churn_main(void *arg)
+{
+	const struct emit_fn *fn = arg;
+	struct sw_jit_proc p;
+	if (emit_proc(fn, SW_JIT_UNWIND_CFI, &p) != 0)
+		return NULL;
+	for (;;) {
+		sw_jit_handle_t h;
+		if (sw_jit_add_procs(&p, 1, &h) == 0)
+			sw_jit_remove(h);
+	}
+	return NULL;
+}
+
 /* `corrupt`: the bad entries of the header comment, after the tail. */
 static void corrupt_list(void)
 {
@@ -154,8 +174,9 @@ static void corrupt_list(void)
 int main(int argc, char **argv)
 {
 	bool corrupt = argc == 2 && strcmp(argv[1], "corrupt") == 0;
-	if (argc > 2 || (argc == 2 && !corrupt)) {
-		fprintf(stderr, "usage: jit_target [corrupt]\n");
+	bool churn = argc == 2 && strcmp(argv[1], "churn") == 0;
+	if (argc > 2 || (argc == 2 && !corrupt && !churn)) {
+		fprintf(stderr, "usage: jit_target [corrupt|churn]\n");
 		return 1;
 	}
 	struct emit_buf ba, bb;
@@ -208,7 +229,15 @@ int main(int argc, char **argv)
 	fclose(f);
 	perf_addr = perf_fn.start + 1;
 
+	static struct emit_buf bc;
+	static struct emit_fn churn_fn;
+	struct emit_spec cs = { .name = "churn_fn", .fp = 1 };
 	pthread_t t;
+	if (churn && (emit_buf_init(&bc, 1 << 16, 0) != 0 || emit_fn(&bc, &cs, &churn_fn) != 0 ||
+		      pthread_create(&t, NULL, churn_main, &churn_fn) != 0)) {
+		fprintf(stderr, "jit_target: churn setup failed\n");
+		return 1;
+	}
 	if (pthread_create(&t, NULL, thread_main, NULL) != 0) {
 		fprintf(stderr, "jit_target: pthread_create failed\n");
 		return 1;

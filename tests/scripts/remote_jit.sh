@@ -28,12 +28,16 @@
 #              line: each is a warning, the two real objects and the
 #              perf map's name (0x-prefixed, last line without newline)
 #              are still there
+#   churn      a third target registers and removes code in a loop in a
+#              third thread (GDB's list changes while it is read): 20
+#              attaches (5 in quick mode) neither crash nor hang, and each
+#              walks the main thread through its JIT chain
 #   no-jit     with SW_AS_NO_JIT: no JIT module, no JIT name
 #   core       gcore of the target, opened with sw_as_open_core: the same
 #              PCs and names per thread as the attach (skipped with a
 #              message when the library has no core reader yet)
 #
-# MODE quick (ASan build): attach and corrupt only.  The target is killed on
+# MODE quick (ASan build): attach, corrupt and churn only.  The target is killed on
 # exit (trap).  Output: PASS/FAIL/SKIP lines, then "N passed, N failed".
 set -uo pipefail
 # shellcheck source=tests/lib.sh
@@ -165,15 +169,19 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+# wait_ready PID FILE: until FILE has the "ready" line or PID is gone (a
+# hang guard only: 60 s at most); prints its perf-map-only address
+wait_ready() {
+	for ((i = 0; i < 600; i++)); do
+		grep -q "^ready " "$2" && break
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	sed -n 's/^ready [0-9]* //p' "$2"
+}
 "$out/jit_target" >"$out/target.out" 2>&1 </dev/null &
 pid=$!
-# hang guard only: wait up to 60 s for "ready"
-for ((i = 0; i < 600; i++)); do
-	grep -q "^ready " "$out/target.out" && break
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.1
-done
-read -r _ _ perf_addr < <(grep "^ready " "$out/target.out") || true
+perf_addr=$(wait_ready "$pid" "$out/target.out")
 [[ -n ${perf_addr:-} ]] || { cat "$out/target.out"; t_abort "jit_target did not get ready"; }
 
 # frames LOG TID: "PC NAME" per frame of thread TID in a probe log
@@ -223,12 +231,7 @@ if grep -q "^warning perf map .*perf-$pid.map: 1 line not" "$log"; then ok "atta
 # back (jit_target.c `corrupt`), and whose perf map has a line too long
 "$out/jit_target" corrupt >"$out/corrupt.out" 2>&1 </dev/null &
 cpid=$!
-for ((i = 0; i < 600; i++)); do
-	grep -q "^ready " "$out/corrupt.out" && break
-	kill -0 "$cpid" 2>/dev/null || break
-	sleep 0.1
-done
-read -r _ _ caddr < <(grep "^ready " "$out/corrupt.out") || true
+caddr=$(wait_ready "$cpid" "$out/corrupt.out")
 if [[ -z ${caddr:-} ]]; then
 	bad "corrupt: jit_target corrupt did not get ready" "$out/corrupt.out"
 else
@@ -250,6 +253,29 @@ else
 	else
 		bad "corrupt: exit $rc, $njit JIT modules, $nwarn of 6 warnings" "$log"
 	fi
+fi
+{ kill -9 "$cpid"; wait "$cpid"; } 2>/dev/null
+rm -f "/tmp/perf-$cpid.map"
+
+# ---------------------------------------------------------------- churn
+# a third target whose third thread registers and removes code in a loop:
+# GDB's list changes (objects freed, memory reused) while we read it
+"$out/jit_target" churn >"$out/churn.out" 2>&1 </dev/null &
+cpid=$!
+caddr=$(wait_ready "$cpid" "$out/churn.out")
+if [[ -z $caddr ]]; then
+	bad "churn: jit_target churn did not get ready" "$out/churn.out"
+else
+	n=$([[ $mode == quick ]] && echo 5 || echo 20)
+	good=0
+	for ((k = 0; k < n; k++)); do
+		log=$out/churn-$k.log
+		t_timeout 120 "$out/probe" attach "$cpid" >"$log" 2>&1 || break
+		[[ $(names "$log" "$cpid") == *"jit_f3 jit_f2 jit_f1 jit_f0 run_chain main "* ]] || break
+		good=$((good + 1))
+	done
+	if ((good == n)); then ok "churn: $n attaches while the list changes, the chains walked each time"; else
+		bad "churn: attach $((good + 1)) of $n" "$log"; fi
 fi
 { kill -9 "$cpid"; wait "$cpid"; } 2>/dev/null
 rm -f "/tmp/perf-$cpid.map"
