@@ -20,9 +20,10 @@
  * loaded) and V8 with --gdbjit.  Every object is copied out of the target
  * and becomes a module (sw_rs_add_image_module, SW_MOD_JIT) named
  * "[jit] " + its first named STT_FUNC symbol, or "[jit] 0xADDR" (the start
- * of its code) when it has none.  Its sections carry their addresses in
- * the target (bias 0); the symbols of an ET_REL object, relative to their
- * sections, are made addresses in our copy, as GDB does (rel_to_abs).
+ * of its code) when it has none, over the range of its ALLOC + EXECINSTR
+ * sections.  Its sections carry their addresses in the target (bias 0);
+ * the symbols of an ET_REL object, relative to their sections, are made
+ * addresses in our copy, as GDB does (rel_to_abs).
  *
  * Nothing read from the target is trusted.  A live target keeps running
  * while we read (sw_as_attach lets it go once its threads are copied), so
@@ -30,9 +31,10 @@
  * into garbage, an object half rewritten.  So: the walk stops at the first
  * entry it cannot read, at a cycle (every entry address is remembered),
  * after JIT_MAX_ENTRIES entries; an object larger than JIT_MAX_OBJECT, or
- * past JIT_MAX_TOTAL bytes in all, is left out; an object that is not an
- * ELF image with code is left out; each failure is a warning (one per
- * kind, with a count).  Two objects whose code ranges overlap (stackwalk's
+ * past JIT_MAX_TOTAL bytes in all, is left out; so is an object that is
+ * not an ELF image of our machine with code, or whose code spans more
+ * than JIT_MAX_CODE (it would hide the modules under it); each failure is
+ * a warning (one per kind, with a count).  Two objects whose code ranges overlap (stackwalk's
  * publisher registers a group's new object before it withdraws the old
  * one; a freed object's stale copy) are not both added: the one nearer
  * the head of the list wins, as new entries go to the head.
@@ -53,13 +55,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "remote/remote.h"
 
 /* Bounds on what the target may make us do. */
 #define JIT_MAX_ENTRIES 1000000u        /* entries walked */
 #define JIT_MAX_OBJECT (64u << 20)      /* bytes of one object */
 #define JIT_MAX_TOTAL (512u << 20)      /* bytes of all objects */
+#define JIT_MAX_CODE (1ull << 30)       /* bytes of one object's code range */
 #define JIT_NAME_MAX 200                /* bytes of a symbol name kept in a module name */
+#define JIT_READ_PIECE 4096             /* see read_object */
 
 #define PERF_LINE_MAX 4096              /* longer lines are skipped */
 #define PERF_MAX_ENTRIES (16u << 20)    /* lines read from one map */
@@ -132,7 +137,9 @@ static int seen_add(struct seen *s, uint64_t a)
 
 /* An object copied out of the target, before it is added. */
 struct cand {
-	uint64_t lo, hi;        /* its executable sections' range */
+	uint64_t lo, hi;        /* its executable sections' range: the module's
+				 * (given to sw_rs_add_image_module, which would
+				 * also count sections at 0 or not ALLOC) */
 	size_t idx;             /* its position in the list (0: the head) */
 	void *image;            /* malloc'd; NULL once handed on or freed */
 	size_t size;
@@ -141,10 +148,13 @@ struct cand {
 
 /* Failures counted per kind; one warning each at the end. */
 enum {
-	T_UNREADABLE,           /* object bytes not readable */
+	T_UNREADABLE,           /* object bytes not readable (0: cand_inspect
+				 * returns the others, 0 when it keeps one) */
 	T_BAD_SIZE,             /* symfile_size out of bounds */
 	T_NOT_ELF,              /* not an ELF image */
 	T_NO_CODE,              /* no executable section */
+	T_MACHINE,              /* for another machine */
+	T_BIG_CODE,             /* code range over JIT_MAX_CODE */
 	T_OVERLAP,              /* code overlaps a newer object's */
 	T_OVER_TOTAL,           /* past JIT_MAX_TOTAL */
 	T_REJECTED,             /* refused by sw_rs_add_image_module */
@@ -213,14 +223,16 @@ static void rel_to_abs(const struct sw_elf *elf, void *image)
 /*
  * Look at the object c->image: the range of its executable sections
  * (every ALLOC + EXECINSTR section with an address and a size) and its
- * name; an ET_REL object's symbols become addresses (rel_to_abs).  Returns 0, SW_ENOTELF (not an ELF image we can read) or
- * SW_ENOTFOUND (no code).
+ * name; an ET_REL object's symbols become addresses (rel_to_abs).
+ * Returns 0 or the T_* kind it is left out for.
  */
 static int cand_inspect(struct cand *c)
 {
 	struct sw_elf elf;
 	if (sw_elf_open_mem(&elf, c->image, c->size) != 0)
-		return SW_ENOTELF;
+		return T_NOT_ELF;
+	if (elf.ehdr->e_machine != SW_ARCH_ELF_MACHINE)
+		return T_MACHINE;
 	uint64_t lo = UINT64_MAX, hi = 0;
 	unsigned symtab = 0;
 	for (size_t i = 1; i < elf.shnum; i++) {
@@ -238,7 +250,9 @@ static int cand_inspect(struct cand *c)
 			hi = s.addr + s.size;
 	}
 	if (lo >= hi)
-		return SW_ENOTFOUND;
+		return T_NO_CODE;
+	if (hi - lo > JIT_MAX_CODE)
+		return T_BIG_CODE;   /* garbage that would hide every module */
 	c->lo = lo;
 	c->hi = hi;
 	if (elf.ehdr->e_type == ET_REL)
@@ -302,6 +316,8 @@ static void tally_warn(struct sw_addr_space *as, const struct tally *t)
 		[T_BAD_SIZE] = { "a size of at most an ELF header, or over 64 MiB", false },
 		[T_NOT_ELF] = { "not an ELF image", false },
 		[T_NO_CODE] = { "no executable section", false },
+		[T_MACHINE] = { "an object for another machine", false },
+		[T_BIG_CODE] = { "a code range over 1 GiB", false },
 		[T_OVERLAP] = { "its code overlaps a newer object's", true },
 		[T_OVER_TOTAL] = { "past 512 MiB of JIT objects in all", false },
 		[T_REJECTED] = { "refused (see above)", true },
@@ -311,6 +327,28 @@ static void tally_warn(struct sw_addr_space *as, const struct tally *t)
 			sw_rs_warn(as, "GDB JIT interface: %zu object%s left out: %s (the first %s 0x%"
 				   PRIx64 ")", t->count[k], t->count[k] == 1 ? "" : "s", what[k].why,
 				   what[k].code ? "at" : "entry:", t->first[k]);
+}
+
+/*
+ * Copy [addr, addr + size) of the target: at once, else in pieces that end
+ * at JIT_READ_PIECE boundaries (a core keeps memory in segments, and an
+ * object may straddle two).  Returns 0 or SW_EMEMORY.
+ */
+static int read_object(const struct sw_addr_space *as, uint64_t addr, uint8_t *buf, size_t size)
+{
+	if (sw_as_read(as, addr, buf, size) == 0)
+		return 0;
+	if (size <= JIT_READ_PIECE)
+		return SW_EMEMORY;
+	for (size_t done = 0; done < size;) {
+		size_t n = JIT_READ_PIECE - (size_t)((addr + done) % JIT_READ_PIECE);
+		if (n > size - done)
+			n = size - done;
+		if (sw_as_read(as, addr + done, buf + done, n) != 0)
+			return SW_EMEMORY;
+		done += n;
+	}
+	return 0;
 }
 
 /*
@@ -396,7 +434,7 @@ static int load_gdb_jit(struct sw_addr_space *as)
 			oom = true;
 			break;
 		}
-		if (sw_as_read(as, e.symfile_addr, c->image, c->size) != 0) {
+		if (read_object(as, e.symfile_addr, c->image, c->size) != 0) {
 			free(c->image);
 			tally(&t, T_UNREADABLE, prev);
 			continue;
@@ -404,7 +442,7 @@ static int load_gdb_jit(struct sw_addr_space *as)
 		rc = cand_inspect(c);
 		if (rc != 0) {
 			free(c->image);
-			tally(&t, rc == SW_ENOTELF ? T_NOT_ELF : T_NO_CODE, prev);
+			tally(&t, rc, prev);
 			continue;
 		}
 		total += c->size;
@@ -419,8 +457,8 @@ static int load_gdb_jit(struct sw_addr_space *as)
 	int added = 0;
 	for (size_t i = 0; i < n; i++) {
 		/* the image is the module's now, or freed */
-		int rc = sw_rs_add_image_module(as, 0, 0, 0, v[i].name, v[i].image, v[i].size,
-						SW_MOD_JIT);
+		int rc = sw_rs_add_image_module(as, v[i].lo, v[i].hi, 0, v[i].name, v[i].image,
+						v[i].size, SW_MOD_JIT);
 		if (rc == 0)
 			added++;
 		else if (rc == SW_EINVAL)
