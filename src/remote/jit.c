@@ -189,13 +189,67 @@ static int first_func_cb(void *arg, const struct sw_elf_sym *sym)
 }
 
 /*
+ * Apply the relocations of SHT_RELA section `rs` to the bytes of our copy
+ * of the section they are for (rel_to_abs: symbols are addresses by now).
+ * LLVM's objects need it: the object handed to the JIT interface is the
+ * compiler's, its section addresses set to where the sections were loaded
+ * but their bytes as compiled, so .eh_frame's pc-relative pointers are
+ * still relocations (R_X86_64_PC32 against .text).  The relocation types
+ * of data on x86-64 are applied (64, PC32, PC64, 32, 32S); others, and any
+ * that would write outside the section, are skipped.
+ */
+static void apply_rela(const struct sw_elf *elf, void *image, const struct sw_elf_section *rs)
+{
+	struct sw_elf_section to, tab;
+	if (rs->entsize != sizeof(Elf64_Rela) || !rs->data ||
+	    sw_elf_section(elf, rs->info, &to) != 0 || !(to.flags & SHF_ALLOC) || !to.data ||
+	    sw_elf_section(elf, rs->link, &tab) != 0 || tab.type != SHT_SYMTAB || !tab.data)
+		return;
+	uint8_t *bytes = (uint8_t *)image + to.offset;
+	const uint8_t *syms = (const uint8_t *)image + tab.offset;
+	for (uint64_t off = 0; off + sizeof(Elf64_Rela) <= rs->size; off += sizeof(Elf64_Rela)) {
+		Elf64_Rela r;
+		memcpy(&r, (const uint8_t *)image + rs->offset + off, sizeof(r));
+		uint64_t si = ELF64_R_SYM(r.r_info), sv = 0;
+		if (si) {
+			Elf64_Sym sym;
+			if (si >= tab.size / sizeof(Elf64_Sym))
+				continue;
+			memcpy(&sym, syms + si * sizeof(Elf64_Sym), sizeof(sym));
+			if (sym.st_shndx == SHN_UNDEF)
+				continue;   /* outside the object: leave it */
+			sv = sym.st_value;
+		}
+		uint64_t v = sv + (uint64_t)r.r_addend;
+		uint64_t p = to.addr + r.r_offset;
+		unsigned width;
+		switch (ELF64_R_TYPE(r.r_info)) {
+		case R_X86_64_64: width = 8; break;
+		case R_X86_64_PC64: width = 8; v -= p; break;
+		case R_X86_64_PC32: width = 4; v -= p; break;
+		case R_X86_64_32: case R_X86_64_32S: width = 4; break;
+		default: continue;
+		}
+		if (r.r_offset > to.size || width > to.size - r.r_offset)
+			continue;
+		if (width == 8) {
+			memcpy(bytes + r.r_offset, &v, 8);
+		} else {
+			uint32_t v32 = (uint32_t)v;
+			memcpy(bytes + r.r_offset, &v32, 4);
+		}
+	}
+}
+
+/*
  * An ET_REL object of the JIT interface (stackwalk's, LLVM's, V8's) has its
  * sections at their addresses in the target but its symbols relative to
  * their sections, as in any relocatable object; GDB adds the section's
  * address (a JIT object's sections are never relocated further).  Do the
  * same to our copy, once: every symbol of an allocated section gets its
- * address, and the object becomes ET_EXEC, whose symbols are addresses, so
- * the module's symbol lookups (bias 0) need no special case.
+ * address, the relocations of allocated sections are applied with those
+ * (apply_rela), and the object becomes ET_EXEC, whose symbols are
+ * addresses, so the module's lookups (bias 0) need no special case.
  */
 static void rel_to_abs(const struct sw_elf *elf, void *image)
 {
@@ -215,6 +269,11 @@ static void rel_to_abs(const struct sw_elf *elf, void *image)
 			sym.st_value += sec.addr;
 			memcpy(at + off, &sym, sizeof(sym));
 		}
+	}
+	for (size_t i = 1; i < elf->shnum; i++) {
+		struct sw_elf_section rs;
+		if (sw_elf_section(elf, (unsigned)i, &rs) == 0 && rs.type == SHT_RELA)
+			apply_rela(elf, image, &rs);
 	}
 	uint16_t type = ET_EXEC;
 	memcpy((uint8_t *)image + offsetof(Elf64_Ehdr, e_type), &type, sizeof(type));

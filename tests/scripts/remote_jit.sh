@@ -32,6 +32,10 @@
 #              third thread (GDB's list changes while it is read): 20
 #              attaches (5 in quick mode) neither crash nor hang, and each
 #              walks the main thread through its JIT chain
+#   lli        LLVM's lli (ORC) running a C program compiled to IR without
+#              frame pointers, blocked in pause(): its object (ET_REL,
+#              .eh_frame with relocations) names lli_leaf, lli_mid x3 and
+#              main, and the steps out of them use its CFI (SW_SRC_JIT)
 #   no-jit     with SW_AS_NO_JIT: no JIT module, no JIT name
 #   core       gcore of the target, opened with sw_as_open_core: the same
 #              PCs and names per thread as the attach (skipped with a
@@ -320,6 +324,65 @@ if ! grep -q "^jitmod" "$log" && ! grep -q " jit_[fg][0-9] " "$log" &&
 	ok "SW_AS_NO_JIT: no JIT module, no JIT name"
 else
 	bad "SW_AS_NO_JIT: no JIT module, no JIT name" "$log"
+fi
+
+# ---------------------------------------------------------------- lli
+# another JIT: LLVM's lli (ORC) publishes each object it compiles, as the
+# compiler wrote it (ET_REL, .eh_frame still with its relocations), its
+# section addresses set to where it loaded them
+if ! command -v lli >/dev/null || ! command -v clang >/dev/null; then
+	skip lli "lli or clang not installed (Debian packages llvm, clang)"
+else
+	cat >"$out/lli_prog.c" <<'EOF'
+#include <stdio.h>
+#include <unistd.h>
+__attribute__((noinline)) void lli_leaf(void)
+{
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+__attribute__((noinline)) void lli_mid(int n)
+{
+	if (n > 0)
+		lli_mid(n - 1);
+	else
+		lli_leaf();
+	__asm__ volatile("");
+}
+int main(void)
+{
+	lli_mid(2);
+	return 0;
+}
+EOF
+	if ! clang -O2 -fomit-frame-pointer -S -emit-llvm "$out/lli_prog.c" -o "$out/lli_prog.ll" \
+		>"$logs/lli-build.log" 2>&1; then
+		bad "lli: clang -emit-llvm" "$logs/lli-build.log"
+	else
+		lli "$out/lli_prog.ll" >"$out/lli.out" 2>&1 </dev/null &
+		lpid=$!
+		for ((i = 0; i < 600; i++)); do
+			grep -q "^ready" "$out/lli.out" && break
+			kill -0 "$lpid" 2>/dev/null || break
+			sleep 0.1
+		done
+		log=$out/lli.log
+		t_timeout 120 "$out/probe" attach "$lpid" >"$log" 2>&1
+		# the JIT frames found with the objects' CFI (source 7: SW_SRC_JIT)
+		# (up to the JIT's main, before lli's own)
+		got=$(awk '$1 == "frame" && $3 ~ /^(lli_|main$)/ { printf "%s/%s ", $3, $4 }
+			$1 == "frame" && $3 == "main" { exit }' "$log")
+		want="lli_leaf/src=1 lli_mid/src=7 lli_mid/src=7 lli_mid/src=7 main/src=7 "
+		if [[ $got == "$want" ]] && grep -q "^jitmod .* \[jit\] lli_" "$log"; then
+			ok "lli: LLVM's JIT frames named and unwound with their relocated CFI"
+		else
+			echo "       want: $want"; echo "       got:  $got"
+			bad "lli: LLVM's JIT frames named and unwound with their relocated CFI" "$log"
+		fi
+		{ kill -9 "$lpid"; wait "$lpid"; } 2>/dev/null
+	fi
 fi
 
 # ---------------------------------------------------------------- core
