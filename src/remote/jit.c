@@ -28,16 +28,19 @@
  * Nothing read from the target is trusted.  A live target keeps running
  * while we read (sw_as_attach lets it go once its threads are copied), so
  * the list may change under us: an entry freed and reused, a next pointer
- * into garbage, an object half rewritten.  So: the walk stops at the first
- * entry it cannot read, at a cycle (every entry address is remembered),
- * after JIT_MAX_ENTRIES entries; an object larger than JIT_MAX_OBJECT, or
- * past JIT_MAX_TOTAL bytes in all, is left out; so is an object that is
- * not an ELF image of our machine with code, or whose code spans more
- * than JIT_MAX_CODE (it would hide the modules under it); each failure is
- * a warning (one per kind, with a count).  Two objects whose code ranges overlap (stackwalk's
- * publisher registers a group's new object before it withdraws the old
- * one; a freed object's stale copy) are not both added: the one nearer
- * the head of the list wins, as new entries go to the head.
+ * into garbage, an object half rewritten, an entry being unlinked that
+ * reads as the end of the list.  So the list is read again after the walk
+ * and after the copies, and the whole reading made again while it changed
+ * (JIT_ATTEMPTS readings at most).  The walk stops at the first entry it
+ * cannot read, at a cycle (every entry address is remembered), after
+ * JIT_MAX_ENTRIES entries; an object larger than JIT_MAX_OBJECT, or past
+ * JIT_MAX_TOTAL bytes in all, is left out; so is an object that is not an
+ * ELF image of our machine with code, or whose code spans more than
+ * JIT_MAX_CODE (it would hide the modules under it); each failure is a
+ * warning (one per kind, with a count).  Two objects whose code ranges
+ * overlap (stackwalk's publisher registers a group's new object before it
+ * withdraws the old one; a freed object's stale copy) are not both added:
+ * the one nearer the head of the list wins, as new entries go to the head.
  *
  * Perf maps (/tmp/perf-PID.map, perf's tools/perf/Documentation/
  * jit-interface.txt): one "START SIZE symbolname" line per piece of code,
@@ -65,6 +68,7 @@
 #define JIT_MAX_CODE (1ull << 30)       /* bytes of one object's code range */
 #define JIT_NAME_MAX 200                /* bytes of a symbol name kept in a module name */
 #define JIT_READ_PIECE 4096             /* see read_object */
+#define JIT_ATTEMPTS 8                  /* readings of a list that keeps changing */
 
 #define PERF_LINE_MAX 4096              /* longer lines are skipped */
 #define PERF_MAX_ENTRIES (16u << 20)    /* lines read from one map */
@@ -410,9 +414,144 @@ static int read_object(const struct sw_addr_space *as, uint64_t addr, uint8_t *b
 	return 0;
 }
 
+/* The list as one walk read it: the entries in order, with their bytes,
+ * and why the walk ended. */
+enum walk_end { W_END, W_CYCLE, W_UNREADABLE, W_LIMIT, W_NOMEM };
+
+struct walk {
+	uint64_t first;          /* the descriptor's first_entry */
+	uint64_t *addr;          /* the entries' addresses */
+	struct t_entry *ent;     /* what each held */
+	size_t n, cap;
+	int end;                 /* enum walk_end */
+	uint64_t end_at;         /* W_CYCLE, W_UNREADABLE: the entry */
+};
+
+static void walk_reset(struct walk *w)
+{
+	w->n = 0;
+	w->end = W_END;
+	w->end_at = 0;
+}
+
+/* Walk the list from w->first: every entry read once, a cycle or an
+ * unreadable entry ends it (w->end says why). */
+static void walk_list(const struct sw_addr_space *as, struct walk *w)
+{
+	struct seen seen = { 0 };
+	for (uint64_t at = w->first; at;) {
+		if (w->n >= JIT_MAX_ENTRIES) {
+			w->end = W_LIMIT;
+			break;
+		}
+		int rc = seen_add(&seen, at);
+		if (rc <= 0) {
+			w->end = rc == 0 ? W_CYCLE : W_NOMEM;
+			w->end_at = at;
+			break;
+		}
+		if (w->n == w->cap) {
+			size_t ncap = w->cap ? 2 * w->cap : 64;
+			uint64_t *na = realloc(w->addr, ncap * sizeof(*na));
+			if (na)
+				w->addr = na;
+			struct t_entry *ne = na ? realloc(w->ent, ncap * sizeof(*ne)) : NULL;
+			if (!ne) {
+				w->end = W_NOMEM;
+				break;
+			}
+			w->ent = ne;
+			w->cap = ncap;
+		}
+		if (sw_as_read(as, at, &w->ent[w->n], sizeof(w->ent[0])) != 0) {
+			w->end = W_UNREADABLE;
+			w->end_at = at;
+			break;
+		}
+		w->addr[w->n] = at;
+		at = w->ent[w->n++].next_entry;
+	}
+	free(seen.slot);
+}
+
+/* Does the target still hold the list w read: the same first entry and
+ * every entry's bytes the same?  (A live target's JIT may have linked or
+ * unlinked objects meanwhile: an entry being unlinked reads as the end of
+ * the list, and the objects after it would be missed without a word.) */
+static bool walk_still(const struct sw_addr_space *as, uint64_t daddr, const struct walk *w)
+{
+	struct t_descriptor d;
+	if (sw_as_read(as, daddr, &d, sizeof(d)) != 0 || d.first_entry != w->first)
+		return false;
+	for (size_t i = 0; i < w->n; i++) {
+		struct t_entry e;
+		if (sw_as_read(as, w->addr[i], &e, sizeof(e)) != 0 ||
+		    memcmp(&e, &w->ent[i], sizeof(e)) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* The objects of the entries w read, copied and inspected, into *v (count
+ * *nv; what is left out counted in t).  Returns 0 or SW_ENOMEM. */
+static int copy_objects(const struct sw_addr_space *as, const struct walk *w, struct cand **v,
+			size_t *nv, struct tally *t)
+{
+	size_t n = 0, total = 0;
+	struct cand *c = w->n ? calloc(w->n, sizeof(*c)) : NULL;
+	if (w->n && !c)
+		return SW_ENOMEM;
+	for (size_t i = 0; i < w->n; i++) {
+		const struct t_entry *e = &w->ent[i];
+		if (e->symfile_size <= sizeof(Elf64_Ehdr) || e->symfile_size > JIT_MAX_OBJECT) {
+			tally(t, T_BAD_SIZE, w->addr[i]);
+			continue;
+		}
+		if (total + e->symfile_size > JIT_MAX_TOTAL) {
+			tally(t, T_OVER_TOTAL, w->addr[i]);
+			continue;
+		}
+		struct cand *o = &c[n];
+		o->idx = i;
+		o->size = (size_t)e->symfile_size;
+		/* malloc's alignment (16) is what sw_elf_open_mem needs (8) */
+		if (!(o->image = malloc(o->size))) {
+			*v = c;
+			*nv = n;
+			return SW_ENOMEM;
+		}
+		if (read_object(as, e->symfile_addr, o->image, o->size) != 0) {
+			free(o->image);
+			tally(t, T_UNREADABLE, w->addr[i]);
+			continue;
+		}
+		int kind = cand_inspect(o);
+		if (kind != 0) {
+			free(o->image);
+			tally(t, kind, w->addr[i]);
+			continue;
+		}
+		total += o->size;
+		n++;
+	}
+	*v = c;
+	*nv = n;
+	return 0;
+}
+
+static void cands_free(struct cand *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].image);
+	free(v);
+}
+
 /*
- * Walk the target's GDB JIT list and add its objects.  Returns the number
- * added.
+ * Walk the target's GDB JIT list and add its objects.  A live target's
+ * list may change while we read it: the walk is checked against the
+ * target (walk_still) before the objects are copied and after, and made
+ * again when it changed, JIT_ATTEMPTS times at most (then what the last
+ * one read is used, with a warning).  Returns the number added.
  */
 static int load_gdb_jit(struct sw_addr_space *as)
 {
@@ -420,97 +559,60 @@ static int load_gdb_jit(struct sw_addr_space *as)
 	if (sw_rs_symbol_addr(as, "__jit_debug_descriptor", &daddr) != 0)
 		return 0;   /* no JIT interface: nothing to say */
 
-	struct t_descriptor d;
-	if (sw_as_read(as, daddr, &d, sizeof(d)) != 0) {
-		sw_rs_warn(as, "GDB JIT interface: __jit_debug_descriptor at 0x%" PRIx64
-			   " cannot be read", daddr);
-		return 0;
-	}
-	if (!d.first_entry)
-		return 0;
-	if (d.version != 1) {
-		sw_rs_warn(as, "GDB JIT interface: __jit_debug_descriptor at 0x%" PRIx64
-			   " has version %" PRIu32 ", not 1: not read", daddr, d.version);
-		return 0;
-	}
-
-	struct seen seen = { 0 };
+	struct walk w = { 0 };
 	struct tally t = { 0 };
 	struct cand *v = NULL;
-	size_t n = 0, cap = 0, total = 0, idx = 0;
-	bool oom = false;
-	uint64_t at = d.first_entry, prev = 0;
+	size_t n = 0;
+	bool stable = false, oom = false;
+	int attempt;
 
-	for (; at; idx++) {
-		if (idx >= JIT_MAX_ENTRIES) {
-			sw_rs_warn(as, "GDB JIT interface: more than %u entries; the rest is left out",
-				   JIT_MAX_ENTRIES);
+	for (attempt = 1; attempt <= JIT_ATTEMPTS && !stable && !oom; attempt++) {
+		cands_free(v, n);
+		v = NULL;
+		n = 0;
+		memset(&t, 0, sizeof(t));
+		walk_reset(&w);
+		struct t_descriptor d;
+		if (sw_as_read(as, daddr, &d, sizeof(d)) != 0) {
+			sw_rs_warn(as, "GDB JIT interface: __jit_debug_descriptor at 0x%" PRIx64
+				   " cannot be read", daddr);
 			break;
 		}
-		int rc = seen_add(&seen, at);
-		if (rc == 0) {
-			sw_rs_warn(as, "GDB JIT interface: the list loops back to entry 0x%" PRIx64
-				   " (after 0x%" PRIx64 "); the walk stops there", at, prev);
+		if (d.version != 1) {
+			sw_rs_warn(as, "GDB JIT interface: __jit_debug_descriptor at 0x%" PRIx64
+				   " has version %" PRIu32 ", not 1: not read", daddr, d.version);
 			break;
 		}
-		if (rc < 0) {
-			oom = true;
-			break;
-		}
-		struct t_entry e;
-		if (sw_as_read(as, at, &e, sizeof(e)) != 0) {
-			sw_rs_warn(as, "GDB JIT interface: entry 0x%" PRIx64 " (number %zu, after 0x%"
-				   PRIx64 ") cannot be read; the walk stops there%s", at, idx, prev,
-				   as->live ? " (the process may have changed its list)" : "");
-			break;
-		}
-		prev = at;
-		at = e.next_entry;
-
-		if (e.symfile_size <= sizeof(Elf64_Ehdr) || e.symfile_size > JIT_MAX_OBJECT) {
-			tally(&t, T_BAD_SIZE, prev);
+		w.first = d.first_entry;
+		walk_list(as, &w);
+		oom = w.end == W_NOMEM;
+		if (!walk_still(as, daddr, &w) && attempt < JIT_ATTEMPTS)
 			continue;
-		}
-		if (total + e.symfile_size > JIT_MAX_TOTAL) {
-			tally(&t, T_OVER_TOTAL, prev);
-			continue;
-		}
-		if (n == cap) {
-			size_t ncap = cap ? 2 * cap : 16;
-			struct cand *nv = realloc(v, ncap * sizeof(*nv));
-			if (!nv) {
-				oom = true;
-				break;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		struct cand *c = &v[n];
-		c->idx = idx;
-		c->size = (size_t)e.symfile_size;
-		/* malloc's alignment (16) is what sw_elf_open_mem needs (8) */
-		if (!(c->image = malloc(c->size))) {
-			oom = true;
-			break;
-		}
-		if (read_object(as, e.symfile_addr, c->image, c->size) != 0) {
-			free(c->image);
-			tally(&t, T_UNREADABLE, prev);
-			continue;
-		}
-		rc = cand_inspect(c);
-		if (rc != 0) {
-			free(c->image);
-			tally(&t, rc, prev);
-			continue;
-		}
-		total += c->size;
-		n++;
+		oom |= copy_objects(as, &w, &v, &n, &t) < 0;
+		stable = walk_still(as, daddr, &w);
 	}
-	free(seen.slot);
+	switch (w.end) {
+	case W_CYCLE:
+		sw_rs_warn(as, "GDB JIT interface: the list loops back to entry 0x%" PRIx64
+			   " (after %zu entries); the walk stops there", w.end_at, w.n);
+		break;
+	case W_UNREADABLE:
+		sw_rs_warn(as, "GDB JIT interface: entry 0x%" PRIx64 " (after %zu entries) cannot be "
+			   "read; the walk stops there", w.end_at, w.n);
+		break;
+	case W_LIMIT:
+		sw_rs_warn(as, "GDB JIT interface: more than %u entries; the rest is left out",
+			   JIT_MAX_ENTRIES);
+		break;
+	}
 	if (oom)
 		sw_rs_warn(as, "GDB JIT interface: out of memory after %zu entries; the rest is "
-			   "left out", idx);
+			   "left out", w.n);
+	if (!stable && !oom && w.n)
+		sw_rs_warn(as, "GDB JIT interface: the process changed its list while it was read "
+			   "(%d times); the objects of the last reading are used", JIT_ATTEMPTS);
+	free(w.addr);
+	free(w.ent);
 
 	n = cand_disjoint(v, n, &t);
 	int added = 0;
