@@ -81,7 +81,14 @@ __attribute__((noinline)) static uint64_t on_leaf(uint64_t arg)
 	return arg;
 }
 
-__attribute__((noipa)) static uint64_t run_chain(const struct emit_fn *fns, uint64_t arg)
+/* Its name must stay run_chain (no .isra / .constprop clone): gcc's noipa. */
+#ifdef __clang__
+#define NOIPA __attribute__((noinline))
+#else
+#define NOIPA __attribute__((noipa))
+#endif
+
+NOIPA static uint64_t run_chain(const struct emit_fn *fns, uint64_t arg)
 {
 	uint64_t (*f)(uint64_t) = (uint64_t (*)(uint64_t))(uintptr_t)fns[0].start;
 	uint64_t r = f(arg);
