@@ -2,7 +2,7 @@
  * jit_target: a process with JIT frames on its stacks, for the remote
  * walks of tests/scripts/remote_jit.sh (attach, gcore, gdb).
  *
- *   jit_target [corrupt|churn]
+ *   jit_target [corrupt|churn|fuzz]
  *
  * Two chains of generated x86-64 code (tests/jit/emit.c: shapes with and
  * without a frame pointer, saved registers, frames of every size, so a
@@ -38,14 +38,21 @@
  * With `churn`, a third thread registers and removes a one-procedure
  * chunk ("churn_fn") in a loop for as long as the process lives: GDB's
  * list changes under a reader (objects built, linked, unlinked, freed and
- * their memory reused) while the two chains stay.  It lets any process ptrace it (PR_SET_PTRACER, for
+ * their memory reused) while the two chains stay.
+ *
+ * With `fuzz`, FUZZ_COPIES copies of the first real object follow the two
+ * in the list, each with a few bytes changed (a fixed pseudo-random
+ * sequence: the same run every time) and every other one with a section
+ * turned into SHT_RELA: a reader must neither crash nor hang on them.  It lets any process ptrace it (PR_SET_PTRACER, for
  * Yama's ptrace_scope 1).  The caller removes /tmp/perf-PID.map.  Exits 1 on
  * a setup failure.
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +159,43 @@ static void *churn_main(void *arg)
 	return NULL;
 }
 
+/* `fuzz`: mutated copies of the first object after the tail. */
+#define FUZZ_COPIES 300
+static void fuzz_list(void)
+{
+	static struct jit_code_entry e[FUZZ_COPIES];
+	struct jit_code_entry *first = __jit_debug_descriptor.first_entry, *tail = first;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	size_t size = first->symfile_size;
+
+	while (tail->next_entry)
+		tail = tail->next_entry;
+	for (size_t i = 0; i < FUZZ_COPIES; i++) {
+		uint8_t *img = malloc(size);
+		if (!img)
+			break;
+		memcpy(img, first->symfile_addr, size);
+		for (int k = 0; k < 1 + (int)(i % 4); k++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			img[(x >> 33) % size] ^= (uint8_t)(1u << ((x >> 20) % 8));
+		}
+		Elf64_Ehdr eh;
+		memcpy(&eh, img, sizeof(eh));
+		if (i % 2 && eh.e_shoff < size && eh.e_shnum > 1 &&
+		    eh.e_shoff + (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr) <= size) {
+			uint32_t rela = SHT_RELA;
+			size_t sec = 1 + (x >> 40) % (eh.e_shnum - 1u);
+			memcpy(img + eh.e_shoff + sec * sizeof(Elf64_Shdr) +
+			       offsetof(Elf64_Shdr, sh_type), &rela, sizeof(rela));
+		}
+		e[i].symfile_addr = (const char *)img;
+		e[i].symfile_size = size;
+		e[i].prev_entry = tail;
+		tail->next_entry = &e[i];
+		tail = &e[i];
+	}
+}
+
 /* `corrupt`: the bad entries of the header comment, after the tail. */
 static void corrupt_list(void)
 {
@@ -182,8 +226,9 @@ int main(int argc, char **argv)
 {
 	bool corrupt = argc == 2 && strcmp(argv[1], "corrupt") == 0;
 	bool churn = argc == 2 && strcmp(argv[1], "churn") == 0;
-	if (argc > 2 || (argc == 2 && !corrupt && !churn)) {
-		fprintf(stderr, "usage: jit_target [corrupt|churn]\n");
+	bool fuzz = argc == 2 && strcmp(argv[1], "fuzz") == 0;
+	if (argc > 2 || (argc == 2 && !corrupt && !churn && !fuzz)) {
+		fprintf(stderr, "usage: jit_target [corrupt|churn|fuzz]\n");
 		return 1;
 	}
 	struct emit_buf ba, bb;
@@ -214,6 +259,8 @@ int main(int argc, char **argv)
 
 	if (corrupt)
 		corrupt_list();
+	if (fuzz)
+		fuzz_list();
 
 	char path[64];
 	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());

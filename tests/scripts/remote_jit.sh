@@ -28,6 +28,9 @@
 #              line: each is a warning, the two real objects and the
 #              perf map's name (0x-prefixed, last line without newline)
 #              are still there
+#   fuzz       a target whose list ends in 300 mutated copies of a real
+#              object (bytes flipped, sections made SHT_RELA): the probe
+#              exits normally (ASan in quick mode) and the real objects stay
 #   churn      a third target registers and removes code in a loop in a
 #              third thread (GDB's list changes while it is read): 20
 #              attaches (5 in quick mode) neither crash nor hang, and each
@@ -41,7 +44,7 @@
 #              PCs and names per thread as the attach (skipped with a
 #              message when the library has no core reader yet)
 #
-# MODE quick (ASan build): attach, corrupt and churn only.  The target is killed on
+# MODE quick (ASan build): attach, corrupt, fuzz and churn only.  The target is killed on
 # exit (trap).  Output: PASS/FAIL/SKIP lines, then "N passed, N failed".
 set -uo pipefail
 # shellcheck source=tests/lib.sh
@@ -271,6 +274,26 @@ else
 		ok "corrupt: bad entries and a cycle skipped with warnings, the real objects kept"
 	else
 		bad "corrupt: exit $rc, $njit JIT modules, $nwarn of 6 warnings" "$log"
+	fi
+fi
+{ kill -9 "$cpid"; wait "$cpid"; } 2>/dev/null
+rm -f "/tmp/perf-$cpid.map"
+
+# ---------------------------------------------------------------- fuzz
+# a target whose list ends in 300 mutated copies of a real object
+"$out/jit_target" fuzz >"$out/fuzz.out" 2>&1 </dev/null &
+cpid=$!
+caddr=$(wait_ready "$cpid" "$out/fuzz.out")
+if [[ -z $caddr ]]; then
+	bad "fuzz: jit_target fuzz did not get ready" "$out/fuzz.out"
+else
+	log=$out/fuzz.log
+	t_timeout 120 "$out/probe" attach "$cpid" >"$log" 2>&1
+	rc=$?
+	if ((rc == 0)) && grep -q "^jitmod .* \[jit\] jit_f3$" "$log" && grep -q "^jitmod .* \[jit\] jit_g3$" "$log"; then
+		ok "fuzz: 300 mutated objects, no crash, the real ones kept ($(grep -c "^warning GDB JIT" "$log") kinds of warnings)"
+	else
+		bad "fuzz: exit $rc" "$log"
 	fi
 fi
 { kill -9 "$cpid"; wait "$cpid"; } 2>/dev/null
