@@ -152,8 +152,8 @@ struct cand {
 
 /* Failures counted per kind; one warning each at the end. */
 enum {
-	T_UNREADABLE,           /* object bytes not readable (0: cand_inspect
-				 * returns the others, 0 when it keeps one) */
+	T_UNREADABLE,           /* object bytes not readable (0: never one of
+				 * cand_inspect's, whose 0 means kept) */
 	T_BAD_SIZE,             /* symfile_size out of bounds */
 	T_NOT_ELF,              /* not an ELF image */
 	T_NO_CODE,              /* no executable section */
@@ -186,8 +186,12 @@ static int first_func_cb(void *arg, const struct sw_elf_sym *sym)
 	struct first_func *f = arg;
 	if (sym->type != STT_FUNC || !sym->name[0] || sym->shndx == SHN_UNDEF)
 		return 0;
-	/* the name is NUL-terminated inside the image (elf.c checks) */
+	/* the name is NUL-terminated inside the image (elf.c checks); its
+	 * control characters would garble the warnings and tools' lines */
 	snprintf(f->out, f->size, "[jit] %.*s", JIT_NAME_MAX, sym->name);
+	for (char *p = f->out; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	f->found = true;
 	return 1;
 }
