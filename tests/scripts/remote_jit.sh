@@ -22,7 +22,7 @@
 #   gdb        gdb -p's `thread apply all bt` (gdb reads the JIT interface
 #              too) lists the same PCs per thread (gdb stops at main, we
 #              go on to _start: compared as far as gdb goes)
-#   corrupt    a second target appends bad entries to its JIT list (sizes
+#   corrupt    another target appends bad entries to its JIT list (sizes
 #              0 and 1 TiB, an unmapped object, a non-ELF one, the first
 #              object again) ending in a cycle, and a 5000-byte perf map
 #              line: each is a warning, the two real objects and the
@@ -31,7 +31,7 @@
 #   fuzz       a target whose list ends in 300 mutated copies of a real
 #              object (bytes flipped, sections made SHT_RELA): the probe
 #              exits normally (ASan in quick mode) and the real objects stay
-#   churn      a third target registers and removes code in a loop in a
+#   churn      another target registers and removes code in a loop in a
 #              third thread (GDB's list changes while it is read): 20
 #              attaches (5 in quick mode) neither crash nor hang, and each
 #              walks the main thread through its JIT chain
@@ -44,8 +44,8 @@
 #              PCs and names per thread as the attach (skipped with a
 #              message when the library has no core reader yet)
 #
-# MODE quick (ASan build): attach, corrupt, fuzz and churn only.  The target is killed on
-# exit (trap).  Output: PASS/FAIL/SKIP lines, then "N passed, N failed".
+# MODE quick (ASan build): attach, corrupt, fuzz and churn only.  The
+# targets are killed on exit (trap).  Output: PASS/FAIL/SKIP lines, then "N passed, N failed".
 set -uo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -176,12 +176,14 @@ fi
 [[ -x $out/jit_target && -x $out/probe ]] || t_abort "nothing to run"
 
 # ---------------------------------------------------------------- the target
-pid=""
+# every target started, killed (and its perf map removed) on exit
+pids=()
 cleanup() {
-	if [[ -n $pid ]]; then
-		{ kill -9 "$pid"; wait "$pid"; } 2>/dev/null
-		rm -f "/tmp/perf-$pid.map"
-	fi
+	local p
+	for p in "${pids[@]}"; do
+		{ kill -9 "$p"; wait "$p"; } 2>/dev/null
+		rm -f "/tmp/perf-$p.map"
+	done
 }
 trap cleanup EXIT
 # wait_ready PID FILE: until FILE has the "ready" line or PID is gone (a
@@ -196,6 +198,7 @@ wait_ready() {
 }
 "$out/jit_target" >"$out/target.out" 2>&1 </dev/null &
 pid=$!
+pids+=("$pid")
 perf_addr=$(wait_ready "$pid" "$out/target.out")
 [[ -n ${perf_addr:-} ]] || { cat "$out/target.out"; t_abort "jit_target did not get ready"; }
 
@@ -253,6 +256,7 @@ if grep -q "^warning perf map .*perf-$pid.map: 1 line not" "$log"; then ok "atta
 # back (jit_target.c `corrupt`), and whose perf map has a line too long
 "$out/jit_target" corrupt >"$out/corrupt.out" 2>&1 </dev/null &
 cpid=$!
+pids+=("$cpid")
 caddr=$(wait_ready "$cpid" "$out/corrupt.out")
 if [[ -z ${caddr:-} ]]; then
 	bad "corrupt: jit_target corrupt did not get ready" "$out/corrupt.out"
@@ -283,6 +287,7 @@ rm -f "/tmp/perf-$cpid.map"
 # a target whose list ends in 300 mutated copies of a real object
 "$out/jit_target" fuzz >"$out/fuzz.out" 2>&1 </dev/null &
 cpid=$!
+pids+=("$cpid")
 caddr=$(wait_ready "$cpid" "$out/fuzz.out")
 if [[ -z $caddr ]]; then
 	bad "fuzz: jit_target fuzz did not get ready" "$out/fuzz.out"
@@ -304,6 +309,7 @@ rm -f "/tmp/perf-$cpid.map"
 # GDB's list changes (objects freed, memory reused) while we read it
 "$out/jit_target" churn >"$out/churn.out" 2>&1 </dev/null &
 cpid=$!
+pids+=("$cpid")
 caddr=$(wait_ready "$cpid" "$out/churn.out")
 if [[ -z $caddr ]]; then
 	bad "churn: jit_target churn did not get ready" "$out/churn.out"
@@ -401,6 +407,7 @@ EOF
 	else
 		lli "$out/lli_prog.ll" >"$out/lli.out" 2>&1 </dev/null &
 		lpid=$!
+		pids+=("$lpid")
 		for ((i = 0; i < 600; i++)); do
 			grep -q "^ready" "$out/lli.out" && break
 			kill -0 "$lpid" 2>/dev/null || break
