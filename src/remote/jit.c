@@ -557,22 +557,13 @@ static void cands_free(struct cand *v, size_t n)
  * again when it changed, JIT_ATTEMPTS times at most (then what the last
  * one read is used, with a warning).  Returns the number added.
  */
-static int seg_cmp(const void *a, const void *b)
-{
-	const struct sw_rseg *x = a, *y = b;
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
 static int load_gdb_jit(struct sw_addr_space *as)
 {
 	uint64_t daddr;
 	if (sw_rs_symbol_addr(as, "__jit_debug_descriptor", &daddr) != 0)
 		return 0;   /* no JIT interface: nothing to say */
-	/* sw_as_read finds a core's memory by binary search, and
-	 * sw_rs_finish, which sorts the segments, comes after us: a core
-	 * whose PT_LOADs are out of order would read as missing memory */
-	if (as->nsegs > 1)
-		qsort(as->segs, as->nsegs, sizeof(*as->segs), seg_cmp);
+	/* (sw_rs_add_segment keeps a core's memory sorted: sw_as_read works
+	 * before sw_rs_finish) */
 
 	struct walk w = { 0 };
 	struct tally t = { 0 };
