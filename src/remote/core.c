@@ -562,19 +562,6 @@ static int read_all_notes(struct core *c, uint64_t phoff, uint64_t phnum, const 
 
 /* ------------------------------------------------------------ modules */
 
-/* The file name to open for `path`: opt->sysroot + path (into buf), or
- * NULL when there is no sysroot (then space.c opens `path`). */
-static const char *open_path(const struct core *c, const char *path, char *buf, size_t size)
-{
-	const char *root = c->opt->sysroot;
-	if (!root || !*root)
-		return NULL;
-	int n = snprintf(buf, size, "%s%s%s", root, path[0] == '/' ? "" : "/", path);
-	if (n < 0 || (size_t)n >= size)
-		return NULL;
-	return buf;
-}
-
 /* The build-id of the ELF image whose headers are at `base` in the core's
  * memory (the first page of a module mapped from file offset 0).  Returns
  * 1 (found: *out, *out_size), 0 (an ELF image without one, or its notes
@@ -737,7 +724,6 @@ static int load_file_note(struct core *c)
 		i = j;
 	}
 	int added = 0, rc = 0;
-	char buf[4096];
 	for (size_t i = 0; i < n; i++) {
 		struct cmap *m = &maps[i];
 		struct cfile *f = &files[m->group];
@@ -748,7 +734,8 @@ static int load_file_note(struct core *c)
 			continue;
 		memcpy(path, m->path, m->path_len);
 		path[m->path_len] = 0;
-		const char *op = open_path(c, path, buf, sizeof buf);
+		/* NULL: space.c opens the path, under the sysroot if any */
+		const char *op = NULL;
 		if ((f->flags & SW_MOD_MAIN) && c->opt->exe && *c->opt->exe)
 			op = c->opt->exe;
 		unsigned flags = f->flags | (m->deleted ? SW_MOD_DELETED : 0);
@@ -792,7 +779,7 @@ static bool in_vdso(const struct core *c, uint64_t addr)
  * modules added (>= 0) or SW_ENOMEM. */
 static int load_link_map(struct core *c)
 {
-	char exe_buf[NAME_MAX_LEN], name[NAME_MAX_LEN], obuf[4096];
+	char exe_buf[NAME_MAX_LEN], name[NAME_MAX_LEN];
 	const char *exe = exe_path(c, exe_buf, sizeof exe_buf);
 	int added = 0, rc;
 
@@ -832,10 +819,8 @@ static int load_link_map(struct core *c)
 		}
 
 	/* the executable itself: its name is "" in the link map */
-	char pbuf[NAME_MAX_LEN + 8];
 	if (exe) {
-		const char *op = c->opt->exe && *c->opt->exe ? c->opt->exe :
-				 open_path(c, exe, obuf, sizeof obuf);
+		const char *op = c->opt->exe && *c->opt->exe ? c->opt->exe : NULL;
 		/* its build-id from its headers in the core: the PT_LOAD at
 		 * offset 0 starts with them */
 		uint8_t id[40];
@@ -900,14 +885,13 @@ static int load_link_map(struct core *c)
 		 * vDSO's entry (its l_ld inside it) is added from its image */
 		if (n > 0 && len > 0 && !in_vdso(c, e[2]) && strncmp(name, "linux-vdso", 10) != 0 &&
 		    strncmp(name, "linux-gate", 10) != 0) {
-			const char *op = open_path(c, name, pbuf, sizeof pbuf);
 			/* a library's headers are at its bias (its first PT_LOAD
 			 * is at 0 in every linker's output) */
 			uint8_t id[40];
 			size_t id_size = 0;
 			if (mem_build_id(c, e[0], id, &id_size) != 1)
 				id_size = 0;
-			rc = sw_rs_add_file_module(c->as, e[0], name, op, id_size ? id : NULL, id_size, 0);
+			rc = sw_rs_add_file_module(c->as, e[0], name, NULL, id_size ? id : NULL, id_size, 0);
 			if (rc == SW_ENOMEM)
 				return rc;
 			added += rc == 0;
