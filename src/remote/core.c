@@ -106,7 +106,7 @@ struct core {
 	/* threads, in note order, before they are handed over */
 	struct sw_as_thread *threads;
 	size_t nthreads, cap_threads;
-	bool last_was_thread;        /* the latest thread-bound note was NT_PRSTATUS */
+	uint64_t notes_cut;          /* bytes of notes beyond the end of the file */
 };
 
 /* ------------------------------------------------------------ utilities */
@@ -410,7 +410,6 @@ static int add_thread(struct core *c, const uint8_t *d, uint64_t dsz)
 		t->stack_lo = s->start;
 		t->stack_hi = s->end;
 	}
-	c->last_was_thread = true;
 	return 0;
 }
 
@@ -540,12 +539,14 @@ static int read_all_notes(struct core *c, uint64_t phoff, uint64_t phnum, const 
 			continue;
 		uint64_t len = ph.p_filesz;
 		if (ph.p_offset >= c->size) {
+			c->notes_cut += len ? len : 1;
 			sw_rs_warn(c->as, "core truncated: its notes (offset %llu, %llu bytes) are missing: "
 				   "no threads nor modules from them", (unsigned long long)ph.p_offset,
 				   (unsigned long long)len);
 			continue;
 		}
 		if (len > c->size - ph.p_offset) {
+			c->notes_cut += len - (c->size - ph.p_offset);
 			sw_rs_warn(c->as, "core truncated: %llu of %llu bytes of notes missing",
 				   (unsigned long long)(len - (c->size - ph.p_offset)),
 				   (unsigned long long)len);
@@ -1035,8 +1036,12 @@ int sw_as_open_core(const char *path, const struct sw_as_options *opt, sw_addr_s
 	if (rc < 0)
 		goto fail;
 	if (c.nthreads == 0) {
-		sw_rs_error(&o, "%s: no thread in the core (no usable NT_PRSTATUS note%s)", path,
-			    c.size < phoff ? "" : "; truncated?");
+		if (c.notes_cut)
+			sw_rs_error(&o, "%s: truncated core: %llu bytes of its notes (the threads' "
+				    "registers) are beyond its end (%llu bytes): no thread", path,
+				    (unsigned long long)c.notes_cut, (unsigned long long)c.size);
+		else
+			sw_rs_error(&o, "%s: no thread in the core (no usable NT_PRSTATUS note)", path);
 		rc = SW_EBADELF;
 		goto fail;
 	}
