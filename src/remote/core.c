@@ -906,51 +906,73 @@ static int load_link_map(struct core *c)
 	return added;
 }
 
-/* The vDSO from AT_SYSINFO_EHDR: a copy of its image.  Returns 0 or
- * SW_ENOMEM. */
+/* The vDSO from AT_SYSINFO_EHDR: a copy of its image, as long as its
+ * headers say (the section table is its end), read across segments; else
+ * the bytes of its segment from its start.  Returns 0 or SW_ENOMEM. */
 static int load_vdso(struct core *c)
 {
 	uint64_t base = c->at_sysinfo_ehdr;
 	if (!base)
 		return 0;
 	const struct cseg *s = find_seg(c, base);
-	if (!s || base - s->start >= s->avail) {
+	Elf64_Ehdr eh;
+	if (!s || mem_read(c, base, &eh, sizeof eh) != 0) {
 		sw_rs_warn(c->as, "core: the vDSO (%#llx) is not in the core: its frames have no "
 			   "unwind information", (unsigned long long)base);
 		return 0;
 	}
-	/* its size: its segment's bytes from base (the kernel maps it whole,
-	 * the core dumps it whole) */
-	uint64_t size = s->avail - (base - s->start);
-	uint64_t end = s->end;
-	if (size > VDSO_MAX)
-		size = VDSO_MAX;
-	if (size < sizeof(Elf64_Ehdr))
-		return 0;
-	Elf64_Ehdr eh;
-	memcpy(&eh, s->data + (base - s->start), sizeof eh);
 	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) {
 		sw_rs_warn(c->as, "core: no ELF image at the vDSO's address %#llx",
 			   (unsigned long long)base);
 		return 0;
 	}
-	/* the link-time address of its first byte (0 for Linux's) */
-	uint64_t first = 0;
+	/* its size: the end of its section table or of its last segment */
+	uint64_t size = 0, first = 0;
+	if (eh.e_shentsize == sizeof(Elf64_Shdr) && eh.e_shoff < VDSO_MAX &&
+	    eh.e_shnum <= (VDSO_MAX - eh.e_shoff) / sizeof(Elf64_Shdr))
+		size = eh.e_shoff + (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr);
 	if (eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum <= MOD_PHNUM_MAX &&
-	    eh.e_phoff < size && eh.e_phnum * sizeof(Elf64_Phdr) <= size - eh.e_phoff) {
+	    eh.e_phoff < VDSO_MAX) {
+		bool found = false;
 		for (unsigned i = 0; i < eh.e_phnum; i++) {
 			Elf64_Phdr ph;
-			memcpy(&ph, s->data + (base - s->start) + eh.e_phoff + i * sizeof ph, sizeof ph);
-			if (ph.p_type == PT_LOAD && ph.p_offset == 0) {
-				first = ph.p_vaddr;
+			if (mem_read(c, base + eh.e_phoff + i * sizeof ph, &ph, sizeof ph) != 0)
 				break;
+			if (ph.p_type != PT_LOAD)
+				continue;
+			/* the link-time address of its first byte (0 for Linux's) */
+			if (!found && ph.p_offset == 0) {
+				first = ph.p_vaddr;
+				found = true;
 			}
+			if (ph.p_offset < VDSO_MAX && ph.p_filesz <= VDSO_MAX - ph.p_offset &&
+			    ph.p_offset + ph.p_filesz > size)
+				size = ph.p_offset + ph.p_filesz;
 		}
 	}
-	void *copy = malloc((size_t)size);
-	if (!copy)
-		return SW_ENOMEM;
-	memcpy(copy, s->data + (base - s->start), (size_t)size);
+	uint64_t end = s->end;
+	void *copy = NULL;
+	if (size >= sizeof eh) {
+		copy = malloc((size_t)size);
+		if (!copy)
+			return SW_ENOMEM;
+		if (mem_read(c, base, copy, (size_t)size) != 0) {
+			free(copy);
+			copy = NULL;
+		}
+	}
+	if (!copy) {
+		/* headers that say more than the core holds: its segment's bytes */
+		size = s->avail - (base - s->start);
+		if (size > VDSO_MAX)
+			size = VDSO_MAX;
+		copy = malloc((size_t)size);
+		if (!copy)
+			return SW_ENOMEM;
+		memcpy(copy, s->data + (base - s->start), (size_t)size);
+	}
+	if (base + size > end)
+		end = base + size;
 	int rc = sw_rs_add_image_module(c->as, base, end, base - first, "[vdso]", copy, (size_t)size,
 					SW_MOD_VDSO);
 	return rc == SW_ENOMEM ? rc : 0;
