@@ -100,5 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)sw_as_read(as, t.stack_lo, word, sizeof word);
 	}
 	sw_as_free(as);
+	/* the parsed files the input named: not kept across inputs */
+	sw_as_cache_flush();
 	return 0;
 }

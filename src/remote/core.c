@@ -60,7 +60,7 @@
 #define LINK_MAP_MAX 4096       /* r_debug entries followed */
 #define NAME_MAX_LEN 4096       /* a name read from the target's memory */
 #define DYN_MAX 4096            /* PT_DYNAMIC entries read */
-#define MOD_PHNUM_MAX 256       /* program headers of a mapped module */
+#define MOD_PHNUM_MAX 128       /* program headers of a mapped module (on the stack) */
 #define NOTE_READ_MAX 4096      /* bytes of a module's PT_NOTE read */
 #define VDSO_MAX (1u << 20)     /* bytes copied for the vDSO */
 
@@ -532,6 +532,7 @@ static int read_notes(struct core *c, uint64_t off, uint64_t len)
 
 static int read_all_notes(struct core *c, uint64_t phoff, uint64_t phnum, const char *path)
 {
+	uint64_t notes_read = 0;
 	for (uint64_t i = 0; i < phnum; i++) {
 		Elf64_Phdr ph;
 		memcpy(&ph, c->data + phoff + i * sizeof ph, sizeof ph);
@@ -552,6 +553,14 @@ static int read_all_notes(struct core *c, uint64_t phoff, uint64_t phnum, const 
 				   (unsigned long long)len);
 			len = c->size - ph.p_offset;
 		}
+		/* PT_NOTE headers may all point at the same bytes: read no more
+		 * notes than the file holds, so the work stays linear */
+		if (len > c->size - notes_read) {
+			sw_rs_warn(c->as, "core: its PT_NOTE segments overlap: the repeated notes are "
+				   "ignored");
+			break;
+		}
+		notes_read += len;
 		int rc = read_notes(c, ph.p_offset, len);
 		if (rc < 0) {
 			sw_rs_error(c->opt, "%s: out of memory reading the notes", path);
@@ -784,8 +793,14 @@ static int load_link_map(struct core *c)
 	const char *exe = exe_path(c, exe_buf, sizeof exe_buf);
 	int added = 0, rc;
 
-	if (!c->at_phdr || c->at_phnum == 0 || c->at_phnum > MOD_PHNUM_MAX) {
+	if (!c->at_phdr || c->at_phnum == 0) {
 		sw_rs_warn(c->as, "core: no NT_FILE note and no AT_PHDR in NT_AUXV: no modules");
+		return 0;
+	}
+	if (c->at_phnum > MOD_PHNUM_MAX) {
+		sw_rs_warn(c->as, "core: no NT_FILE note, and the executable has %llu program "
+			   "headers (at most %u are read): no modules",
+			   (unsigned long long)c->at_phnum, MOD_PHNUM_MAX);
 		return 0;
 	}
 	Elf64_Phdr ph[MOD_PHNUM_MAX];
@@ -1067,6 +1082,8 @@ int sw_as_open_core(const char *path, const struct sw_as_options *opt, sw_addr_s
 		rc = SW_EBADELF;
 		goto fail;
 	}
+	if (c.as->pid == 0)
+		c.as->pid = c.threads[0].tid;      /* no NT_PRPSINFO */
 	rc = add_threads(&c);
 	if (rc < 0)
 		goto nomem;
