@@ -22,8 +22,9 @@
  *
  * The core is read into a malloc'd buffer that the address space owns
  * (sw_rs_own): segments point into it.  Mapping it (mmap) would spare the
- * copy for big cores, but the address space can only free() what it owns
- * today (see the report asking for sw_rs_own_mapping).
+ * copy and the memory for big cores, but the address space can only
+ * free() what it owns (an sw_rs_own_mapping(as, addr, len) that munmaps
+ * would allow it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -763,14 +764,15 @@ static int load_file_note(struct core *c)
 	return rc < 0 ? rc : added;
 }
 
-/* The executable's path when the core names none: opt->exe, AT_EXECFN's
- * string in the core's memory, else PRPSINFO's short name. */
+/* The executable's path as the target named it, when the core has no
+ * NT_FILE: AT_EXECFN's string in the core's memory, else opt->exe, else
+ * PRPSINFO's short name. */
 static const char *exe_path(const struct core *c, char *buf, size_t size)
 {
-	if (c->opt->exe && *c->opt->exe)
-		return c->opt->exe;
 	if (c->at_execfn && mem_string(c, c->at_execfn, buf, size) > 0)
 		return buf;
+	if (c->opt->exe && *c->opt->exe)
+		return c->opt->exe;
 	if (c->fname[0])
 		return c->fname;
 	return NULL;
