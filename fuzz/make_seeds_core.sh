@@ -219,7 +219,7 @@ print('%s: %d bytes, %d segments' % (dst, len(out), len(pieces)))
 PY
 
 rel=build/fuzz/core_target
-gcore_core=$(ls "$tmp"/core.* 2>/dev/null | head -n 1 || true)
+gcore_core=$(find "$tmp" -maxdepth 1 -name "core.*" -type f | head -n 1)
 if [[ -n $gcore_core ]]; then
 	python3 "$tmp/shrink.py" "$gcore_core" "$OUT/seed-core-gcore" "$exe" "$rel" file
 	python3 "$tmp/shrink.py" "$gcore_core" "$OUT/seed-core-nofile" "$exe" "$rel" nofile
