@@ -662,7 +662,8 @@ static void sort_modules(struct sw_addr_space *as)
 {
 	size_t k = 0;
 
-	qsort(as->mods, as->nmods, sizeof(*as->mods), cmp_mod);
+	if (as->nmods)
+		qsort(as->mods, as->nmods, sizeof(*as->mods), cmp_mod);
 	for (size_t i = 0; i < as->nmods; i++) {
 		struct sw_rmodule *m = &as->mods[i];
 		if (k && m->pub.start < as->mods[k - 1].pub.end) {
@@ -694,8 +695,10 @@ static void sort_modules(struct sw_addr_space *as)
 int sw_rs_finish(struct sw_addr_space *as)
 {
 	sort_modules(as);
-	qsort(as->segs, as->nsegs, sizeof(*as->segs), cmp_seg);
-	qsort(as->names, as->nnames, sizeof(*as->names), cmp_name);
+	if (as->nsegs)
+		qsort(as->segs, as->nsegs, sizeof(*as->segs), cmp_seg);
+	if (as->nnames)
+		qsort(as->names, as->nnames, sizeof(*as->names), cmp_name);
 	if (as->kind != SW_AS_SNAPSHOT && as->nthreads == 0)
 		return SW_EINVAL;
 	return 0;
@@ -889,7 +892,8 @@ static int read_target(const struct sw_addr_space *as, uint64_t addr, void *buf,
 	if (as->live && as->pid > 0) {
 		struct iovec local = { buf, size };
 		struct iovec remote = { (void *)(uintptr_t)addr, size };
-		if (process_vm_readv(as->pid, &local, 1, &remote, 1, 0) == (ssize_t)size)
+		if (process_vm_readv(as->mem_pid > 0 ? as->mem_pid : as->pid, &local, 1, &remote, 1, 0) ==
+		    (ssize_t)size)
 			return 0;
 	}
 	if ((m = find_module(as, addr)) && m->rf) {
@@ -985,6 +989,19 @@ static int remote_name(const struct sw_remote *r, uint64_t pc, char *buf, size_t
 	return sw_as_get_proc_name(space_of(r), pc, buf, size, offset);
 }
 
+/* Copy `name` into buf[size], truncated, NUL-terminated (no snprintf: a
+ * cursor's sw_get_proc_name may run in a signal handler). */
+static void copy_name(char *buf, size_t size, const char *name)
+{
+	size_t n;
+
+	if (!size)
+		return;
+	n = strnlen(name, size - 1);
+	memcpy(buf, name, n);
+	buf[n] = '\0';
+}
+
 int sw_as_get_proc_name(const sw_addr_space_t *as, uint64_t pc, char *buf, size_t size,
 			uint64_t *offset)
 {
@@ -1001,8 +1018,7 @@ int sw_as_get_proc_name(const sw_addr_space_t *as, uint64_t pc, char *buf, size_
 		known = true;
 		if (m->rf && sw_elf_symbolize(&m->rf->elf, pc - m->pub.bias, &sym, &off) == 0 &&
 		    sym.name[0]) {
-			if (size)
-				snprintf(buf, size, "%s", sym.name);
+			copy_name(buf, size, sym.name);
 			if (offset)
 				*offset = off;
 			return 0;
@@ -1018,8 +1034,7 @@ int sw_as_get_proc_name(const sw_addr_space_t *as, uint64_t pc, char *buf, size_
 			hi = mid;
 	}
 	if (lo && pc - as->names[lo - 1].start < as->names[lo - 1].size) {
-		if (size)
-			snprintf(buf, size, "%s", as->names[lo - 1].name);
+		copy_name(buf, size, as->names[lo - 1].name);
 		if (offset)
 			*offset = pc - as->names[lo - 1].start;
 		return 0;
