@@ -24,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CLANG=${CLANG:-clang}
-TARGETS=(${FUZZ_TARGETS:-cfi expr line dwarf symfile})
+TARGETS=(${FUZZ_TARGETS:-cfi expr line dwarf symfile core})
 OUT=build/fuzz
 MERGE_LIMIT_KB=${FUZZ_MERGE_LIMIT_KB:-2048}
 
@@ -46,7 +46,17 @@ max_len() {
 	line) echo 8192 ;;
 	dwarf) echo 65536 ;;
 	symfile) echo 65536 ;;
+	core) echo 65536 ;;
 	*) echo 4096 ;;
+	esac
+}
+
+# sources a target needs beyond LIB_SRCS: the core reader walks the
+# threads it finds, so it links the unwinder and what the unwinder links
+extra_srcs() {
+	case $1 in
+	core) echo src/remote/*.c src/unwind/*.c src/source/*.c $(find src/jit -name '*.c' | sort) \
+		src/util/version.c src/arch/x86_64/frame.c src/arch/x86_64/context.S ;;
 	esac
 }
 
@@ -60,7 +70,8 @@ build() {
 	local t=$1 bin=$OUT/fuzz_$1 src=fuzz/fuzz_$1.c f stale=0
 	[[ -f $src ]] || { echo "fuzz: no $src" >&2; return 1; }
 	if [[ -x $bin ]]; then
-		for f in "$src" "${LIB_SRCS[@]}" src/*/*.h src/arch/*/*.h include/*.h "$0"; do
+		for f in "$src" "${LIB_SRCS[@]}" $(extra_srcs "$t") src/*/*.h src/arch/*/*.h include/*.h \
+			include/stackwalk/*.h "$0"; do
 			[[ $f -nt $bin ]] && { stale=1; break; }
 		done
 	else
@@ -70,7 +81,9 @@ build() {
 	mkdir -p "$OUT"
 	echo "fuzz: building $bin" >&2
 	rm -f "$bin"
-	"$CLANG" "${CFLAGS[@]}" -o "$bin.tmp" "$src" "${LIB_SRCS[@]}" "${LIBS[@]}" || return 1
+	# shellcheck disable=SC2046  # extra_srcs: a word per file
+	"$CLANG" "${CFLAGS[@]}" -o "$bin.tmp" "$src" "${LIB_SRCS[@]}" $(extra_srcs "$t") "${LIBS[@]}" \
+		-ldl -lpthread || return 1
 	mv -f "$bin.tmp" "$bin"
 }
 
