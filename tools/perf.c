@@ -280,11 +280,37 @@ static bool is_file(const char *name)
 	       strncmp(name, "/SYSV", 5) != 0 && strncmp(name, "/memfd:", 7) != 0;
 }
 
-/* Make the address space's module for an executable mapping. */
+/* perf's build-id cache (perf record copies every sampled file there):
+ * $PERF_BUILDID_DIR or ~/.debug, .build-id/xx/rest/{elf,vdso}.  Returns
+ * buf, or NULL when the cache has no copy. */
+static const char *cache_path(char *buf, size_t size, const uint8_t *id, size_t idlen, bool vdso)
+{
+	const char *dir = getenv("PERF_BUILDID_DIR");
+	char home[4096];
+	if (!dir || !dir[0]) {
+		const char *h = getenv("HOME");
+		if (!h || !h[0])
+			return NULL;
+		snprintf(home, sizeof(home), "%s/.debug", h);
+		dir = home;
+	}
+	char hex[2 * 20 + 1];
+	if (idlen == 0 || idlen > 20)
+		return NULL;
+	for (size_t i = 0; i < idlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	snprintf(buf, size, "%s/.build-id/%.2s/%s/%s", dir, hex, hex + 2, vdso ? "vdso" : "elf");
+	return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+/* Make the address space's module for an executable mapping: the file
+ * it names, else (missing, rebuilt since, or the vDSO) perf's cached copy
+ * with the build-id the recording saw. */
 static void add_module(struct state *st, struct proc *p, const struct map *m,
 		       const uint8_t *id, size_t idlen)
 {
-	if (!(m->prot & PROT_EXEC_BIT) || !is_file(m->name))
+	bool vdso = strcmp(m->name, "[vdso]") == 0;
+	if (!(m->prot & PROT_EXEC_BIT) || (!vdso && !is_file(m->name)))
 		return;
 	if (!id || !idlen) {
 		const struct pd_build_id *b = pd_find_build_id(&st->f, p->pid, m->name);
@@ -293,7 +319,22 @@ static void add_module(struct state *st, struct proc *p, const struct map *m,
 			idlen = b->size;
 		}
 	}
-	sw_as_add_module(p->as, m->start, m->end, m->pgoff, m->name, id, idlen);
+	char cached[4096 + 64];
+	if (!vdso && access(m->name, R_OK) == 0) {
+		struct sw_as_module mod;
+		sw_as_add_module(p->as, m->start, m->end, m->pgoff, m->name, id, idlen);
+		if (!id || sw_as_find_module(p->as, m->start, &mod) < 0 ||
+		    !(mod.flags & SW_MOD_NO_FILE) ||
+		    !cache_path(cached, sizeof(cached), id, idlen, false))
+			return;
+		sw_as_remove_modules(p->as, m->start, m->end);
+		sw_as_add_module(p->as, m->start, m->end, m->pgoff, cached, id, idlen);
+		return;
+	}
+	if (id && cache_path(cached, sizeof(cached), id, idlen, vdso))
+		sw_as_add_module(p->as, m->start, m->end, m->pgoff, cached, id, idlen);
+	else if (!vdso)
+		sw_as_add_module(p->as, m->start, m->end, m->pgoff, m->name, id, idlen);
 }
 
 static void on_mmap(struct state *st, const struct pd_event *ev)

@@ -331,6 +331,12 @@ static int read_pipe_attrs(struct pd_file *f)
 			n++;
 			f->nattrs = n;
 		}
+		if (type == PD_RECORD_HEADER_BUILD_ID) {
+			/* the same entry as in the build-id feature section */
+			int rc = read_build_ids(f, pos, size);
+			if (rc < 0)
+				return rc;
+		}
 		if (type == PD_RECORD_AUXTRACE && size >= 16) {
 			uint64_t extra = get_u64(f->buf + pos + 8);
 			if (extra > f->data_end - pos - size)
