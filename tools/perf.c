@@ -1,5 +1,6 @@
 /*
- * `stackwalk perf [-i perf.data] [--no-symbols] [--max-stack N]`: the
+ * `stackwalk perf [-i perf.data] [--no-symbols] [--max-stack N]
+ * [--kallsyms=FILE]`: the
  * samples of a `perf record --call-graph dwarf` file, each unwound by
  * stackwalk from its user registers and stack copy, printed as `perf
  * script` (perf 6.1) prints them, so stackcollapse-perf.pl and flame
@@ -131,10 +132,12 @@ struct state {
 	struct tab procs, threads;
 	sw_symbolizer_t *sym;
 	bool no_symbols;
+	const char *kallsyms;       /* the kernel's symbols: /proc/kallsyms */
 	int max_stack;
 	/* kallsyms */
 	struct ksym { uint64_t addr; char *name; char *mod; } *ksyms;
 	size_t nksyms;
+	char *kbuf;                 /* /proc/kallsyms, which the names point into */
 	bool ksyms_loaded;
 	FILE *out;
 	/* counts */
@@ -474,42 +477,65 @@ static int cmp_ksym(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-/* /proc/kallsyms: the text symbols (zero addresses when it hides them). */
+/* /proc/kallsyms: the text symbols (none when it hides their addresses).
+ * Read whole and parsed in place (names point into st->kbuf): it has
+ * ~200,000 lines, and a sample with kernel frames needs them all. */
 static void ksyms_load(struct state *st)
 {
 	st->ksyms_loaded = true;
-	FILE *f = fopen("/proc/kallsyms", "r");
-	if (!f)
+	int fd = open(st->kallsyms, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return;
-	char line[512];
-	size_t cap = 0;
-	while (fgets(line, sizeof(line), f)) {
+	size_t len = 0, cap = 1 << 20;
+	char *buf = malloc(cap + 1);
+	for (ssize_t n; buf; len += (size_t)n) {
+		if (len == cap) {
+			char *nb = cap < (1u << 30) ? realloc(buf, cap * 2 + 1) : NULL;
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n <= 0)
+			break;
+	}
+	close(fd);
+	if (!buf)
+		return;
+	buf[len] = 0;
+	st->kbuf = buf;
+	size_t kcap = 0;
+	bool sorted = true;
+	for (char *line = buf, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
 		char *e;
 		uint64_t addr = strtoull(line, &e, 16);
-		if (e == line || addr == 0 || e[0] != ' ' || !strchr("tTwW", e[1]) || e[2] != ' ')
+		if (e == line || addr == 0 || e[0] != ' ' || !e[1] || !strchr("tTwW", e[1]) || e[2] != ' ')
 			continue;
 		char *name = e + 3;
-		name[strcspn(name, "\n")] = 0;
 		char *mod = strchr(name, '\t');
 		if (mod)
 			*mod++ = 0;
-		if (st->nksyms == cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
+		if (st->nksyms == kcap) {
+			size_t ncap = kcap ? kcap * 2 : 65536;
 			struct ksym *nk = realloc(st->ksyms, ncap * sizeof(*nk));
 			if (!nk)
 				break;
 			st->ksyms = nk;
-			cap = ncap;
+			kcap = ncap;
 		}
-		char *n = strdup(name), *m = mod ? strdup(mod) : NULL;
-		if (!n) {
-			free(m);
-			break;
-		}
-		st->ksyms[st->nksyms++] = (struct ksym){ addr, n, m };
+		if (st->nksyms && st->ksyms[st->nksyms - 1].addr > addr)
+			sorted = false;
+		st->ksyms[st->nksyms++] = (struct ksym){ addr, name, mod };
 	}
-	fclose(f);
-	qsort(st->ksyms, st->nksyms, sizeof(*st->ksyms), cmp_ksym);
+	if (!sorted)
+		qsort(st->ksyms, st->nksyms, sizeof(*st->ksyms), cmp_ksym);
 }
 
 /* Cut the parameter list (and qualifiers after it) from a demangled C++
@@ -769,11 +795,12 @@ static int cmp_ref(const void *a, const void *b)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: stackwalk perf [-i perf.data] [--no-symbols] [--max-stack N]\n"
+	fprintf(f, "usage: stackwalk perf [-i perf.data] [--no-symbols] [--max-stack N] [--kallsyms=FILE]\n"
 		   "  the samples of `perf record --call-graph dwarf` output, unwound by\n"
 		   "  stackwalk, in the format of `perf script`\n"
 		   "  -i FILE          input (default: perf.data)\n"
 		   "  --no-symbols     print [unknown] for every user function (unwinding only)\n"
+		   "  --kallsyms=FILE  kernel symbols (default /proc/kallsyms)\n"
 		   "  --max-stack N    frames per sample (default %d, as perf)\n",
 		MAX_STACK_DEFAULT);
 }
@@ -785,12 +812,15 @@ int cmd_perf(int argc, char **argv)
 	memset(&st, 0, sizeof(st));
 	st.max_stack = MAX_STACK_DEFAULT;
 	st.out = stdout;
+	st.kallsyms = "/proc/kallsyms";
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-i") == 0 && i + 1 < argc) {
 			path = argv[++i];
 		} else if (strncmp(argv[i], "--input=", 8) == 0) {
 			path = argv[i] + 8;
+		} else if (strncmp(argv[i], "--kallsyms=", 11) == 0) {
+			st.kallsyms = argv[i] + 11;
 		} else if (strcmp(argv[i], "--no-symbols") == 0) {
 			st.no_symbols = true;
 		} else if (strcmp(argv[i], "--max-stack") == 0 && i + 1 < argc) {
@@ -921,11 +951,8 @@ out:
 	free(st.procs.vals);
 	free(st.threads.keys);
 	free(st.threads.vals);
-	for (size_t i = 0; i < st.nksyms; i++) {
-		free(st.ksyms[i].name);
-		free(st.ksyms[i].mod);
-	}
 	free(st.ksyms);
+	free(st.kbuf);
 	sw_symbolizer_free(st.sym);
 	pd_close(&st.f);
 	if (size && buf != MAP_FAILED)
