@@ -451,7 +451,8 @@ static void jit_load(struct proc *p)
 		p->jit[p->njit++] = (struct jit_sym){ start, size, copy };
 	}
 	fclose(f);
-	qsort(p->jit, p->njit, sizeof(*p->jit), cmp_jit);
+	if (p->njit)
+		qsort(p->jit, p->njit, sizeof(*p->jit), cmp_jit);
 }
 
 static const struct jit_sym *jit_find(struct proc *p, uint64_t pc)
@@ -893,7 +894,8 @@ int cmd_perf(int argc, char **argv)
 		memcpy(err, st.f.err, sizeof(err));
 		status = 1;
 	}
-	qsort(refs, nrefs, sizeof(*refs), cmp_ref);
+	if (nrefs)
+		qsort(refs, nrefs, sizeof(*refs), cmp_ref);
 
 	if (!st.no_symbols && sw_symbolizer_new(NULL, &st.sym) != 0)
 		st.sym = NULL;
