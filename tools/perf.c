@@ -142,6 +142,7 @@ struct state {
 	FILE *out;
 	/* counts */
 	uint64_t samples, unwound, reached_end, truncated, max_stack_hit, errors, no_regs;
+	uint64_t error_codes[64];   /* errors by -SW_E* */
 };
 
 static void maps_free(struct proc *p)
@@ -772,8 +773,10 @@ static void on_sample(struct state *st, const struct pd_event *ev)
 			st->reached_end++;
 		else if (sw_cursor_stack_truncated(&c))
 			st->truncated++;
-		else
+		else {
 			st->errors++;
+			st->error_codes[-rc < 64 ? -rc : 0]++;
+		}
 		break;
 	}
 	fputc('\n', o);
@@ -942,6 +945,10 @@ int cmd_perf(int argc, char **argv)
 		" without user registers\n",
 		st.samples, st.unwound, st.reached_end, st.truncated, st.max_stack_hit,
 		st.max_stack, st.errors, st.no_regs);
+	for (int i = 0; i < 64; i++)
+		if (st.error_codes[i])
+			fprintf(stderr, "stackwalk perf:   %" PRIu64 " walks ended with %s\n",
+				st.error_codes[i], i ? sw_strerror(-i) : "another error");
 
 out:
 	free(refs);
