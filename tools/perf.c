@@ -540,10 +540,15 @@ static void ksyms_load(struct state *st)
 		qsort(st->ksyms, st->nksyms, sizeof(*st->ksyms), cmp_ksym);
 }
 
-/* Cut the parameter list (and qualifiers after it) from a demangled C++
- * name: perf prints "ns::f", not "ns::f(int) const". */
+/* Cut the parameter list (and qualifiers and clone suffixes after it)
+ * from a demangled C++ name: perf prints "ns::f", not "ns::f(int) const
+ * [clone .isra.0]". */
 static void strip_params(char *s)
 {
+	/* clones first: "f(int) [clone .isra.0] [clone .cold]" */
+	char *clone = strstr(s, " [clone ");
+	if (clone)
+		*clone = 0;
 	size_t n = strlen(s);
 	while (n && s[n - 1] != ')') {
 		/* trailing " const", " &", ... */

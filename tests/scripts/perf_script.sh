@@ -11,6 +11,8 @@
 #      below it; where perf's chain stops before main, perf's frames must
 #      begin ours, and how often ours goes further is counted (both
 #      counts are printed).
+#      The same for tests/perf/methods.cc: C++ names as perf prints them
+#      (demangled without parameters or clone suffixes).
 #   2. the same with an 1 KiB stack copy (dwarf,1024): every walk is cut
 #      by the copy, and stackwalk must say so (its "cut by the stack copy"
 #      count) and still agree with perf's frames.
@@ -87,6 +89,16 @@ compare() {
 }
 
 compare same_chains "$out/full.data" --min-main 0.5
+if ! command -v g++ >/dev/null; then
+	skip cxx_names "no g++"
+elif ! g++ -O2 -g -fomit-frame-pointer -Wall -Wextra -o "$out/methods" tests/perf/methods.cc \
+	>"$logs/build_cxx.log" 2>&1; then
+	bad cxx_build "$logs/build_cxx.log"
+elif prog=$out/methods record "$out/cxx.data" 0.3 -F 499 --call-graph dwarf; then
+	compare cxx_names "$out/cxx.data" --min-main 0.5
+else
+	skip cxx_names "perf record of the C++ program failed"
+fi
 if record "$out/short.data" 0.2 -F 499 --call-graph dwarf,1024; then
 	compare stack_copy_cut "$out/short.data" --min-cut 0.5
 else
