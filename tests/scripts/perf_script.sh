@@ -29,6 +29,7 @@
 #
 #   tests/scripts/perf_script.sh BUILD_DIR full|quick
 set -uo pipefail
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 t_init --fresh perf_script "$@"
 t_sanitizer_env
