@@ -121,10 +121,20 @@ struct proc {
 	struct jit_sym *jit;        /* sorted by start */
 	size_t njit;
 	bool jit_loaded;
+	uint64_t gen;               /* changes with the mappings (frame cache) */
 };
 
 struct thread {
 	char comm[32];
+};
+
+#define FRAME_CACHE_SIZE 8192
+
+struct frame_cache {
+	const struct proc *proc;
+	uint64_t gen;
+	uint64_t pc;
+	char *text;                 /* the frame's lines (malloc'd), NULL: empty */
 };
 
 struct state {
@@ -140,6 +150,7 @@ struct state {
 	char *kbuf;                 /* /proc/kallsyms, which the names point into */
 	bool ksyms_loaded;
 	FILE *out;
+	struct frame_cache *cache;  /* FRAME_CACHE_SIZE entries */
 	/* counts */
 	uint64_t samples, unwound, reached_end, truncated, max_stack_hit, errors, no_regs;
 	uint64_t error_codes[64];   /* errors by -SW_E* */
@@ -350,6 +361,7 @@ static void on_mmap(struct state *st, const struct pd_event *ev)
 	struct proc *p = proc_get(st, (int32_t)ev->pid);
 	if (!p)
 		return;
+	p->gen++;
 	uint64_t end = ev->map_start + ev->map_len;
 	if (map_insert(p, ev->map_start, end, ev->map_pgoff, ev->map_prot, ev->filename) < 0)
 		return;
@@ -371,6 +383,7 @@ static void on_comm(struct state *st, const struct pd_event *ev)
 		/* a new program: its mappings follow */
 		struct proc *p = tab_get(&st->procs, (int32_t)ev->pid);
 		if (p) {
+			p->gen++;
 			maps_free(p);
 			sw_as_remove_modules(p->as, 0, UINT64_MAX);
 		}
@@ -389,6 +402,7 @@ static void on_fork(struct state *st, const struct pd_event *ev)
 	 * starts over) */
 	struct proc *p = tab_get(&st->procs, (int32_t)ev->pid);
 	if (p) {
+		p->gen++;
 		maps_free(p);
 		sw_as_remove_modules(p->as, 0, UINT64_MAX);
 		for (size_t i = 0; i < p->njit; i++)
@@ -607,14 +621,14 @@ static void print_kernel_frame(struct state *st, uint64_t ip)
 	}
 }
 
-/* One user frame at `pc` (the lookup address: in the call for callers). */
-static void print_user_frame(struct state *st, struct proc *p, uint64_t pc)
+/* The lines of one user frame at `pc` (the lookup address: in the call
+ * for callers) into `o`. */
+static void render_user_frame(struct state *st, struct proc *p, uint64_t pc, FILE *o)
 {
 	long mi = p ? map_find(p, pc) : -1;
 	const struct map *m = mi >= 0 ? &p->maps[mi] : NULL;
 	uint64_t addr = m ? pc - m->start + m->pgoff : pc;
 	const char *dso = m ? m->name : "[unknown]";
-	FILE *o = st->out;
 	char name[1024];
 
 	if (st->no_symbols || !p) {
@@ -672,6 +686,40 @@ static void print_user_frame(struct state *st, struct proc *p, uint64_t pc)
 		return;
 	}
 	fprintf(o, "\t%16" PRIx64 " [unknown] (%s)\n", addr, dso);
+}
+
+/* One user frame, through a cache of rendered frames: samples repeat the
+ * same PCs, and symbolizing is most of the work.  An entry is valid for
+ * one process while its mappings stay the same (proc.gen). */
+static void print_user_frame(struct state *st, struct proc *p, uint64_t pc)
+{
+	if (!p) {
+		render_user_frame(st, p, pc, st->out);
+		return;
+	}
+	uint64_t h = (pc ^ (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ull ^ p->gen * 31u) *
+		     0xff51afd7ed558ccdull;
+	struct frame_cache *e = &st->cache[(h >> 40) % FRAME_CACHE_SIZE];
+	if (e->text && e->proc == p && e->gen == p->gen && e->pc == pc) {
+		fputs(e->text, st->out);
+		return;
+	}
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	if (!m) {
+		render_user_frame(st, p, pc, st->out);
+		return;
+	}
+	render_user_frame(st, p, pc, m);
+	if (fclose(m) != 0 || !text) {
+		free(text);
+		render_user_frame(st, p, pc, st->out);
+		return;
+	}
+	fputs(text, st->out);
+	free(e->text);
+	*e = (struct frame_cache){ p, p->gen, pc, text };
 }
 
 /* perf_event x86 register index -> DWARF number (enum sw_reg), -1: none. */
@@ -907,6 +955,12 @@ int cmd_perf(int argc, char **argv)
 
 	if (!st.no_symbols && sw_symbolizer_new(NULL, &st.sym) != 0)
 		st.sym = NULL;
+	st.cache = calloc(FRAME_CACHE_SIZE, sizeof(*st.cache));
+	if (!st.cache) {
+		fprintf(stderr, "stackwalk perf: out of memory\n");
+		status = 1;
+		goto out;
+	}
 	static char obuf[1 << 16];
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 
@@ -957,6 +1011,9 @@ int cmd_perf(int argc, char **argv)
 
 out:
 	free(refs);
+	for (size_t i = 0; st.cache && i < FRAME_CACHE_SIZE; i++)
+		free(st.cache[i].text);
+	free(st.cache);
 	for (size_t i = 0; i < st.procs.cap; i++)
 		proc_free(st.procs.vals[i]);
 	for (size_t i = 0; i < st.threads.cap; i++)
