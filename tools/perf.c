@@ -43,6 +43,8 @@
 #define MAX_STACK_LIMIT 4096
 #define INLINE_MAX 32           /* source frames printed per PC */
 #define PROT_EXEC_BIT 4u
+#define MAPS_MAX 32768          /* mappings kept per process (inserting is
+				 * linear: a bound on a hostile file's cost) */
 
 /* ------------------------------------------------------------ hash table */
 
@@ -234,6 +236,8 @@ static long map_find(const struct proc *p, uint64_t addr)
 static int map_insert(struct proc *p, uint64_t start, uint64_t end, uint64_t pgoff,
 		      uint32_t prot, const char *name)
 {
+	if (p->nmaps >= MAPS_MAX)
+		return -1;
 	/* at most one more piece (a split), plus the new map */
 	if (p->nmaps + 2 > p->cap) {
 		size_t ncap = p->cap ? p->cap * 2 : 32;
