@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Helpers of tests/scripts/perf_script.sh.
 
-compare.py PERF_OUT SW_OUT SW_STDERR [--min-main F] [--min-cut F]
+compare.py PERF_OUT SW_OUT SW_STDERR [--min-main F] [--min-cut F] [--want-dso DSO]
     Compare `perf script` output with `stackwalk perf` output sample by
     sample.  Exit 0 when:
       - both have the same samples with the same header lines;
       - wherever perf's chain reaches main, both chains are the same:
-        address, name and DSO of every frame down to main, the addresses
+        address, name and DSO of every frame down to main (a system
+        library's frame may be "(inlined)" on one side only, counted), the addresses
         of the frames below it as far as perf's go (libc's names may differ: perf names a
         function by the debug file's .symtab, and marks it "(inlined)" when
         that symbol's name is not DWARF's);
@@ -15,7 +16,8 @@ compare.py PERF_OUT SW_OUT SW_STDERR [--min-main F] [--min-cut F]
         failed: perf's libunwind skips or invents frames at times);
       - perf reaches main in at least F of the samples (--min-main), and
         stackwalk's stderr counts at least F of the walks as cut by the
-        stack copy (--min-cut).
+        stack copy (--min-cut); with --want-dso DSO, stackwalk unwinds out
+        of a frame in DSO (not the last frame) in at least one sample.
     Prints the counts, "summary: ..." last.
 
 compare.py --make-broken DATA DIR CUTS FLIPS
@@ -68,12 +70,35 @@ def is_main(frame):
     return frame[1].startswith('main+')
 
 
+def system_lib(dso):
+    return dso.startswith('/usr/lib/') or dso.startswith('/lib/')
+
+
+def same_frames(a, b):
+    """The same frames: address and name, and the same DSO except that a
+    system library's function may be "(inlined)" on one side only (perf
+    says so when the debug file's .symtab names the address with another
+    alias than DWARF, which stackwalk cannot see)."""
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if x[0] != y[0] or x[1] != y[1]:
+            return False
+        if x[2] != y[2] and not ({x[2], y[2]} - {'inlined'} and
+                                 all(system_lib(d) for d in {x[2], y[2]} - {'inlined'})):
+            return False
+    return True
+
+
 def compare(argv):
     perf_out, sw_out, sw_err = argv[:3]
     opts = argv[3:]
     min_main = min_cut = 0.0
+    want_dso = None
     for i in range(0, len(opts) - 1, 2):
-        if opts[i] == '--min-main':
+        if opts[i] == '--want-dso':
+            want_dso = opts[i + 1]
+        elif opts[i] == '--min-main':
             min_main = float(opts[i + 1])
         elif opts[i] == '--min-cut':
             min_cut = float(opts[i + 1])
@@ -84,6 +109,7 @@ def compare(argv):
         fails.append('sample count: perf %d, stackwalk %d' % (len(p), len(s)))
     n = min(len(p), len(s))
     perf_main = sw_main = same = perf_short = further = disagree = names_below = below = 0
+    markers = 0
     for i in range(n):
         (ph, pf), (sh, sf) = p[i], s[i]
         if ph != sh:
@@ -98,8 +124,10 @@ def compare(argv):
             perf_main += 1
             # below main, perf's libunwind sometimes stops early (in
             # libc): its frames must then begin ours
-            ok = (pf[:k + 1] == sf[:k + 1] and
+            ok = (same_frames(pf[:k + 1], sf[:k + 1]) and
                   [f[0] for f in pf] == [f[0] for f in sf[:len(pf)]])
+            if ok:
+                markers += sum(1 for a, b in zip(pf[:k + 1], sf[:k + 1]) if a[2] != b[2])
             if ok:
                 same += 1
                 names_below += sum(1 for a, b in zip(pf[k + 1:], sf[k + 1:]) if a != b)
@@ -132,6 +160,11 @@ def compare(argv):
     if n and cut < min_cut * n:
         fails.append('stackwalk counts %d of %d walks cut by the stack copy (want %.0f%%)'
                      % (cut, n, 100 * min_cut))
+    if want_dso is not None:
+        k = sum(1 for _, f in s if any(x[2] == want_dso for x in f[:-1]))
+        print('%d samples unwound by stackwalk through a frame in %s' % (k, want_dso))
+        if k == 0:
+            fails.append('no sample unwound through a frame in %s' % want_dso)
     # perf's libunwind is wrong there at times (it skips a frame in a
     # function's prologue, or follows a stale return address): reported,
     # not failed
@@ -141,11 +174,12 @@ def compare(argv):
     for f in fails[:20]:
         print('FAIL ' + f)
     print('summary: %d samples; perf reaches main in %d, stackwalk in %d; same chains in %d '
-          'of those %d (%d names below main differ, %d where perf stops below main and '
+          'of those %d (%d system-library frames "(inlined)" on one side only, '
+          '%d names below main differ, %d where perf stops below main and '
           'stackwalk goes on); perf stops before main in %d, stackwalk goes further in %d '
           'of them; %d walks cut by the stack copy'
-          % (n, perf_main, sw_main, same, perf_main, names_below, below, perf_short, further,
-             cut))
+          % (n, perf_main, sw_main, same, perf_main, markers, names_below, below, perf_short,
+             further, cut))
     return 1 if fails else 0
 
 

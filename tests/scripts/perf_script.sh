@@ -13,6 +13,8 @@
 #      counts are printed).
 #      The same for tests/perf/methods.cc: C++ names as perf prints them
 #      (demangled without parameters or clone suffixes).
+#      And for tests/perf/vdso.c, whose samples are mostly in the vDSO
+#      (stackwalk reads its code from perf's build-id cache, as perf does).
 #   2. the same with an 1 KiB stack copy (dwarf,1024): every walk is cut
 #      by the copy, and stackwalk must say so (its "cut by the stack copy"
 #      count) and still agree with perf's frames.
@@ -99,6 +101,14 @@ elif prog=$out/methods record "$out/cxx.data" 0.3 -F 499 --call-graph dwarf; the
 	compare cxx_names "$out/cxx.data" --min-main 0.5
 else
 	skip cxx_names "perf record of the C++ program failed"
+fi
+if ! gcc -O2 -g -fomit-frame-pointer -Wall -Wextra -o "$out/vdso" tests/perf/vdso.c \
+	>"$logs/build_vdso.log" 2>&1; then
+	bad vdso_build "$logs/build_vdso.log"
+elif prog=$out/vdso record "$out/vdso.data" 0.3 -F 499 --call-graph dwarf; then
+	compare vdso_frames "$out/vdso.data" --min-main 0.5 --want-dso '[vdso]'
+else
+	skip vdso_frames "perf record of the vDSO program failed"
 fi
 if record "$out/short.data" 0.2 -F 499 --call-graph dwarf,1024; then
 	compare stack_copy_cut "$out/short.data" --min-cut 0.5
