@@ -15,6 +15,9 @@
 #          frames, and one thread spinning: the blocked threads' PCs must be
 #          eu-stack's; the spinning thread moves between the two captures,
 #          so only its outermost frames are compared (counted apart).
+#   jit    tests/remote/jit_target.c's JIT frames (GDB JIT interface): gdb's
+#          frames are ours, and the JIT functions are named; eu-stack,
+#          which reads no JIT interface, loses frames there (counted apart)
 #   options --thread TID, --max-frames N, --no-symbols, a PID that does not exist (a clear
 #          error, exit 1), a process we may not trace (another user: the
 #          message says why), targets that exit or exec while being
@@ -270,6 +273,59 @@ PY
 		stop_target "$pid"
 	done
 done
+
+# ---- JIT code: tests/remote/jit_target.c (remote_jit.sh's target, used
+# here as it is) blocks two threads under chains of generated functions
+# registered with stackwalk's registry and so published to the GDB JIT
+# interface.  gdb reads that interface: its frames must be ours.  eu-stack
+# does not: it has no unwind information for the generated code, guesses
+# through it with the frame pointer chain and loses the functions that keep
+# none (jit_f2, jit_f0), and names none.  That is eu-stack being wrong, so
+# its comparison is counted apart: it must agree with us up to the first
+# JIT frame and differ only from there.
+if gcc -std=gnu11 -g -O2 -Iinclude -Itests/jit "${SAN_FLAGS[@]}" tests/remote/jit_target.c tests/jit/emit.c \
+	"$build/libstackwalk.a" -ldl -lpthread -o "$out/jit_target" >"$logs/build.jit_target.log" 2>&1; then
+	if start_target jit "$out/jit_target"; then
+		pid=$tpid
+		capture jit "$pid"
+		compare jit --sw-text "$logs/jit.txt" --gdb "$logs/jit.gdb"
+		jchecks jit \
+			"the JIT frames named in order, found through their CFI (source jit) where they keep no frame pointer" \
+			"len(T) == 2 and all(any(' '.join(f['function'] or '??' for f in t['frames'] if f['module'] and f['module'].startswith('[jit]')) == ' '.join(c + str(k) for k in (3, 2, 1, 0)) for c in ('jit_f', 'jit_g')) for t in T) and sum(f['source'] == 'jit' for f in F) >= 6 and all(f['reliable'] for f in F)"
+		if "$py" - "$logs/jit.json" "$logs/jit.eu" >"$logs/jit.eucmp" 2>&1 <<'PY'
+import json, re, sys
+T = json.load(open(sys.argv[1]))["threads"]
+eu, cur = {}, None
+for line in open(sys.argv[2]):
+    m = re.match(r"^TID (\d+):", line)
+    if m:
+        cur = eu.setdefault(int(m.group(1)), [])
+    m = re.match(r"^#\d+ +0x([0-9a-f]+)", line)
+    if m and cur is not None:
+        cur.append(int(m.group(1), 16))
+good = True
+for t in T:
+    sw = [int(f["pc"], 16) for f in t["frames"]]
+    jit = [i for i, f in enumerate(t["frames"]) if (f["module"] or "").startswith("[jit]")]
+    e = eu.get(t["tid"], [])
+    n = 0
+    while n < min(len(sw), len(e)) and sw[n] == e[n]:
+        n += 1
+    print("thread %d: eu-stack %d frames, stackwalk %d, the same up to #%d, JIT frames #%d..#%d"
+          % (t["tid"], len(e), len(sw), n, jit[0] if jit else -1, jit[-1] if jit else -1))
+    good = good and jit and n > jit[0] and e != sw
+sys.exit(0 if good else 1)
+PY
+		then ok "jit: eu-stack (no JIT interface) agrees up to the first JIT frame and loses frames from there (counted apart: eu-stack is wrong there)"
+		else bad "jit: eu-stack's frames are not ours up to the JIT code, or are all of them" "$logs/jit.eucmp"; fi
+		stop_target "$pid"
+		rm -f "/tmp/perf-$pid.map"
+	else
+		bad "jit: target ready"
+	fi
+else
+	bad "jit: build jit_target" "$logs/build.jit_target.log"
+fi
 
 # ---- a PID with no process: the one of a child that has exited
 true &
