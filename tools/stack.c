@@ -797,6 +797,9 @@ int cmd_stack(int argc, char **argv)
 	else
 		rc = sw_as_attach((pid_t)pid, &aopt, &as);
 	if (rc < 0) {
+		char pidstr[32];
+
+		snprintf(pidstr, sizeof(pidstr), "process %ld", pid);
 		if (o.core && errbuf[0] && strstr(errbuf, o.core))
 			fprintf(stderr, "stackwalk stack: %s\n", errbuf);  /* names the file */
 		else if (o.core)
@@ -807,6 +810,8 @@ int cmd_stack(int argc, char **argv)
 				pid, (long)o.tid);
 		else if (rc == SW_ENOTFOUND && errbuf[0] == '\0')
 			fprintf(stderr, "stackwalk stack: no process %ld\n", pid);
+		else if (errbuf[0] && strstr(errbuf, pidstr))
+			fprintf(stderr, "stackwalk stack: %s\n", errbuf);  /* names the process */
 		else
 			fprintf(stderr, "stackwalk stack: process %ld: %s\n", pid,
 				errbuf[0] ? errbuf : sw_strerror(rc));
