@@ -22,7 +22,8 @@
 #          error, exit 1), a process we may not trace (another user: the
 #          message says why), targets that exit or exec while being
 #          attached (no hang, no crash, exit 0 or 1), the target left
-#          running and untraced.
+#          running and untraced, also when the tool is interrupted by
+#          SIGINT or SIGTERM while it attaches.
 #
 # PC normalisation (tests/remote/compare.py): none is needed.  eu-stack and
 # gdb print the PC the stack holds, as stackwalk does: the interrupted
@@ -255,6 +256,28 @@ PY
 				ok "after stackwalk: the target is not traced and no thread is stopped"
 			else
 				bad "after stackwalk: the target is still traced or stopped"
+			fi
+			# ---- the tool interrupted (SIGINT, SIGTERM) at different
+			# moments of its attach: the target must be let go each time
+			left=0
+			for d in 0 0.002 0.005 0.01 0.02 0.05; do
+				for sig in INT TERM; do
+					"$tool" stack "$pid" >/dev/null 2>&1 &
+					s=$!
+					sleep "$d"
+					kill -s "$sig" "$s" 2>/dev/null || true
+					wait "$s" 2>/dev/null || true
+					if ! grep -q '^TracerPid:[[:space:]]*0$' "/proc/$pid/status" ||
+						grep -l '^State:[[:space:]]*[tT]' /proc/"$pid"/task/*/status >/dev/null 2>&1; then
+						left=$((left + 1))
+						echo "SIG$sig after ${d}s: target left traced or stopped" >>"$logs/interrupt.log"
+					fi
+				done
+			done
+			if ((left == 0)); then
+				ok "the tool interrupted by SIGINT/SIGTERM 12 times during its attach: the target runs on, untraced"
+			else
+				bad "the tool interrupted: $left times the target was left traced or stopped" "$logs/interrupt.log"
 			fi
 			# ---- a process we may not trace: another user's
 			if command -v setpriv >/dev/null && ((EUID == 0)); then
