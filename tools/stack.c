@@ -53,6 +53,7 @@
  *     too short: --stack-max; a core: "stack memory ends"), "--max-frames
  *     reached", "thread exited
  *     before it could be stopped", or the unwinder's error (sw_strerror).
+ *   NAME is the thread's name (comm) with control characters as '?'.
  *   SIGNAL is the signal that killed the process (cores, on the thread it
  *   hit: the first one), with the fault address for SIGSEGV, SIGBUS,
  *   SIGILL, SIGFPE.
@@ -102,7 +103,9 @@
  *
  * Addresses are strings ("0x" and lowercase hex: JSON numbers lose 64-bit
  * precision); strings are JSON-escaped (", \, control characters as
- * \u00XX; other bytes as they are).
+ * \u00XX), and bytes that are not well-formed UTF-8 (thread names and
+ * paths are any bytes) are written as \u00XX, their Latin-1 reading: the
+ * document is always valid JSON.
  *
  * The address space's warnings (threads that exited, missing module files,
  * a truncated core) go to stderr, "stackwalk stack: warning: ..." per line
@@ -213,6 +216,36 @@ static void usage(FILE *f)
 
 /* ---------------------------------------------------------------- output */
 
+/* The length of the well-formed UTF-8 sequence at p (1 to 4), or 0. */
+static int utf8_len(const unsigned char *p)
+{
+	int n;
+	uint32_t c;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, c = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, c = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, c = p[0] & 0x07;
+	else
+		return 0;
+	for (int i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)     /* also stops at the NUL */
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+	    (n == 4 && (c < 0x10000 || c > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* A JSON string (or null): ", \ and control characters escaped, and every
+ * byte that is not part of well-formed UTF-8 (a thread name, a path) as
+ * \u00XX, its Latin-1 reading, so the document is always valid. */
 static void json_str(const char *s)
 {
 	if (s == NULL) {
@@ -220,19 +253,25 @@ static void json_str(const char *s)
 		return;
 	}
 	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		int n;
+
 		switch (*p) {
-		case '"': fputs("\\\"", stdout); break;
-		case '\\': fputs("\\\\", stdout); break;
-		case '\n': fputs("\\n", stdout); break;
-		case '\t': fputs("\\t", stdout); break;
-		case '\r': fputs("\\r", stdout); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				printf("\\u%04x", *p);
-			else
-				putchar(*p);
+		case '"': fputs("\\\"", stdout); p++; continue;
+		case '\\': fputs("\\\\", stdout); p++; continue;
+		case '\n': fputs("\\n", stdout); p++; continue;
+		case '\t': fputs("\\t", stdout); p++; continue;
+		case '\r': fputs("\\r", stdout); p++; continue;
+		default: break;
 		}
+		n = utf8_len(p);
+		if (*p < 0x20 || *p == 0x7f || n == 0) {
+			printf("\\u%04x", *p);
+			p++;
+			continue;
+		}
+		fwrite(p, 1, (size_t)n, stdout);
+		p += n;
 	}
 	putchar('"');
 }
@@ -644,6 +683,12 @@ static size_t print_threads(const sw_addr_space_t *as, sw_symbolizer_t *sym,
 			t.fault_addr = 0;
 		}
 		field_str(name, sizeof(name), t.name, sizeof(t.name));
+		if (!o->json) {
+			/* a name is any bytes: no control character in the text */
+			for (char *c = name; *c; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					*c = '?';
+		}
 		if (t.state == SW_THREAD_STOPPED) {
 			n = walk_thread(as, i, frames, o->max_frames, &end, errbuf, sizeof(errbuf));
 			mark_trampolines(frames, n);

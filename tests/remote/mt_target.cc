@@ -13,7 +13,9 @@
 //   odd workers from 2 on: blocked in read() of a pipe nobody writes (a
 //             system call)
 //   even workers from 2 on: blocked on a condition variable (futex)
-// The main thread waits for each to be in place, prints "ready" on
+// Threads are named worker-ID, but for the last one (a name with a quote,
+// a backslash, a newline and a non-UTF-8 byte).  The main thread waits
+// for each to be in place, prints "ready" on
 // standard output (flushed) and joins worker 2 (a futex wait), forever.
 // With "crash", worker 2 instead reads through a NULL pointer at the
 // bottom of its recursion once every other thread is in place (SIGSEGV:
@@ -142,6 +144,10 @@ void worker(int id, int depth)
 	}
 	char name[16];
 	snprintf(name, sizeof(name), "worker-%d", id);
+	// the last worker's name has a quote, a backslash, a newline and a
+	// byte that is not UTF-8: what JSON output must escape
+	if (id == nthreads - 1)
+		snprintf(name, sizeof(name), "w\"q\\\n\xff");
 	pthread_setname_np(pthread_self(), name);
 	sink = level_a<int>(depth, id, id);
 }

@@ -214,6 +214,8 @@ for cxx in "${compilers[@]}"; do
 			"all(any(s in names(t) for t in T) for s in ('level_a<', '{lambda(', 'Walker::level_c<'))" \
 			"the handler threads: the trampoline frame, and the frame the signal interrupted (source signal)" \
 			"len(named('worker-0') + named('worker-1')) == 2 and all(any(f['trampoline'] for f in t['frames']) and any(f['source'] == 'signal' and f['signal_frame'] for f in t['frames']) for t in named('worker-0') + named('worker-1'))" \
+			"the last worker's name (a quote, a backslash, a newline, a byte not UTF-8) escaped" \
+			"any(t['name'] == 'w' + chr(34) + 'q' + chr(92) + chr(10) + chr(255) for t in T)" \
 			"file:line from DWARF for the target's frames" \
 			"all(f['file'] and f['file'].endswith('mt_target.cc') and f['line'] for f in F if f['function'] and 'level_a<' in f['function'])"
 		if [[ $c == "8 20" && $cxx == g++ ]]; then
