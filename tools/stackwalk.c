@@ -1,4 +1,4 @@
-/* stackwalk: command-line front end: `stackwalk cfi ...`, `stackwalk symbolize ...`. */
+/* stackwalk: command-line front end: `stackwalk cfi`, `symbolize`, `stack`, `perf`. */
 #include <stdio.h>
 #include <string.h>
 
