@@ -74,6 +74,25 @@ def system_lib(dso):
     return dso.startswith('/usr/lib/') or dso.startswith('/lib/')
 
 
+QUIRKS = {}
+
+
+def perf_repeats(pf, sf):
+    """perf 6.1 sometimes repeats the caller's frame where a return
+    address's inline chain names an inlined callee (seen: atof, glibc's
+    inline wrapper of strtod, in main: perf prints main twice, stackwalk
+    "atof (inlined)" then main, as addr2line -i and gdb do).  Such a frame
+    of perf's takes stackwalk's, counted apart."""
+    pf = list(pf)
+    for j in range(len(pf) - 1):
+        if (j + 1 < len(sf) and pf[j] == pf[j + 1] and sf[j][0] == pf[j][0] and
+                sf[j][2] == 'inlined' and sf[j + 1] == pf[j + 1]):
+            pf[j] = sf[j]
+            QUIRKS['perf repeats the caller for an inlined callee'] = (
+                QUIRKS.get('perf repeats the caller for an inlined callee', 0) + 1)
+    return pf
+
+
 def same_frames(a, b):
     """The same frames: address and name, and the same DSO except that a
     system library's function may be "(inlined)" on one side only (perf
@@ -117,6 +136,7 @@ def compare(argv):
             continue
         while pf and pf[-1][0] == END_MARK:
             pf = pf[:-1]
+        pf = perf_repeats(pf, sf)
         if any(is_main(f) for f in sf):
             sw_main += 1
         k = next((j for j, f in enumerate(pf) if is_main(f)), None)
@@ -173,6 +193,8 @@ def compare(argv):
               % disagree)
     for f in fails[:20]:
         print('FAIL ' + f)
+    for what, k in sorted(QUIRKS.items()):
+        print('note: %s: %d frames' % (what, k))
     print('summary: %d samples; perf reaches main in %d, stackwalk in %d; same chains in %d '
           'of those %d (%d system-library frames "(inlined)" on one side only, '
           '%d names below main differ, %d where perf stops below main and '
