@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# Remote unwinding benchmarks (issue 13):  bench/remote.sh [BUILD_DIR]
+# (default build/out; bench/run.sh calls it at its end)
+#
+# stdout carries `name: value unit` lines, and `# ...` lines saying which
+# program a figure measured or why a figure is missing; progress goes to
+# stderr.
+#   remote.stack.threads{8,64}.{stackwalk,eustack,gdb}  ms  wall time of a
+#        whole-process stack dump of bench/remote_target.c (N threads, each
+#        20 frames of rec() deep and blocked in pause(); -O2, no frame
+#        pointers): `stackwalk stack PID` (or, while the tool has no `stack`
+#        command, `snapshot_bench attach PID`: sw_as_attach, every thread
+#        walked with sw_step and named with sw_as_get_proc_name),
+#        `eu-stack -p PID`, `gdb -batch -nx -p PID -ex "thread apply all bt"`;
+#        median of 5 runs (gdb: 3), the tools alternating
+#   remote.stop.per_thread.stackwalk  us  how long sw_as_attach holds each
+#        thread stopped (sw_as_thread.stop_ns), median over the threads of
+#        the 64-thread target and 5 attaches
+#   remote.stop.per_thread.eustack    us  the same for eu-stack -p, which
+#        stops one thread at a time (PTRACE_ATTACH, GETREGS, unwind,
+#        PTRACE_DETACH): from the start of its PTRACE_ATTACH to the end of
+#        its PTRACE_DETACH of that thread, as `perf trace -e ptrace` sees
+#        them; median over the threads of 3 runs (skipped without perf trace)
+#   snapshot.unwind.stackwalk  ns/frame  sw_init_snapshot + sw_step over a
+#        copy of a real 30-deep stack of bench/snapshot_bench.c (32 KiB from
+#        SP), modules from its /proc/self/maps, module cache warm
+#   perf.script.{stackwalk,perf}  ms  wall time of `stackwalk perf -i F` and
+#        `perf script -i F` (median of 3) on the same perf.data: about 1 s
+#        of `perf record -e cpu-clock -F 999 --call-graph dwarf` of
+#        remote_target's cpu mode
+#   perf.script.frames  frames  callchain entries perf script printed
+#   perf.script.{stackwalk,perf}.per_frame  us  the time divided by the
+#        frames each printed
+# A missing eu-stack, gdb or perf (or a stackwalk command not written yet)
+# gives a `#` line and no figure.  The target processes are killed on exit.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BUILD=${1:-build/out}
+CC=${CC:-gcc}
+[[ $CC == cc ]] && CC=gcc   # make's default CC
+RUNS=5
+GDB_RUNS=3
+PERF_RUNS=3
+DEPTH=20
+tpid=
+
+lib=$BUILD/libstackwalk.a
+tool=$BUILD/stackwalk
+[[ -e $lib ]] || { echo "bench: $lib missing; run make first (make bench does)" >&2; exit 1; }
+
+mkdir -p "$BUILD/bench"
+WARN=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes)
+echo "bench: building remote_target, snapshot_bench, timecmd" >&2
+"$CC" -std=gnu11 -O2 -g -fomit-frame-pointer "${WARN[@]}" -o "$BUILD/bench/remote_target" \
+	bench/remote_target.c -lpthread
+"$CC" -std=gnu11 -O2 -g "${WARN[@]}" -o "$BUILD/bench/timecmd" bench/timecmd.c
+target=$BUILD/bench/remote_target
+timecmd=$BUILD/bench/timecmd
+sbench=$BUILD/bench/snapshot_bench
+have_sb=
+if "$CC" -std=gnu11 -O2 -g "${WARN[@]}" -Iinclude -o "$sbench" bench/snapshot_bench.c "$lib" -lpthread; then
+	have_sb=1
+else
+	echo "# no snapshot_bench: building bench/snapshot_bench.c against $lib failed (no remote address spaces in the library yet?)"
+fi
+
+tmp=$(mktemp -d)
+pids=()
+# shellcheck disable=SC2317  # (called by the EXIT trap)
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		{ kill -KILL "$p" && wait "$p"; } 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# median of the arguments (integers)
+median() {
+	printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"
+}
+
+# ms NS / us NS: nanoseconds as milliseconds / microseconds, one decimal
+ms() { awk -v t="$1" 'BEGIN { printf "%.1f", t / 1e6 }'; }
+us() { awk -v t="$1" 'BEGIN { printf "%.1f", t / 1e3 }'; }
+
+# start_target N: a remote_target with N threads in place; its pid in $tpid
+start_target() {
+	local n=$1 i
+	"$target" threads "$n" "$DEPTH" >"$tmp/ready.$n" 2>&1 &
+	tpid=$!
+	pids+=("$tpid")
+	for ((i = 0; i < 200; i++)); do
+		grep -qx ready "$tmp/ready.$n" 2>/dev/null && break
+		kill -0 "$tpid" 2>/dev/null || break
+		sleep 0.025
+	done
+	if ! grep -qx ready "$tmp/ready.$n" 2>/dev/null; then
+		echo "bench: remote_target threads $n did not start: $(cat "$tmp/ready.$n")" >&2
+		return 1
+	fi
+	local tasks
+	tasks=$(find "/proc/$tpid/task" -mindepth 1 -maxdepth 1 | wc -l)
+	if ((tasks != n)); then
+		echo "bench: remote_target threads $n has $tasks threads" >&2
+		return 1
+	fi
+}
+
+# frames FILE: the frame lines ("#N ...") of a stack dump
+frames() { grep -cE '^[[:space:]]*#[0-9]+' "$1" || true; }
+
+# ---------------------------------------------------------------- which tools
+have_eu='' have_gdb='' have_perf='' sw_stack=()
+command -v eu-stack >/dev/null && have_eu=1 || echo "# no remote.*.eustack: eu-stack not found (elfutils)"
+command -v gdb >/dev/null && have_gdb=1 || echo "# no remote.stack.*.gdb: gdb not found"
+command -v perf >/dev/null && have_perf=1 || echo "# no perf.script.*: perf not found (linux-perf)"
+
+# ---------------------------------------------------------------- whole-process stack dumps
+stack_figures() {   # stack_figures N
+	local n=$1 r t pid
+	start_target "$n" || { echo "# no remote.stack.threads$n.*: the target did not start"; return 0; }
+	pid=$tpid
+	# the stackwalk command: the tool when it has `stack`, else snapshot_bench
+	if [[ ${#sw_stack[@]} -eq 0 ]]; then
+		: >"$tmp/sw.err"
+		if [[ -x $tool ]] && "$tool" stack "$pid" >"$tmp/sw.txt" 2>"$tmp/sw.err"; then
+			sw_stack=("$tool" stack)
+			echo "# remote.stack.*.stackwalk: $tool stack PID"
+		elif [[ -n $have_sb ]]; then
+			echo "bench: $tool stack: $(head -n 1 "$tmp/sw.err" 2>/dev/null)" >&2
+			sw_stack=("$sbench" attach)
+			echo "# remote.stack.*.stackwalk: snapshot_bench attach PID (sw_as_attach + sw_step + sw_as_get_proc_name; $tool has no working stack command)"
+		else
+			sw_stack=(false)
+			echo "# no remote.stack.*.stackwalk: neither $tool stack nor snapshot_bench works"
+		fi
+	fi
+	# one untimed run each: warm the page cache, check the output, count frames
+	local sw_ok='' eu_ok='' gdb_ok='' counts=''
+	if "${sw_stack[@]}" "$pid" >"$tmp/sw.txt" 2>"$tmp/sw.err"; then
+		sw_ok=1 counts+=" stackwalk $(frames "$tmp/sw.txt")"
+	elif [[ ${sw_stack[0]} != false ]]; then
+		echo "# no remote.stack.threads$n.stackwalk: ${sw_stack[*]} $pid failed: $(head -n 1 "$tmp/sw.err")"
+	fi
+	if [[ -n $have_eu ]]; then
+		if eu-stack -p "$pid" >"$tmp/eu.txt" 2>"$tmp/eu.err"; then
+			eu_ok=1 counts+=", eu-stack $(frames "$tmp/eu.txt")"
+		else
+			echo "# no remote.stack.threads$n.eustack: eu-stack -p failed: $(head -n 1 "$tmp/eu.err")"
+		fi
+	fi
+	local gdb_cmd=(gdb -batch -nx -p "$pid" -ex "thread apply all bt")
+	if [[ -n $have_gdb ]]; then
+		if "${gdb_cmd[@]}" >"$tmp/gdb.txt" 2>"$tmp/gdb.err" && grep -qE '^#[0-9]' "$tmp/gdb.txt"; then
+			gdb_ok=1 counts+=", gdb $(frames "$tmp/gdb.txt")"
+		else
+			echo "# no remote.stack.threads$n.gdb: gdb could not attach: $(grep -m1 -iE 'error|denied|not' "$tmp/gdb.err" "$tmp/gdb.txt" || true)"
+		fi
+	fi
+	echo "bench: $n threads x $DEPTH deep, frames printed:${counts#,}" >&2
+	local sw_t=() eu_t=() gdb_t=()
+	for ((r = 0; r < RUNS; r++)); do
+		if [[ -n $sw_ok ]]; then
+			t=$("$timecmd" "${sw_stack[@]}" "$pid" 2>/dev/null) && sw_t+=("$t")
+		fi
+		if [[ -n $eu_ok ]]; then
+			t=$("$timecmd" eu-stack -p "$pid" 2>/dev/null) && eu_t+=("$t")
+		fi
+		if [[ -n $gdb_ok ]] && ((r < GDB_RUNS)); then
+			t=$("$timecmd" "${gdb_cmd[@]}" 2>/dev/null) && gdb_t+=("$t")
+		fi
+	done
+	((${#sw_t[@]})) && echo "remote.stack.threads$n.stackwalk: $(ms "$(median "${sw_t[@]}")") ms"
+	((${#eu_t[@]})) && echo "remote.stack.threads$n.eustack: $(ms "$(median "${eu_t[@]}")") ms"
+	((${#gdb_t[@]})) && echo "remote.stack.threads$n.gdb: $(ms "$(median "${gdb_t[@]}")") ms"
+	return 0
+}
+
+echo "bench: whole-process stack dumps, 8 threads" >&2
+stack_figures 8
+echo "bench: whole-process stack dumps, 64 threads" >&2
+stack_figures 64
+stop_pid=$tpid   # the 64-thread target, still running
+
+# ---------------------------------------------------------------- per thread stopped
+echo "bench: how long each thread is stopped (64-thread target)" >&2
+if [[ -n $have_sb ]] && kill -0 "$stop_pid" 2>/dev/null; then
+	if mapfile -t stops < <("$sbench" stop "$stop_pid" "$RUNS") && ((${#stops[@]})); then
+		echo "remote.stop.per_thread.stackwalk: $(us "$(median "${stops[@]}")") us"
+	else
+		echo "# no remote.stop.per_thread.stackwalk: snapshot_bench stop failed"
+	fi
+else
+	echo "# no remote.stop.per_thread.stackwalk: no snapshot_bench or no target"
+fi
+
+# trace_stop OUT CMD...: run CMD (a tool that stops threads of
+# $stop_pid) under `perf trace -e ptrace`, PERF_RUNS times, and append to
+# OUT, one per thread, how long CMD held each thread: from the start of
+# its PTRACE_ATTACH (16) or PTRACE_SEIZE (0x4206) of the thread to the end
+# of its PTRACE_DETACH (17)
+trace_stop() {
+	local out=$1 r
+	shift
+	: >"$out"
+	for ((r = 0; r < PERF_RUNS; r++)); do
+		perf trace -e ptrace -o "$tmp/trace.txt" -- "$@" >/dev/null 2>"$tmp/trace.err" || return 1
+		# "0.669 ( 0.052 ms): eu-stack/1660 ptrace(request: 17, pid: 1633) = 0"
+		awk '
+		{
+			if (!match($0, /request: [A-Z_0-9a-fx]+/)) next
+			req = substr($0, RSTART + 9, RLENGTH - 9)
+			if (!match($0, /pid: [0-9]+/)) next
+			pid = substr($0, RSTART + 5, RLENGTH - 5)
+			ts = $1 + 0
+			if (!match($0, /\( *[0-9.]+ ms\)/)) next
+			d = substr($0, RSTART + 1, RLENGTH - 5) + 0
+			if (req == "16" || req ~ /ATTACH/ || req == "16902" || req == "0x4206" || req ~ /SEIZE/) {
+				if (!(pid in start)) start[pid] = ts
+			} else if ((req == "17" || req ~ /DETACH/) && (pid in start)) {
+				printf "%d\n", (ts + d - start[pid]) * 1e6
+				delete start[pid]
+			}
+		}' "$tmp/trace.txt" >>"$out"
+	done
+	[[ -s $out ]]
+}
+if [[ -n $have_eu && -n $have_perf ]] && kill -0 "$stop_pid" 2>/dev/null; then
+	if trace_stop "$tmp/eu_stop.txt" eu-stack -p "$stop_pid"; then
+		mapfile -t stops <"$tmp/eu_stop.txt"
+		echo "# remote.stop.per_thread.eustack: eu-stack -p stops one thread at a time; from its PTRACE_ATTACH to its PTRACE_DETACH of each thread (perf trace -e ptrace), ${#stops[@]} threads"
+		echo "remote.stop.per_thread.eustack: $(us "$(median "${stops[@]}")") us"
+	else
+		echo "# no remote.stop.per_thread.eustack: perf trace -e ptrace -- eu-stack failed: $(head -n 1 "$tmp/trace.err" 2>/dev/null)"
+	fi
+	# the same outside view of sw_as_attach, to check its own stop_ns
+	if [[ -n $have_sb ]] && trace_stop "$tmp/sw_stop.txt" "$sbench" attach "$stop_pid"; then
+		mapfile -t stops <"$tmp/sw_stop.txt"
+		echo "# remote.stop.per_thread.stackwalk seen by perf trace the same way: $(us "$(median "${stops[@]}")") us (${#stops[@]} threads)"
+	fi
+fi
+for p in "${pids[@]}"; do
+	{ kill -KILL "$p" && wait "$p"; } 2>/dev/null || true
+done
+pids=()
+
+# ---------------------------------------------------------------- snapshot
+if [[ -n $have_sb ]]; then
+	echo "bench: unwinding a stack snapshot (warm module cache)" >&2
+	"$sbench" snapshot || echo "bench: snapshot_bench snapshot failed" >&2
+fi
+
+# ---------------------------------------------------------------- perf script
+# count_frames FILE: callchain lines of perf script's output (a tab or
+# spaces, a hex address, a symbol)
+count_frames() { grep -cE '^[[:space:]]+[0-9a-f]+ ' "$1" || true; }
+
+if [[ -n $have_perf ]]; then
+	pdata=$tmp/perf.data
+	echo "bench: perf record --call-graph dwarf of remote_target cpu (1 s)" >&2
+	if perf record -q -e cpu-clock -F 999 --call-graph dwarf -o "$pdata" -- "$target" cpu 1000 \
+		>/dev/null 2>"$tmp/record.err" && [[ -s $pdata ]]; then
+		perf script -i "$pdata" >"$tmp/perf.txt" 2>/dev/null || true
+		pf=$(count_frames "$tmp/perf.txt")
+		samples=$(grep -cE '^[^[:space:]].*cpu-clock' "$tmp/perf.txt" || true)
+		sw_perf=
+		if [[ ! -x $tool ]]; then
+			echo "# no perf.script.stackwalk: $tool missing"
+		elif "$tool" perf -i "$pdata" >"$tmp/swperf.txt" 2>"$tmp/swperf.err"; then
+			sw_perf=1
+			sf=$(count_frames "$tmp/swperf.txt")
+		else
+			echo "# no perf.script.stackwalk: $tool perf -i FILE failed: $(head -n 1 "$tmp/swperf.err")"
+		fi
+		echo "bench: perf.data of $samples samples: perf script printed $pf frames${sw_perf:+, stackwalk perf $sf}" >&2
+		sw_t=() pf_t=()
+		for ((r = 0; r < PERF_RUNS; r++)); do
+			if [[ -n $sw_perf ]]; then
+				t=$("$timecmd" "$tool" perf -i "$pdata" 2>/dev/null) && sw_t+=("$t")
+			fi
+			t=$("$timecmd" perf script -i "$pdata" 2>/dev/null) && pf_t+=("$t")
+		done
+		echo "perf.script.frames: $pf frames"
+		if ((${#sw_t[@]})); then
+			t=$(median "${sw_t[@]}")
+			echo "perf.script.stackwalk: $(ms "$t") ms"
+			((sf > 0)) && echo "perf.script.stackwalk.per_frame: $(awk -v t="$t" -v f="$sf" 'BEGIN { printf "%.2f", t / 1e3 / f }') us"
+		fi
+		if ((${#pf_t[@]})); then
+			t=$(median "${pf_t[@]}")
+			echo "perf.script.perf: $(ms "$t") ms"
+			((pf > 0)) && echo "perf.script.perf.per_frame: $(awk -v t="$t" -v f="$pf" 'BEGIN { printf "%.2f", t / 1e3 / f }') us"
+		fi
+	else
+		echo "# no perf.script.*: perf record failed: $(head -n 1 "$tmp/record.err")"
+	fi
+fi
+exit 0
