@@ -41,7 +41,7 @@ int sw_proc_info_at(uint64_t pc, const struct sw_mem *mem, struct sw_proc_info *
 
 int sw_get_proc_info_by_pc(uint64_t pc, struct sw_proc_info *pi)
 {
-	struct sw_mem mem = { 0, 0 };   /* no known range: every read is probed */
+	struct sw_mem mem = { 0 };      /* no known range: every read is probed */
 
 	if (!pi)
 		return SW_EINVAL;

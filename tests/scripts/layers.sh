@@ -58,8 +58,12 @@ forbid() {
 	done
 }
 for l in util dwarf elf source; do
-	forbid "$l" 'unwind/' 'jit/' 'eh/' 'symbolize/'
+	forbid "$l" 'unwind/' 'jit/' 'eh/' 'symbolize/' 'remote/'
 done
+# the address spaces of other targets (src/remote) plug into the cursor
+# through source/target.h: neither includes the other
+forbid remote 'unwind/' 'jit/' 'eh/' 'symbolize/'
+forbid unwind 'remote/'
 # the symbolizer (libstackwalk_symbolize) sits on the public API and the
 # readers (dwarf/reader.h, elf/): nothing of the unwinder or the registry
 forbid symbolize 'unwind/' 'jit/' 'eh/' 'source/' 'arch/'

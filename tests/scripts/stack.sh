@@ -73,7 +73,12 @@ sw_find_module 1 _dl_find_object
 # (the JIT registry, a module'"'"'s .eh_frame_hdr, its file), release of
 # what a find lent (inlined where the info is given back), names
 sw_source_find 1 sw_jit_find_fde src/unwind/modules.c:module_find src/unwind/filecfi.c:file_find
-sw_step 1 src/unwind/filecfi.c:file_release src/jit/registry/unwinder.c:jit_release
+sw_step 2 src/unwind/filecfi.c:file_release src/jit/registry/unwinder.c:jit_release src/remote/space.c:remote_find_fde
+# a walk of another target (source/target.h): its address space'"'"'s
+# operations (src/remote/space.c)
+sw_mem_read_bytes 1 src/remote/space.c:remote_read
+sw_mem_module_range 1 src/remote/space.c:remote_module_range
+sw_get_proc_name 1 src/remote/space.c:remote_name
 sw_proc_info_at 1 src/unwind/filecfi.c:file_release src/jit/registry/unwinder.c:jit_release
 sw_source_name 1 src/jit/registry/unwinder.c:jit_name
 # a lazy JIT description'"'"'s callback (sized or not): the user'"'"'s code, not counted
@@ -107,6 +112,7 @@ open 128
 read 64
 stat 128
 syscall 64
+process_vm_readv 64
 sigaltstack 64
 getauxval 64
 secure_getenv 128
