@@ -25,8 +25,10 @@
 #        `#` line gives the same kernel measure for sw_as_attach, whose
 #        stop_ns above is wider (from PTRACE_SEIZE to after the detach).
 #   snapshot.unwind.stackwalk  ns/frame  sw_init_snapshot + sw_step over a
-#        copy of a real 30-deep stack of bench/snapshot_bench.c (32 KiB from
-#        SP), modules from its /proc/self/maps, module cache warm
+#        copy of a real 30-deep stack of bench/snapshot_bench.c (from SP to
+#        the end of its stack, at most 32 KiB), modules from the executable
+#        file mappings of its /proc/self/maps, module cache warm; median of
+#        9 rounds of 2000 walks
 #   perf.script.{stackwalk,perf}  ms  wall time of `stackwalk perf -i F` and
 #        `perf script -i F` (median of 3) on the same perf.data: about 1 s
 #        of `perf record -e cpu-clock -F 999 --call-graph dwarf` of
@@ -35,7 +37,9 @@
 #   perf.script.{stackwalk,perf}.per_frame  us  the time divided by the
 #        frames each printed
 # A missing eu-stack, gdb or perf (or a stackwalk command not written yet)
-# gives a `#` line and no figure.  The target processes are killed on exit.
+# gives a `#` line and no figure.  The target processes are killed on exit
+# (SIGKILL; also on SIGINT and SIGTERM); every untimed first run of a tool
+# is under `timeout`, and so is gdb.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -137,7 +141,7 @@ stack_figures() {   # stack_figures N
 	# the stackwalk command: the tool when it has `stack`, else snapshot_bench
 	if [[ ${#sw_stack[@]} -eq 0 ]]; then
 		: >"$tmp/sw.err"
-		if [[ -x $tool ]] && "$tool" stack "$pid" >"$tmp/sw.txt" 2>"$tmp/sw.err"; then
+		if [[ -x $tool ]] && timeout 60 "$tool" stack "$pid" >"$tmp/sw.txt" 2>"$tmp/sw.err"; then
 			sw_stack=("$tool" stack)
 			echo "# remote.stack.*.stackwalk: $tool stack PID"
 		elif [[ -n $have_attach ]]; then
@@ -151,13 +155,13 @@ stack_figures() {   # stack_figures N
 	fi
 	# one untimed run each: warm the page cache, check the output, count frames
 	local sw_ok='' eu_ok='' gdb_ok='' counts=''
-	if "${sw_stack[@]}" "$pid" >"$tmp/sw.txt" 2>"$tmp/sw.err"; then
+	if timeout 60 "${sw_stack[@]}" "$pid" >"$tmp/sw.txt" 2>"$tmp/sw.err"; then
 		sw_ok=1 counts+=" stackwalk $(frames "$tmp/sw.txt")"
 	elif [[ ${sw_stack[0]} != false ]]; then
 		echo "# no remote.stack.threads$n.stackwalk: ${sw_stack[*]} $pid failed: $(head -n 1 "$tmp/sw.err")"
 	fi
 	if [[ -n $have_eu ]]; then
-		if eu-stack -p "$pid" >"$tmp/eu.txt" 2>"$tmp/eu.err"; then
+		if timeout 60 eu-stack -p "$pid" >"$tmp/eu.txt" 2>"$tmp/eu.err"; then
 			eu_ok=1 counts+=", eu-stack $(frames "$tmp/eu.txt")"
 		else
 			echo "# no remote.stack.threads$n.eustack: eu-stack -p failed: $(head -n 1 "$tmp/eu.err")"
@@ -165,7 +169,7 @@ stack_figures() {   # stack_figures N
 	fi
 	local gdb_cmd=(gdb -batch -nx -p "$pid" -ex "thread apply all bt")
 	if [[ -n $have_gdb ]]; then
-		if "${gdb_cmd[@]}" >"$tmp/gdb.txt" 2>"$tmp/gdb.err" && grep -qE '^#[0-9]' "$tmp/gdb.txt"; then
+		if timeout 120 "${gdb_cmd[@]}" >"$tmp/gdb.txt" 2>"$tmp/gdb.err" && grep -qE '^#[0-9]' "$tmp/gdb.txt"; then
 			gdb_ok=1 counts+=", gdb $(frames "$tmp/gdb.txt")"
 		else
 			echo "# no remote.stack.threads$n.gdb: gdb could not attach: $(grep -m1 -iE 'error|denied|not' "$tmp/gdb.err" "$tmp/gdb.txt" || true)"
@@ -181,7 +185,7 @@ stack_figures() {   # stack_figures N
 			t=$("$timecmd" eu-stack -p "$pid" 2>/dev/null) && eu_t+=("$t")
 		fi
 		if [[ -n $gdb_ok ]] && ((r < GDB_RUNS)); then
-			t=$("$timecmd" "${gdb_cmd[@]}" 2>/dev/null) && gdb_t+=("$t")
+			t=$("$timecmd" timeout 120 "${gdb_cmd[@]}" 2>/dev/null) && gdb_t+=("$t")
 		fi
 	done
 	((${#sw_t[@]})) && echo "remote.stack.threads$n.stackwalk: $(ms "$(median "${sw_t[@]}")") ms"
@@ -199,7 +203,7 @@ stop_pid=$tpid   # the 64-thread target, still running
 # ---------------------------------------------------------------- per thread stopped
 echo "bench: how long each thread is stopped (64-thread target)" >&2
 if [[ -n $have_attach ]] && kill -0 "$stop_pid" 2>/dev/null; then
-	if mapfile -t stops < <("$sbench" stop "$stop_pid" "$RUNS") && ((${#stops[@]})); then
+	if mapfile -t stops < <(timeout 60 "$sbench" stop "$stop_pid" "$RUNS") && ((${#stops[@]})); then
 		echo "remote.stop.per_thread.stackwalk: $(us "$(median "${stops[@]}")") us"
 	else
 		echo "# no remote.stop.per_thread.stackwalk: snapshot_bench stop failed"
@@ -220,7 +224,7 @@ sched_stop() {
 	tids=$(find "/proc/$stop_pid/task" -mindepth 1 -maxdepth 1 -printf '%f,')
 	: >"$out"
 	for ((r = 0; r < PERF_RUNS; r++)); do
-		perf record -q -a -e sched:sched_switch -e sched:sched_wakeup -o "$tmp/sched.data" -- "$@" \
+		timeout 60 perf record -q -a -e sched:sched_switch -e sched:sched_wakeup -o "$tmp/sched.data" -- "$@" \
 			>/dev/null 2>"$tmp/sched.err" || return 1
 		# "35283.637963123: sched:sched_switch: prev_comm=rt prev_pid=13612
 		#  prev_prio=120 prev_state=t ==> next_comm=..."
@@ -280,15 +284,15 @@ count_frames() { grep -cE '^[[:space:]]+[0-9a-f]+ ' "$1" || true; }
 if [[ -n $have_perf ]]; then
 	pdata=$tmp/perf.data
 	echo "bench: perf record --call-graph dwarf of remote_target cpu (1 s)" >&2
-	if perf record -q -e cpu-clock -F 999 --call-graph dwarf -o "$pdata" -- "$target" cpu 1000 \
+	if timeout 60 perf record -q -e cpu-clock -F 999 --call-graph dwarf -o "$pdata" -- "$target" cpu 1000 \
 		>/dev/null 2>"$tmp/record.err" && [[ -s $pdata ]]; then
-		perf script -i "$pdata" >"$tmp/perf.txt" 2>/dev/null || true
+		timeout 120 perf script -i "$pdata" >"$tmp/perf.txt" 2>/dev/null || true
 		pf=$(count_frames "$tmp/perf.txt")
 		samples=$(grep -cE '^[^[:space:]].*cpu-clock' "$tmp/perf.txt" || true)
 		sw_perf=
 		if [[ ! -x $tool ]]; then
 			echo "# no perf.script.stackwalk: $tool missing"
-		elif "$tool" perf -i "$pdata" >"$tmp/swperf.txt" 2>"$tmp/swperf.err"; then
+		elif timeout 120 "$tool" perf -i "$pdata" >"$tmp/swperf.txt" 2>"$tmp/swperf.err"; then
 			sw_perf=1
 			sf=$(count_frames "$tmp/swperf.txt")
 		else
