@@ -176,13 +176,29 @@ stack_figures() {   # stack_figures N
 		fi
 	fi
 	echo "bench: $n threads x $DEPTH deep, frames printed:${counts#,}" >&2
-	local sw_t=() eu_t=() gdb_t=()
+	# like for like, in '#' lines: the tool without names and lines, and
+	# eu-stack with file:line and inlined frames (-s -i) as the tool has
+	local sw_bare='' eu_full=''
+	if [[ -n $sw_ok && ${sw_stack[0]} == "$tool" ]] &&
+		timeout 60 "$tool" stack --no-symbols "$pid" >/dev/null 2>&1; then
+		sw_bare=1
+	fi
+	if [[ -n $eu_ok ]] && timeout 60 eu-stack -p "$pid" -s -i >/dev/null 2>&1; then
+		eu_full=1
+	fi
+	local sw_t=() eu_t=() gdb_t=() swb_t=() euf_t=()
 	for ((r = 0; r < RUNS; r++)); do
 		if [[ -n $sw_ok ]]; then
 			t=$("$timecmd" "${sw_stack[@]}" "$pid" 2>/dev/null) && sw_t+=("$t")
 		fi
 		if [[ -n $eu_ok ]]; then
 			t=$("$timecmd" eu-stack -p "$pid" 2>/dev/null) && eu_t+=("$t")
+		fi
+		if [[ -n $sw_bare ]] && ((r < GDB_RUNS)); then
+			t=$("$timecmd" "$tool" stack --no-symbols "$pid" 2>/dev/null) && swb_t+=("$t")
+		fi
+		if [[ -n $eu_full ]] && ((r < GDB_RUNS)); then
+			t=$("$timecmd" eu-stack -p "$pid" -s -i 2>/dev/null) && euf_t+=("$t")
 		fi
 		if [[ -n $gdb_ok ]] && ((r < GDB_RUNS)); then
 			t=$("$timecmd" timeout 120 "${gdb_cmd[@]}" 2>/dev/null) && gdb_t+=("$t")
@@ -191,6 +207,8 @@ stack_figures() {   # stack_figures N
 	((${#sw_t[@]})) && echo "remote.stack.threads$n.stackwalk: $(ms "$(median "${sw_t[@]}")") ms"
 	((${#eu_t[@]})) && echo "remote.stack.threads$n.eustack: $(ms "$(median "${eu_t[@]}")") ms"
 	((${#gdb_t[@]})) && echo "remote.stack.threads$n.gdb: $(ms "$(median "${gdb_t[@]}")") ms"
+	((${#swb_t[@]})) && echo "# remote.stack.threads$n: stackwalk stack --no-symbols (no names, no lines) $(ms "$(median "${swb_t[@]}")") ms"
+	((${#euf_t[@]})) && echo "# remote.stack.threads$n: eu-stack -p -s -i (with file:line and inlined frames, as stackwalk stack) $(ms "$(median "${euf_t[@]}")") ms"
 	return 0
 }
 
