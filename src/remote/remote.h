@@ -90,7 +90,9 @@ struct sw_addr_space {
 	pid_t pid;                   /* the process (attach; a core's, for the
 				      * perf map), 0 if unknown */
 	bool live;                   /* attach: read memory outside the copies
-				      * with process_vm_readv on pid */
+				      * with process_vm_readv on pid ... */
+	pid_t mem_pid;               /* ... or on this thread when > 0 (the
+				      * leader has exited) */
 	unsigned flags;              /* SW_AS_* of the options */
 	struct sw_rthread *threads;
 	size_t nthreads, cap_threads;

@@ -662,7 +662,8 @@ static void sort_modules(struct sw_addr_space *as)
 {
 	size_t k = 0;
 
-	qsort(as->mods, as->nmods, sizeof(*as->mods), cmp_mod);
+	if (as->nmods)
+		qsort(as->mods, as->nmods, sizeof(*as->mods), cmp_mod);
 	for (size_t i = 0; i < as->nmods; i++) {
 		struct sw_rmodule *m = &as->mods[i];
 		if (k && m->pub.start < as->mods[k - 1].pub.end) {
@@ -694,8 +695,10 @@ static void sort_modules(struct sw_addr_space *as)
 int sw_rs_finish(struct sw_addr_space *as)
 {
 	sort_modules(as);
-	qsort(as->segs, as->nsegs, sizeof(*as->segs), cmp_seg);
-	qsort(as->names, as->nnames, sizeof(*as->names), cmp_name);
+	if (as->nsegs)
+		qsort(as->segs, as->nsegs, sizeof(*as->segs), cmp_seg);
+	if (as->nnames)
+		qsort(as->names, as->nnames, sizeof(*as->names), cmp_name);
 	if (as->kind != SW_AS_SNAPSHOT && as->nthreads == 0)
 		return SW_EINVAL;
 	return 0;
@@ -889,7 +892,8 @@ static int read_target(const struct sw_addr_space *as, uint64_t addr, void *buf,
 	if (as->live && as->pid > 0) {
 		struct iovec local = { buf, size };
 		struct iovec remote = { (void *)(uintptr_t)addr, size };
-		if (process_vm_readv(as->pid, &local, 1, &remote, 1, 0) == (ssize_t)size)
+		if (process_vm_readv(as->mem_pid > 0 ? as->mem_pid : as->pid, &local, 1, &remote, 1, 0) ==
+		    (ssize_t)size)
 			return 0;
 	}
 	if ((m = find_module(as, addr)) && m->rf) {
