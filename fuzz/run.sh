@@ -18,13 +18,13 @@
 # Targets: fuzz/fuzz_<target>.c.  Each is compiled together with the library
 # sources it needs (not the gcc-built archive) by clang with libFuzzer, ASan
 # and UBSan.  Environment: CLANG (default clang), FUZZ_TARGETS (default
-# "cfi expr line dwarf symfile"), FUZZ_MERGE_LIMIT_KB (minimize a corpus grown past it, 2048).
+# "cfi expr line dwarf symfile core perf"), FUZZ_MERGE_LIMIT_KB (minimize a corpus grown past it, 2048).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 CLANG=${CLANG:-clang}
-TARGETS=(${FUZZ_TARGETS:-cfi expr line dwarf symfile})
+TARGETS=(${FUZZ_TARGETS:-cfi expr line dwarf symfile core perf})
 OUT=build/fuzz
 MERGE_LIMIT_KB=${FUZZ_MERGE_LIMIT_KB:-2048}
 
@@ -46,7 +46,23 @@ max_len() {
 	line) echo 8192 ;;
 	dwarf) echo 65536 ;;
 	symfile) echo 65536 ;;
+	core) echo 65536 ;;
+	perf) echo 262144 ;;
 	*) echo 4096 ;;
+	esac
+}
+
+# target_srcs TARGET: what a target links besides fuzz/fuzz_TARGET.c: the
+# parsers above; for core also the unwinder and what it links (the core
+# reader walks the threads it finds); for perf the perf.data reader alone
+# (a tool's, libc only)
+target_srcs() {
+	case $1 in
+	core) echo "${LIB_SRCS[@]}" src/remote/*.c src/unwind/*.c src/source/*.c \
+		$(find src/jit -name '*.c' | sort) src/util/version.c src/arch/x86_64/frame.c \
+		src/arch/x86_64/context.S ;;
+	perf) echo tools/perf_data.c ;;
+	*) echo "${LIB_SRCS[@]}" ;;
 	esac
 }
 
@@ -60,7 +76,8 @@ build() {
 	local t=$1 bin=$OUT/fuzz_$1 src=fuzz/fuzz_$1.c f stale=0
 	[[ -f $src ]] || { echo "fuzz: no $src" >&2; return 1; }
 	if [[ -x $bin ]]; then
-		for f in "$src" "${LIB_SRCS[@]}" src/*/*.h src/arch/*/*.h include/*.h "$0"; do
+		for f in "$src" $(target_srcs "$t") src/*/*.h src/arch/*/*.h include/*.h \
+			include/stackwalk/*.h tools/*.h "$0"; do
 			[[ $f -nt $bin ]] && { stale=1; break; }
 		done
 	else
@@ -70,7 +87,9 @@ build() {
 	mkdir -p "$OUT"
 	echo "fuzz: building $bin" >&2
 	rm -f "$bin"
-	"$CLANG" "${CFLAGS[@]}" -o "$bin.tmp" "$src" "${LIB_SRCS[@]}" "${LIBS[@]}" || return 1
+	# shellcheck disable=SC2046  # target_srcs: a word per file
+	"$CLANG" "${CFLAGS[@]}" -o "$bin.tmp" "$src" $(target_srcs "$t") "${LIBS[@]}" \
+		-ldl -lpthread || return 1
 	mv -f "$bin.tmp" "$bin"
 }
 

@@ -11,7 +11,9 @@ static void usage(FILE *f)
 		   "  cfi [--readelf | --pc ADDR] FILE   dump call frame information\n"
 		   "  symbolize [-e FILE] [-afiCps] [-j SECTION] [--json] [ADDR...]\n"
 		   "                                     addresses to functions, files, lines\n"
-		   "                                     (addr2line-compatible; --help)\n");
+		   "                                     (addr2line-compatible; --help)\n"
+		   "  perf [-i perf.data] [--no-symbols] samples of perf record --call-graph dwarf,\n"
+		   "                                     unwound here, printed as perf script\n");
 }
 
 int main(int argc, char **argv)
@@ -24,6 +26,8 @@ int main(int argc, char **argv)
 		return cmd_cfi(argc - 1, argv + 1);
 	if (strcmp(argv[1], "symbolize") == 0)
 		return cmd_symbolize(argc - 1, argv + 1);
+	if (strcmp(argv[1], "perf") == 0)
+		return cmd_perf(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
 		return 0;

@@ -82,6 +82,7 @@ struct sw_rthread {
 struct sw_rname {
 	uint64_t start, size;
 	char *name;
+	size_t seq;                  /* the order added (the last one wins) */
 };
 
 struct sw_addr_space {

@@ -401,7 +401,15 @@ int sw_rs_add_segment(struct sw_addr_space *as, uint64_t start, uint64_t end,
 		return SW_ENOMEM;
 	if (avail > end - start)
 		avail = end - start;
-	as->segs[as->nsegs++] = (struct sw_rseg){ start, end, data, data ? avail : 0 };
+	/* kept sorted as they come (a core's are in address order already):
+	 * the readers of the target's structures (jit.c, core.c) read
+	 * through sw_as_read before sw_rs_finish */
+	size_t i = as->nsegs;
+	while (i > 0 && as->segs[i - 1].start > start)
+		i--;
+	memmove(&as->segs[i + 1], &as->segs[i], (as->nsegs - i) * sizeof(*as->segs));
+	as->segs[i] = (struct sw_rseg){ start, end, data, data ? avail : 0 };
+	as->nsegs++;
 	return 0;
 }
 
@@ -413,7 +421,8 @@ int sw_rs_add_name(struct sw_addr_space *as, uint64_t start, uint64_t size, cons
 		return 0;
 	if (GROW(as, names, nnames, cap_names) < 0 || !(copy = strdup(name)))
 		return SW_ENOMEM;
-	as->names[as->nnames++] = (struct sw_rname){ start, size, copy };
+	as->names[as->nnames] = (struct sw_rname){ start, size, copy, as->nnames };
+	as->nnames++;
 	return 0;
 }
 
@@ -603,7 +612,7 @@ int sw_rs_add_image_module(struct sw_addr_space *as, uint64_t start, uint64_t en
 		for (unsigned i = 0; i < rf->elf.shnum; i++) {
 			struct sw_elf_section s;
 			if (sw_elf_section(&rf->elf, i, &s) < 0 || !(s.flags & SHF_EXECINSTR) ||
-			    !s.size || s.addr + s.size < s.addr)
+			    !(s.flags & SHF_ALLOC) || !s.addr || !s.size || s.addr + s.size < s.addr)
 				continue;
 			if (s.addr < lo)
 				lo = s.addr;
@@ -652,7 +661,11 @@ static int cmp_name(const void *a, const void *b)
 {
 	const struct sw_rname *x = a, *y = b;
 
-	return x->start < y->start ? -1 : x->start > y->start;
+	/* equal starts in the order they came: the lookup takes the last,
+	 * as perf lets a later line of a perf map win */
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* Sort the modules and drop the ones overlapping an earlier one (a JIT
