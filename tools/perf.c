@@ -109,20 +109,12 @@ struct map {
 	char *name;
 };
 
-/* A perf map entry (/tmp/perf-PID.map). */
-struct jit_sym {
-	uint64_t start, size;
-	char *name;
-};
-
 struct proc {
 	int32_t pid;
 	sw_addr_space_t *as;
 	struct map *maps;           /* sorted by start, not overlapping */
 	size_t nmaps, cap;
-	struct jit_sym *jit;        /* sorted by start */
-	size_t njit;
-	bool jit_loaded;
+	bool jit_loaded;            /* its perf map was read into `as` */
 	uint64_t gen;               /* changes with the mappings (frame cache) */
 };
 
@@ -172,9 +164,6 @@ static void proc_free(struct proc *p)
 	if (!p)
 		return;
 	maps_free(p);
-	for (size_t i = 0; i < p->njit; i++)
-		free(p->jit[i].name);
-	free(p->jit);
 	sw_as_free(p->as);
 	free(p);
 }
@@ -409,11 +398,6 @@ static void on_fork(struct state *st, const struct pd_event *ev)
 		p->gen++;
 		maps_free(p);
 		sw_as_remove_modules(p->as, 0, UINT64_MAX);
-		for (size_t i = 0; i < p->njit; i++)
-			free(p->jit[i].name);
-		free(p->jit);
-		p->jit = NULL;
-		p->njit = 0;
 		p->jit_loaded = false;
 	}
 	struct proc *pp = tab_get(&st->procs, (int32_t)ev->ppid);
@@ -431,64 +415,15 @@ static void on_fork(struct state *st, const struct pd_event *ev)
 
 /* ------------------------------------------------------------ names */
 
-/* /tmp/perf-PID.map: "START SIZE NAME" per line, hex. */
-static int cmp_jit(const void *a, const void *b)
-{
-	const struct jit_sym *x = a, *y = b;
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
+/* /tmp/perf-PID.map (JIT code's names), read into the process's address
+ * space at its first PC no module names. */
 static void jit_load(struct proc *p)
 {
-	p->jit_loaded = true;
 	char path[64];
-	snprintf(path, sizeof(path), "/tmp/perf-%d.map", p->pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return;
-	char line[4096];
-	size_t cap = 0;
-	while (fgets(line, sizeof(line), f)) {
-		char *e1, *e2;
-		uint64_t start = strtoull(line, &e1, 16);
-		uint64_t size = strtoull(e1, &e2, 16);
-		if (e1 == line || e2 == e1 || *e2 != ' ')
-			continue;
-		char *name = e2 + 1;
-		name[strcspn(name, "\n")] = 0;
-		if (p->njit == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct jit_sym *nj = realloc(p->jit, ncap * sizeof(*nj));
-			if (!nj)
-				break;
-			p->jit = nj;
-			cap = ncap;
-		}
-		char *copy = strdup(name);
-		if (!copy)
-			break;
-		p->jit[p->njit++] = (struct jit_sym){ start, size, copy };
-	}
-	fclose(f);
-	if (p->njit)
-		qsort(p->jit, p->njit, sizeof(*p->jit), cmp_jit);
-}
 
-static const struct jit_sym *jit_find(struct proc *p, uint64_t pc)
-{
-	if (!p->jit_loaded)
-		jit_load(p);
-	size_t lo = 0, hi = p->njit;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (p->jit[mid].start <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo && pc - p->jit[lo - 1].start < p->jit[lo - 1].size)
-		return &p->jit[lo - 1];
-	return NULL;
+	p->jit_loaded = true;
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", p->pid);
+	sw_as_load_perf_map(p->as, path);
 }
 
 static int cmp_ksym(const void *a, const void *b)
@@ -682,10 +617,13 @@ static void render_user_frame(struct state *st, struct proc *p, uint64_t pc, FIL
 		fprintf(o, "\t%16" PRIx64 " %s+0x%" PRIx64 " (%s)\n", addr, sym, soff, dso);
 		return;
 	}
-	const struct jit_sym *j = jit_find(p, pc);
-	if (j) {
-		pretty(j->name, name, sizeof(name));
-		fprintf(o, "\t%16" PRIx64 " %s+0x%" PRIx64 " (%s)\n", addr, name, pc - j->start,
+	char jname[1024];
+	uint64_t joff;
+	if (!p->jit_loaded)
+		jit_load(p);
+	if (sw_as_get_proc_name(p->as, pc, jname, sizeof(jname), &joff) == 0) {
+		pretty(jname, name, sizeof(name));
+		fprintf(o, "\t%16" PRIx64 " %s+0x%" PRIx64 " (%s)\n", addr, name, joff,
 			m ? dso : "[unknown]");
 		return;
 	}

@@ -1,4 +1,4 @@
-/* stackwalk: command-line front end: `stackwalk cfi ...`, `stackwalk symbolize ...`. */
+/* stackwalk: command-line front end: `stackwalk cfi`, `symbolize`, `stack`, `perf`. */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,7 +13,10 @@ static void usage(FILE *f)
 		   "                                     addresses to functions, files, lines\n"
 		   "                                     (addr2line-compatible; --help)\n"
 		   "  perf [-i perf.data] [--no-symbols] samples of perf record --call-graph dwarf,\n"
-		   "                                     unwound here, printed as perf script\n");
+		   "                                     unwound here, printed as perf script\n"
+		   "  stack [--json] [--thread TID] [--max-frames N] PID | --core FILE [--exe FILE]\n"
+		   "                                     every thread's stack of a process or core\n"
+		   "                                     (--help)\n");
 }
 
 int main(int argc, char **argv)
@@ -28,6 +31,8 @@ int main(int argc, char **argv)
 		return cmd_symbolize(argc - 1, argv + 1);
 	if (strcmp(argv[1], "perf") == 0)
 		return cmd_perf(argc - 1, argv + 1);
+	if (strcmp(argv[1], "stack") == 0)
+		return cmd_stack(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
 		return 0;

@@ -15,6 +15,9 @@ int cmd_symbolize(int argc, char **argv);
 /* `stackwalk perf ...` (perf script for --call-graph dwarf data): the exit status. */
 int cmd_perf(int argc, char **argv);
 
+/* `stackwalk stack ...` (every thread of a process or a core): the exit status. */
+int cmd_stack(int argc, char **argv);
+
 /* Print one CFI section in the layout of readelf --debug-dump=frames-interp.
  * `loaded_from` is the file name readelf shows when it also loaded
  * separate debug files, else NULL.  With `check`, every printed row is

@@ -240,10 +240,21 @@ SW_API int sw_as_find_module(const sw_addr_space_t *as, uint64_t addr, struct sw
 SW_API int sw_as_add_module(sw_addr_space_t *as, uint64_t start, uint64_t end, uint64_t pgoff,
 			    const char *path, const uint8_t *build_id, size_t build_id_size);
 
-/* sw_as_remove_modules - snapshot: forget the modules overlapping
- * [start, end) (munmap, exec: pass 0, UINT64_MAX).  Returns the number
- * removed.  Thread-safe: not with walks of the same address space. */
+/* sw_as_remove_modules - snapshot: forget the modules (and perf-map
+ * names) overlapping [start, end) (munmap, exec: pass 0, UINT64_MAX).
+ * Returns the number of modules removed.  Thread-safe: not with walks of the same address space. */
 SW_API int sw_as_remove_modules(sw_addr_space_t *as, uint64_t start, uint64_t end);
+
+/*
+ * sw_as_load_perf_map - snapshot: name code through a perf map (lines
+ * "START SIZE NAME", hex; /tmp/perf-PID.map as JITs write it), for
+ * sw_as_get_proc_name.  Attach and core spaces read the process's own map
+ * themselves.  A later line for the same start wins, as in perf.
+ * Returns the number of entries read, SW_EIO (cannot be opened),
+ * SW_EINVAL or SW_ENOMEM.  Thread-safe: not with walks of the same
+ * address space.
+ */
+SW_API int sw_as_load_perf_map(sw_addr_space_t *as, const char *path);
 
 /* sw_as_cache_flush - drop the parsed module files no address space uses
  * any more (they are otherwise kept for the next snapshot of the same

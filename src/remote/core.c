@@ -107,6 +107,8 @@ struct core {
 	/* threads, in note order, before they are handed over */
 	struct sw_as_thread *threads;
 	size_t nthreads, cap_threads;
+	size_t sig_thread;           /* + 1: the thread an NT_SIGINFO followed
+				      * (the one the signal hit), 0: none */
 	uint64_t notes_cut;          /* bytes of notes beyond the end of the file */
 };
 
@@ -428,6 +430,7 @@ static void add_siginfo(struct core *c, const uint8_t *d, uint64_t dsz)
 	 * SIGSTOP siginfo for every thread of a live process it dumps */
 	if (signo <= 0 || signo != t->signal)
 		return;
+	c->sig_thread = c->nthreads;
 	switch (signo) {
 	case 4: case 5: case 7: case 8: case 11:   /* SIGILL SIGTRAP SIGBUS SIGFPE SIGSEGV */
 		t->fault_addr = rd64(d + SIGINFO_ADDR);
@@ -1002,6 +1005,12 @@ static int load_vdso(struct core *c)
 static int add_threads(struct core *c)
 {
 	size_t first = 0;
+	/* the kernel writes the signal into every thread's pr_cursig: it
+	 * belongs to the thread whose status the NT_SIGINFO followed */
+	if (c->sig_thread)
+		for (size_t i = 0; i < c->nthreads; i++)
+			if (i != c->sig_thread - 1)
+				c->threads[i].signal = 0;
 	for (size_t i = 0; i < c->nthreads; i++)
 		if (c->threads[i].signal) {
 			first = i;

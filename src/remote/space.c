@@ -789,6 +789,26 @@ int sw_as_remove_modules(sw_addr_space_t *as, uint64_t start, uint64_t end)
 	as->nmods = k;
 	for (size_t i = 0; i < as->nmods; i++)
 		module_publish(&as->mods[i]);
+	k = 0;
+	for (size_t i = 0; i < as->nnames; i++) {
+		struct sw_rname *nm = &as->names[i];
+		if (nm->start < end && start < nm->start + nm->size) {
+			free(nm->name);
+			continue;
+		}
+		as->names[k++] = *nm;
+	}
+	as->nnames = k;
+	return n;
+}
+
+int sw_as_load_perf_map(sw_addr_space_t *as, const char *path)
+{
+	if (!as || !path || as->kind != SW_AS_SNAPSHOT)
+		return SW_EINVAL;
+	int n = sw_rs_load_perf_map(as, path);
+	if (as->nnames)
+		qsort(as->names, as->nnames, sizeof(*as->names), cmp_name);
 	return n;
 }
 

@@ -307,9 +307,13 @@ else
 	if [[ -z $kcore ]]; then
 		skip kernel "no core written (core_pattern '$pattern', ulimit -c $(ulimit -Hc))"
 	elif run_probe kernel "$kcore"; then
+		# the kernel writes pr_cursig into every thread's status: the
+		# signal is the faulting thread's alone
 		if grep -q '^thread 0 [0-9]* target signal=11 fault=0x10 ' "$logs/kernel.txt" &&
-			grep -q '^frame 0 0 .* leaf+' "$logs/kernel.txt"; then
-			ok "kernel: the faulting thread first, SIGSEGV at 0x10, in leaf"
+			grep -q '^frame 0 0 .* leaf+' "$logs/kernel.txt" &&
+			(($(grep -c '^thread ' "$logs/kernel.txt") > 1)) &&
+			! grep -q '^thread [1-9][0-9]* .* signal=[1-9]' "$logs/kernel.txt"; then
+			ok "kernel: the faulting thread first, SIGSEGV at 0x10, in leaf; no other thread has the signal"
 		else
 			bad "kernel: want thread 0 with signal 11 and fault 0x10 in leaf" "$logs/kernel.txt"
 		fi

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "stackwalk.h"
 #include "stackwalk/remote.h"
@@ -215,6 +216,39 @@ TEST(modules_replace_and_cache)
 	CHECK_EQ(sw_as_add_module(as, 0x30000, 0x40000, 0, "/proc/self/exe", id, sizeof(id)), 0);
 	CHECK_EQ(sw_as_find_module(as, 0x30000, &m), 1);
 	CHECK((m.flags & SW_MOD_NO_FILE) != 0);
+	sw_as_free(as);
+}
+
+TEST(perf_map_names)
+{
+	sw_addr_space_t *as = NULL;
+	char path[] = "/tmp/test_remote_perfmap_XXXXXX", name[64];
+	uint64_t off = 0;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	const char *text = "1000 100 jit_one\n0x2000 0x10 name with spaces\n"
+			   "1000 100 jit_one_again\nnot a line\n";
+	CHECK_EQ(write(fd, text, strlen(text)), (long long)strlen(text));
+	close(fd);
+	CHECK_EQ(sw_as_new(NULL, &as), 0);
+	CHECK_EQ(sw_as_load_perf_map(as, path), 3);
+	/* a later line for the same start wins, as in perf */
+	CHECK_EQ(sw_as_get_proc_name(as, 0x1010, name, sizeof(name), &off), 0);
+	CHECK(strcmp(name, "jit_one_again") == 0);
+	CHECK_EQ(off, 0x10);
+	CHECK_EQ(sw_as_get_proc_name(as, 0x200f, name, sizeof(name), &off), 0);
+	CHECK(strcmp(name, "name with spaces") == 0);
+	CHECK_EQ(sw_as_get_proc_name(as, 0x2010, name, sizeof(name), &off), SW_ENOTFOUND);
+	/* truncated to the buffer */
+	CHECK_EQ(sw_as_get_proc_name(as, 0x2000, name, 5, &off), 0);
+	CHECK(strcmp(name, "name") == 0);
+	/* exec: the names go with the modules */
+	sw_as_remove_modules(as, 0, UINT64_MAX);
+	CHECK_EQ(sw_as_get_proc_name(as, 0x1010, name, sizeof(name), &off), SW_ENOTFOUND);
+	CHECK(sw_as_load_perf_map(as, "/nonexistent/perf-1.map") < 0);
+	CHECK_EQ(sw_as_load_perf_map(NULL, path), SW_EINVAL);
+	unlink(path);
 	sw_as_free(as);
 }
 
