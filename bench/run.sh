@@ -288,3 +288,9 @@ fi
 # same 10,000 addresses (SQLite, libc6-dbg's libc), CPU and peak RSS, and
 # warm in-process lookups
 bench/symbolize.sh "$BUILD" || echo "bench: bench/symbolize.sh failed" >&2
+
+# ================================================================ remote unwinding (bench/remote.sh)
+# stackwalk stack against eu-stack -p and gdb on 8- and 64-thread targets,
+# how long each thread is stopped, snapshot walks, stackwalk perf against
+# perf script on the same perf.data ('#' lines say what was measured)
+bench/remote.sh "$BUILD" || echo "bench: bench/remote.sh failed" >&2
