@@ -87,6 +87,7 @@ struct sw_rname {
 
 struct sw_addr_space {
 	struct sw_remote ops;        /* first: what a cursor reads through */
+	struct sw_rule_cache cache;  /* ops.cache: compiled rules of its walks */
 	int kind;                    /* enum sw_as_kind */
 	pid_t pid;                   /* the process (attach; a core's, for the
 				      * perf map), 0 if unknown */

@@ -353,6 +353,12 @@ struct sw_addr_space *sw_rs_new(int kind, const struct sw_as_options *opt)
 
 	if (!as)
 		return NULL;
+	/* 4096 rules (128 KiB): a profile's hot return addresses */
+	as->cache.bits = 12;
+	as->cache.slots = calloc((size_t)1 << as->cache.bits, 32);
+	as->cache.gen = 1;
+	if (as->cache.slots)
+		as->ops.cache = &as->cache;
 	as->ops.read = remote_read;
 	as->ops.find_fde = remote_find_fde;
 	as->ops.module_range = remote_module_range;
@@ -768,6 +774,14 @@ int sw_as_new(const struct sw_as_options *opt, sw_addr_space_t **out)
 	return *out ? 0 : SW_ENOMEM;
 }
 
+/* The modules changed: the rules cached from the old ones are void. */
+static void cache_invalidate(struct sw_addr_space *as)
+{
+	uint32_t g = __atomic_load_n(&as->cache.gen, __ATOMIC_RELAXED) + 1;
+
+	__atomic_store_n(&as->cache.gen, g ? g : 1, __ATOMIC_RELEASE);
+}
+
 int sw_as_remove_modules(sw_addr_space_t *as, uint64_t start, uint64_t end)
 {
 	size_t k = 0;
@@ -775,6 +789,7 @@ int sw_as_remove_modules(sw_addr_space_t *as, uint64_t start, uint64_t end)
 
 	if (!as || as->kind != SW_AS_SNAPSHOT)
 		return 0;
+	cache_invalidate(as);
 	for (size_t i = 0; i < as->nmods; i++) {
 		struct sw_rmodule *m = &as->mods[i];
 		if (m->pub.start < end && start < m->pub.end) {
@@ -817,6 +832,7 @@ int sw_as_add_module(sw_addr_space_t *as, uint64_t start, uint64_t end, uint64_t
 {
 	if (!as || as->kind != SW_AS_SNAPSHOT || !path || end <= start)
 		return SW_EINVAL;
+	cache_invalidate(as);
 	/* another mapping of a module already there (same path, adjacent) */
 	for (size_t i = 0; i < as->nmods; i++) {
 		struct sw_rmodule *m = &as->mods[i];
@@ -864,6 +880,7 @@ void sw_as_free(sw_addr_space_t *as)
 	free(as->names);
 	free(as->owned);
 	free(as->warn);
+	free(as->cache.slots);
 	free(as);
 }
 

@@ -19,7 +19,19 @@
 
 struct sw_addr_space;
 
+/* A target's own rule cache (the unwinder's slot format, unwind/
+ * internal.h: 32-byte seqlocked slots): the local cache is keyed by this
+ * process's PCs and never holds a target's rules.  `gen` moves when the
+ * target's modules change (atomic); slots of older generations miss. */
+struct sw_rule_cache {
+	void *slots;                /* (1 << bits) slots of 32 bytes, zeroed */
+	unsigned bits;
+	uint32_t gen;               /* never 0 */
+};
+
 struct sw_remote {
+	/* NULL: no cache (every step interprets the CFI) */
+	struct sw_rule_cache *cache;
 	/* `size` bytes of the target's memory at `addr` (its core memory,
 	 * live memory, the read-only bytes of its module files; not the
 	 * copied stacks, which the cursor reads itself): 0 or SW_EMEMORY. */

@@ -20,6 +20,9 @@
  * lookup and the store also makes that a miss.  dlclose flushes before and
  * after the real unload, and nothing is stored while one is in between
  * (dlhooks.c explains why both are needed).
+ *
+ * A walk of another target (source/target.h) uses the target's own table
+ * of the same slots and its own generation (sw_cache_slot_get/put).
  */
 #include <string.h>
 
@@ -37,7 +40,12 @@ static inline struct sw_cache_slot *slot_for(uint64_t pc)
 
 void sw_cache_put(uint64_t pc, const struct sw_compiled *rule, uint32_t gen)
 {
-	struct sw_cache_slot *s = slot_for(pc);
+	sw_cache_slot_put(slot_for(pc), pc, rule, gen);
+}
+
+void sw_cache_slot_put(struct sw_cache_slot *s, uint64_t pc, const struct sw_compiled *rule,
+		       uint32_t gen)
+{
 	uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
 
 	if ((seq & 1) || gen == SW_CACHE_NOGEN)

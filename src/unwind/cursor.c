@@ -272,9 +272,18 @@ int sw_step(sw_cursor_t *cursor)
 
 	struct sw_fde_info info;
 	struct sw_cfa_row row;
-	/* a target's rules are not this process's: never cached */
-	uint32_t gen = c->mem.remote ? SW_CACHE_NOGEN : sw_cache_gen();
+	/* a target's rules go to the target's own cache, never this
+	 * process's */
+	const struct sw_remote *remote = c->mem.remote;
+	struct sw_rule_cache *rcache = remote ? remote->cache : NULL;
+	uint32_t gen = remote ? (rcache ? __atomic_load_n(&rcache->gen, __ATOMIC_ACQUIRE) :
+				 SW_CACHE_NOGEN) : sw_cache_gen();
 	c->mem.last_fail = 0;
+	if (rcache && sw_cache_slot_get(sw_rcache_slot(rcache, pc), pc, gen, &rule)) {
+		rc = sw_apply_compiled(c, &rule);
+		sw_step_done(c, flags, rc);
+		return rc;
+	}
 	rc = sw_mem_find_fde(&c->mem, pc, &info);
 	bool found = rc == 0;
 	if (at_start_context(c, rc, &info)) {
@@ -292,7 +301,10 @@ int sw_step(sw_cursor_t *cursor)
 		if (rc == 0) {
 			if (sw_compile_row(&row, info.cie.signal_frame, &rule)) {
 				sw_cr_set_source(&rule, (unsigned)info.source);
-				sw_cache_put(pc, &rule, gen);
+				if (rcache)
+					sw_cache_slot_put(sw_rcache_slot(rcache, pc), pc, &rule, gen);
+				else if (!remote)
+					sw_cache_put(pc, &rule, gen);
 				rc = sw_apply_compiled(c, &rule);
 			} else {
 				rc = apply_row(c, &row, info.cie.signal_frame, info.source);

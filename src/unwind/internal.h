@@ -115,28 +115,51 @@ _Static_assert(sizeof(struct sw_cache_slot) == 32, "two slots per cache line");
 extern struct sw_cache_slot sw_cache_table[SW_CACHE_SIZE] __attribute__((visibility("hidden")));
 extern uint32_t sw_cache_generation __attribute__((visibility("hidden")));
 
-static inline unsigned sw_cache_index(uint64_t pc)
+static inline unsigned sw_cache_index_bits(uint64_t pc, unsigned bits)
 {
 	/* Fibonacci hashing spreads nearby return addresses */
-	return (unsigned)((pc * 0x9E3779B97F4A7C15ull) >> (64 - SW_CACHE_BITS));
+	return (unsigned)((pc * 0x9E3779B97F4A7C15ull) >> (64 - bits));
 }
 
-static inline bool sw_cache_get(uint64_t pc, struct sw_compiled *out)
+static inline unsigned sw_cache_index(uint64_t pc)
 {
-	struct sw_cache_slot *s = &sw_cache_table[sw_cache_index(pc)];
+	return sw_cache_index_bits(pc, SW_CACHE_BITS);
+}
+
+/* The rule for pc in slot `s` when it holds one of generation `gen`. */
+static inline bool sw_cache_slot_get(struct sw_cache_slot *s, uint64_t pc, uint32_t gen,
+				     struct sw_compiled *out)
+{
 	uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
 
 	if (seq & 1)
 		return false;
 	if (__atomic_load_n(&s->pc, __ATOMIC_RELAXED) != pc ||
-	    __atomic_load_n(&s->gen, __ATOMIC_RELAXED) !=
-		    __atomic_load_n(&sw_cache_generation, __ATOMIC_RELAXED))
+	    __atomic_load_n(&s->gen, __ATOMIC_RELAXED) != gen)
 		return false;
 	out->w0 = __atomic_load_n(&s->w0, __ATOMIC_RELAXED);
 	out->w1 = __atomic_load_n(&s->w1, __ATOMIC_RELAXED);
 	/* the payload loads above must complete before the re-check */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return __atomic_load_n(&s->seq, __ATOMIC_RELAXED) == seq;
+}
+
+static inline bool sw_cache_get(uint64_t pc, struct sw_compiled *out)
+{
+	return sw_cache_slot_get(&sw_cache_table[sw_cache_index(pc)], pc,
+				 __atomic_load_n(&sw_cache_generation, __ATOMIC_RELAXED), out);
+}
+
+/* Store `rule` for pc in slot `s` (cache.c; see sw_cache_put). */
+void sw_cache_slot_put(struct sw_cache_slot *s, uint64_t pc, const struct sw_compiled *rule,
+		       uint32_t gen);
+
+_Static_assert(sizeof(struct sw_cache_slot) == 32, "struct sw_rule_cache's slot size");
+
+/* A target's cache (source/target.h), NULL when it has none. */
+static inline struct sw_cache_slot *sw_rcache_slot(const struct sw_rule_cache *rc, uint64_t pc)
+{
+	return (struct sw_cache_slot *)rc->slots + sw_cache_index_bits(pc, rc->bits);
 }
 
 /* Store a rule computed from unwind information looked up after reading

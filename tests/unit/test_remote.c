@@ -137,6 +137,11 @@ TEST(snapshot_matches_local_walk)
 		}
 	CHECK_EQ(last, SW_END_OF_STACK);
 	CHECK_EQ(trunc, 0);
+	/* again, now from the address space's rule cache */
+	uint64_t again[MAX_FRAMES];
+	CHECK_EQ(walk(as, shot.size, again, &last, &trunc), n);
+	CHECK(memcmp(again, ips, (size_t)n * sizeof(*ips)) == 0);
+	CHECK_EQ(last, SW_END_OF_STACK);
 
 	/* the frames are named from the files' symbol tables */
 	char name[128];
@@ -197,9 +202,11 @@ TEST(modules_replace_and_cache)
 	int last, trunc;
 	deep(3);
 	CHECK_EQ(walk(as, shot.size, ips, &last, &trunc), shot.nlocal);
-	/* exec: everything goes */
+	/* exec: everything goes, the cached rules too */
 	CHECK_EQ(sw_as_remove_modules(as, 0, UINT64_MAX), (int)mods);
 	CHECK_EQ(sw_as_module_count(as), 0);
+	/* (no CFI now: at most the heuristics' guesses, not the real chain) */
+	CHECK(walk(as, shot.size, ips, &last, &trunc) < shot.nlocal);
 	sw_as_free(as);
 	CHECK(sw_as_cache_flush() > 0);
 	/* a missing file still gives a module, flagged */
