@@ -60,7 +60,7 @@ target_srcs() {
 	case $1 in
 	core) echo "${LIB_SRCS[@]}" src/remote/*.c src/unwind/*.c src/source/*.c \
 		$(find src/jit -name '*.c' | sort) src/util/version.c src/arch/x86_64/frame.c \
-		src/arch/x86_64/context.S ;;
+		src/arch/x86_64/target.c src/arch/x86_64/context.S ;;
 	perf) echo tools/perf_data.c ;;
 	*) echo "${LIB_SRCS[@]}" ;;
 	esac

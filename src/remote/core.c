@@ -34,15 +34,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch/target.h"
 #include "remote/remote.h"
 
 /* x86-64 layouts of the kernel's core notes (linux/elfcore.h, the
  * compat-free 64-bit structs). */
-#define PRSTATUS_SIZE 336
+#define PRSTATUS_SIZE SW_ARCH_PRSTATUS_SIZE
 #define PRSTATUS_CURSIG 12      /* short */
 #define PRSTATUS_PID 32         /* int */
-#define PRSTATUS_REG 112        /* struct user_regs_struct: 27 x u64 */
-#define USER_REGS_WORDS 27
+#define PRSTATUS_REG SW_ARCH_PRSTATUS_REG   /* the architecture's user_regs_struct */
 #define PRPSINFO_SIZE 136
 #define PRPSINFO_PID 24         /* int */
 #define PRPSINFO_FNAME 40       /* char[16] */
@@ -291,9 +291,10 @@ static int check_header(struct core *c, const char *path, uint64_t *phoff, uint6
 			    (unsigned)eh.e_type);
 		return SW_EBADELF;
 	}
-	if (eh.e_machine != EM_X86_64) {
-		sw_rs_error(c->opt, "%s: a core of machine %u; only x86-64 (%u) is supported", path,
-			    (unsigned)eh.e_machine, (unsigned)EM_X86_64);
+	if (eh.e_machine != SW_ARCH_ELF_MACHINE) {
+		sw_rs_error(c->opt, "%s: a core of machine %u; only %s (%u) is supported", path,
+			    (unsigned)eh.e_machine, SW_ARCH_ELF_MACHINE_NAME,
+			    (unsigned)SW_ARCH_ELF_MACHINE);
 		return SW_EUNSUPPORTED;
 	}
 	if (eh.e_phentsize != sizeof(Elf64_Phdr)) {
@@ -402,10 +403,8 @@ static int add_thread(struct core *c, const uint8_t *d, uint64_t dsz)
 	t->tid = pid;
 	t->state = SW_THREAD_STOPPED;
 	t->signal = cursig > 0 ? cursig : 0;
-	uint64_t user[USER_REGS_WORDS];
-	memcpy(user, d + PRSTATUS_REG, sizeof user);
 	uint64_t regs[SW_REG_COUNT];
-	sw_rs_user_regs(user, regs);
+	sw_arch_user_regs(d + PRSTATUS_REG, regs);
 	sw_rs_regs_to_context(regs, &t->regs);
 	/* the stack it is on: the segment holding SP */
 	const struct cseg *s = find_seg(c, regs[SW_REG_RSP]);

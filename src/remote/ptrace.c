@@ -6,7 +6,7 @@
  * touched:
  *
  *     PTRACE_SEIZE, PTRACE_INTERRUPT, wait for the stop,
- *     PTRACE_GETREGS, copy [SP - red zone, top of its stack mapping)
+ *     PTRACE_GETREGSET, copy [SP - red zone, top of its stack mapping)
  *     with one process_vm_readv, PTRACE_DETACH
  *
  * and nothing else happens while it is stopped: /proc is read before
@@ -79,7 +79,6 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/uio.h>
-#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,6 +86,7 @@
 #include <stackwalk.h>
 #include <stackwalk/remote.h>
 
+#include "arch/target.h"
 #include "remote/remote.h"
 
 /* Bytes below SP copied too: the System V red zone, where a leaf
@@ -646,7 +646,10 @@ static void thread_gone(struct capture *c, struct sw_as_thread *t, const char *w
 static int capture_one(struct capture *c, pid_t tid, uint64_t *timeout_ns)
 {
 	struct sw_as_thread t;
-	struct user_regs_struct ur;
+	/* the architecture's register set, as NT_PRSTATUS carries it
+	 * (PTRACE_GETREGSET; aligned for the word reads of sw_arch_user_regs) */
+	uint64_t ur[(SW_ARCH_USER_REGS_SIZE + 7) / 8];
+	uint64_t regs[SW_REG_COUNT];
 	sigset_t block, old;
 	enum stop_result res;
 	uint64_t t0, t1, lo = 0;
@@ -706,9 +709,12 @@ static int capture_one(struct capture *c, pid_t tid, uint64_t *timeout_ns)
 		err = errno; /* ESRCH: it is exiting; the wait says so */
 	res = wait_stop(tid, *timeout_ns, &sig, &err);
 	if (res == STOP_OK) {
-		if (ptrace(PTRACE_GETREGS, tid, NULL, &ur) == 0) {
+		struct iovec io = { ur, SW_ARCH_USER_REGS_SIZE };
+		if (ptrace(PTRACE_GETREGSET, tid, (void *)(uintptr_t)NT_PRSTATUS, &io) == 0 &&
+		    io.iov_len == SW_ARCH_USER_REGS_SIZE) {
 			regs_ok = true;
-			size = copy_stack(c, tid, ur.rsp, &lo);
+			sw_arch_user_regs(ur, regs);
+			size = copy_stack(c, tid, regs[SW_REG_SP], &lo);
 		} else {
 			err = errno; /* ESRCH: killed (SIGKILL) while stopped */
 		}
@@ -752,10 +758,8 @@ static int capture_one(struct capture *c, pid_t tid, uint64_t *timeout_ns)
 	}
 
 	/* Running again: keep the copy. */
-	uint64_t regs[SW_REG_COUNT];
 	uint8_t *stack = NULL;
 
-	sw_rs_user_regs(&ur, regs);
 	sw_rs_regs_to_context(regs, &t.regs);
 	t.state = SW_THREAD_STOPPED;
 	if (size > 0) {
@@ -770,7 +774,7 @@ static int capture_one(struct capture *c, pid_t tid, uint64_t *timeout_ns)
 		c->copied++;
 	} else {
 		sw_rs_warn(c->as, "thread %d: its stack at 0x%" PRIx64 " could not be read",
-			   (int)tid, (uint64_t)ur.rsp);
+			   (int)tid, regs[SW_REG_SP]);
 	}
 	if (c->stopped++ == 0)
 		c->live_tid = tid;

@@ -200,9 +200,8 @@ int sw_rs_load_jit(struct sw_addr_space *as);
  * negative code (SW_EIO when it cannot be opened).  jit.c. */
 int sw_rs_load_perf_map(struct sw_addr_space *as, const char *path);
 
-/* x86-64 user_regs_struct (ptrace, NT_PRSTATUS) to DWARF registers. */
-void sw_rs_user_regs(const void *user_regs_struct, uint64_t regs[SW_REG_COUNT]);
-/* ... and into a context. */
+/* DWARF registers into a context (the architecture's register set of
+ * ptrace and NT_PRSTATUS is read by sw_arch_user_regs, arch/target.h). */
 void sw_rs_regs_to_context(const uint64_t regs[SW_REG_COUNT], sw_context_t *ctx);
 
 #endif /* SW_REMOTE_REMOTE_H */

@@ -1138,6 +1138,13 @@ int sw_as_find_module(const sw_addr_space_t *as, uint64_t addr, struct sw_as_mod
 
 /* ---------------------------------------------------------------- cursors */
 
+void sw_rs_regs_to_context(const uint64_t regs[SW_REG_COUNT], sw_context_t *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	for (int r = 0; r < SW_REG_COUNT; r++)
+		(void)sw_context_set_reg(ctx, r, regs[r]);   /* r is in range: cannot fail */
+}
+
 const struct sw_remote *sw_target_remote(const struct sw_addr_space *as)
 {
 	return as ? &as->ops : NULL;
