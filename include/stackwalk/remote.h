@@ -123,7 +123,8 @@ SW_API int sw_as_new(const struct sw_as_options *opt, sw_addr_space_t **out);
  * be running.  Thread-safe: per address space.  Async-signal-safe: no. */
 SW_API void sw_as_free(sw_addr_space_t *as);
 
-/* sw_as_kind - the enum sw_as_kind of `as`.  Thread-safe: yes. */
+/* sw_as_kind - the enum sw_as_kind of `as` (SW_EINVAL for NULL).
+ * Thread-safe: yes.  Async-signal-safe: yes. */
 SW_API int sw_as_kind(const sw_addr_space_t *as);
 
 /*
@@ -157,11 +158,13 @@ struct sw_as_thread {
 	sw_context_t regs;      /* its registers (all 17, caller-saved too) */
 };
 
-/* sw_as_thread_count - threads in `as` (0 for a snapshot).  Thread-safe: yes. */
+/* sw_as_thread_count - threads in `as` (0 for a snapshot or NULL).
+ * Thread-safe: yes.  Async-signal-safe: yes. */
 SW_API size_t sw_as_thread_count(const sw_addr_space_t *as);
 
 /* sw_as_get_thread - thread `i` (0 .. count-1; the faulting thread of a
- * core first).  Returns 0 or SW_EINVAL.  Thread-safe: yes. */
+ * core first).  Returns 0 or SW_EINVAL.  Thread-safe: yes.
+ * Async-signal-safe: yes. */
 SW_API int sw_as_get_thread(const sw_addr_space_t *as, size_t i, struct sw_as_thread *out);
 
 /*
@@ -215,11 +218,13 @@ struct sw_as_module {
 	uint64_t reserved[4];
 };
 
-/* sw_as_module_count - modules of `as`, sorted by address.  Thread-safe: yes. */
+/* sw_as_module_count - modules of `as`, sorted by address (0 for NULL).
+ * Thread-safe: yes.  Async-signal-safe: yes. */
 SW_API size_t sw_as_module_count(const sw_addr_space_t *as);
 
 /* sw_as_get_module - module `i`.  Returns 0 or SW_EINVAL.  The strings stay
- * valid while the module is in `as`.  Thread-safe: yes. */
+ * valid while the module is in `as`.  Thread-safe: yes.
+ * Async-signal-safe: yes. */
 SW_API int sw_as_get_module(const sw_addr_space_t *as, size_t i, struct sw_as_module *out);
 
 /* sw_as_find_module - the module containing `addr`: its index (>= 0), and
@@ -236,13 +241,15 @@ SW_API int sw_as_find_module(const sw_addr_space_t *as, uint64_t addr, struct sw
  * any module that overlapped the range.
  * Returns 0, SW_EINVAL (not a snapshot, empty range) or SW_ENOMEM.
  * Thread-safe: not with walks of the same address space.
+ * Async-signal-safe: no (opens and maps the file).
  */
 SW_API int sw_as_add_module(sw_addr_space_t *as, uint64_t start, uint64_t end, uint64_t pgoff,
 			    const char *path, const uint8_t *build_id, size_t build_id_size);
 
 /* sw_as_remove_modules - snapshot: forget the modules (and perf-map
  * names) overlapping [start, end) (munmap, exec: pass 0, UINT64_MAX).
- * Returns the number of modules removed.  Thread-safe: not with walks of the same address space. */
+ * Returns the number of modules removed.  Thread-safe: not with walks of
+ * the same address space.  Async-signal-safe: no. */
 SW_API int sw_as_remove_modules(sw_addr_space_t *as, uint64_t start, uint64_t end);
 
 /*
@@ -252,13 +259,14 @@ SW_API int sw_as_remove_modules(sw_addr_space_t *as, uint64_t start, uint64_t en
  * themselves.  A later line for the same start wins, as in perf.
  * Returns the number of entries read, SW_EIO (cannot be opened),
  * SW_EINVAL or SW_ENOMEM.  Thread-safe: not with walks of the same
- * address space.
+ * address space.  Async-signal-safe: no.
  */
 SW_API int sw_as_load_perf_map(sw_addr_space_t *as, const char *path);
 
 /* sw_as_cache_flush - drop the parsed module files no address space uses
  * any more (they are otherwise kept for the next snapshot of the same
- * file).  Returns the number dropped.  Thread-safe: yes. */
+ * file).  Returns the number dropped.  Thread-safe: yes (a lock).
+ * Async-signal-safe: no. */
 SW_API int sw_as_cache_flush(void);
 
 /*
