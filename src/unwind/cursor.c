@@ -260,7 +260,9 @@ int sw_step(sw_cursor_t *cursor)
 	uint64_t ip, pc;
 	int rc;
 
-	if (sw_step_cached(c, &rc))
+	/* a walk of this process (the backtrace functions call the cached
+	 * step themselves, before this) */
+	if (!c->mem.remote && sw_step_cached(c, &rc))
 		return rc;
 	if (c->flags & SW_CUR_DONE)
 		return SW_END_OF_STACK;

@@ -266,17 +266,17 @@ static inline void sw_step_done(struct sw_cursor_impl *c, uint32_t flags_before,
 		c->signals++;
 }
 
-/* One step through the rule cache.  Returns true, with the step's result
- * in *rc, when the cache held the rule; false sends the caller to the full
- * path (sw_step). */
+/* One step of a walk of this process through the rule cache (never for a
+ * target's cursor: sw_step sends those to the target's own cache first).
+ * Returns true, with the step's result in *rc, when the cache held the
+ * rule; false sends the caller to the full path (sw_step). */
 static inline bool sw_step_cached(struct sw_cursor_impl *c, int *rc)
 {
 	struct sw_compiled rule;
 	uint64_t pc = sw_lookup_pc(c);
 	uint32_t flags = c->flags;
 
-	if ((flags & SW_CUR_DONE) || c->mem.remote || !sw_signal_budget(c) ||
-	    !sw_cache_get(pc, &rule))
+	if ((flags & SW_CUR_DONE) || !sw_signal_budget(c) || !sw_cache_get(pc, &rule))
 		return false;
 	*rc = sw_apply_compiled(c, &rule);
 	sw_step_done(c, flags, *rc);
