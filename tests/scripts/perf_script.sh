@@ -110,6 +110,37 @@ elif prog=$out/vdso record "$out/vdso.data" 0.3 -F 499 --call-graph dwarf; then
 else
 	skip vdso_frames "perf record of the vDSO program failed"
 fi
+# python3 (a real interpreter: deep C stacks, ld.so at start-up) where
+# perf's own unwinder often stops early: both counts, and stackwalk must
+# reach main at least as often as perf does (the chains are not compared
+# frame by frame: perf's early stops are where it is wrong)
+if [[ $mode == quick ]]; then
+	skip python_counts "quick mode: the plain build's run counts"
+elif ! command -v python3 >/dev/null; then
+	skip python_counts "no python3"
+elif perf record -q -e cpu-clock -F 499 --call-graph dwarf -o "$out/py.data" -- python3 -c '
+def fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)
+import json
+for i in range(3): fib(20); json.dumps(list(range(20000)))' >"$logs/py_record.log" 2>&1 &&
+	[[ -s $out/py.data ]]; then
+	if t_timeout 300 "$tool" perf -i "$out/py.data" >"$out/py.sw" 2>"$logs/py.sw.err"; then
+		perf script -i "$out/py.data" >"$out/py.perf" 2>/dev/null
+		python3 "$helper" "$out/py.perf" "$out/py.sw" "$logs/py.sw.err" >"$logs/py.log" 2>&1
+		sum=$(sed -n 's/^summary: //p' "$logs/py.log")
+		pm=$(sed -n 's/.*perf reaches main in \([0-9]*\), stackwalk in \([0-9]*\);.*/\1/p' <<<"$sum")
+		sm=$(sed -n 's/.*perf reaches main in \([0-9]*\), stackwalk in \([0-9]*\);.*/\2/p' <<<"$sum")
+		if [[ -n $pm && -n $sm ]] && ((sm >= pm)); then
+			ok "python_counts: stackwalk reaches main in $sm samples, perf in $pm"
+		else
+			bad python_counts "$logs/py.log"
+		fi
+		echo "    $sum"
+	else
+		bad python_counts "$logs/py.sw.err"
+	fi
+else
+	skip python_counts "perf record of python3 failed"
+fi
 if record "$out/short.data" 0.2 -F 499 --call-graph dwarf,1024; then
 	compare stack_copy_cut "$out/short.data" --min-cut 0.5
 else
