@@ -77,15 +77,12 @@ echo "bench: building remote_target, snapshot_bench, timecmd" >&2
 target=$BUILD/bench/remote_target
 timecmd=$BUILD/bench/timecmd
 sbench=$BUILD/bench/snapshot_bench
-# have_sb: snapshot_bench has its snapshot mode; have_attach: its attach
-# and stop modes too (the library has sw_as_attach)
+# have_sb / have_attach: snapshot_bench was built (its snapshot mode; its
+# attach and stop modes)
 have_sb='' have_attach=''
 SB=("$CC" -std=gnu11 -O2 -g "${WARN[@]}" -Iinclude -o "$sbench" bench/snapshot_bench.c "$lib" -lpthread)
 if "${SB[@]}" 2>"$tmp/sb.err"; then
 	have_sb=1 have_attach=1
-elif "${SB[@]}" -DSB_NO_ATTACH; then
-	have_sb=1
-	echo "# snapshot_bench without its attach mode: linking it against $lib failed ($(grep -m1 -o 'undefined reference.*' "$tmp/sb.err"))"
 else
 	cat "$tmp/sb.err" >&2
 	echo "# no snapshot_bench: building bench/snapshot_bench.c against $lib failed"

@@ -22,8 +22,6 @@
  *       rounds) and a '#' line with the frame count.
  *
  * Exits 0 on success, 1 when something failed (a message on stderr).
- * Built with -DSB_NO_ATTACH (a library without sw_as_attach yet) it has
- * only the snapshot mode.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,7 +40,6 @@
  * must grow the CFA; this only bounds the output) */
 #define MAX_FRAMES 4096
 
-#ifndef SB_NO_ATTACH
 static int attach(pid_t pid, sw_addr_space_t **as)
 {
 	char err[256] = "";
@@ -121,7 +118,6 @@ static int run_stop(pid_t pid, int runs)
 	return 0;
 }
 
-#endif /* SB_NO_ATTACH */
 
 /* ---------------------------------------------------------------- snapshot */
 #define SNAP_DEPTH 30
@@ -290,12 +286,10 @@ static int run_snapshot(void)
 
 int main(int argc, char **argv)
 {
-#ifndef SB_NO_ATTACH
 	if (argc == 3 && strcmp(argv[1], "attach") == 0)
 		return run_attach((pid_t)atoi(argv[2]));
 	if (argc == 4 && strcmp(argv[1], "stop") == 0)
 		return run_stop((pid_t)atoi(argv[2]), atoi(argv[3]));
-#endif
 	if (argc == 2 && strcmp(argv[1], "snapshot") == 0)
 		return run_snapshot();
 	fprintf(stderr, "usage: snapshot_bench attach PID | stop PID RUNS | snapshot\n");
