@@ -277,7 +277,8 @@ if [[ -n $have_eu && -n $have_perf ]] && kill -0 "$stop_pid" 2>/dev/null; then
 	# the same kernel view of sw_as_attach, next to its own stop_ns
 	if [[ -n $have_attach ]] && sched_stop "$tmp/sw_stop.txt" "$sbench" attach "$stop_pid"; then
 		mapfile -t stops <"$tmp/sw_stop.txt"
-		echo "# remote.stop.per_thread.stackwalk as the kernel sees it (as for eu-stack): $(us "$(median "${stops[@]}")") us, median of ${#stops[@]} stops"
+		echo "# remote.stop.per_thread.stackwalk.kernel: sw_as_attach as the kernel sees it (the same measure as eu-stack's), median of ${#stops[@]} stops"
+		echo "remote.stop.per_thread.stackwalk.kernel: $(us "$(median "${stops[@]}")") us"
 	fi
 fi
 for p in "${pids[@]}"; do
