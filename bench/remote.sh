@@ -8,7 +8,7 @@
 #   remote.stack.threads{8,64}.{stackwalk,eustack,gdb}  ms  wall time of a
 #        whole-process stack dump of bench/remote_target.c (N threads, each
 #        20 frames of rec() deep and blocked in pause(); -O2, no frame
-#        pointers): `stackwalk stack PID` (or, while the tool has no `stack`
+#        pointers): `stackwalk stack PID` (or, when the tool has no `stack`
 #        command, `snapshot_bench attach PID`: sw_as_attach, every thread
 #        walked with sw_step and named with sw_as_get_proc_name),
 #        `eu-stack -p PID`, `gdb -batch -nx -p PID -ex "thread apply all bt"`;
@@ -21,9 +21,10 @@
 #        PTRACE_DETACH): as the kernel sees it, from the thread's switch-out
 #        into the ptrace stop (sched:sched_switch, prev_state t) to its
 #        wakeup (sched:sched_wakeup), recorded system-wide by perf record
-#        around 3 runs of eu-stack; median over the threads and runs.  A
-#        `#` line gives the same kernel measure for sw_as_attach, whose
-#        stop_ns above is wider (from PTRACE_SEIZE to after the detach).
+#        around 3 runs of eu-stack; median over the threads and runs
+#   remote.stop.per_thread.stackwalk.kernel  us  the same kernel measure
+#        for sw_as_attach, whose stop_ns above is wider (from PTRACE_SEIZE
+#        to after the detach)
 #   snapshot.unwind.stackwalk  ns/frame  sw_init_snapshot + sw_step over a
 #        copy of a real 30-deep stack of bench/snapshot_bench.c (from SP to
 #        the end of its stack, at most 32 KiB), modules from the executable
