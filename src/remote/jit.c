@@ -642,36 +642,6 @@ static int load_gdb_jit(struct sw_addr_space *as)
 
 /* ---------------------------------------------------------------- perf map */
 
-/* Parse a hex number (optional 0x) at *p, moving *p past it.  False when
- * there is no digit or it overflows. */
-static bool parse_hex(const char **p, uint64_t *out)
-{
-	const char *s = *p;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	uint64_t v = 0;
-	const char *start = s;
-	for (;; s++) {
-		unsigned d;
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned)(*s - '0');
-		else if (*s >= 'a' && *s <= 'f')
-			d = (unsigned)(*s - 'a' + 10);
-		else if (*s >= 'A' && *s <= 'F')
-			d = (unsigned)(*s - 'A' + 10);
-		else
-			break;
-		if (v >> 60)
-			return false;
-		v = v << 4 | d;
-	}
-	if (s == start)
-		return false;
-	*p = s;
-	*out = v;
-	return true;
-}
-
 /* One line (NUL-terminated, without its newline): 1 and the fields, or 0
  * when malformed. */
 static int parse_line(char *line, uint64_t *start, uint64_t *size, const char **name)
@@ -679,11 +649,11 @@ static int parse_line(char *line, uint64_t *start, uint64_t *size, const char **
 	const char *p = line;
 	while (*p == ' ' || *p == '\t')
 		p++;
-	if (!parse_hex(&p, start) || (*p != ' ' && *p != '\t'))
+	if (!sw_rs_parse_hex(&p, start) || (*p != ' ' && *p != '\t'))
 		return 0;
 	while (*p == ' ' || *p == '\t')
 		p++;
-	if (!parse_hex(&p, size) || (*p != ' ' && *p != '\t'))
+	if (!sw_rs_parse_hex(&p, size) || (*p != ' ' && *p != '\t'))
 		return 0;
 	while (*p == ' ' || *p == '\t')
 		p++;

@@ -219,35 +219,6 @@ static void maps_free(struct maps *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Parse a hexadecimal number at *p; advances *p.  false: no digit. */
-static bool parse_hex(const char **p, uint64_t *out)
-{
-	const char *s = *p;
-	uint64_t v = 0;
-	unsigned n = 0;
-
-	for (;; s++, n++) {
-		unsigned d;
-
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned)(*s - '0');
-		else if (*s >= 'a' && *s <= 'f')
-			d = (unsigned)(*s - 'a' + 10);
-		else if (*s >= 'A' && *s <= 'F')
-			d = (unsigned)(*s - 'A' + 10);
-		else
-			break;
-		if (n >= 16)
-			return false; /* more than 64 bits */
-		v = v << 4 | d;
-	}
-	if (n == 0)
-		return false;
-	*p = s;
-	*out = v;
-	return true;
-}
-
 /*
  * One line of /proc/PID/maps, NUL-terminated:
  *   "START-END PERMS PGOFF MAJOR:MINOR INODE   PATH"
@@ -264,7 +235,8 @@ static bool parse_map_line(char *line, struct map *m)
 	static const char deleted[] = " (deleted)";
 
 	memset(m, 0, sizeof(*m));
-	if (!parse_hex(&p, &m->start) || *p++ != '-' || !parse_hex(&p, &m->end) || *p++ != ' ')
+	if (!sw_rs_parse_hex(&p, &m->start) || *p++ != '-' || !sw_rs_parse_hex(&p, &m->end) ||
+	    *p++ != ' ')
 		return false;
 	for (int i = 0; i < 4; i++) {
 		if (!p[i] || p[i] == ' ')
@@ -272,9 +244,10 @@ static bool parse_map_line(char *line, struct map *m)
 		m->perms[i] = p[i];
 	}
 	p += 4;
-	if (*p++ != ' ' || !parse_hex(&p, &m->pgoff) || *p++ != ' ')
+	if (*p++ != ' ' || !sw_rs_parse_hex(&p, &m->pgoff) || *p++ != ' ')
 		return false;
-	if (!parse_hex(&p, &maj) || *p++ != ':' || !parse_hex(&p, &min) || *p++ != ' ')
+	if (!sw_rs_parse_hex(&p, &maj) || *p++ != ':' || !sw_rs_parse_hex(&p, &min) ||
+	    *p++ != ' ')
 		return false;
 	for (unsigned n = 0; *p >= '0' && *p <= '9'; p++, n++) {
 		if (n >= 20)

@@ -189,6 +189,11 @@ int sw_rs_finish(struct sw_addr_space *as);
  * own structures (__jit_debug_descriptor, _r_debug). */
 int sw_rs_symbol_addr(const struct sw_addr_space *as, const char *name, uint64_t *addr);
 
+/* A hexadecimal number (an optional 0x, up to 64 bits) at *p, which is
+ * moved past it: /proc/PID/maps, perf maps.  False when there is no digit
+ * or it does not fit (*p and *out unchanged). */
+bool sw_rs_parse_hex(const char **p, uint64_t *out);
+
 /* jit.c: add the target's JIT objects (GDB JIT interface) as modules and
  * its perf map's names (/tmp/perf-PID.map, through as->root).  Call after
  * the files' modules are added, before sw_rs_finish (sw_rs_symbol_addr

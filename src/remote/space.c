@@ -285,6 +285,36 @@ static const uint8_t *rf_bytes(const struct sw_rfile *rf, uint64_t link, uint64_
 	return NULL;
 }
 
+/* ---------------------------------------------------------------- parsing */
+
+bool sw_rs_parse_hex(const char **p, uint64_t *out)
+{
+	const char *s = *p, *digits;
+	uint64_t v = 0;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	for (digits = s;; s++) {
+		unsigned d;
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (*s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (*s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			break;
+		if (v >> 60)
+			return false;   /* more than 64 bits */
+		v = v << 4 | d;
+	}
+	if (s == digits)
+		return false;
+	*p = s;
+	*out = v;
+	return true;
+}
+
 /* ---------------------------------------------------------------- messages */
 
 void sw_rs_warn(struct sw_addr_space *as, const char *fmt, ...)

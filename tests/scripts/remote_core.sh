@@ -79,20 +79,9 @@ stack() {
 	if ((rc == 0)); then ok; else bad "$name: stackwalk stack --core (text): exit $rc" "$logs/$name.txt.err"; fi
 }
 
-# compare NAME ARGS...: compare.py, one test per RESULT line
-compare() {
-	local name=$1 ref verdict summary
-	shift
-	"$py" tests/remote/compare.py --sw "$logs/$name.json" "$@" >"$logs/$name.cmp" 2>&1 || true
-	grep -q '^RESULT ' "$logs/$name.cmp" || { bad "$name: compare.py" "$logs/$name.cmp"; return; }
-	while read -r _ ref verdict summary; do
-		if [[ $verdict == ok ]]; then
-			ok "$name: every thread's PCs equal $ref's ($summary)"
-		else
-			bad "$name: PCs differ from $ref's ($summary)" "$logs/$name.cmp"
-		fi
-	done < <(grep '^RESULT ' "$logs/$name.cmp")
-}
+# compare NAME ARGS...: the tool's PCs against the references
+# shellcheck source=tests/remote/lib.sh
+. tests/remote/lib.sh
 
 # ---- gcore
 "$bin" 8 20 >"$logs/gcore.target.out" 2>&1 &

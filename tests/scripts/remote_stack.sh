@@ -131,20 +131,9 @@ capture() {
 	fi
 }
 
-# compare NAME ARGS...: compare.py (one test per RESULT line it prints)
-compare() {
-	local name=$1 line ref verdict summary
-	shift
-	"$py" tests/remote/compare.py --sw "$logs/$name.json" "$@" >"$logs/$name.cmp" 2>&1 || true
-	grep -q '^RESULT ' "$logs/$name.cmp" || { bad "$name: compare.py" "$logs/$name.cmp"; return; }
-	while read -r _ ref verdict summary; do
-		if [[ $verdict == ok ]]; then
-			ok "$name: every thread's PCs equal $ref's ($summary)"
-		else
-			bad "$name: PCs differ from $ref's ($summary)" "$logs/$name.cmp"
-		fi
-	done < <(grep '^RESULT ' "$logs/$name.cmp")
-}
+# compare NAME ARGS...: the tool's PCs against the references
+# shellcheck source=tests/remote/lib.sh
+. tests/remote/lib.sh
 
 # jchecks NAME [WHAT EXPR]...: checks of the JSON document (python
 # expressions over T: the threads, F: every frame; names(t): a thread's
