@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # $py, $logs: the sourcing script's
 # tests/remote/lib.sh: what remote_stack.sh and remote_core.sh share.
 # Sourced after tests/lib.sh's t_init; needs $py (python3) and $logs.
 
