@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "arch/target.h"
 #include "remote/remote.h"
 
 /* Bounds on what the target may make us do. */
@@ -202,9 +203,10 @@ static int first_func_cb(void *arg, const struct sw_elf_sym *sym)
  * LLVM's objects need it: the object handed to the JIT interface is the
  * compiler's, its section addresses set to where the sections were loaded
  * but their bytes as compiled, so .eh_frame's pc-relative pointers are
- * still relocations (R_X86_64_PC32 against .text).  The relocation types
- * of data on x86-64 are applied (64, PC32, PC64, 32, 32S); others, and any
- * that would write outside the section, are skipped.
+ * still relocations (x86-64: R_X86_64_PC32 against .text).  The
+ * architecture's relocation types of data are applied
+ * (sw_arch_data_reloc); others, and any that would write outside the
+ * section, are skipped.
  */
 static void apply_rela(const struct sw_elf *elf, void *image, const struct sw_elf_section *rs)
 {
@@ -230,14 +232,9 @@ static void apply_rela(const struct sw_elf *elf, void *image, const struct sw_el
 		}
 		uint64_t v = sv + (uint64_t)r.r_addend;
 		uint64_t p = to.addr + r.r_offset;
-		unsigned width;
-		switch (ELF64_R_TYPE(r.r_info)) {
-		case R_X86_64_64: width = 8; break;
-		case R_X86_64_PC64: width = 8; v -= p; break;
-		case R_X86_64_PC32: width = 4; v -= p; break;
-		case R_X86_64_32: case R_X86_64_32S: width = 4; break;
-		default: continue;
-		}
+		unsigned width = sw_arch_data_reloc((uint32_t)ELF64_R_TYPE(r.r_info), p, &v);
+		if (width == 0)
+			continue;
 		if (r.r_offset > to.size || width > to.size - r.r_offset)
 			continue;
 		if (width == 8) {

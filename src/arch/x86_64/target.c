@@ -2,7 +2,8 @@
  * x86-64 registers as other processes hand them over: struct
  * user_regs_struct, which ptrace's NT_PRSTATUS register set and a core
  * file's NT_PRSTATUS note (pr_reg) both hold, to DWARF numbering
- * (src/remote: ptrace.c, core.c).
+ * (src/remote: ptrace.c, core.c), and the relocations of data a JIT
+ * object may still hold (jit.c).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -46,4 +47,23 @@ void sw_arch_user_regs(const void *user_regs_struct, uint64_t regs[SW_ARCH_NREGS
 	/* memcpy: the source may be unaligned (a note inside a core file). */
 	for (int r = 0; r < SW_ARCH_NREGS; r++)
 		memcpy(&regs[r], p + user_reg_offset[r], sizeof(uint64_t));
+}
+
+unsigned sw_arch_data_reloc(uint32_t type, uint64_t p, uint64_t *value)
+{
+	switch (type) {
+	case R_X86_64_64:
+		return 8;
+	case R_X86_64_PC64:
+		*value -= p;
+		return 8;
+	case R_X86_64_PC32:
+		*value -= p;
+		return 4;
+	case R_X86_64_32:
+	case R_X86_64_32S:
+		return 4;
+	default:
+		return 0;
+	}
 }

@@ -24,4 +24,10 @@
  * (`user_regs`, SW_ARCH_USER_REGS_SIZE bytes, any alignment). */
 void sw_arch_user_regs(const void *user_regs, uint64_t regs[SW_ARCH_NREGS]);
 
+/* A relocation of data (what a JIT object's .eh_frame and data hold):
+ * for relocation `type` at address `p` whose symbol + addend is *value,
+ * store what goes in the field in *value and return its width in bytes
+ * (4 or 8), or 0 for a type that is not one of them. */
+unsigned sw_arch_data_reloc(uint32_t type, uint64_t p, uint64_t *value);
+
 #endif /* SW_ARCH_X86_64_TARGET_H */
