@@ -416,7 +416,7 @@ static void on_fork(struct state *st, const struct pd_event *ev)
 /* ------------------------------------------------------------ names */
 
 /* /tmp/perf-PID.map (JIT code's names), read into the process's address
- * space at its first PC no module names. */
+ * space before its first user frame is named. */
 static void jit_load(struct proc *p)
 {
 	char path[64];
@@ -574,9 +574,12 @@ static void render_user_frame(struct state *st, struct proc *p, uint64_t pc, FIL
 		fprintf(o, "\t%16" PRIx64 " [unknown] (%s)\n", addr, dso);
 		return;
 	}
-	/* the ELF symbol: perf's name and offset */
+	/* the ELF symbol: perf's name and offset (symbol tables first, then
+	 * the process's perf map: JIT code) */
 	char raw[1024];
 	uint64_t soff = 0;
+	if (!p->jit_loaded)
+		jit_load(p);
 	bool have_sym = sw_as_get_proc_name(p->as, pc, raw, sizeof(raw), &soff) == 0 && raw[0];
 	char sym[1024] = "";
 	if (have_sym)
@@ -615,16 +618,6 @@ static void render_user_frame(struct state *st, struct proc *p, uint64_t pc, FIL
 	}
 	if (have_sym) {
 		fprintf(o, "\t%16" PRIx64 " %s+0x%" PRIx64 " (%s)\n", addr, sym, soff, dso);
-		return;
-	}
-	char jname[1024];
-	uint64_t joff;
-	if (!p->jit_loaded)
-		jit_load(p);
-	if (sw_as_get_proc_name(p->as, pc, jname, sizeof(jname), &joff) == 0) {
-		pretty(jname, name, sizeof(name));
-		fprintf(o, "\t%16" PRIx64 " %s+0x%" PRIx64 " (%s)\n", addr, name, joff,
-			m ? dso : "[unknown]");
 		return;
 	}
 	fprintf(o, "\t%16" PRIx64 " [unknown] (%s)\n", addr, dso);

@@ -68,7 +68,7 @@
 /* A PT_LOAD as read here: [start, end) in the target, the first `avail`
  * bytes at `data`. */
 struct cseg {
-	uint64_t start, end, avail;
+	uint64_t start, end, avail;  /* start first: sw_rs_upper_bound's key */
 	const uint8_t *data;
 };
 
@@ -183,14 +183,7 @@ static const uint8_t *file_bytes(const struct core *c, uint64_t off, uint64_t le
  * hostile segments may overlap: any one holding addr will do). */
 static const struct cseg *find_seg(const struct core *c, uint64_t addr)
 {
-	size_t lo = 0, hi = c->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->segs[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = sw_rs_upper_bound(c->segs, c->nsegs, sizeof(*c->segs), addr);
 	/* lo: first with start > addr; look back a little for an overlap */
 	for (size_t k = 0; k < 4 && lo > 0; k++, lo--) {
 		const struct cseg *s = &c->segs[lo - 1];

@@ -189,6 +189,12 @@ int sw_rs_finish(struct sw_addr_space *as);
  * own structures (__jit_debug_descriptor, _r_debug). */
 int sw_rs_symbol_addr(const struct sw_addr_space *as, const char *name, uint64_t *addr);
 
+/* The number of the `n` elements of `size` bytes at `base`, sorted by the
+ * uint64_t start address each begins with, whose start is <= addr (so the
+ * candidate holding addr is element result - 1): modules, segments,
+ * names, a core's segments. */
+size_t sw_rs_upper_bound(const void *base, size_t n, size_t size, uint64_t addr);
+
 /* A hexadecimal number (an optional 0x, up to 64 bits) at *p, which is
  * moved past it: /proc/PID/maps, perf maps.  False when there is no digit
  * or it does not fit (*p and *out unchanged). */

@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -916,38 +917,38 @@ void sw_as_free(sw_addr_space_t *as)
 
 /* ---------------------------------------------------------------- lookups */
 
-static const struct sw_rmodule *find_module(const struct sw_addr_space *as, uint64_t addr)
+size_t sw_rs_upper_bound(const void *base, size_t n, size_t size, uint64_t addr)
 {
-	size_t lo = 0, hi = as->nmods;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (as->mods[mid].pub.start <= addr)
+		uint64_t start;
+		memcpy(&start, (const uint8_t *)base + mid * size, sizeof(start));
+		if (start <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == 0)
-		return NULL;
-	const struct sw_rmodule *m = &as->mods[lo - 1];
-	return addr < m->pub.end ? m : NULL;
+	return lo;
+}
+
+_Static_assert(offsetof(struct sw_rmodule, pub.start) == 0, "sw_rs_upper_bound's key");
+_Static_assert(offsetof(struct sw_rseg, start) == 0, "sw_rs_upper_bound's key");
+_Static_assert(offsetof(struct sw_rname, start) == 0, "sw_rs_upper_bound's key");
+
+static const struct sw_rmodule *find_module(const struct sw_addr_space *as, uint64_t addr)
+{
+	size_t k = sw_rs_upper_bound(as->mods, as->nmods, sizeof(*as->mods), addr);
+
+	return k && addr < as->mods[k - 1].pub.end ? &as->mods[k - 1] : NULL;
 }
 
 static const struct sw_rseg *find_seg(const struct sw_addr_space *as, uint64_t addr)
 {
-	size_t lo = 0, hi = as->nsegs;
+	size_t k = sw_rs_upper_bound(as->segs, as->nsegs, sizeof(*as->segs), addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (as->segs[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
-		return NULL;
-	const struct sw_rseg *s = &as->segs[lo - 1];
-	return addr < s->end ? s : NULL;
+	return k && addr < as->segs[k - 1].end ? &as->segs[k - 1] : NULL;
 }
 
 /* The target's memory apart from the copied stacks. */
@@ -1105,14 +1106,7 @@ int sw_as_get_proc_name(const sw_addr_space_t *as, uint64_t pc, char *buf, size_
 		}
 	}
 	/* the perf map */
-	size_t lo = 0, hi = as->nnames;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (as->names[mid].start <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = sw_rs_upper_bound(as->names, as->nnames, sizeof(*as->names), pc);
 	if (lo && pc - as->names[lo - 1].start < as->names[lo - 1].size) {
 		copy_name(buf, size, as->names[lo - 1].name);
 		if (offset)
