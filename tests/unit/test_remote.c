@@ -66,21 +66,27 @@ __attribute__((noinline)) static void capture(void)
 	do
 		shot.local[shot.nlocal++] = sw_get_ip(&c);
 	while (shot.nlocal < MAX_FRAMES && sw_step(&c) == 0);
-	/* the stack from SP up, as far as it is mapped (within the buffer) */
+	/* the stack from SP to the end of its mapping (within the buffer),
+	 * read through the kernel: what a profiler's copy holds */
 	sw_context_get_reg(&shot.ctx, SW_REG_SP, &sp);
-	shot.size = sizeof(shot.stack);
-	while (shot.size > 4096) {
-		/* the copy reads through the kernel, so an unmapped end fails */
-		FILE *m = fopen("/proc/self/mem", "r");
-		if (m && fseeko(m, (off_t)sp, SEEK_SET) == 0 &&
-		    fread(shot.stack, 1, shot.size, m) == shot.size) {
-			fclose(m);
+	shot.size = 0;
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[4096];
+	while (maps && fgets(line, sizeof(line), maps)) {
+		unsigned long long lo, hi;
+		if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 && sp >= lo && sp < hi) {
+			shot.size = hi - sp < sizeof(shot.stack) ? hi - sp : sizeof(shot.stack);
 			break;
 		}
-		if (m)
-			fclose(m);
-		shot.size /= 2;
 	}
+	if (maps)
+		fclose(maps);
+	FILE *m = fopen("/proc/self/mem", "r");
+	if (!m || fseeko(m, (off_t)sp, SEEK_SET) != 0 ||
+	    fread(shot.stack, 1, shot.size, m) != shot.size)
+		shot.size = 0;     /* the checks of the walk then fail */
+	if (m)
+		fclose(m);
 	__asm__ volatile("" ::: "memory");
 }
 
