@@ -30,7 +30,7 @@ LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 # per-architecture code lives in src/arch/$(ARCH)/ (only that folder is built)
 ARCH    ?= $(shell uname -m)
 LIB_SRCS := $(sort $(shell find src -name '*.c' -not -path 'src/eh/*' -not -path 'src/arch/*' \
-		-not -path 'src/symbolize/*') \
+		-not -path 'src/symbolize/*' -not -path 'src/libunwind/*') \
 	$(wildcard src/arch/*.c src/arch/$(ARCH)/*.c))
 LIB_ASM  := $(sort $(wildcard src/arch/$(ARCH)/*.S))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
@@ -199,6 +199,72 @@ install-findfde: $(FINDFDE)
 	install -d $(DESTDIR)$(PREFIX)/lib
 	install -m 755 $(FINDFDE) $(DESTDIR)$(PREFIX)/lib/
 # ---- end of libgcc publisher / interposer
+
+# ---------------------------------------------------------------- libunwind
+# nongnu libunwind's ABI on stackwalk (src/libunwind/internal.h): drop-in
+# libraries with nongnu's SONAMEs in BUILD/libunwind/, so that
+# LD_LIBRARY_PATH=BUILD/libunwind runs a program linked against nongnu
+# libunwind on stackwalk; the dev links (libunwind.so, ...) let tests link
+# -lunwind against them.  Each needs libstackwalk.so.0 one folder up
+# (RUNPATH $ORIGIN/..), installed as PREFIX/lib/stackwalk-libunwind/.
+LU := $(BUILD)/libunwind
+LU_SRCS := $(sort $(wildcard src/libunwind/*.c src/libunwind/$(ARCH)/*.c))
+LU_ASM := $(sort $(wildcard src/libunwind/$(ARCH)/*.S))
+LU_OBJS := $(LU_SRCS:src/%.c=$(BUILD)/lu/%.o) $(LU_ASM:src/%.S=$(BUILD)/lu/%.o)
+LU_PT_OBJS := $(patsubst src/%.c,$(BUILD)/lu/%.o,$(sort $(wildcard src/libunwind/ptrace/*.c)))
+LU_CD_OBJS := $(patsubst src/%.c,$(BUILD)/lu/%.o,$(sort $(wildcard src/libunwind/coredump/*.c)))
+LU_LIBS := $(LU)/libunwind.so.8 $(LU)/libunwind-x86_64.so.8 $(LU)/libunwind-ptrace.so.0 \
+	$(LU)/libunwind-coredump.so.0
+LU_LINK = -Wl,--version-script=src/libunwind/libunwind.map $(LDFLAGS_ALL) \
+	-Wl,-rpath,'$$ORIGIN:$$ORIGIN/..'
+
+lib: $(LU_LIBS)
+
+$(BUILD)/lu/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc/libunwind/include -fvisibility=hidden -c $< -o $@
+
+$(BUILD)/lu/%.o: src/%.S
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc/libunwind/include -c $< -o $@
+
+$(LU)/libunwind.so.8: $(LU_OBJS) $(SHARED) $(BUILD)/libstackwalk.so.0 src/libunwind/libunwind.map
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libunwind.so.8 $(LU_LINK) -o $@ $(LU_OBJS) $(SHARED) -ldl -lpthread
+	ln -sf libunwind.so.8 $(LU)/libunwind.so
+
+# nongnu's libunwind-x86_64.so.8 holds the generic (_Ux86_64_*) functions;
+# ours are in libunwind.so.8, which this one needs (the loader looks an
+# unversioned name up in every loaded library)
+$(LU)/libunwind-x86_64.so.8: $(LU)/libunwind.so.8
+	$(CC) -shared -Wl,-soname,libunwind-x86_64.so.8 $(LDFLAGS_ALL) -Wl,-rpath,'$$ORIGIN' \
+		-o $@ -Wl,--no-as-needed $(LU)/libunwind.so.8
+	ln -sf libunwind-x86_64.so.8 $(LU)/libunwind-x86_64.so
+	ln -sf libunwind-x86_64.so $(LU)/libunwind-generic.so
+
+$(LU)/libunwind-ptrace.so.0: $(LU_PT_OBJS) $(LU)/libunwind.so.8 src/libunwind/libunwind.map
+	$(CC) -shared -Wl,-soname,libunwind-ptrace.so.0 $(LU_LINK) -o $@ $(LU_PT_OBJS) \
+		-Wl,--no-as-needed $(LU)/libunwind.so.8 $(SHARED)
+	ln -sf libunwind-ptrace.so.0 $(LU)/libunwind-ptrace.so
+
+$(LU)/libunwind-coredump.so.0: $(LU_CD_OBJS) $(LU)/libunwind.so.8 src/libunwind/libunwind.map
+	$(CC) -shared -Wl,-soname,libunwind-coredump.so.0 $(LU_LINK) -o $@ $(LU_CD_OBJS) \
+		-Wl,--no-as-needed $(LU)/libunwind.so.8 $(SHARED)
+	ln -sf libunwind-coredump.so.0 $(LU)/libunwind-coredump.so
+
+-include $(LU_OBJS:.o=.d) $(LU_PT_OBJS:.o=.d) $(LU_CD_OBJS:.o=.d)
+
+.PHONY: install-libunwind
+install: install-libunwind
+install-libunwind: $(LU_LIBS)
+	install -d $(DESTDIR)$(PREFIX)/lib/stackwalk-libunwind $(DESTDIR)$(PREFIX)/include/stackwalk-libunwind
+	install -m 644 src/libunwind/include/*.h $(DESTDIR)$(PREFIX)/include/stackwalk-libunwind/
+	install -m 755 $(LU_LIBS) $(DESTDIR)$(PREFIX)/lib/stackwalk-libunwind/
+	cd $(DESTDIR)$(PREFIX)/lib/stackwalk-libunwind && ln -sf libunwind.so.8 libunwind.so && \
+		ln -sf libunwind-x86_64.so.8 libunwind-x86_64.so && \
+		ln -sf libunwind-x86_64.so libunwind-generic.so && \
+		ln -sf libunwind-ptrace.so.0 libunwind-ptrace.so && \
+		ln -sf libunwind-coredump.so.0 libunwind-coredump.so
 
 # ---------------------------------------------------------------- demo
 demo: build-deps
