@@ -87,7 +87,18 @@ static inline struct swu_cursor *swu_cursor(unw_cursor_t *c)
 	return (struct swu_cursor *)(void *)c;
 }
 
-/* stackwalk's SW_E* result as a negated UNW_E* code (local.c) */
+/* addrspace.c: the address space of unw_local_addr_space */
+extern struct unw_addr_space swu_local_as;
+
+/* Before a sw_* call on the cursor of a remote address space: the walk's
+ * accessor argument, which remote.c's callbacks pass to the accessors. */
+static inline void swu_enter(struct swu_cursor *c)
+{
+	if (c->as && c->as->kind == SWU_AS_REMOTE)
+		c->as->cur_arg = c->arg;
+}
+
+/* stackwalk's SW_E* result as a negated UNW_E* code (errors.c) */
 int swu_error(int sw_status);
 
 #endif /* SW_LIBUNWIND_INTERNAL_H */
