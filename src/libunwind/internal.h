@@ -6,7 +6,7 @@
  *
  * Libraries (Makefile, "libunwind"): BUILD/libunwind/
  *   libunwind.so.8          local + generic (remote) unwinding, _U_dyn_*,
- *                           unw_backtrace: src/libunwind/*.c and
+ *                           unw_backtrace: src/libunwind/ (*.c) and
  *                           src/libunwind/ARCH/ (needs libstackwalk.so.0)
  *   libunwind-x86_64.so.8   nothing of its own: needs libunwind.so.8, which
  *                           defines the _Ux86_64_* names programs linked
