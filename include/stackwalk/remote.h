@@ -378,7 +378,13 @@ struct sw_as_callbacks {
 	/* Bytes of the FDE/CIE arena (0: SW_AS_ARENA_DEFAULT; at most
 	 * SW_AS_ARENA_MAX).  About one entry per 64 bytes is indexed. */
 	size_t arena_size;
+	unsigned flags;         /* SW_AS_CB_* below */
 };
+
+/* When the arena is full, empty it and go on instead of failing the step
+ * with SW_EFULL: a walk needs an FDE only during the step that looked it
+ * up, so this only costs reading the evicted entries again. */
+#define SW_AS_CB_RECYCLE 0x1u
 
 #define SW_AS_ARENA_DEFAULT (1u << 20)
 #define SW_AS_ARENA_MAX (1u << 30)
@@ -387,7 +393,7 @@ struct sw_as_callbacks {
  * sw_as_new_callbacks - an address space over `cb` (copied; cb->arg and
  * the functions must stay valid while the space lives).  `opt` may be
  * NULL (only its errbuf is used).  Its arena and rule cache are allocated
- * here, once.
+ * here, once.  Its rule cache stays valid until sw_as_flush.
  * Returns 0 (*out set; free with sw_as_free), SW_EINVAL (NULL out or cb,
  * no read or find_cfi, an arena size above SW_AS_ARENA_MAX) or SW_ENOMEM.
  * Thread-safe: yes.  Async-signal-safe: no.

@@ -200,6 +200,13 @@ static int entry_load(struct sw_cb_state *st, const struct sw_as_cfi *cfi, struc
 	return 0;
 }
 
+static void arena_empty(struct sw_cb_state *st)
+{
+	memset(st->slots, 0, ((size_t)1 << st->bits) * sizeof(*st->slots));
+	st->used = 0;
+	st->nslots_used = 0;
+}
+
 static int cb_find_fde(const struct sw_remote *r, uint64_t pc, struct sw_fde_info *info)
 {
 	struct sw_cb_state *st = state_of(r);
@@ -217,9 +224,14 @@ static int cb_find_fde(const struct sw_remote *r, uint64_t pc, struct sw_fde_inf
 	    (cfi.data && !cfi.section_size))
 		return SW_EINVAL;
 	struct cb_slot *s = slot_find(st, &cfi);
-	if (!s)
-		return SW_EFULL;
-	if (s->fde == 0 && (rc = entry_load(st, &cfi, s)) < 0)
+	rc = s ? (s->fde == 0 ? entry_load(st, &cfi, s) : 0) : SW_EFULL;
+	if (rc == SW_EFULL && (st->cb.flags & SW_AS_CB_RECYCLE) && st->nslots_used) {
+		/* nothing holds an entry between steps: start the arena over */
+		arena_empty(st);
+		s = slot_find(st, &cfi);
+		rc = s ? entry_load(st, &cfi, s) : SW_EFULL;
+	}
+	if (rc < 0)
 		return rc;
 
 	const uint8_t *bytes = st->arena + s->off;
@@ -318,6 +330,8 @@ int sw_as_new_callbacks(const struct sw_as_callbacks *cb, const struct sw_as_opt
 	}
 	if (n < offsetof(struct sw_as_callbacks, arena_size) + sizeof(c.arena_size))
 		c.arena_size = 0;
+	if (n < offsetof(struct sw_as_callbacks, flags) + sizeof(c.flags))
+		c.flags = 0;
 	if (n < offsetof(struct sw_as_callbacks, get_proc_name) + sizeof(c.get_proc_name))
 		c.get_proc_name = NULL;
 	if (c.arena_size > SW_AS_ARENA_MAX) {
@@ -362,10 +376,7 @@ int sw_as_flush(sw_addr_space_t *as)
 		return SW_EINVAL;
 	uint32_t g = __atomic_load_n(&as->cache.gen, __ATOMIC_RELAXED) + 1;
 	__atomic_store_n(&as->cache.gen, g ? g : 1, __ATOMIC_RELEASE);
-	if (as->cb) {
-		memset(as->cb->slots, 0, ((size_t)1 << as->cb->bits) * sizeof(*as->cb->slots));
-		as->cb->used = 0;
-		as->cb->nslots_used = 0;
-	}
+	if (as->cb)
+		arena_empty(as->cb);
 	return 0;
 }

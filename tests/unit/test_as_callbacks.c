@@ -76,11 +76,13 @@ static int t_name(void *arg, uint64_t pc, char *buf, size_t size, uint64_t *offs
 	return sw_get_proc_name_by_pc(pc, buf, size, offset);
 }
 
+static unsigned space_flags;
+
 static int new_space(struct tstate *t, size_t arena, sw_addr_space_t **as)
 {
 	struct sw_as_callbacks cb = {
 		.size = sizeof(cb), .arg = t, .read = t_read, .find_cfi = t_find,
-		.get_proc_name = t_name, .arena_size = arena,
+		.get_proc_name = t_name, .arena_size = arena, .flags = space_flags,
 	};
 	return sw_as_new_callbacks(&cb, NULL, as);
 }
@@ -221,13 +223,29 @@ TEST(full_arena)
 	sw_as_free(cur_as);
 	/* room for a few entries: the walk ends with SW_EFULL once they are
 	 * used up, and its frames so far are the local walk's */
-	CHECK_EQ(new_space(&t, 256, &cur_as), 0);
+	CHECK_EQ(new_space(&t, 512, &cur_as), 0);
 	deep(10);
 	CHECK_EQ(cbwalk.last, SW_EFULL);
 	CHECK(cbwalk.n >= 1 && cbwalk.n < local.n);
 	for (int i = 0; i < cbwalk.n && i < local.n; i++)
 		CHECK_EQ(cbwalk.ips[i], local.ips[i]);
 	sw_as_free(cur_as);
+	/* the same arena with SW_AS_CB_RECYCLE: emptied when full, the
+	 * whole walk */
+	space_flags = SW_AS_CB_RECYCLE;
+	CHECK_EQ(new_space(&t, 512, &cur_as), 0);
+	deep(10);
+	printf("    recycling 512-byte arena: %d frames (last %d), local %d\n", cbwalk.n, cbwalk.last,
+	       local.n);
+	CHECK(same(&local, &cbwalk));
+	CHECK(same(&local, &cbwalk2));
+	sw_as_free(cur_as);
+	/* an entry larger than the whole arena still fails */
+	CHECK_EQ(new_space(&t, 64, &cur_as), 0);
+	deep(3);
+	CHECK_EQ(cbwalk.last, SW_EFULL);
+	sw_as_free(cur_as);
+	space_flags = 0;
 }
 
 TEST(bad_arguments)
