@@ -331,7 +331,7 @@ SWU_API int dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip, unw_dy
 		return -UNW_EINVAL;
 	}
 	ip_base = di->format == UNW_INFO_FORMAT_IP_OFFSET ? di->start_ip : segbase;
-	if (n == 0 || ip < ip_base)
+	if (n == 0)
 		return -UNW_ENOINFO;
 	/* the last entry whose start (signed 32-bit, from ip_base) is <= ip */
 	uint64_t lo = 0, hi = n;
