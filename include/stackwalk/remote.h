@@ -60,6 +60,7 @@ enum sw_as_kind {
 	SW_AS_PROCESS = 1,      /* sw_as_attach */
 	SW_AS_CORE = 2,         /* sw_as_open_core */
 	SW_AS_SNAPSHOT = 3,     /* sw_as_new */
+	SW_AS_CALLBACKS = 4,    /* sw_as_new_callbacks (since 0.2) */
 };
 
 /* Options of the constructors; a zero-filled struct (or NULL) is the
@@ -288,6 +289,128 @@ SW_API int sw_as_get_proc_name(const sw_addr_space_t *as, uint64_t pc, char *buf
  * Async-signal-safe: yes.
  */
 SW_API int sw_as_read(const sw_addr_space_t *as, uint64_t addr, void *buf, size_t size);
+
+/* ---------------------------------------------------------------- callbacks
+ *
+ * (Since STACKWALK_0.2.)  An address space whose memory and unwind
+ * information come from the caller: a tool that already keeps the target's
+ * memory and modules its own way (a debugger, a profiler's sample, an
+ * emulator, nongnu libunwind's accessors) walks it with stackwalk's
+ * unwinder.  Walks start with sw_init_snapshot(cursor, as, regs, stack,
+ * size): every read outside the optional stack copy goes to cb->read.
+ *
+ * For each PC a step needs, cb->find_cfi names the FDE covering it (an
+ * address cb->read understands, or bytes in this process); stackwalk reads
+ * the FDE and its CIE once, copies them into a fixed arena the address
+ * space allocates at creation (keyed by FDE address, so a PC seen again
+ * costs one find_cfi call and no read), and keeps the rules it compiles
+ * in the space's own rule cache.  No walk allocates.  A full arena is an
+ * error of the step (SW_EFULL), never silent: sw_as_flush empties it.
+ *
+ * One walk at a time per callbacks address space (the arena and the rule
+ * cache are filled by walks); different spaces are independent.  The
+ * callbacks are called on the walking thread, from sw_step,
+ * sw_get_proc_info, sw_get_proc_name, sw_as_read and sw_as_get_proc_name;
+ * they may do anything but walk or flush the same space.  Their answers
+ * are untrusted: every read is bounded, bad entries give error codes.
+ */
+
+/* What find_cfi reports: the layout of the section the FDE is in. */
+enum sw_as_cfi_format {
+	SW_AS_CFI_EH_FRAME = 1,     /* .eh_frame: CIE pointers relative to the
+				     * field, pointers in the CIE's encodings */
+	SW_AS_CFI_DEBUG_FRAME = 2,  /* .debug_frame: CIE pointers are offsets
+				     * from the section's start */
+};
+
+/* The unwind information of one PC.  stackwalk zero-fills it and sets
+ * `size` before calling find_cfi; a callback writes no field that does not
+ * fit in `size`. */
+struct sw_as_cfi {
+	size_t size;            /* sizeof(struct sw_as_cfi) as libstackwalk
+				 * was compiled */
+	int format;             /* enum sw_as_cfi_format */
+	int reserved0;
+	uint64_t fde;           /* address of the FDE (its length field) */
+	uint64_t section;       /* address of the section's first byte
+				 * (required for .debug_frame; 0: unknown for
+				 * .eh_frame) */
+	uint64_t section_size;  /* its size: the FDE and its CIE must lie in
+				 * [section, section + section_size) (0:
+				 * unknown, the entries' lengths bound them) */
+	const void *data;       /* NULL: the entries are read with cb->read at
+				 * these addresses.  Else the section's bytes
+				 * in this process (section_size of them,
+				 * required; e.g. a .debug_frame read from the
+				 * file), read from here instead */
+	uint64_t text_base;     /* DW_EH_PE_textrel base (0: none) */
+	uint64_t data_base;     /* DW_EH_PE_datarel base (0: none) */
+	uint64_t bias;          /* added to the code addresses the entries
+				 * give (range, LSDA, personality slot): 0 for
+				 * a loaded .eh_frame, the load bias for a
+				 * .debug_frame of link-time addresses */
+	uint64_t module_start;  /* the module containing pc, for the
+				 * frame-pointer fallback's check of return */
+	uint64_t module_end;    /* addresses (0, 0: unknown) */
+	uint64_t reserved[4];
+};
+
+struct sw_as_callbacks {
+	size_t size;            /* sizeof(struct sw_as_callbacks) as the caller
+				 * was compiled (0: the current size) */
+	void *arg;              /* passed to every callback */
+	/* Required: `size` bytes of the target's memory at `addr` into buf.
+	 * Returns 0, or any negative value (the read failed: SW_EMEMORY for
+	 * the walk). */
+	int (*read)(void *arg, uint64_t addr, void *buf, size_t size);
+	/* Required: the unwind information for pc (*out zero-filled, `size`
+	 * set).  Returns 0 (*out filled), SW_ENOTFOUND (no CFI covers pc:
+	 * the walk uses its fallback rules, as for code without CFI), or
+	 * another negative SW_E* code, which the step returns (values that
+	 * are not SW_E* codes become SW_EMEMORY).  An FDE that does not
+	 * cover pc counts as SW_ENOTFOUND. */
+	int (*find_cfi)(void *arg, uint64_t pc, struct sw_as_cfi *out);
+	/* Optional (NULL: no names): the name of the procedure containing
+	 * pc into buf (NUL-terminated, truncated to fit) and pc's offset in
+	 * it.  Returns 0, SW_ENOTFOUND (pc is in no known code) or
+	 * SW_ENONAME. */
+	int (*get_proc_name)(void *arg, uint64_t pc, char *buf, size_t size, uint64_t *offset);
+	/* Bytes of the FDE/CIE arena (0: SW_AS_ARENA_DEFAULT; at most
+	 * SW_AS_ARENA_MAX).  About one entry per 64 bytes is indexed. */
+	size_t arena_size;
+	unsigned flags;         /* SW_AS_CB_* below */
+};
+
+/* When the arena is full, empty it and go on instead of failing the step
+ * with SW_EFULL: a walk needs an FDE only during the step that looked it
+ * up, so this only costs reading the evicted entries again. */
+#define SW_AS_CB_RECYCLE 0x1u
+
+#define SW_AS_ARENA_DEFAULT (1u << 20)
+#define SW_AS_ARENA_MAX (1u << 30)
+
+/*
+ * sw_as_new_callbacks - an address space over `cb` (copied; cb->arg and
+ * the functions must stay valid while the space lives).  `opt` may be
+ * NULL (only its errbuf is used).  Its arena and rule cache are allocated
+ * here, once.  Its rule cache stays valid until sw_as_flush.
+ * Returns 0 (*out set; free with sw_as_free), SW_EINVAL (NULL out or cb,
+ * no read or find_cfi, an arena size above SW_AS_ARENA_MAX) or SW_ENOMEM.
+ * Thread-safe: yes.  Async-signal-safe: no.
+ */
+SW_API int sw_as_new_callbacks(const struct sw_as_callbacks *cb, const struct sw_as_options *opt,
+			       sw_addr_space_t **out);
+
+/*
+ * sw_as_flush - forget what walks of `as` cached: its compiled rules (any
+ * kind of address space) and, for a callbacks space, the FDEs and CIEs in
+ * its arena.  Call it when the target's code or unwind information
+ * changed (a callbacks space cannot know), or when a walk reported
+ * SW_EFULL.  No walk of `as` may be running.
+ * Returns 0 or SW_EINVAL (NULL).  Thread-safe: not with walks of `as`.
+ * Async-signal-safe: yes.
+ */
+SW_API int sw_as_flush(sw_addr_space_t *as);
 
 #ifdef __cplusplus
 }

@@ -110,6 +110,8 @@ struct sw_addr_space {
 	size_t warn_len, warn_cap;
 	char root[64];               /* attach: "/proc/PID/root", else "" */
 	char sysroot[256];           /* core: the option's sysroot, else "" */
+	struct sw_cb_state *cb;      /* SW_AS_CALLBACKS: callbacks.c's state
+				      * (sw_rs_own'ed), else NULL */
 };
 
 /* A new, empty address space of `kind` with `opt`'s flags; NULL when out

@@ -991,6 +991,8 @@ int sw_as_read(const sw_addr_space_t *as, uint64_t addr, void *buf, size_t size)
 {
 	if (!as || (!buf && size))
 		return SW_EINVAL;
+	if (as->cb)         /* callbacks.c: the caller's memory */
+		return as->ops.read(&as->ops, addr, buf, size);
 	for (size_t i = 0; i < as->nthreads; i++) {
 		const struct sw_rthread *t = &as->threads[i];
 		if (t->stack && addr >= t->stack_lo && addr - t->stack_lo < t->stack_size &&
@@ -1095,6 +1097,8 @@ int sw_as_get_proc_name(const sw_addr_space_t *as, uint64_t pc, char *buf, size_
 		return SW_EINVAL;
 	if (size)
 		buf[0] = '\0';
+	if (as->cb)         /* callbacks.c: the caller's names */
+		return as->ops.name(&as->ops, pc, buf, size, offset);
 	if ((m = find_module(as, pc))) {
 		known = true;
 		if (m->rf && sw_elf_symbolize(&m->rf->elf, pc - m->pub.bias, &sym, &off) == 0 &&
