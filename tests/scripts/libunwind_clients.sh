@@ -142,6 +142,12 @@ with_lib() {
 		env -u LD_LIBRARY_PATH "$@"
 	fi
 }
+# links_libunwind FILE: FILE needs libunwind.so.8 (not a pipe into grep -q:
+# with pipefail, ldd's SIGPIPE would fail it)
+links_libunwind() {
+	local deps
+	deps=$(ldd "$1" 2>/dev/null) && [[ $deps == *libunwind.so.8* ]]
+}
 want_lib() { [[ $1 == ours ]] && echo "$ours_real" || echo "$nongnu_real"; }
 
 # ---------------------------------------------------------------- heaptrack
@@ -163,7 +169,7 @@ ht_expect=(
 if ! command -v heaptrack >/dev/null || ! command -v heaptrack_print >/dev/null; then
 	bad heaptrack
 	echo "       heaptrack is missing (make deps installs it)"
-elif ! ldd "$ht_preload" 2>/dev/null | grep -q 'libunwind\.so\.8'; then
+elif ! links_libunwind "$ht_preload"; then
 	skip heaptrack "$ht_preload does not link libunwind.so.8 in this build of heaptrack"
 else
 	for v in "${variants[@]}"; do
@@ -248,7 +254,7 @@ command -v google-pprof >/dev/null || have_pprof=
 if [[ -z $have_pprof || ! -e $tcmalloc ]]; then
 	bad tcmalloc
 	echo "       google-pprof or $tcmalloc is missing (make deps installs google-perftools and libgoogle-perftools4)"
-elif ! ldd "$tcmalloc" | grep -q 'libunwind\.so\.8'; then
+elif ! links_libunwind "$tcmalloc"; then
 	skip tcmalloc "$tcmalloc does not link libunwind.so.8 in this build"
 else
 	tc_expect=(
@@ -309,7 +315,7 @@ fi
 if [[ -z $have_pprof || ! -e $profiler ]]; then
 	bad cpuprofile
 	echo "       google-pprof or $profiler is missing (make deps installs google-perftools and libgoogle-perftools4)"
-elif ! ldd "$profiler" | grep -q 'libunwind\.so\.8'; then
+elif ! links_libunwind "$profiler"; then
 	skip cpuprofile "$profiler does not link libunwind.so.8 in this build"
 else
 	# the three hot paths, innermost first, recursion collapsed; each
