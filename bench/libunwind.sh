@@ -21,7 +21,7 @@
 # LD_LIBRARY_PATH=BUILD/libunwind, where stackwalk's libunwind.so.8 and
 # libunwind-x86_64.so.8 carry nongnu's SONAMEs; each run checks which
 # library was mapped (or, for perf, which one the loader bound
-# _Ux86_64_step to).  The two alternate, 5 rounds (perf: 3), and each
+# _Ux86_64_step to).  The two alternate, 5 rounds, and each
 # figure is the median; the program's own number is the median of 7
 # batches.  A stackwalk library that does not define a function a figure
 # needs gives no stackwalk line, and a note on stderr.
@@ -32,7 +32,7 @@ BUILD=${1:-build/out}
 CC=${CC:-gcc}
 [[ $CC == cc ]] && CC=gcc   # make's default CC
 ROUNDS=5
-PERF_ROUNDS=3
+PERF_ROUNDS=5
 
 lu=$(cd "$BUILD" && pwd)/libunwind
 ours=$lu/libunwind.so.8
@@ -125,6 +125,9 @@ figure() {
 				echo "bench: proc_name: the names differ (< nongnu, > stackwalk):" >&2
 				sed 's/^/bench:   /' "$tmp/names.diff" >&2
 			fi
+			for w in ctl ours; do
+				echo "bench: proc_name: ns per call, frame by frame ($([[ $w == ours ]] && echo stackwalk || echo nongnu)):$(sed -n 's/^frame_ns: //p' "$tmp/$m.$w.err" | tr '\n' ',' | sed 's/,$//')" >&2
+			done
 		fi
 	fi
 	local label
@@ -178,8 +181,9 @@ fi
 echo "bench: perf report binds _Ux86_64_step to $b (nongnu)" >&2
 perf_ws=(ctl)
 if [[ -n $have_ours ]]; then
-	miss=$(lacking $(nm -D --undefined-only "$(command -v perf)" | awk '{ print $NF }' | sed 's/@.*//' |
-		grep -E '^(_ULx86_64_|_Ux86_64_|unw_)' | sort -u))
+	mapfile -t imports < <(nm -D --undefined-only "$(command -v perf)" | awk '{ print $NF }' | sed 's/@.*//' |
+		grep -E '^(_ULx86_64_|_Ux86_64_|unw_)' | sort -u)
+	miss=$(lacking "${imports[@]}")
 	if [[ -n $miss ]]; then
 		echo "bench: no perf.report.dwarf.stackwalk: $lu does not define $miss (perf imports them)" >&2
 	else
@@ -187,10 +191,11 @@ if [[ -n $have_ours ]]; then
 		if [[ $(readlink -f "$b") == "$lu"/* || $b == "$lu"/* ]]; then
 			echo "bench: perf report binds _Ux86_64_step to $b (stackwalk)" >&2
 			perf_ws+=(ours)
-			if cmp -s "$tmp/report.ctl" "$tmp/report.ours"; then
+			# (perf's random "# (Tip: ...)" line left out)
+			if cmp -s <(grep -v '^# (Tip:' "$tmp/report.ctl") <(grep -v '^# (Tip:' "$tmp/report.ours"); then
 				echo "bench: perf report --stdio prints the same both ways ($(wc -l <"$tmp/report.ours") lines)" >&2
 			else
-				echo "bench: note: perf report --stdio differs between nongnu and stackwalk ($(diff "$tmp/report.ctl" "$tmp/report.ours" | grep -c '^[<>]') lines; tests/scripts/libunwind_remote.sh compares the frames)" >&2
+				echo "bench: note: perf report --stdio differs between nongnu and stackwalk ($(diff <(grep -v '^# (Tip:' "$tmp/report.ctl") <(grep -v '^# (Tip:' "$tmp/report.ours") | grep -c '^[<>]') lines; tests/scripts/libunwind_remote.sh compares the frames)" >&2
 			fi
 		else
 			echo "bench: no perf.report.dwarf.stackwalk: with LD_LIBRARY_PATH=$lu perf report bound _Ux86_64_step to '${b:-nothing}'" >&2

@@ -20,7 +20,8 @@
  * backtrace) or ns per call (proc_name), the median of 7 batches of about
  * 30 ms each after a warm-up; and on stderr the libunwind.so.8 mapped
  * into the process ("lib: PATH"), the frames per walk ("frames: N") and,
- * for proc_name, the names ("name: NAME+OFF").
+ * for proc_name, the names ("name: NAME+OFF") and each frame's time
+ * ("frame_ns: NAME NS").
  */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
@@ -182,6 +183,17 @@ static int time_proc_names(void)
 	}
 	printf("%.2f\n", median(per, BATCHES));
 	fprintf(stderr, "frames: %d\n", n);
+	/* each frame's share, for the notes (one short batch each) */
+	for (int f = 0; f < n; f++) {
+		long k = iters / 4 + 1;
+		double t0 = now_ns();
+		for (long i = 0; i < k; i++)
+			sink += (unsigned long)unw_get_proc_name(&cursors[f], buf, sizeof buf, &off);
+		double t = (now_ns() - t0) / (double)k;
+		if (unw_get_proc_name(&cursors[f], buf, sizeof buf, &off) != 0)
+			snprintf(buf, sizeof buf, "?");
+		fprintf(stderr, "frame_ns: %s %.0f\n", buf, t);
+	}
 	return 0;
 }
 

@@ -21,6 +21,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* external, so that no compiler clones or renames them */
+unsigned long alloc_deep(int n);
+unsigned long level_3(int n);
+unsigned long level_2(int n);
+unsigned long level_1(int n);
+unsigned long alloc_shallow(int n);
+unsigned long alloc_leaf(int n);
+unsigned long recurse(int depth, int n);
+unsigned long alloc_realloc(int n);
+
 static void *keep[128];
 static int nkeep;
 volatile unsigned long sink;

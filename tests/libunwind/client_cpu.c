@@ -22,6 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* external, so that no compiler clones or renames them */
+double spin_ab(long n);
+double path_b(long n);
+double path_a(long n);
+unsigned long spin_c(long n);
+unsigned long path_c(long n);
+int by_value(const void *a, const void *b);
+unsigned long sort_work(unsigned *v, size_t n, unsigned seed);
+
 volatile double dsink;
 volatile unsigned long usink;
 

@@ -368,7 +368,7 @@ else
 			incomplete[$w]=$(awk -F '\t' '$2 !~ /;_start$/ && $2 != "_start" { n += $1 } END { print n + 0 }' "$s")
 			echo "$w: ${incomplete[$w]} samples with a stack that stops before _start" >>"$log"
 		done
-		if [[ -n $good ]] && ((${incomplete[ours]} > 0 && ${incomplete[ctl]} == 0)); then
+		if [[ -n $good ]] && ((incomplete[ours] > 0 && incomplete[ctl] == 0)); then
 			echo "stackwalk's stacks stop before _start in ${incomplete[ours]} samples, nongnu's never:" >>"$log"
 			awk -F '\t' '$2 !~ /;_start$/ && $2 != "_start"' "$out/cpu.$v.ours.stacks" >>"$log"
 			good=
