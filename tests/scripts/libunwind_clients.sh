@@ -34,7 +34,10 @@
 # one meant (the programs print the one in their /proc/self/maps), and for
 # gperftools that its chosen stacktrace method is libunwind.
 # VARIANT: gcc (-O2 -g, no frame pointers), gcc_fp (-fno-omit-frame-pointer),
-# clang (-O2 -g).
+# clang (-O2 -g); heaptrack and tcmalloc also run the C++ program
+# tests/libunwind/client_alloc_cxx.cc (operator new from member functions
+# and a template, std::vector growth, __cxa_allocate_exception under a
+# throw) built by g++ (gxx) and clang++ (clangxx), -O2 -g.
 # perf (--call-graph dwarf, perf report/perf script) and strace -k are
 # tests/scripts/libunwind_remote.sh's.
 # Quick mode (the ASan build) skips everything: the clients are
@@ -72,7 +75,20 @@ for prog in alloc cpu; do
 		fi
 	done
 done
+# the C++ allocating program (heaptrack and tcmalloc only)
+cxx_variants=(gxx clangxx)
+declare -A vcxx=([gxx]="g++ -std=gnu++17 -O2 -g" [clangxx]="clang++ -std=gnu++17 -O2 -g")
+for v in "${cxx_variants[@]}"; do
+	# shellcheck disable=SC2086
+	if ! ${vcxx[$v]} -Wall -Wextra -Wshadow -o "$out/alloc_$v" "$src/client_alloc_cxx.cc" \
+		>"$logs/build_alloc_$v.log" 2>&1; then
+		bad "build.alloc_$v" "$logs/build_alloc_$v.log"
+		built=
+	fi
+done
 [[ -n $built ]] || { t_finish; exit; }
+# the allocating programs' variants: C, then C++
+alloc_variants=("${variants[@]}" "${cxx_variants[@]}")
 
 # ---------------------------------------------------------------- exports
 # ours_defines: the names our two libraries define (the loader looks an
@@ -159,11 +175,20 @@ heaptrack_stacks() {   # heaptrack_stacks DATA OUT
 		sed -E 's/0x[0-9a-f]+/ADDR/g' "$2.raw" | sort >"$2"
 }
 
-ht_expect=(
-	"main (client_alloc.c);level_1 (client_alloc.c);level_2 (client_alloc.c);level_3 (client_alloc.c);alloc_deep (client_alloc.c); 50"
-	"main (client_alloc.c);alloc_shallow (client_alloc.c); 20"
-	"main (client_alloc.c)$(printf ';recurse (client_alloc.c)%.0s' {1..11});alloc_leaf (client_alloc.c); 7"
-	"main (client_alloc.c);alloc_realloc (client_alloc.c); 5"
+# expected stacks (extended regular expressions, whole lines) of the C
+# program and of the C++ one
+# shellcheck disable=SC2001,SC2016  # a bracket expression; no expansion meant
+re_escape() { sed 's/[][\.*^$()+?{}|]/\\&/g' <<<"$1"; }
+ht_expect_c=(
+	"$(re_escape "main (client_alloc.c);level_1 (client_alloc.c);level_2 (client_alloc.c);level_3 (client_alloc.c);alloc_deep (client_alloc.c); 50")"
+	"$(re_escape "main (client_alloc.c);alloc_shallow (client_alloc.c); 20")"
+	"$(re_escape "main (client_alloc.c)$(printf ';recurse (client_alloc.c)%.0s' {1..11});alloc_leaf (client_alloc.c); 7")"
+	"$(re_escape "main (client_alloc.c);alloc_realloc (client_alloc.c); 5")"
+)
+ht_expect_cxx=(
+	"$(re_escape "main (client_alloc_cxx.cc);Store::fill(int) (client_alloc_cxx.cc);Node* Store::add<>() (client_alloc_cxx.cc); 40")"
+	"$(re_escape "main (client_alloc_cxx.cc);thrower(int) (client_alloc_cxx.cc);__cxa_allocate_exception; 1")"
+	"main \\(client_alloc_cxx\\.cc\\);.*grow_vector\\(int\\) \\(client_alloc_cxx\\.cc\\).*; 11"
 )
 
 if ! command -v heaptrack >/dev/null || ! command -v heaptrack_print >/dev/null; then
@@ -172,8 +197,9 @@ if ! command -v heaptrack >/dev/null || ! command -v heaptrack_print >/dev/null;
 elif ! links_libunwind "$ht_preload"; then
 	skip heaptrack "$ht_preload does not link libunwind.so.8 in this build of heaptrack"
 else
-	for v in "${variants[@]}"; do
+	for v in "${alloc_variants[@]}"; do
 		name=heaptrack.$v log=$logs/$name.log
+		if [[ $v == *xx ]]; then expect=("${ht_expect_cxx[@]}"); else expect=("${ht_expect_c[@]}"); fi
 		: >"$log"
 		good=1
 		for w in ctl ours; do
@@ -199,8 +225,8 @@ else
 				good=
 				continue
 			fi
-			for e in "${ht_expect[@]}"; do
-				grep -qxF "$e" "$out/ht.$v.$w.stacks" ||
+			for e in "${expect[@]}"; do
+				grep -qxE "$e" "$out/ht.$v.$w.stacks" ||
 					{ echo "$w: no stack '$e'" >>"$log"; good=; }
 			done
 		done
@@ -220,7 +246,7 @@ fi
 # ---------------------------------------------------------------- google-pprof
 # pprof_stacks PROG PROFILE OUT [pprof options]: `google-pprof --text
 # --stacks` as "COUNT<TAB>f0;f1;..." lines (innermost first; a frame's
-# name is the last ':' field of pprof's "(ADDR) FILE:LINE:NAME";
+# name is NAME of pprof's "(ADDR) FILE:LINE:NAME";
 # @@GLIBC... version suffixes dropped; consecutive repeats of one name
 # collapsed, since recursion depth is not the point), equal stacks summed,
 # sorted.  pprof's removal of the profiler's own frames is off
@@ -236,7 +262,7 @@ pprof_stacks() {
 	/^[0-9]+ +\(/ { flush(); cnt = $1; sub(/^[0-9]+ +/, "") }
 	/^ +\(/ || /^\(/ {
 		name = $0
-		sub(/^.*:/, "", name); sub(/@.*/, "", name)
+		sub(/^ *\([0-9a-f]+\) +/, "", name); sub(/^[^ ]*:[0-9]+:/, "", name); sub(/@.*/, "", name)
 		if (n == 0 || name != last) { stk = stk (n ? ";" : "") name; n++ }
 		last = name
 		next
@@ -257,14 +283,24 @@ if [[ -z $have_pprof || ! -e $tcmalloc ]]; then
 elif ! links_libunwind "$tcmalloc"; then
 	skip tcmalloc "$tcmalloc does not link libunwind.so.8 in this build"
 else
-	tc_expect=(
+	# (extended regular expressions, whole lines)
+	tc_expect_c=(
 		"50	alloc_deep;level_3;level_2;level_1;$start"
 		"20	alloc_shallow;$start"
 		"7	alloc_leaf;recurse;$start"
 		"5	alloc_realloc;$start"
 	)
-	for v in "${variants[@]}"; do
+	tc_expect_cxx=(
+		# (clang inlines the vector's growth: pprof then counts its 7
+		# allocations with Store::add's 40 and names grow_vector's frames
+		# after it)
+		"(40|47)	Store::add;Store::fill;$start"
+		"1	__cxa_allocate_exception;thrower.*;$start"
+		"11	(std::vector::_M_realloc_insert;)?grow_vector;$start"
+	)
+	for v in "${alloc_variants[@]}"; do
 		name=tcmalloc.$v log=$logs/$name.log
+		if [[ $v == *xx ]]; then expect=("${tc_expect_cxx[@]}"); else expect=("${tc_expect_c[@]}"); fi
 		: >"$log"
 		good=1
 		for w in ctl ours; do
@@ -293,8 +329,8 @@ else
 				good=
 				continue
 			fi
-			for e in "${tc_expect[@]}"; do
-				grep -qxF "$e" "$out/hp.$v.$w.stacks" ||
+			for e in "${expect[@]}"; do
+				grep -qxE "$e" "$out/hp.$v.$w.stacks" ||
 					{ echo "$w: no stack '$e'" >>"$log"; good=; }
 			done
 		done
