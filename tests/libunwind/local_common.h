@@ -29,11 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* a function that stays a frame of its own, under its own name */
 #ifdef __clang__
-#define LU_NOINLINE __attribute__((noinline, used))
+#define LU_NOINLINE_ATTR __attribute__((noinline, used))
 #else
-#define LU_NOINLINE __attribute__((noinline, noclone, used))
+#define LU_NOINLINE_ATTR __attribute__((noinline, noclone, used))
 #endif
+#define LU_NOINLINE static LU_NOINLINE_ATTR
 /* an empty asm after a call: no tail call, the frame stays */
 #define LU_KEEP() __asm__ volatile("" ::: "memory")
 /* v may have changed here, as far as the compiler knows: a check of it
