@@ -12,8 +12,8 @@
  * between the libraries where nongnu's answer is not sane (the script
  * leaves them out of the comparison).
  *
- * lu_ours() tells which library runs (stackwalk's exports sw_version
- * through libstackwalk.so): checks of documented behaviour that nongnu
+ * lu_ours() tells which library runs (stackwalk's libunwind.so.8 needs
+ * libstackwalk.so.0): checks of documented behaviour that nongnu
  * does not follow are made only there.
  */
 #ifndef LOCAL_COMMON_H
@@ -24,6 +24,7 @@
 #endif
 #include <dlfcn.h>
 #include <inttypes.h>
+#include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,26 @@ static int lu_failed;
 
 static inline int lu_ours(void)
 {
-	return dlsym(RTLD_DEFAULT, "sw_version") != NULL;
+	/* the library defining unw_step needs libstackwalk.so.0 (a program
+	 * may load libstackwalk itself: its presence alone tells nothing) */
+	static int known = -1;
+	void *fn = dlsym(RTLD_DEFAULT, "_ULx86_64_step");
+	Dl_info di;
+	struct link_map *lm = NULL;
+	const char *strtab = NULL;
+
+	if (known >= 0)
+		return known;
+	known = 0;
+	if (!fn || !dladdr1(fn, &di, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
+		return known;
+	for (const ElfW(Dyn) *d = lm->l_ld; d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_STRTAB)
+			strtab = (const char *)d->d_un.d_ptr;
+	for (const ElfW(Dyn) *d = lm->l_ld; strtab && d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_NEEDED && !strncmp(strtab + d->d_un.d_val, "libstackwalk.so", 15))
+			known = 1;
+	return known;
 }
 
 /* the module base of the program itself */

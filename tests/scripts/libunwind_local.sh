@@ -37,6 +37,10 @@
 #                  sigreturn), over frames, the context functions
 #   local_threads  gcc -O2 and clang -O0: 8 threads unwinding at once
 #   local_alloc    gcc -O2: no allocation in init/step/get_reg/backtrace
+#   local_jit      gcc -O2: generated code registered with stackwalk's JIT
+#                  registry is unwound and named (nongnu, the control, finds
+#                  its procedure through _U_dyn_info_list, where stackwalk
+#                  publishes it, but cannot name it)
 #   local_cxx      g++ and clang++, -O0 and -O2: C++ frames, mangled names,
 #                  LSDA and personality, an exception through walked frames
 # and:
@@ -97,6 +101,8 @@ shape() {
 }
 
 # check_prog NAME VARIANT COMPILER FLAGS...: build and run both ways
+# (xlibs: more libraries for both builds)
+xlibs=()
 check_prog() {
 	local name=$1 variant=$2 cc=$3
 	shift 3
@@ -107,7 +113,7 @@ check_prog() {
 	log=$logs/$name-$variant.log
 	: >"$log"
 	if ! "$cc" -g "${WARN[@]}" "$@" "${SAN_FLAGS[@]}" -I"$inc" -o "$base-ours" "$src" \
-		-L"$lu" -lunwind -Wl,-rpath,"$lu" -ldl -lpthread -lm >>"$log" 2>&1; then
+		-L"$lu" -lunwind -Wl,-rpath,"$lu" "${xlibs[@]}" -ldl -lpthread -lm >>"$log" 2>&1; then
 		bad "$name-$variant: build (ours)" "$log"
 		return
 	fi
@@ -117,8 +123,8 @@ check_prog() {
 	t_verdict "$name-$variant ours" "$rc" "$log"
 	((rc == 0)) || tail -n 20 "$base-ours.out" | sed 's/^/       /'
 	[[ -n $nongnu ]] || return
-	if ! "$cc" -g "${WARN[@]}" "$@" -o "$base-nongnu" "$src" -lunwind -ldl -lpthread -lm \
-		>>"$log" 2>&1; then
+	if ! "$cc" -g "${WARN[@]}" "$@" -o "$base-nongnu" "$src" -lunwind "${xlibs[@]}" -ldl \
+		-lpthread -lm >>"$log" 2>&1; then
 		bad "$name-$variant: build (nongnu)" "$log"
 		return
 	fi
@@ -187,6 +193,12 @@ if [[ -n $t_san ]]; then
 else
 	check_prog local_alloc gcc-O2 gcc -O2
 fi
+
+# ---------------------------------------------------------------- local_jit
+# shellcheck disable=SC2054  # the comma belongs to the option
+xlibs=(-L"$build" -lstackwalk -Wl,-rpath,"$build")
+check_prog local_jit gcc-O2 gcc -O2 -I"$root/include"
+xlibs=()
 
 # ---------------------------------------------------------------- local_cxx
 if command -v g++ >/dev/null; then
