@@ -8,7 +8,9 @@
  *            (name+offset in the program, module+offset elsewhere), its SP
  *            step, the callee-saved registers mid() keeps live values in,
  *            the CFA register (17), unw_get_proc_info's range, and the
- *            end: unw_step's 0 after _start and the IP reading 0
+ *            end: unw_step's 0 after _start and the IP reading 0;
+ *            unw_get_save_loc's slots hold unw_get_reg's values (checked
+ *            on stackwalk's library: see save_locs)
  *   errors   unw_get_reg/unw_set_reg/unw_get_fpreg with bad and read-only
  *            registers, unw_init_local2 with an unknown flag, a truncated
  *            unw_get_proc_name (-UNW_ENOMEM with the truncated name)
@@ -44,6 +46,43 @@ struct trace {
 	char name[MAXF][64];    /* "" outside the program */
 	int sig[MAXF];
 };
+
+/* unw_get_save_loc in frame i (stackwalk's answers, cursor.c; nongnu's
+ * are printed only): the first frame's registers are in the context, a
+ * frame's IP is its return address slot (or in the kernel's ucontext for
+ * a frame a signal interrupted, as are all its registers); the slots hold
+ * the values unw_get_reg gives */
+static void save_locs(const char *tag, unw_cursor_t *c, unw_context_t *uc, int i, unw_word_t ip,
+		      int interrupted)
+{
+	unw_save_loc_t loc;
+	unw_word_t v = 0;
+	int rc;
+
+	memset(&loc, 0, sizeof(loc));
+	rc = unw_get_save_loc(c, UNW_REG_IP, &loc);
+	printf("~  save_loc(IP) %d type %d\n", rc, loc.type);
+	if (!lu_ours())
+		return;
+	LU_CHECK(rc == 0 && loc.type == UNW_SLT_MEMORY && *(unw_word_t *)(uintptr_t)loc.u.addr == ip,
+		 "%s #%d: save_loc(IP) %d type %d", tag, i, rc, loc.type);
+	if (i == 0)
+		LU_CHECK(loc.u.addr == (unw_word_t)(uintptr_t)&uc->uc_mcontext.gregs[REG_RIP],
+			 "%s #0: save_loc(IP) is not the context's slot", tag);
+	memset(&loc, 0, sizeof(loc));
+	rc = unw_get_save_loc(c, UNW_X86_64_RAX, &loc);
+	if (i == 0 || interrupted) {
+		LU_CHECK(rc == 0 && loc.type == UNW_SLT_MEMORY && unw_get_reg(c, UNW_X86_64_RAX, &v) == 0 &&
+			 *(unw_word_t *)(uintptr_t)loc.u.addr == v,
+			 "%s #%d: save_loc(RAX) %d type %d", tag, i, rc, loc.type);
+	} else {
+		LU_CHECK(rc == 0 && loc.type == UNW_SLT_NONE, "%s #%d: save_loc(RAX) %d type %d", tag, i,
+			 rc, loc.type);
+	}
+	rc = unw_get_save_loc(c, UNW_X86_64_CFA, &loc);
+	LU_CHECK(rc == 0 && loc.type == UNW_SLT_NONE, "%s #%d: save_loc(CFA) %d", tag, i, rc);
+	LU_CHECK(unw_get_save_loc(c, 100, &loc) == -UNW_EBADREG, "%s #%d: save_loc(100)", tag, i);
+}
 
 /* print one walk and record it; returns unw_step's last result */
 static int walk(const char *tag, unw_context_t *uc, int flags, struct trace *t)
@@ -115,6 +154,7 @@ static int walk(const char *tag, unw_context_t *uc, int flags, struct trace *t)
 			printf(" readable=%d", readable);
 		}
 		printf("\n");
+		save_locs(tag, &c, uc, i, ip, i > 0 && t->sig[i - 1]);
 		rc = unw_step(&c);
 		if (rc <= 0)
 			break;
