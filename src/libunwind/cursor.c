@@ -448,6 +448,24 @@ SWU_API int unw_resume(unw_cursor_t *cursor)
 }
 SWU_ALIAS(resume);
 
+/* nongnu exports _Ux86_64_setcontext without declaring it: continue at a
+ * context (x86_64/getcontext.S says what is restored).  Returns only on
+ * a NULL context (-UNW_EINVAL). */
+extern void swu_setcontext(const ucontext_t *uc) __attribute__((noreturn, visibility("hidden")));
+/* AddressSanitizer's hook for jumps that skip frames (sw_resume calls it
+ * too); NULL in programs without ASan */
+extern void __asan_handle_no_return(void) __attribute__((weak));
+
+SWU_API int _Ux86_64_setcontext(const ucontext_t *uc);
+SWU_API int _Ux86_64_setcontext(const ucontext_t *uc)
+{
+	if (!uc)
+		return -UNW_EINVAL;
+	if (__asan_handle_no_return)
+		__asan_handle_no_return();
+	swu_setcontext(uc);
+}
+
 /* ---------------------------------------------------------------- backtrace */
 
 /* unw_backtrace2 with a context (x86_64/backtrace.S sends it here):

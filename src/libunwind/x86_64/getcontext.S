@@ -3,7 +3,8 @@
  * (unw_context_t; offsets in ucontext_offsets.h, checked by cursor.c):
  *
  *   int _Ux86_64_getcontext(ucontext_t *uc)
- *   int _Ux86_64_setcontext(const ucontext_t *uc)   (does not return)
+ *   swu_setcontext(const ucontext_t *uc)   (_Ux86_64_setcontext's body,
+ *                                           does not return)
  *
  * No system call in any of them (nongnu's getcontext makes none either:
  * the signal mask is neither saved nor restored).
@@ -90,7 +91,8 @@ _Ux86_64_getcontext:
 	.size	_Ux86_64_getcontext, .-_Ux86_64_getcontext
 
 /*
- * _Ux86_64_setcontext: continue at uc's rip with every general register
+ * swu_setcontext (cursor.c's _Ux86_64_setcontext, after telling ASan):
+ * continue at uc's rip with every general register
  * of uc and rsp = uc's rsp; the x87/SSE state is loaded from
  * uc_mcontext.fpregs first when that is not NULL (fxrstor, through an
  * aligned copy when needed); rflags is not restored (its status flags are
@@ -122,10 +124,11 @@ _Ux86_64_getcontext:
 	.cfi_escape 0x10, \reg, 3, 0x75, (\off & 0x7f) | 0x80, \off >> 7
 .endm
 
-	.globl	_Ux86_64_setcontext
-	.type	_Ux86_64_setcontext, @function
+	.globl	swu_setcontext
+	.hidden	swu_setcontext		/* internal: not exported */
+	.type	swu_setcontext, @function
 	.p2align 4
-_Ux86_64_setcontext:
+swu_setcontext:
 	.cfi_startproc
 	.cfi_signal_frame
 	/* DW_CFA_def_cfa_expression [DW_OP_breg5 SWU_UC_RSP; DW_OP_deref] */
@@ -216,6 +219,6 @@ _Ux86_64_setcontext:
 	.cfi_same_value %rax
 	ret	$(SLOTS - 24)		/* rip = target rip; rsp = target rsp */
 	.cfi_endproc
-	.size	_Ux86_64_setcontext, .-_Ux86_64_setcontext
+	.size	swu_setcontext, .-swu_setcontext
 
 	.section .note.GNU-stack,"",@progbits
