@@ -24,6 +24,9 @@
  *             getcontext does not set) _Ux86_64_setcontext back to a
  *             context: execution continues after unw_getcontext with its
  *             registers and the rounding mode saved with it
+ *   first     (stackwalk's only: nongnu's resume of the first frame goes
+ *             through that setcontext) unw_resume of unw_init_local's first
+ *             frame: unw_getcontext returns 0 again
  *   end       unw_resume on a cursor past the end: -UNW_EINVAL
  *             (stackwalk's; nongnu's jumps to address 0)
  */
@@ -245,6 +248,28 @@ LU_NOINLINE void setcontext_test(ucontext_t *uc)
 	LU_CHECK(set_count == 2 && round_seen == FE_UPWARD, "setcontext");
 }
 
+/* unw_resume of the first frame of unw_init_local: execution goes on
+ * after unw_getcontext, which returns 0 again */
+static volatile int first_passes;
+
+LU_NOINLINE int resume_first(void)
+{
+	unw_context_t uc;
+	unw_cursor_t c;
+
+	first_passes = 0;
+	int r = unw_getcontext(&uc);
+	LU_OPAQUE(r);
+	if (first_passes++ == 0) {
+		r = 99;
+		unw_init_local(&c, &uc);
+		int rc = unw_resume(&c);
+		printf("first: unw_resume returned %d\n", rc);
+		return -1;
+	}
+	return r;
+}
+
 int main(void)
 {
 	struct sigaction sa;
@@ -278,6 +303,12 @@ int main(void)
 	if (lu_ours()) {
 		static ucontext_t uc;
 		setcontext_test(&uc);
+
+		int r0 = resume_first();
+		printf("~first: unw_getcontext returned %d after the resume, %d passes\n", r0,
+		       first_passes);
+		LU_CHECK(r0 == 0 && first_passes == 2, "first frame resumed: %d, %d passes", r0,
+			 first_passes);
 
 		unw_context_t u;
 		unw_cursor_t c;

@@ -15,8 +15,10 @@
 
 /*
  * _Ux86_64_getcontext: the caller's registers at the instruction after
- * the call: every general register as it is at the call (rax..r15; rax
- * and the other caller-saved ones hold whatever the caller left in
+ * the call: rax = 0 (what this call returns, so that resuming the context
+ * returns 0 again, as glibc's setcontext makes getcontext do; nongnu
+ * stores rax as it was at the call), every other general register as it
+ * is at the call (the caller-saved ones hold whatever the caller left in
  * them), rsp as it is once this function has returned, rip = the return
  * address, rflags; uc_mcontext.fpregs points at the context's own
  * __fpregs_mem, which receives the x87/SSE state (fxsave).  uc_flags,
@@ -32,7 +34,7 @@
 	.p2align 4
 _Ux86_64_getcontext:
 	.cfi_startproc
-	movq	%rax, SWU_UC_RAX(%rdi)
+	movq	$0, SWU_UC_RAX(%rdi)
 	movq	%rbx, SWU_UC_RBX(%rdi)
 	movq	%rcx, SWU_UC_RCX(%rdi)
 	movq	%rdx, SWU_UC_RDX(%rdi)
