@@ -88,7 +88,7 @@ static void save_locs(const char *tag, unw_cursor_t *c, unw_context_t *uc, int i
 static int walk(const char *tag, unw_context_t *uc, int flags, struct trace *t)
 {
 	unw_cursor_t c;
-	char b1[96], b2[96];
+	char b1[96], b2[96], b3[96];
 	int rc, i;
 	unw_word_t sp0 = 0;
 
@@ -130,9 +130,10 @@ static int walk(const char *tag, unw_context_t *uc, int flags, struct trace *t)
 			printf(" sp%+" PRId64 " sig=%d", i ? (int64_t)(sp - sp0) : (int64_t)0, sig);
 		sp0 = sp;
 		if (rc == 0)
-			printf(" pi=[%s,+%#" PRIx64 ") lsda=%d handler=%s",
+			printf(" pi=[%s,+%#" PRIx64 ") lsda=%d handler=%s gp=%s format=%d flags=%#" PRIx64,
 			       lu_norm(b1, sizeof(b1), pi.start_ip, 0), (uint64_t)(pi.end_ip - pi.start_ip),
-			       pi.lsda != 0, pi.handler ? lu_norm(b2, sizeof(b2), pi.handler, 0) : "0");
+			       pi.lsda != 0, pi.handler ? lu_norm(b2, sizeof(b2), pi.handler, 0) : "0",
+			       lu_norm(b3, sizeof(b3), pi.gp, 0), pi.format, (uint64_t)pi.flags);
 		else
 			printf(" pi=%d", rc);
 		if (t->name[i][0] && !strcmp(t->name[i], "mid")) {
