@@ -229,6 +229,25 @@ static void errors(unw_context_t *uc)
 	printf("errors: name in no room %d\n", rc);
 	LU_CHECK(rc == -UNW_ENOMEM, "unw_get_proc_name with len 0: %d", rc);
 	unw_init_local(&c, uc);
+	/* steps from impossible registers: errors, not crashes (nongnu's
+	 * often report success) */
+	unw_init_local(&c, uc);
+	unw_set_reg(&c, UNW_REG_SP, 0x10);
+	unw_set_reg(&c, UNW_X86_64_RBP, 0x10);
+	int r1 = unw_step(&c);
+	unw_init_local(&c, uc);
+	unw_set_reg(&c, UNW_REG_IP, 0x1234);
+	unw_set_reg(&c, UNW_X86_64_RBP, 0x10);
+	int r2 = unw_step(&c);
+	unw_init_local(&c, uc);
+	unw_set_reg(&c, UNW_REG_SP, 0xffffffffffff0000ull);
+	unw_set_reg(&c, UNW_X86_64_RBP, 0xffffffffffff0000ull);
+	int r3 = unw_step(&c);
+	printf("~errors: steps with SP/RBP 0x10 %d, IP 0x1234 %d, kernel SP/RBP %d\n", r1, r2, r3);
+	if (lu_ours())
+		LU_CHECK(r1 < 0 && r2 < 0 && r3 < 0, "steps from impossible registers: %d %d %d", r1,
+			 r2, r3);
+	unw_init_local(&c, uc);
 	/* an address in no procedure */
 	unw_set_reg(&c, UNW_REG_IP, 0x10);
 	unw_proc_info_t pi;
