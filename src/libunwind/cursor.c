@@ -102,6 +102,11 @@ static inline int is_cfa(int reg)
 	return reg == UNW_X86_64_CFA;
 }
 
+/* unw_get_proc_name tells a cut name from one that fills the buffer
+ * exactly for buffers up to this size (larger ones: a name of exactly
+ * len - 1 bytes or more is reported complete) */
+#define SWU_NAME_CHECK_MAX 4096
+
 /* local[] slots (internal.h: this file's own) */
 enum {
 	L_PREV_SP,      /* the SP of the frame the last step left */
@@ -370,9 +375,6 @@ SWU_ALIAS(get_proc_info);
 SWU_API int unw_get_proc_name(unw_cursor_t *cursor, char *buf, size_t len, unw_word_t *offp)
 {
 	struct swu_cursor *c = live(cursor);
-	/* names longer than this that fill the caller's buffer exactly are
-	 * reported as complete (the check below needs len + 1 bytes) */
-	char more[4096];
 	uint64_t off = 0;
 	size_t n;
 	int rc;
@@ -384,7 +386,8 @@ SWU_API int unw_get_proc_name(unw_cursor_t *cursor, char *buf, size_t len, unw_w
 	swu_enter(c);
 	if (len == 0) {
 		/* no room at all: -UNW_ENOMEM if there is a name */
-		rc = sw_get_proc_name(&c->sw, more, 2, &off);
+		char two[2];
+		rc = sw_get_proc_name(&c->sw, two, sizeof(two), &off);
 		if (rc < 0)
 			return -UNW_ENOINFO;
 		if (offp)
@@ -397,8 +400,10 @@ SWU_API int unw_get_proc_name(unw_cursor_t *cursor, char *buf, size_t len, unw_w
 	if (offp)
 		*offp = off;
 	n = strlen(buf);
-	if (n + 1 == len && len < sizeof(more)) {
-		/* the buffer is full: was the name cut? */
+	if (n + 1 == len && len <= SWU_NAME_CHECK_MAX) {
+		/* the buffer is full: was the name cut?  One byte more tells
+		 * (on the stack: as much as the caller gave, bounded) */
+		char more[len + 1];
 		if (sw_get_proc_name(&c->sw, more, len + 1, &off) == 0 && strlen(more) > n)
 			return -UNW_ENOMEM;
 	}
@@ -442,6 +447,24 @@ SWU_API int unw_resume(unw_cursor_t *cursor)
 	return swu_error(sw_resume(&c->sw));
 }
 SWU_ALIAS(resume);
+
+/* nongnu exports _Ux86_64_setcontext without declaring it: continue at a
+ * context (x86_64/getcontext.S says what is restored).  Returns only on
+ * a NULL context (-UNW_EINVAL). */
+extern void swu_setcontext(const ucontext_t *uc) __attribute__((noreturn, visibility("hidden")));
+/* AddressSanitizer's hook for jumps that skip frames (sw_resume calls it
+ * too); NULL in programs without ASan */
+extern void __asan_handle_no_return(void) __attribute__((weak));
+
+SWU_API int _Ux86_64_setcontext(const ucontext_t *uc);
+SWU_API int _Ux86_64_setcontext(const ucontext_t *uc)
+{
+	if (!uc)
+		return -UNW_EINVAL;
+	if (__asan_handle_no_return)
+		__asan_handle_no_return();
+	swu_setcontext(uc);
+}
 
 /* ---------------------------------------------------------------- backtrace */
 

@@ -3,7 +3,8 @@
  * (unw_context_t; offsets in ucontext_offsets.h, checked by cursor.c):
  *
  *   int _Ux86_64_getcontext(ucontext_t *uc)
- *   int _Ux86_64_setcontext(const ucontext_t *uc)   (does not return)
+ *   swu_setcontext(const ucontext_t *uc)   (_Ux86_64_setcontext's body,
+ *                                           does not return)
  *
  * No system call in any of them (nongnu's getcontext makes none either:
  * the signal mask is neither saved nor restored).
@@ -14,8 +15,10 @@
 
 /*
  * _Ux86_64_getcontext: the caller's registers at the instruction after
- * the call: every general register as it is at the call (rax..r15; rax
- * and the other caller-saved ones hold whatever the caller left in
+ * the call: rax = 0 (what this call returns, so that resuming the context
+ * returns 0 again, as glibc's setcontext makes getcontext do; nongnu
+ * stores rax as it was at the call), every other general register as it
+ * is at the call (the caller-saved ones hold whatever the caller left in
  * them), rsp as it is once this function has returned, rip = the return
  * address, rflags; uc_mcontext.fpregs points at the context's own
  * __fpregs_mem, which receives the x87/SSE state (fxsave).  uc_flags,
@@ -31,7 +34,7 @@
 	.p2align 4
 _Ux86_64_getcontext:
 	.cfi_startproc
-	movq	%rax, SWU_UC_RAX(%rdi)
+	movq	$0, SWU_UC_RAX(%rdi)
 	movq	%rbx, SWU_UC_RBX(%rdi)
 	movq	%rcx, SWU_UC_RCX(%rdi)
 	movq	%rdx, SWU_UC_RDX(%rdi)
@@ -90,7 +93,8 @@ _Ux86_64_getcontext:
 	.size	_Ux86_64_getcontext, .-_Ux86_64_getcontext
 
 /*
- * _Ux86_64_setcontext: continue at uc's rip with every general register
+ * swu_setcontext (cursor.c's _Ux86_64_setcontext, after telling ASan):
+ * continue at uc's rip with every general register
  * of uc and rsp = uc's rsp; the x87/SSE state is loaded from
  * uc_mcontext.fpregs first when that is not NULL (fxrstor, through an
  * aligned copy when needed); rflags is not restored (its status flags are
@@ -122,10 +126,11 @@ _Ux86_64_getcontext:
 	.cfi_escape 0x10, \reg, 3, 0x75, (\off & 0x7f) | 0x80, \off >> 7
 .endm
 
-	.globl	_Ux86_64_setcontext
-	.type	_Ux86_64_setcontext, @function
+	.globl	swu_setcontext
+	.hidden	swu_setcontext		/* internal: not exported */
+	.type	swu_setcontext, @function
 	.p2align 4
-_Ux86_64_setcontext:
+swu_setcontext:
 	.cfi_startproc
 	.cfi_signal_frame
 	/* DW_CFA_def_cfa_expression [DW_OP_breg5 SWU_UC_RSP; DW_OP_deref] */
@@ -216,6 +221,6 @@ _Ux86_64_setcontext:
 	.cfi_same_value %rax
 	ret	$(SLOTS - 24)		/* rip = target rip; rsp = target rsp */
 	.cfi_endproc
-	.size	_Ux86_64_setcontext, .-_Ux86_64_setcontext
+	.size	swu_setcontext, .-swu_setcontext
 
 	.section .note.GNU-stack,"",@progbits
