@@ -96,7 +96,10 @@ struct ent {
 	int bad;
 };
 
-static int ent_read(struct ent *e, struct unw_addr_space *as, void *arg, uint64_t addr)
+/* Read the entry at addr: its first `cap` bytes at most (the header fields
+ * are near its start; each word is an access_mem call). */
+static int ent_read(struct ent *e, struct unw_addr_space *as, void *arg, uint64_t addr,
+		    size_t cap)
 {
 	uint32_t len32;
 	uint64_t len;
@@ -115,7 +118,7 @@ static int ent_read(struct ent *e, struct unw_addr_space *as, void *arg, uint64_
 	if (len < 4 || len > (1u << 24))
 		return -UNW_EBADFRAME;
 	e->total = hdr + len;
-	e->n = e->total < sizeof(e->b) ? (size_t)e->total : sizeof(e->b);
+	e->n = e->total < cap ? (size_t)e->total : cap;
 	if (mem_read(as, arg, addr, e->b, e->n) < 0) {
 		/* the tail may be unreadable (the end of a mapping): the
 		 * header fields come first */
@@ -220,8 +223,8 @@ struct fde_facts {
 
 /* The procedure range, LSDA and personality of the .eh_frame FDE at
  * `fde`.  Returns 0 or a negated UNW_E* code. */
-static int fde_facts(struct unw_addr_space *as, void *arg, uint64_t fde, uint64_t data_base,
-		     struct fde_facts *f)
+static int fde_facts_cap(struct unw_addr_space *as, void *arg, uint64_t fde, uint64_t data_base,
+			 struct fde_facts *f, size_t cap)
 {
 	struct ent e, c;
 	uint8_t fde_enc = 0, lsda_enc = 0xff, pers_enc = 0xff;
@@ -229,7 +232,7 @@ static int fde_facts(struct unw_addr_space *as, void *arg, uint64_t fde, uint64_
 	int z = 0;
 
 	memset(f, 0, sizeof(*f));
-	if (ent_read(&e, as, arg, fde) < 0)
+	if (ent_read(&e, as, arg, fde, cap) < 0)
 		return -UNW_EINVAL;
 	size_t osize = e.pos == 12 ? 8 : 4;
 	uint64_t id_addr = fde + e.pos;
@@ -237,7 +240,7 @@ static int fde_facts(struct unw_addr_space *as, void *arg, uint64_t fde, uint64_
 	if (e.bad || ptr == 0 || ptr > id_addr)
 		return -UNW_EBADFRAME;
 	f->cie = id_addr - ptr;
-	if (ent_read(&c, as, arg, f->cie) < 0)
+	if (ent_read(&c, as, arg, f->cie, cap) < 0)
 		return -UNW_EBADFRAME;
 	size_t cosize = c.pos == 12 ? 8 : 4;
 	if (ent_un(&c, cosize) != 0)
@@ -294,6 +297,16 @@ static int fde_facts(struct unw_addr_space *as, void *arg, uint64_t fde, uint64_
 	f->lo = f->cie < fde ? f->cie : fde;
 	f->hi = f->cie + c.total > fde + e.total ? f->cie + c.total : fde + e.total;
 	return 0;
+}
+
+/* fde_facts_cap on the entries' first 64 bytes (enough for what compilers
+ * write), then, if the fields run past them, on 512. */
+static int fde_facts(struct unw_addr_space *as, void *arg, uint64_t fde, uint64_t data_base,
+		     struct fde_facts *f)
+{
+	int rc = fde_facts_cap(as, arg, fde, data_base, f, 64);
+
+	return rc == -UNW_EBADFRAME ? fde_facts_cap(as, arg, fde, data_base, f, 512) : rc;
 }
 
 /* ---------------------------------------------------------------- the table search */
@@ -471,7 +484,13 @@ SWU_API int unw_init_remote(unw_cursor_t *cursor, unw_addr_space_t as, void *arg
 	sw_context_t ctx;
 	int rc;
 
-	if (!cursor || !as || as->kind != SWU_AS_REMOTE || !as->acc.access_reg)
+	if (!cursor || !as)
+		return -UNW_EINVAL;
+	/* the local address space: arg is the context, as for unw_init_local
+	 * (libunwind's unw_init_remote does the same) */
+	if (as->kind != SWU_AS_REMOTE)
+		return arg ? unw_init_local(cursor, arg) : -UNW_EINVAL;
+	if (!as->acc.access_reg)
 		return -UNW_EINVAL;
 	if ((rc = remote_space(as)) < 0)
 		return rc;

@@ -28,7 +28,13 @@
 #                dwarf samples with libunwind only: it imports _Ux86_64_step
 #                and no libdw unwinder, and LD_DEBUG=bindings shows perf's
 #                _Ux86_64_step bound to ours): the same callchains
-#   coredump     libunwind-coredump (_UCD_*) is not built yet: a SKIP line
+#   coredump-CC  gcore of the blocked target, read by tests/libunwind/
+#                remote_coredump.c (built against nongnu's libunwind-coredump)
+#                on stackwalk's libraries: the same frames, names and offsets
+#                as the tracer's live walk.  Nongnu's own _UCD is the control
+#                and cannot walk it: gcore leaves the text out and nongnu's
+#                backing files attach only to the core's PT_LOAD segments (its
+#                result is shown in the PASS line, not judged)
 #
 # MODE quick (the ASan build): nothing here (the clients are uninstrumented
 # programs loading the libraries); the unit checks of the callbacks space
@@ -57,6 +63,8 @@ for cc in gcc clang; do
 done
 gcc -O2 "${WARN[@]}" -o "$out/tracer" tests/libunwind/remote_tracer.c -lunwind-ptrace \
 	-lunwind-generic >"$logs/build-tracer.log" 2>&1 || bad build-tracer "$logs/build-tracer.log"
+gcc -O2 "${WARN[@]}" -o "$out/coredump" tests/libunwind/remote_coredump.c -lunwind-coredump \
+	-lunwind-generic >"$logs/build-coredump.log" 2>&1 || bad build-coredump "$logs/build-coredump.log"
 
 pids=()
 cleanup() {
@@ -67,14 +75,18 @@ trap cleanup EXIT
 
 # chain FILE: the target's call chain appears in FILE, innermost first
 chain() {
-	grep -o 'rt_level[123]\|\bmain\b' "$1" | head -n 4 | tr '\n' ' ' |
-		grep -q '^rt_level3 rt_level2 rt_level1 main $'
+	local s
+	s=$(grep -o 'rt_level[123]\|\bmain\b' "$1" | tr '\n' ' ')
+	[[ $s == "rt_level3 rt_level2 rt_level1 main "* ]]
 }
 
-# ours PROG...: PROG's libunwind libraries are stackwalk's under LD_LIBRARY_PATH
+# ours PROG: PROG's libunwind libraries are stackwalk's under LD_LIBRARY_PATH
+# (ldd's whole output first: grep -q would cut the pipe, a failure under
+# pipefail)
 ours() {
-	LD_LIBRARY_PATH=$lu ldd "$1" | grep -q "=> $lu/libunwind-ptrace.so.0" &&
-		LD_LIBRARY_PATH=$lu ldd "$1" | grep -q "=> $lu/libunwind.so.8"
+	local l
+	l=$(LD_LIBRARY_PATH=$lu ldd "$1")
+	grep -q "=> $lu/libunwind.so.8" <<<"$l" && grep -q "=> $lu/libunwind-${2:-ptrace}" <<<"$l"
 }
 
 # ---------------------------------------------------------------- tracer
@@ -91,7 +103,7 @@ if [[ -x $out/tracer ]]; then
 		pid=$!
 		pids+=("$pid")
 		# "ready": the target is in pause() under the chain
-		if ! t_timeout 20 head -n 1 "$fifo" | grep -q ready; then
+		if [[ $(t_timeout 20 head -n 1 "$fifo") != ready ]]; then
 			bad "$name: the target did not start"
 			continue
 		fi
@@ -99,6 +111,13 @@ if [[ -x $out/tracer ]]; then
 		rc1=$?
 		LD_LIBRARY_PATH=$lu t_timeout 60 "$out/tracer" "$pid" >"$out/$name.ours" 2>>"$log"
 		rc2=$?
+		# the core, for coredump-CC below (the backing files' addresses
+		# for nongnu's reader from the maps)
+		if command -v gcore >/dev/null && [[ -x $out/coredump ]]; then
+			awk '$6 ~ /^\// && $3 ~ /^0+$/ { split($1, a, "-"); print a[1] ":" $6 }' \
+				"/proc/$pid/maps" >"$out/backing-$cc"
+			t_timeout 60 gcore -o "$out/core-$cc" "$pid" >"$logs/gcore-$cc.log" 2>&1
+		fi
 		{ kill -9 "$pid" && wait "$pid"; } 2>/dev/null
 		{
 			echo "nongnu (exit $rc1):"; cat "$out/$name.nongnu"
@@ -119,7 +138,7 @@ fi
 # ---------------------------------------------------------------- strace -k
 if ! command -v strace >/dev/null; then
 	skip strace "strace is not installed (make deps installs it)"
-elif ! ldd "$(command -v strace)" | grep -q libunwind-ptrace; then
+elif [[ $(ldd "$(command -v strace)") != *libunwind-ptrace* ]]; then
 	skip strace "this strace does not use libunwind-ptrace for -k"
 else
 	if ours "$(command -v strace)"; then ok; else bad "strace: LD_LIBRARY_PATH does not load $lu's libraries"; fi
@@ -159,7 +178,7 @@ else
 	# perf's libunwind calls go to ours: the loader's bindings say so
 	LD_DEBUG=bindings LD_LIBRARY_PATH=$lu perf script -i "$out/perf.data" >/dev/null \
 		2>"$out/bindings.txt"
-	if grep -q "to $lu/libunwind.so.8 .*_Ux86_64_step'" "$out/bindings.txt"; then
+	if grep "to $lu/libunwind.so.8 .*_Ux86_64_step'" "$out/bindings.txt" >/dev/null; then
 		ok
 	else
 		bad "perf: _Ux86_64_step is not bound to $lu/libunwind.so.8"
@@ -168,6 +187,7 @@ else
 		name=perf-$what
 		log=$logs/$name.log
 		if [[ $what == script ]]; then
+			# shellcheck disable=SC2054  # the commas belong to -F
 			args=(script -i "$out/perf.data" -F comm,ip,sym,dso)
 		else
 			args=(report -i "$out/perf.data" --stdio --no-children -g caller)
@@ -176,6 +196,8 @@ else
 		rc1=$?
 		LD_LIBRARY_PATH=$lu t_timeout 120 perf "${args[@]}" >"$out/$name.ours" 2>>"$log"
 		rc2=$?
+		# perf report's closing tip is picked at random
+		sed -i '/^# (Tip: /d' "$out/$name.nongnu" "$out/$name.ours"
 		if ((rc1 != 0 || rc2 != 0)); then
 			bad "$name: perf failed" "$log"
 		elif ! grep -q rt_level2 "$out/$name.nongnu"; then
@@ -188,5 +210,40 @@ else
 	done
 fi
 
-skip coredump "libunwind-coredump (_UCD_*) is not built yet"
+# ---------------------------------------------------------------- coredump
+if [[ ! -x $out/coredump ]] || ! command -v gcore >/dev/null; then
+	skip coredump "gcore or the coredump reader is missing"
+else
+	if ours "$out/coredump" coredump; then
+		ok
+	else
+		bad "coredump: LD_LIBRARY_PATH does not load $lu/libunwind-coredump.so.0"
+	fi
+	for cc in "${targets[@]}"; do
+		name=coredump-$cc
+		log=$logs/$name.log
+		core=$(find "$out" -maxdepth 1 -name "core-$cc.*" | head -n 1)
+		if [[ -z $core || ! -s $out/tracer-$cc.nongnu ]]; then
+			bad "$name: no core (or no live walk) of the target" "$logs/gcore-$cc.log"
+			continue
+		fi
+		mapfile -t backing <"$out/backing-$cc"
+		t_timeout 60 "$out/coredump" "$core" "${backing[@]}" >"$out/$name.nongnu" 2>"$log"
+		LD_LIBRARY_PATH=$lu t_timeout 60 "$out/coredump" "$core" "${backing[@]}" \
+			>"$out/$name.ours" 2>>"$log"
+		rc=$?
+		# the live walk's frames: the tracer's first walk, without its [pi]
+		sed -n '/^--$/q; s/ \[pi\]$//; p' "$out/tracer-$cc.nongnu" >"$out/$name.live"
+		{ echo "live (nongnu tracer):"; cat "$out/$name.live"
+		  echo "core, stackwalk (exit $rc):"; cat "$out/$name.ours"
+		  echo "core, nongnu:"; cat "$out/$name.nongnu"; } >>"$log"
+		if ((rc != 0)) || ! grep -q '^threads 1$' "$out/$name.ours"; then
+			bad "$name: the reader failed" "$log"
+		elif ! diff <(grep -v '^threads' "$out/$name.ours") "$out/$name.live" >>"$log"; then
+			bad "$name: the core's frames differ from the live walk's" "$log"
+		else
+			ok "$name: $(grep -c '^#' "$out/$name.ours") frames from the core, as the live walk (nongnu's _UCD: $(grep -c '^#' "$out/$name.nongnu") frame(s), $(grep '^end' "$out/$name.nongnu" | head -n 1))"
+		fi
+	done
+fi
 t_finish
