@@ -941,6 +941,13 @@ SWU_API void _U_dyn_register(unw_dyn_info_t *di)
 	else
 		rc = convert(di, &h);
 
+	if (rc < 0 && sw_jit_set_last_error) {
+		/* the registry's reason, said as ours */
+		const char *why = sw_jit_last_error();
+		if (strncmp(why, "_U_dyn_register: ", 17) != 0)
+			fail(rc, "%s", why);
+	}
+
 	pthread_mutex_lock(&dyn_lock);
 	slot = rec_slot(di);
 	r->pending = 0;
