@@ -105,7 +105,7 @@
  * `first` links the registered unw_dyn_info_t through their next/prev
  * (newest first), `generation` grows at every register and cancel, for
  * readers of another process (a remote libunwind) who re-read the list
- * when it changed.  version is 1.
+ * when it changed.  version stays 0, as in nongnu 1.6.
  *
  * Loops: stackwalk's libunwind publisher (src/jit/publishers/libunwind.c)
  * gives registrations to the process's _U_dyn_register; when that is this
@@ -143,7 +143,7 @@ extern int sw_jit_set_last_error(int code, const char *reason) __attribute__((we
 #define MAX_ENTRY 65536         /* bytes of one CIE or FDE */
 
 static pthread_mutex_t dyn_lock = PTHREAD_MUTEX_INITIALIZER;
-static unw_dyn_info_list_t dyn_list = { .version = 1 };
+static unw_dyn_info_list_t dyn_list;   /* version 0, as nongnu 1.6 leaves it */
 
 /* set while this thread is inside one of our registry calls */
 static __thread int in_registry;

@@ -390,9 +390,10 @@ int main(int argc, char **argv)
 		int gone = !list_has(&di_sp, &g1, &n1);
 		_U_dyn_register(&di_sp);
 		int back = list_has(&di_sp, &g2, NULL);
+		unw_dyn_info_list_t *l = (unw_dyn_info_list_t *)(uintptr_t)_U_dyn_info_list_addr();
 		printf("list: %d entries, all4 %d, cancel removes %d (%d left), re-register %d, "
-		       "generation %s\n", n0, all, gone, n1, back,
-		       g0 != g1 && g1 != g2 ? "changes" : "unchanged");
+		       "generation %s, version %u\n", n0, all, gone, n1, back,
+		       g0 != g1 && g1 != g2 ? "changes" : "unchanged", l->version);
 		return 0;
 	}
 	if (!strcmp(argv[1], "churn") && argc > 2) {
