@@ -6,6 +6,9 @@
  *
  *   dyn_reg valid     executed DYNAMIC (no frame pointer) and TABLE frames
  *                     unwind to main; every format named
+ *   dyn_reg ops       executed DYNAMIC frames whose call site needs
+ *                     LABEL_STATE/COPY_STATE, ALIAS, SAVE_REG (r12 in rbx,
+ *                     read back through the walk)
  *   dyn_reg errors    invalid ops, bad pointers, corrupt tables: not
  *                     registered, not listed, a reason, no crash
  *   dyn_reg misc      double register, unknown cancel, overlaps, listed-only
@@ -311,6 +314,169 @@ static void t_valid(void)
 	      !registered(A(0x1c5)) && list_len() == 0, "list %d", list_len());
 }
 
+/* ---------------------------------------------------------------- ops */
+
+static uint64_t r12_seen;
+
+/* the callee of the SAVE_REG code: r12 as the walk finds it in run_r12's
+ * frame (two steps up: the JIT frame, then run_r12) */
+__attribute__((noinline)) void callee_r12(void);
+__attribute__((noinline)) void callee_r12(void)
+{
+	sw_context_t ctx;
+	sw_cursor_t cur;
+	r12_seen = 0;
+	sw_getcontext(&ctx);
+	if (sw_init_local(&cur, &ctx) != 0 || sw_step(&cur) != 0 || sw_step(&cur) != 0)
+		return;
+	sw_get_reg(&cur, SW_REG_R12, &r12_seen);
+}
+
+/* run_r12(code): r12 = 0x5a5a1234, then call code (with CFI) */
+void run_r12(uint64_t code);
+__asm__(".text\n"
+	".globl run_r12\n"
+	".type run_r12, @function\n"
+	"run_r12:\n"
+	".cfi_startproc\n"
+	"\tpush %r12\n"
+	"\t.cfi_def_cfa_offset 16\n"
+	"\t.cfi_offset %r12, -16\n"
+	"\tmov $0x5a5a1234, %r12\n"
+	"\tcall *%rdi\n"
+	"\tpop %r12\n"
+	"\t.cfi_def_cfa_offset 8\n"
+	"\tret\n"
+	".cfi_endproc\n"
+	".size run_r12, .-run_r12\n");
+
+static size_t put_call(uint8_t *p)
+{
+	uint64_t a = (uint64_t)(uintptr_t)&callee_slot;
+	p[0] = 0x48, p[1] = 0xb8;
+	memcpy(p + 2, &a, 8);
+	p[10] = 0xff, p[11] = 0x10;
+	return 12;
+}
+
+static void t_ops(void)
+{
+	uint8_t *p;
+	size_t n;
+
+	/* LABEL_STATE / COPY_STATE: an early epilogue before the body.
+	 * 0 push rbx; 1 sub rsp,16; 5 jmp 13; 7 add rsp,16; 11 pop rbx;
+	 * 12 ret; 13 call; 25 add rsp,16; 29 pop rbx; 30 ret */
+	p = page + 0x200;
+	n = 0;
+	p[n++] = 0x53;
+	p[n++] = 0x48, p[n++] = 0x83, p[n++] = 0xec, p[n++] = 0x10;
+	p[n++] = 0xeb, p[n++] = 0x06;
+	p[n++] = 0x48, p[n++] = 0x83, p[n++] = 0xc4, p[n++] = 0x10;
+	p[n++] = 0x5b;
+	p[n++] = 0xc3;
+	n += put_call(p + n);
+	p[n++] = 0x48, p[n++] = 0x83, p[n++] = 0xc4, p[n++] = 0x10;
+	p[n++] = 0x5b;
+	p[n++] = 0xc3;
+	unw_dyn_region_info_t *r = region(10, (int32_t)n);
+	_U_dyn_op_add(&r->op[0], _U_QP_TRUE, 0, UNW_X86_64_RSP, (unw_word_t)-8);
+	_U_dyn_op_spill_sp_rel(&r->op[1], _U_QP_TRUE, 0, UNW_X86_64_RBX, 0);
+	_U_dyn_op_add(&r->op[2], _U_QP_TRUE, 4, UNW_X86_64_RSP, (unw_word_t)-16);
+	r->op[3] = (unw_dyn_op_t){ UNW_DYN_LABEL_STATE, _U_QP_TRUE, 0, 4, 1 };
+	_U_dyn_op_add(&r->op[4], _U_QP_TRUE, 10, UNW_X86_64_RSP, 16);
+	_U_dyn_op_pop_frames(&r->op[5], _U_QP_TRUE, 11, 1);
+	r->op[6] = (unw_dyn_op_t){ UNW_DYN_COPY_STATE, _U_QP_TRUE, 0, 12, 1 };
+	_U_dyn_op_add(&r->op[7], _U_QP_TRUE, 28, UNW_X86_64_RSP, 16);
+	_U_dyn_op_pop_frames(&r->op[8], _U_QP_TRUE, 29, 1);
+	_U_dyn_op_stop(&r->op[9]);
+	unw_dyn_info_t *d1 = dyn(A(0x200), n, "ops_copy_state", r);
+	_U_dyn_register(d1);
+	callee_slot = (void *)callee;
+	bt_depth_to_main = -9;
+	if (registered(A(0x200)))
+		run_code(A(0x200));
+	CHECK("ops-label-copy-state", bt_depth_to_main == 2, "depth %d (%s)", bt_depth_to_main,
+	      sw_jit_last_error());
+
+	/* ALIAS: the call runs in a copy of bytes 7..18, whose own region
+	 * ends with POP_FRAMES; LABEL/COPY bring the epilogue back.
+	 * R1 (19 bytes): 0 push rbx; 1 sub rsp,16; 5 jmp 19; 7 call (dead
+	 * original, 7..18).  R2 (12): 19 call, ALIAS of start+7.  R3 (6):
+	 * 31 add rsp,16; 35 pop rbx; 36 ret */
+	p = page + 0x280;
+	n = 0;
+	p[n++] = 0x53;
+	p[n++] = 0x48, p[n++] = 0x83, p[n++] = 0xec, p[n++] = 0x10;
+	p[n++] = 0xeb, p[n++] = 0x0c;
+	n += put_call(p + n);
+	n += put_call(p + n);
+	p[n++] = 0x48, p[n++] = 0x83, p[n++] = 0xc4, p[n++] = 0x10;
+	p[n++] = 0x5b;
+	p[n++] = 0xc3;
+	unw_dyn_region_info_t *r1 = region(6, 19), *r2 = region(2, 12), *r3 = region(4, 6);
+	_U_dyn_op_add(&r1->op[0], _U_QP_TRUE, 0, UNW_X86_64_RSP, (unw_word_t)-8);
+	_U_dyn_op_spill_sp_rel(&r1->op[1], _U_QP_TRUE, 0, UNW_X86_64_RBX, 0);
+	_U_dyn_op_add(&r1->op[2], _U_QP_TRUE, 4, UNW_X86_64_RSP, (unw_word_t)-16);
+	_U_dyn_op_label_state(&r1->op[3], 2);
+	r1->op[3].when = 4;
+	_U_dyn_op_pop_frames(&r1->op[4], _U_QP_TRUE, 18, 1);
+	_U_dyn_op_stop(&r1->op[5]);
+	_U_dyn_op_alias(&r2->op[0], _U_QP_TRUE, -1, A(0x280 + 7));
+	_U_dyn_op_stop(&r2->op[1]);
+	/* (no ADD for the add rsp: an ADD would make R3 a frame of its own,
+	 * and POP_FRAMES 1 would pop that one) */
+	_U_dyn_op_copy_state(&r3->op[0], 2);
+	_U_dyn_op_pop_frames(&r3->op[1], _U_QP_TRUE, 4, 1);
+	_U_dyn_op_stop(&r3->op[2]);
+	r1->next = r2;
+	r2->next = r3;
+	unw_dyn_info_t *d2 = dyn(A(0x280), n, "ops_alias", r1);
+	_U_dyn_register(d2);
+	bt_depth_to_main = -9;
+	if (registered(A(0x280)))
+		run_code(A(0x280));
+	CHECK("ops-alias", bt_depth_to_main == 2, "depth %d (%s)", bt_depth_to_main,
+	      sw_jit_last_error());
+
+	/* SAVE_REG: r12 kept in rbx while r12 is clobbered.
+	 * 0 push rbx; 1 mov rbx,r12; 4 xor r12d,r12d; 7 sub rsp,16;
+	 * 11 call; 23 add rsp,16; 27 mov r12,rbx; 30 pop rbx; 31 ret */
+	p = page + 0x300;
+	n = 0;
+	p[n++] = 0x53;
+	p[n++] = 0x4c, p[n++] = 0x89, p[n++] = 0xe3;
+	p[n++] = 0x45, p[n++] = 0x31, p[n++] = 0xe4;
+	p[n++] = 0x48, p[n++] = 0x83, p[n++] = 0xec, p[n++] = 0x10;
+	n += put_call(p + n);
+	p[n++] = 0x48, p[n++] = 0x83, p[n++] = 0xc4, p[n++] = 0x10;
+	p[n++] = 0x49, p[n++] = 0x89, p[n++] = 0xdc;
+	p[n++] = 0x5b;
+	p[n++] = 0xc3;
+	r = region(8, (int32_t)n);
+	_U_dyn_op_add(&r->op[0], _U_QP_TRUE, 0, UNW_X86_64_RSP, (unw_word_t)-8);
+	_U_dyn_op_spill_sp_rel(&r->op[1], _U_QP_TRUE, 0, UNW_X86_64_RBX, 0);
+	_U_dyn_op_save_reg(&r->op[2], _U_QP_TRUE, 3, UNW_X86_64_R12, UNW_X86_64_RBX);
+	_U_dyn_op_add(&r->op[3], _U_QP_TRUE, 10, UNW_X86_64_RSP, (unw_word_t)-16);
+	_U_dyn_op_add(&r->op[4], _U_QP_TRUE, 26, UNW_X86_64_RSP, 16);
+	_U_dyn_op_save_reg(&r->op[5], _U_QP_TRUE, 29, UNW_X86_64_R12, UNW_X86_64_R12);
+	_U_dyn_op_pop_frames(&r->op[6], _U_QP_TRUE, 30, 1);
+	_U_dyn_op_stop(&r->op[7]);
+	unw_dyn_info_t *d3 = dyn(A(0x300), n, "ops_save_reg", r);
+	_U_dyn_register(d3);
+	callee_slot = (void *)callee_r12;
+	int reg3 = registered(A(0x300));
+	if (reg3)
+		run_r12(A(0x300));
+	CHECK("ops-save-reg", r12_seen == 0x5a5a1234, "registered %d, r12 in the caller's frame "
+	      "%#llx, want 0x5a5a1234 (%s)", reg3, (unsigned long long)r12_seen,
+	      sw_jit_last_error());
+	callee_slot = (void *)callee;
+	_U_dyn_cancel(d1);
+	_U_dyn_cancel(d2);
+	_U_dyn_cancel(d3);
+}
+
 /* ---------------------------------------------------------------- errors */
 
 /* Register d; it must be refused: not registered, not listed; the reason
@@ -572,6 +738,8 @@ int main(int argc, char **argv)
 		       "_U_dyn_register's own checks are not recorded (not checked)\n");
 	if (!strcmp(what, "valid") || !strcmp(what, "all"))
 		t_valid();
+	if (!strcmp(what, "ops") || !strcmp(what, "all"))
+		t_ops();
 	if (!strcmp(what, "errors") || !strcmp(what, "all"))
 		t_errors();
 	if (!strcmp(what, "misc") || !strcmp(what, "all"))
