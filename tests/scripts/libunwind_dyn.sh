@@ -37,7 +37,8 @@
 #     unw_step), the exception caught through every format, the list at
 #     _U_dyn_info_list_addr kept as nongnu keeps it, register/cancel churn
 #     (then the cancelled procedure is no longer named), gdb's bt names
-#     every JIT frame (GDB JIT interface); the same with libstackwalk.so
+#     every JIT frame (GDB JIT interface), SW_JIT_PERF=1 writes every
+#     procedure to /tmp/perf-PID.map; the same with libstackwalk.so
 #     linked ahead of libunwind (libunwind_names.c's interposition of
 #     unw_get_proc_name).
 # Quick mode (ASan+UBSan build): dyn_reg and dyn_jit built with the
@@ -250,6 +251,25 @@ else
 	else
 		bad "ours: gdb bt (got: $got)" "$o/gdb.log"
 	fi
+fi
+
+# perf: SW_JIT_PERF=1 adds the perf-map publisher; every procedure
+# _U_dyn_register'ed is in /tmp/perf-PID.map under its name
+SW_JIT_PERF=1 LD_LIBRARY_PATH=$lu t_timeout 60 sh -c 'echo "pid $$"; exec "$@"' sh "$jit" throw chain \
+	>"$o/perfmap.log" 2>&1
+pid=$(sed -n 's/^pid //p' "$o/perfmap.log")
+map=/tmp/perf-$pid.map
+if [[ -n $pid && -f $map ]]; then
+	cp "$map" "$o/perf.map"
+	rm -f "$map"
+	got=$(awk '{print $3}' "$o/perf.map" | sort | tr '\n' ' ')
+	if [[ $got == "jit_dyn_fp jit_dyn_sp jit_rtable jit_table+0x0 jit_table+0x20 " ]]; then
+		ok "ours: SW_JIT_PERF=1 puts every procedure in /tmp/perf-PID.map"
+	else
+		bad "ours: perf map (got: $got)" "$o/perf.map"
+	fi
+else
+	bad "ours: perf map (no $map)" "$o/perfmap.log"
 fi
 
 t_finish
