@@ -511,14 +511,14 @@ static void t_errors(void)
 	uint64_t c = A(0x400);
 	refused("err-op-tag", dyn(c, 16, "e", one_op(42, 0, 0, 0)), "tag", 0);
 	refused("err-add-not-sp", dyn(c, 16, "e", one_op(UNW_DYN_ADD, UNW_X86_64_RBX, 0, 8)),
-		"", 0);
+		"ADD applies to rsp", 0);
 	refused("err-fp-rel-without-fp",
 		dyn(c, 16, "e", one_op(UNW_DYN_SPILL_FP_REL, UNW_X86_64_RBX, 0, (unw_word_t)-16)),
-		"", 0);
+		"frame pointer", 0);
 	refused("err-copy-unknown-label", dyn(c, 16, "e", one_op(UNW_DYN_COPY_STATE, 0, -1, 7)),
-		"", 0);
+		"COPY_STATE", 0);
 	refused("err-when-past-region", dyn(c, 16, "e", one_op(UNW_DYN_ADD, UNW_X86_64_RSP, 16,
-								  (unw_word_t)-8)), "", 0);
+								  (unw_word_t)-8)), "when", 0);
 	refused("err-alias-outside", dyn(c, 16, "e", one_op(UNW_DYN_ALIAS, 0, 3, A(0x900))),
 		"UNW_DYN_ALIAS", 1);
 	refused("err-regions-unmapped", dyn(c, 16, "e", (unw_dyn_region_info_t *)(uintptr_t)guard),
