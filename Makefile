@@ -265,6 +265,12 @@ install-libunwind: $(LU_LIBS)
 		ln -sf libunwind-x86_64.so libunwind-generic.so && \
 		ln -sf libunwind-ptrace.so.0 libunwind-ptrace.so && \
 		ln -sf libunwind-coredump.so.0 libunwind-coredump.so
+	install -d $(DESTDIR)$(PREFIX)/lib/stackwalk-libunwind/pkgconfig
+	for p in libunwind:-lunwind libunwind-generic:-lunwind-generic \
+		 libunwind-ptrace:'-lunwind-ptrace -lunwind-generic' libunwind-coredump:'-lunwind-coredump -lunwind-generic'; do \
+		$(PC_SED) -e "s|@NAME@|$${p%%:*}|" -e "s|@LIBS@|$${p#*:}|" mk/libunwind.pc.in \
+			> $(DESTDIR)$(PREFIX)/lib/stackwalk-libunwind/pkgconfig/$${p%%:*}.pc; \
+	done
 
 # ---------------------------------------------------------------- demo
 demo: build-deps

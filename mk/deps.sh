@@ -13,9 +13,11 @@ set -euo pipefail
 # gdb and libunwind-dev are reference unwinders the tests compare against;
 # linux-perf gives perf, which the JIT publisher tests drive; cppcheck and
 # cmake are real C++ programs that throw internally (tests/scripts/eh.sh
-# runs them on libstackwalk_unwind).
+# runs them on libstackwalk_unwind); strace (-k) and heaptrack are real
+# clients of nongnu libunwind that tests/scripts/libunwind_*.sh run on
+# stackwalk's drop-in libunwind.
 PKGS=(gcc g++ clang binutils make pkg-config zlib1g-dev libzstd-dev liblzma-dev libiberty-dev zstd xz-utils dwz llvm libc6-dbg python3 libclang-rt-14-dev gdb libunwind-dev elfutils
-	linux-perf cppcheck cmake)
+	linux-perf cppcheck cmake strace heaptrack)
 [[ ${1:-} == build ]] && PKGS=(gcc make zlib1g-dev libzstd-dev liblzma-dev libiberty-dev)
 
 missing=()

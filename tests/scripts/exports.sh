@@ -21,6 +21,9 @@
 #   unwind-versions  its dlclose unversioned, and each libgcc_s name
 #                 with the very version the system's libgcc_s.so.1 gives it
 #   unwind-libgcc every libgcc name it exports is one libgcc_s.so.1 exports
+#   libunwind-set / -versions / -clients  the drop-in nongnu libunwind
+#                 (BUILD/libunwind): only nongnu's names, unversioned, and
+#                 every libunwind name perf, strace and heaptrack import
 #
 # MODE is accepted for tests/run.sh; both modes check the libraries
 # BUILD_DIR holds (the sanitizer build has no libstackwalk_unwind.so: the
@@ -168,6 +171,55 @@ if [[ -e $unw ]]; then
 	fi
 else
 	echo "exports: no $unw in this build (the plain build checks it)"
+fi
+
+# stackwalk's drop-in nongnu libunwind (BUILD/libunwind, src/libunwind):
+# every name it exports is one of nongnu's (or unw_backtrace2, added in
+# libunwind 1.7), unversioned as nongnu's are; every libunwind name that
+# the Debian clients the tests run (perf, strace, heaptrack) import is
+# defined; the nongnu names still missing are listed (informational).
+lu=$build/libunwind
+sysl=/lib/x86_64-linux-gnu
+if [[ -e $lu/libunwind.so.8 && -e $sysl/libunwind.so.8 ]]; then
+	names() { nm -D --defined-only "$@" 2>/dev/null | awk '$2 != "A" { print $3 }' | LC_ALL=C sort -u; }
+	names "$lu"/libunwind.so.8 "$lu"/libunwind-x86_64.so.8 "$lu"/libunwind-ptrace.so.0 \
+		"$lu"/libunwind-coredump.so.0 >"$work/lu.txt"
+	{ names "$sysl"/libunwind.so.8 "$sysl"/libunwind-x86_64.so.8 "$sysl"/libunwind-ptrace.so.0 \
+		"$sysl"/libunwind-coredump.so.0; echo unw_backtrace2; } | LC_ALL=C sort -u >"$work/nongnu.txt"
+	extra=$(LC_ALL=C comm -23 "$work/lu.txt" "$work/nongnu.txt")
+	if [[ -z $extra ]]; then
+		ok "libunwind-set: the $(wc -l <"$work/lu.txt") names stackwalk's libunwind libraries export are all nongnu libunwind's"
+	else
+		ko "libunwind-set: names nongnu libunwind does not export"
+		sed 's/^/  unexpected: /' <<<"$extra"
+	fi
+	if grep -q @ "$work/lu.txt"; then
+		ko "libunwind-versions: unversioned, as nongnu's"
+		grep @ "$work/lu.txt" | sed 's/^/  /'
+	else
+		ok "libunwind-versions: unversioned, as nongnu's"
+	fi
+	# what the clients import (undefined dynamic symbols with libunwind's prefixes)
+	: >"$work/client.txt"
+	for exe in /usr/bin/perf /usr/bin/strace /usr/lib/heaptrack/libheaptrack_preload.so; do
+		[[ -e $exe ]] || continue
+		nm -D --undefined-only "$exe" 2>/dev/null | awk '{ print $2 }' | sed 's/@.*//' |
+			grep -E '^(_UL?x86_64_|_U_dyn_|_UPT_|_UCD_|unw_)' >>"$work/client.txt"
+	done
+	LC_ALL=C sort -u -o "$work/client.txt" "$work/client.txt"
+	missing=$(LC_ALL=C comm -23 "$work/client.txt" "$work/lu.txt")
+	if [[ ! -s $work/client.txt ]]; then
+		echo "exports: none of perf, strace, heaptrack is installed: the clients' names are not checked"
+	elif [[ -z $missing ]]; then
+		ok "libunwind-clients: the $(wc -l <"$work/client.txt") libunwind names perf, strace and heaptrack import are defined"
+	else
+		ko "libunwind-clients: names the clients import that stackwalk's libunwind lacks"
+		sed 's/^/  missing: /' <<<"$missing"
+	fi
+	echo "exports: nongnu names stackwalk's libunwind does not provide:" \
+		$(LC_ALL=C comm -13 "$work/lu.txt" "$work/nongnu.txt" | grep -v '^unw_backtrace2$')
+else
+	echo "exports: no $lu/libunwind.so.8 or no nongnu libunwind: the libunwind checks are skipped"
 fi
 
 echo "$pass passed, $fail failed"

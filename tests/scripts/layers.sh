@@ -10,7 +10,8 @@
 #    src/source); src/symbolize nothing of src/unwind, src/jit, src/eh,
 #    src/source or src/arch (public API and the readers only); outside
 #    src/arch no file names an architecture's folder (src/arch/*.h select
-#    it).
+#    it).  src/eh and src/libunwind (the libgcc and nongnu libunwind
+#    ABIs) are clients of the public API: they include nothing of src/.
 # 2. links: a static program that only calls sw_backtrace
 #    (tests/layers/bt_only.c) links no object of src/jit and defines none of
 #    the JIT's interfaces (__jit_debug_descriptor, _ULx86_64_get_proc_name);
@@ -72,6 +73,9 @@ forbid jit 'unwind/' 'eh/' 'symbolize/'
 # libstackwalk_unwind is a client of the public API: <stackwalk.h> and
 # <stackwalk/jit.h> only (eh.sh builds it against installed headers too)
 forbid eh 'unwind/' 'jit/' 'dwarf/' 'elf/' 'source/' 'util/' 'arch/'
+# so is the drop-in nongnu libunwind (src/libunwind): the public headers
+# and its own only
+forbid libunwind 'unwind/' 'jit/' 'eh/' 'dwarf/' 'elf/' 'source/' 'util/' 'arch/' 'remote/' 'symbolize/'
 
 hits=$(grep -rnE '^#[[:space:]]*include[[:space:]]+"arch/[a-z0-9_]+/' src include tools \
 	--include='*.c' --include='*.h' --include='*.S' | grep -v '^src/arch/')
