@@ -106,8 +106,9 @@ static int resolved;
  * nongnu's names, so it is recognised by its dependencies instead: the
  * library defining fn resolves libstackwalk's public symbols to THIS
  * libstackwalk (a dlopen handle's dlsym searches the object and its
- * dependencies).  The same object (everything linked statically) counts
- * too.  A nongnu libunwind has no such dependency; a drop-in built on
+ * dependencies).  A nongnu libunwind has no such dependency (nor has a
+ * program that links nongnu's libunwind.a with libstackwalk.a: its own
+ * object is not found by path); a drop-in built on
  * another copy of libstackwalk (libstackwalk.a linked into the program,
  * libstackwalk.so under the drop-in) registers into that copy's registry,
  * which is a different registry to publish to, not a loop.
@@ -120,8 +121,6 @@ static int is_stackwalks(void *fn)
 
 	if (!dladdr((void *)(uintptr_t)&is_stackwalks, &self) || !dladdr(fn, &it))
 		return 0;
-	if (it.dli_fbase == self.dli_fbase)
-		return 1;
 	if (!it.dli_fname || !it.dli_fname[0])
 		return 0;
 	h = dlopen(it.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
