@@ -28,9 +28,15 @@
  * problem the names are given by stackwalk's own registry instead: see
  * libunwind_names.c.
  *
+ * When the process's libunwind is stackwalk's drop-in (LD_LIBRARY_PATH=
+ * BUILD/libunwind), its _U_dyn_register feeds this same registry: the
+ * publisher recognises it (is_stackwalks) and publishes nothing, returning
+ * SW_EUNSUPPORTED as for an absent libunwind.
+ *
  * Runs under the registry's writer mutex (libunwind's registration is not
  * signal-safe either and takes its own lock).
  */
+#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +93,44 @@ static dyn_fn dyn_register, dyn_cancel;
 
 /* chunks registered with libunwind (read by libunwind_names.c) */
 unsigned long sw_pub_lu_live;
-static int resolved;   /* 0: not looked up, 1: found, -1: absent */
+/* 0: not looked up (or absent: looked up again), 1: nongnu's found,
+ * -1: the process's libunwind is stackwalk's own */
+static int resolved;
+
+/*
+ * Is the libunwind whose _U_dyn_register is `fn` stackwalk's drop-in
+ * (BUILD/libunwind/libunwind.so.8, src/libunwind/dynamic.c)?  That one
+ * registers into this very registry: publishing to it would hand every
+ * registration back to the registry it came from (a second, overlapping
+ * registration, made from inside the writer mutex).  It exports exactly
+ * nongnu's names, so it is recognised by its dependencies instead: the
+ * library defining fn resolves libstackwalk's public symbols to THIS
+ * libstackwalk (a dlopen handle's dlsym searches the object and its
+ * dependencies).  A nongnu libunwind has no such dependency (nor has a
+ * program that links nongnu's libunwind.a with libstackwalk.a: its own
+ * object is not found by path); a drop-in built on
+ * another copy of libstackwalk (libstackwalk.a linked into the program,
+ * libstackwalk.so under the drop-in) registers into that copy's registry,
+ * which is a different registry to publish to, not a loop.
+ */
+static int is_stackwalks(void *fn)
+{
+	Dl_info self, it, si;
+	void *h, *s;
+	int ours;
+
+	if (!dladdr((void *)(uintptr_t)&is_stackwalks, &self) || !dladdr(fn, &it))
+		return 0;
+	if (!it.dli_fname || !it.dli_fname[0])
+		return 0;
+	h = dlopen(it.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+	if (!h)
+		return 0;
+	s = dlsym(h, "sw_jit_add_eh_frame");
+	ours = s && dladdr(s, &si) && si.dli_fbase == self.dli_fbase;
+	dlclose(h);
+	return ours;
+}
 
 static int resolve(void)
 {
@@ -96,7 +139,11 @@ static int resolve(void)
 		 * dlopen'ed later */
 		void *r = dlsym(RTLD_DEFAULT, "_U_dyn_register");
 		void *c = dlsym(RTLD_DEFAULT, "_U_dyn_cancel");
-		if (r && c) {
+		if (r && c && is_stackwalks(r)) {
+			/* stackwalk's own libunwind: it sees the registry already;
+			 * publish nothing (none is ever unloaded: remembered) */
+			resolved = -1;
+		} else if (r && c) {
 			memcpy(&dyn_register, &r, sizeof r);
 			memcpy(&dyn_cancel, &c, sizeof c);
 			sw_pub_lu_names_init();

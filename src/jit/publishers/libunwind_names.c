@@ -22,6 +22,17 @@
  * visible through the public API, so ip - 1 is used when ip is exactly a
  * procedure's start and ip - 1 lies in another JIT procedure.
  *
+ * With stackwalk's drop-in libunwind.so.8 (src/libunwind) as the
+ * process's libunwind, the libunwind publisher publishes nothing
+ * (libunwind.c: is_stackwalks), so sw_pub_lu_live stays 0 and
+ * real_get_proc_name is never set by sw_pub_lu_names_init: this function,
+ * when it comes first (libstackwalk.so linked ahead of libunwind.so.8),
+ * only looks up the next definition with dlsym(RTLD_NEXT) -- the
+ * drop-in's, which names registry procedures itself -- and calls it; when
+ * libunwind.so.8 comes first (the usual -lunwind link, libstackwalk.so
+ * being its dependency) this function is never reached.  Checked by
+ * tests/scripts/libunwind_dyn.sh ("libstackwalk linked first").
+ *
  * Thread-safe and async-signal-safe as far as the registry lookup goes
  * (sw_jit_get_name takes no lock); libunwind's own function is as safe as
  * it is.
