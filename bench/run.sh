@@ -294,3 +294,7 @@ bench/symbolize.sh "$BUILD" || echo "bench: bench/symbolize.sh failed" >&2
 # how long each thread is stopped, snapshot walks, stackwalk perf against
 # perf script on the same perf.data ('#' lines say what was measured)
 bench/remote.sh "$BUILD" || echo "bench: bench/remote.sh failed" >&2
+
+# ================================================================ nongnu libunwind's API (bench/libunwind.sh)
+# libunwind.{step,backtrace,proc_name}.{stackwalk,nongnu}, perf.report.dwarf.{stackwalk,nongnu}
+bench/libunwind.sh "$BUILD" || echo "bench: bench/libunwind.sh failed" >&2

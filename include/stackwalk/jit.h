@@ -50,6 +50,15 @@ extern "C" {
  */
 SW_API const char *sw_jit_last_error(void);
 
+/*
+ * sw_jit_set_last_error - record `reason` (cut to 255 characters; NULL is
+ * "") as the calling thread's sw_jit_last_error, for layers built on this
+ * API that report their own failures the same way (the drop-in nongnu
+ * libunwind's _U_dyn_register, which returns void).
+ * Returns `code`.  Thread-safe: yes.  Async-signal-safe: yes.
+ */
+SW_API int sw_jit_set_last_error(int code, const char *reason);
+
 /* ================================================================== *
  * CFI builder
  *

@@ -195,3 +195,8 @@ const char *sw_jit_last_error(void)
 {
 	return err.msg;
 }
+
+int sw_jit_set_last_error(int code, const char *reason)
+{
+	return sw_jit_fail(code, "%s", reason ? reason : "");
+}

@@ -134,7 +134,6 @@
 /* libstackwalk's recorder of reasons for sw_jit_last_error (a weak
  * reference: older libraries lack it, and then only the registry's own
  * reasons are recorded). */
-extern int sw_jit_set_last_error(int code, const char *reason) __attribute__((weak));
 
 #define NAME_MAX_LEN 1024       /* bytes of a name we copy, NUL included */
 #define MAX_REGIONS 4096        /* the registry's bounds */
@@ -160,8 +159,7 @@ static int fail(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
 	va_end(ap);
-	if (sw_jit_set_last_error)
-		sw_jit_set_last_error(code, buf);
+	sw_jit_set_last_error(code, buf);
 	return code;
 }
 
@@ -941,7 +939,7 @@ SWU_API void _U_dyn_register(unw_dyn_info_t *di)
 	else
 		rc = convert(di, &h);
 
-	if (rc < 0 && sw_jit_set_last_error) {
+	if (rc < 0) {
 		/* the registry's reason, said as ours */
 		const char *why = sw_jit_last_error();
 		if (strncmp(why, "_U_dyn_register: ", 17) != 0)

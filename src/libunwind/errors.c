@@ -18,6 +18,7 @@ int swu_error(int st)
 	case SW_ETOODEEP:
 		return -UNW_ESTOPUNWIND;
 	case SW_ENOMEM:
+	case SW_EFULL:
 		return -UNW_ENOMEM;
 	case SW_EINVAL:
 	case SW_EUNSUPPORTED:
@@ -57,8 +58,6 @@ SWU_API const char *unw_strerror(int err)
 static const char *const reg_names[] = {
 	"RAX", "RDX", "RCX", "RBX", "RSI", "RDI", "RBP", "RSP",
 	"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15", "RIP",
-	"XMM0", "XMM1", "XMM2", "XMM3", "XMM4", "XMM5", "XMM6", "XMM7",
-	"XMM8", "XMM9", "XMM10", "XMM11", "XMM12", "XMM13", "XMM14", "XMM15",
 };
 
 SWU_API const char *unw_regname(unw_regnum_t reg)
@@ -70,7 +69,11 @@ SWU_API const char *unw_regname(unw_regnum_t reg)
 	return "???";
 }
 
+/* No floating-point register is reachable through unw_get_fpreg on
+ * x86-64 (as in nongnu's build without CONFIG_MSABI_SUPPORT, where
+ * register 17 is UNW_X86_64_CFA, not XMM0). */
 SWU_API int unw_is_fpreg(int reg)
 {
-	return reg >= UNW_X86_64_XMM0 && reg <= UNW_X86_64_XMM15;
+	(void)reg;
+	return 0;
 }

@@ -559,3 +559,39 @@ SWU_API int unw_get_proc_info_by_ip(unw_addr_space_t as, unw_word_t ip, unw_proc
 	return 0;
 }
 SWU_ALIAS(get_proc_info_by_ip);
+
+/*
+ * unw_get_proc_name_by_ip (libunwind 1.7; 1.6.2 has no such export): the
+ * name of the procedure containing ip.  Local: as unw_get_proc_name
+ * (registered generated code first, then the symbol tables), -UNW_ENOMEM
+ * with the cut name stored when it does not fit, -UNW_ENOINFO when no
+ * symbol contains ip.  Remote: the accessors' get_proc_name with `arg`
+ * (-UNW_EINVAL when the accessors have none).
+ */
+SWU_API int unw_get_proc_name_by_ip(unw_addr_space_t as, unw_word_t ip, char *buf, size_t len,
+				    unw_word_t *offp, void *arg)
+{
+	uint64_t off = 0;
+	int rc;
+
+	if (!as || !buf || len == 0)
+		return -UNW_EINVAL;
+	if (as->kind == SWU_AS_REMOTE) {
+		if (!as->acc.get_proc_name)
+			return -UNW_EINVAL;
+		return as->acc.get_proc_name(as, ip, buf, len, offp, arg);
+	}
+	rc = sw_get_proc_name_by_pc(ip, buf, len, &off);
+	if (rc < 0)
+		return rc == SW_ENOTFOUND || rc == SW_ENONAME ? -UNW_ENOINFO : swu_error(rc);
+	if (offp)
+		*offp = off;
+	size_t n = strlen(buf);
+	if (n + 1 == len && len <= 4096) {
+		char more[len + 1];
+		if (sw_get_proc_name_by_pc(ip, more, len + 1, &off) == 0 && strlen(more) > n)
+			return -UNW_ENOMEM;
+	}
+	return 0;
+}
+SWU_ALIAS(get_proc_name_by_ip);

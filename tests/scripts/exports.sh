@@ -174,7 +174,7 @@ else
 fi
 
 # stackwalk's drop-in nongnu libunwind (BUILD/libunwind, src/libunwind):
-# every name it exports is one of nongnu's (or unw_backtrace2, added in
+# every name it exports is one of nongnu's (or unw_backtrace2 and unw_get_proc_name_by_ip, added in
 # libunwind 1.7), unversioned as nongnu's are; every libunwind name that
 # the Debian clients the tests run (perf, strace, heaptrack) import is
 # defined; the nongnu names still missing are listed (informational).
@@ -185,7 +185,7 @@ if [[ -e $lu/libunwind.so.8 && -e $sysl/libunwind.so.8 ]]; then
 	names "$lu"/libunwind.so.8 "$lu"/libunwind-x86_64.so.8 "$lu"/libunwind-ptrace.so.0 \
 		"$lu"/libunwind-coredump.so.0 >"$work/lu.txt"
 	{ names "$sysl"/libunwind.so.8 "$sysl"/libunwind-x86_64.so.8 "$sysl"/libunwind-ptrace.so.0 \
-		"$sysl"/libunwind-coredump.so.0; echo unw_backtrace2; } | LC_ALL=C sort -u >"$work/nongnu.txt"
+		"$sysl"/libunwind-coredump.so.0; printf "%s\n" unw_backtrace2 _ULx86_64_get_proc_name_by_ip _Ux86_64_get_proc_name_by_ip; } | LC_ALL=C sort -u >"$work/nongnu.txt"
 	extra=$(LC_ALL=C comm -23 "$work/lu.txt" "$work/nongnu.txt")
 	if [[ -z $extra ]]; then
 		ok "libunwind-set: the $(wc -l <"$work/lu.txt") names stackwalk's libunwind libraries export are all nongnu libunwind's"
@@ -217,7 +217,7 @@ if [[ -e $lu/libunwind.so.8 && -e $sysl/libunwind.so.8 ]]; then
 		sed 's/^/  missing: /' <<<"$missing"
 	fi
 	echo "exports: nongnu names stackwalk's libunwind does not provide:" \
-		$(LC_ALL=C comm -13 "$work/lu.txt" "$work/nongnu.txt" | grep -v '^unw_backtrace2$')
+		$(LC_ALL=C comm -13 "$work/lu.txt" "$work/nongnu.txt" | grep -v -e '^unw_backtrace2$' -e 'get_proc_name_by_ip$')
 else
 	echo "exports: no $lu/libunwind.so.8 or no nongnu libunwind: the libunwind checks are skipped"
 fi

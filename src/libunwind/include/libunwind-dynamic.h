@@ -17,6 +17,7 @@
 #ifndef STACKWALK_LIBUNWIND_DYNAMIC_H
 #define STACKWALK_LIBUNWIND_DYNAMIC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define _U_TDEP_QP_TRUE 0       /* x86-64 has no qualifying predicates */
@@ -104,7 +105,7 @@ typedef struct unw_dyn_info_list {
 } unw_dyn_info_list_t;
 
 #define _U_dyn_region_info_size(op_count) \
-	((char *)(((unw_dyn_region_info_t *)NULL)->op + (op_count)) - (char *)NULL)
+	(offsetof(unw_dyn_region_info_t, op) + (size_t)(op_count) * sizeof(unw_dyn_op_t))
 
 #ifdef __cplusplus
 extern "C" {

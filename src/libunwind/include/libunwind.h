@@ -78,20 +78,22 @@ typedef unw_tdep_fpreg_t unw_fpreg_t;
 typedef int unw_regnum_t;
 
 /* Registers: the DWARF numbers of the System V x86-64 psABI, then the
- * SSE registers (unw_get_fpreg), then the CFA (read-only). */
+ * CFA (read-only: the frame's stack pointer). */
 typedef enum {
 	UNW_X86_64_RAX, UNW_X86_64_RDX, UNW_X86_64_RCX, UNW_X86_64_RBX,
 	UNW_X86_64_RSI, UNW_X86_64_RDI, UNW_X86_64_RBP, UNW_X86_64_RSP,
 	UNW_X86_64_R8, UNW_X86_64_R9, UNW_X86_64_R10, UNW_X86_64_R11,
 	UNW_X86_64_R12, UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15,
 	UNW_X86_64_RIP,
+#ifdef CONFIG_MSABI_SUPPORT
+	/* only in a libunwind built for the MS ABI; stackwalk's is not:
+	 * without it register 17 is the CFA */
 	UNW_X86_64_XMM0, UNW_X86_64_XMM1, UNW_X86_64_XMM2, UNW_X86_64_XMM3,
 	UNW_X86_64_XMM4, UNW_X86_64_XMM5, UNW_X86_64_XMM6, UNW_X86_64_XMM7,
 	UNW_X86_64_XMM8, UNW_X86_64_XMM9, UNW_X86_64_XMM10, UNW_X86_64_XMM11,
 	UNW_X86_64_XMM12, UNW_X86_64_XMM13, UNW_X86_64_XMM14, UNW_X86_64_XMM15,
-#ifdef CONFIG_MSABI_SUPPORT
 	UNW_TDEP_LAST_REG = UNW_X86_64_XMM15,
-#else
+#else /* !CONFIG_MSABI_SUPPORT */
 	UNW_TDEP_LAST_REG = UNW_X86_64_RIP,
 #endif
 	UNW_X86_64_CFA,
