@@ -76,7 +76,9 @@ trap cleanup EXIT
 # chain FILE: the target's call chain appears in FILE, innermost first
 chain() {
 	local s
-	s=$(grep -o 'rt_level[123]\|\bmain\b' "$1" | tr '\n' ' ')
+	# the function names, not the word "main" of a path (/work/main/...)
+	s=$(grep -oE '(^|[^/A-Za-z0-9_])(rt_level[123]|main)([^/A-Za-z0-9_]|$)' "$1" |
+		grep -oE 'rt_level[123]|main' | tr '\n' ' ')
 	[[ $s == "rt_level3 rt_level2 rt_level1 main "* ]]
 }
 
