@@ -133,6 +133,47 @@ read -r -a sspc <<<"$(pkg-config --static --libs stackwalk_symbolize |
 check gcc -g "${cflags[@]}" "$prefix/sym.c" "-I$prefix/include" "$prefix/lib/libstackwalk_symbolize.a" \
 	"$prefix/lib/libstackwalk.a" "${sspc[@]}" -o "$prefix/sym-static"
 check test "$("$prefix/sym-static")" = "here sym.c"
+# the drop-in nongnu libunwind: its libraries under lib/stackwalk-libunwind
+# with nongnu's SONAMEs, its headers, and libunwind.pc selecting them; a
+# program built with `pkg-config libunwind` walks its own stack and names
+# its frames
+lud=$prefix/lib/stackwalk-libunwind
+for f in libunwind.so.8 libunwind-x86_64.so.8 libunwind-ptrace.so.0 libunwind-coredump.so.0 \
+	 libunwind.so pkgconfig/libunwind.pc pkgconfig/libunwind-ptrace.pc; do
+	check test -e "$lud/$f"
+done
+check test -e "$prefix/include/stackwalk-libunwind/libunwind.h"
+check test "$(readelf -d "$lud/libunwind-ptrace.so.0" | awk '/SONAME/ { print $5 }')" = "[libunwind-ptrace.so.0]"
+cat >"$prefix/unw.c" <<'C'
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include <stdio.h>
+#include <string.h>
+__attribute__((noinline)) static int here(void)
+{
+	unw_context_t uc;
+	unw_cursor_t c;
+	char name[64];
+	unw_word_t off;
+	int saw_main = 0, n = 0;
+	unw_getcontext(&uc);
+	if (unw_init_local(&c, &uc) != 0)
+		return 1;
+	do {
+		if (unw_get_proc_name(&c, name, sizeof name, &off) == 0 && !strcmp(name, "main"))
+			saw_main = 1;
+		n++;
+	} while (unw_step(&c) > 0 && n < 64);
+	void *pcs[64];
+	printf("%s %d\n", saw_main ? "main" : "no-main", unw_backtrace(pcs, 64) >= 2);
+	return 0;
+}
+int main(void) { return here(); }
+C
+read -r -a upc <<<"$(PKG_CONFIG_PATH=$lud/pkgconfig pkg-config --cflags --libs libunwind)"
+check gcc -g "${cflags[@]}" "$prefix/unw.c" "${upc[@]}" -o "$prefix/unw"
+check test "$(readelf -d "$prefix/unw" | awk '/NEEDED/ && /libunwind/ { print $5 }')" = "[libunwind.so.8]"
+check test "$("$prefix/unw")" = "main 1"
 # zero runtime dependencies beyond libc (and the sanitizer runtimes in quick mode)
 deps=$(readelf -d "$prefix/lib/libstackwalk.so.0" | awk '/NEEDED/ { print $5 }' | tr -d '[]' | grep -v -e '^libc\.so' -e '^libasan' -e '^libubsan' || true)
 check test -z "$deps"
