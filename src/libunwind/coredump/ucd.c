@@ -192,25 +192,15 @@ SWU_API int _UCD_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_inf
 	    (h[1] != 0x1b && h[1] != 0x03 && h[1] != 0x0b) || (h[2] != 0x03 && h[2] != 0x0b) ||
 	    h[3] != 0x3b || sw_as_read(ui->sw, hdr + 8, &count, 4) != 0)
 		return -UNW_ENOINFO;
-	unw_dyn_info_t di;
-	memset(&di, 0, sizeof(di));
-	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
-	di.start_ip = m.start;
-	di.end_ip = m.end;
-	di.u.rti.segbase = hdr;
-	di.u.rti.table_data = hdr + 12;
-	di.u.rti.table_len = (uint64_t)count * 8 / sizeof(unw_word_t);
-	return dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, arg);
+	return search_hdr_table(as, ip, m.start, m.end, hdr, hdr + 12, count, pi, need_unwind_info,
+				arg);
 }
 
 SWU_API void _UCD_put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
 {
 	(void)as;
 	(void)arg;
-	if (!pi || !pi->unwind_info)
-		return;
-	free(pi->unwind_info);
-	pi->unwind_info = NULL;
+	free_unwind_info(pi);
 }
 
 SWU_API int _UCD_get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void *arg)

@@ -1,15 +1,19 @@
 /*
- * Names from a module file's symbol tables by nongnu libunwind's rule
- * (libunwind-ptrace's and libunwind-coredump's get_proc_name): the
- * function symbol nearest below the address.  Shared by src/libunwind/
- * ptrace/ and src/libunwind/coredump/ (two libraries: static functions).
+ * What libunwind-ptrace and libunwind-coredump share (src/libunwind/
+ * ptrace/ and src/libunwind/coredump/: two libraries, so static
+ * functions): names from a module file's symbol tables by nongnu
+ * libunwind's rule (the function symbol nearest below the address), the
+ * search of a module's .eh_frame_hdr table, and put_unwind_info.
  */
 #ifndef SW_LIBUNWIND_ELFSYM_H
 #define SW_LIBUNWIND_ELFSYM_H
 
 #include <elf.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <libunwind.h>
 
 /* The function symbol of the file's .symtab and .dynsym nearest below
  * link-time address `a`: its name (in the file) and a's offset; NULL if
@@ -51,6 +55,36 @@ static inline const char *file_symbol(const uint8_t *f, size_t size, uint64_t a,
 	if (best)
 		*off = dist;
 	return best;
+}
+
+/* find_proc_info for a module [start, end) whose .eh_frame_hdr is at
+ * `hdr` with `count` entries of its search table at `table` (all target
+ * addresses): dwarf_search_unwind_table over it */
+static inline int search_hdr_table(unw_addr_space_t as, unw_word_t ip, uint64_t start, uint64_t end,
+				   uint64_t hdr, uint64_t table, uint64_t count, unw_proc_info_t *pi,
+				   int need_unwind_info, void *arg)
+{
+	unw_dyn_info_t di;
+
+	memset(&di, 0, sizeof(di));
+	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	di.start_ip = start;
+	di.end_ip = end;
+	di.u.rti.segbase = hdr;
+	di.u.rti.table_data = table;
+	di.u.rti.table_len = count * 8 / sizeof(unw_word_t);
+	return dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, arg);
+}
+
+/* put_unwind_info: what find_proc_info put in pi->unwind_info is
+ * malloc'd (libunwind.so.8 frees its own records itself; this is for
+ * anything else) */
+static inline void free_unwind_info(unw_proc_info_t *pi)
+{
+	if (!pi || !pi->unwind_info)
+		return;
+	free(pi->unwind_info);
+	pi->unwind_info = NULL;
 }
 
 #endif /* SW_LIBUNWIND_ELFSYM_H */

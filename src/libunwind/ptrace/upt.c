@@ -252,27 +252,15 @@ SWU_API int _UPT_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_inf
 		return -UNW_EINVAL;
 	if (!(m = find_module(ui, ip)) || !m->hdr)
 		return -UNW_ENOINFO;
-	unw_dyn_info_t di;
-	memset(&di, 0, sizeof(di));
-	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
-	di.start_ip = m->start;
-	di.end_ip = m->end;
-	di.u.rti.segbase = m->hdr;
-	di.u.rti.table_data = m->table;
-	di.u.rti.table_len = m->fde_count * 8 / sizeof(unw_word_t);
-	return dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, arg);
+	return search_hdr_table(as, ip, m->start, m->end, m->hdr, m->table, m->fde_count, pi,
+				need_unwind_info, arg);
 }
 
-/* What our find_proc_info put in pi->unwind_info is malloc'd (libunwind.so.8
- * frees its own records itself; this is for anything else). */
 SWU_API void _UPT_put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
 {
 	(void)as;
 	(void)arg;
-	if (!pi || !pi->unwind_info)
-		return;
-	free(pi->unwind_info);
-	pi->unwind_info = NULL;
+	free_unwind_info(pi);
 }
 
 /* The target's dynamic registrations are not read (remote walks use
