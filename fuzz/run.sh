@@ -18,13 +18,13 @@
 # Targets: fuzz/fuzz_<target>.c.  Each is compiled together with the library
 # sources it needs (not the gcc-built archive) by clang with libFuzzer, ASan
 # and UBSan.  Environment: CLANG (default clang), FUZZ_TARGETS (default
-# "cfi expr line dwarf symfile core perf"), FUZZ_MERGE_LIMIT_KB (minimize a corpus grown past it, 2048).
+# "cfi expr line dwarf symfile core perf callbacks"), FUZZ_MERGE_LIMIT_KB (minimize a corpus grown past it, 2048).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 CLANG=${CLANG:-clang}
-TARGETS=(${FUZZ_TARGETS:-cfi expr line dwarf symfile core perf})
+TARGETS=(${FUZZ_TARGETS:-cfi expr line dwarf symfile core perf callbacks})
 OUT=build/fuzz
 MERGE_LIMIT_KB=${FUZZ_MERGE_LIMIT_KB:-2048}
 
@@ -47,6 +47,7 @@ max_len() {
 	dwarf) echo 65536 ;;
 	symfile) echo 65536 ;;
 	core) echo 65536 ;;
+	callbacks) echo 16384 ;;
 	perf) echo 262144 ;;
 	*) echo 4096 ;;
 	esac
@@ -54,11 +55,12 @@ max_len() {
 
 # target_srcs TARGET: what a target links besides fuzz/fuzz_TARGET.c: the
 # parsers above; for core also the unwinder and what it links (the core
-# reader walks the threads it finds); for perf the perf.data reader alone
+# reader walks the threads it finds; callbacks: the same, a walk through a
+# callbacks address space); for perf the perf.data reader alone
 # (a tool's, libc only)
 target_srcs() {
 	case $1 in
-	core) echo "${LIB_SRCS[@]}" src/remote/*.c src/unwind/*.c src/source/*.c \
+	core | callbacks) echo "${LIB_SRCS[@]}" src/remote/*.c src/unwind/*.c src/source/*.c \
 		$(find src/jit -name '*.c' | sort) src/util/version.c src/arch/x86_64/frame.c \
 		src/arch/x86_64/target.c src/arch/x86_64/context.S ;;
 	perf) echo tools/perf_data.c ;;
