@@ -16,12 +16,10 @@
  *   dyn_reg threads   concurrent register/lookup/cancel from 4 threads
  *
  * Prints "ok NAME" or "FAIL NAME: why" per check; exits 1 on any FAIL.
- * Reasons of _U_dyn_register's own checks need libstackwalk's
- * sw_jit_set_last_error: without it a line "note: ..." says so and those
- * reason checks are not made.
+ * Reasons of _U_dyn_register's own checks are recorded with
+ * libstackwalk's sw_jit_set_last_error and checked by their words.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <libunwind.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -36,7 +34,6 @@
 #include <stackwalk/jit.h>
 
 static int failures;
-static int own_reasons;         /* sw_jit_set_last_error is there */
 
 #define CHECK(name, cond, ...) do { \
 	if (cond) printf("ok %s\n", name); \
@@ -481,7 +478,7 @@ static void t_ops(void)
 
 /* Register d; it must be refused: not registered, not listed; the reason
  * (when want is not NULL) must contain want. */
-static void refused(const char *name, unw_dyn_info_t *d, const char *want, int ours)
+static void refused(const char *name, unw_dyn_info_t *d, const char *want)
 {
 	uint32_t g0 = dlist()->generation;
 	_U_dyn_register(d);
@@ -489,7 +486,7 @@ static void refused(const char *name, unw_dyn_info_t *d, const char *want, int o
 	struct sw_jit_found fd;
 	int reg = d->start_ip < d->end_ip && sw_jit_lookup(d->start_ip, &fd) == 0 &&
 		  fd.start == d->start_ip;
-	int why_ok = !want || (!ours || own_reasons ? strstr(why, want) != NULL : 1);
+	int why_ok = !want || strstr(why, want) != NULL;
 	CHECK(name, !reg && !listed(d) && dlist()->generation == g0 && why_ok,
 	      "registered %d listed %d generation %s; reason \"%s\" (want \"%s\")", reg,
 	      listed(d), dlist()->generation == g0 ? "same" : "changed", why, want ? want : "");
@@ -509,24 +506,24 @@ static unw_dyn_region_info_t *one_op(int8_t tag, int16_t reg, int32_t when, unw_
 static void t_errors(void)
 {
 	uint64_t c = A(0x400);
-	refused("err-op-tag", dyn(c, 16, "e", one_op(42, 0, 0, 0)), "tag", 0);
+	refused("err-op-tag", dyn(c, 16, "e", one_op(42, 0, 0, 0)), "tag");
 	refused("err-add-not-sp", dyn(c, 16, "e", one_op(UNW_DYN_ADD, UNW_X86_64_RBX, 0, 8)),
-		"ADD applies to rsp", 0);
+		"ADD applies to rsp");
 	refused("err-fp-rel-without-fp",
 		dyn(c, 16, "e", one_op(UNW_DYN_SPILL_FP_REL, UNW_X86_64_RBX, 0, (unw_word_t)-16)),
-		"frame pointer", 0);
+		"frame pointer");
 	refused("err-copy-unknown-label", dyn(c, 16, "e", one_op(UNW_DYN_COPY_STATE, 0, -1, 7)),
-		"COPY_STATE", 0);
+		"COPY_STATE");
 	refused("err-when-past-region", dyn(c, 16, "e", one_op(UNW_DYN_ADD, UNW_X86_64_RSP, 16,
-								  (unw_word_t)-8)), "when", 0);
+								  (unw_word_t)-8)), "when");
 	refused("err-alias-outside", dyn(c, 16, "e", one_op(UNW_DYN_ALIAS, 0, 3, A(0x900))),
-		"UNW_DYN_ALIAS", 1);
+		"UNW_DYN_ALIAS");
 	refused("err-regions-unmapped", dyn(c, 16, "e", (unw_dyn_region_info_t *)(uintptr_t)guard),
-		"cannot be read", 1);
-	refused("err-name-unmapped", dyn(c, 16, (const char *)guard, NULL), "name_ptr", 1);
+		"cannot be read");
+	refused("err-name-unmapped", dyn(c, 16, (const char *)guard, NULL), "name_ptr");
 	unw_dyn_region_info_t *cyc = region(1, 4);
 	cyc->next = cyc;
-	refused("err-region-cycle", dyn(c, 16, "e", cyc), "regions", 1);
+	refused("err-region-cycle", dyn(c, 16, "e", cyc), "regions");
 	/* ops running into the guard page: op_count says more than exists */
 	unw_dyn_region_info_t *edge = (unw_dyn_region_info_t *)(void *)(guard - 16 - 2 * sizeof(unw_dyn_op_t));
 	edge->next = NULL;
@@ -534,7 +531,7 @@ static void t_errors(void)
 	edge->op_count = 1000;
 	edge->op[0] = (unw_dyn_op_t){ UNW_DYN_ADD, 0, UNW_X86_64_RSP, 0, (unw_word_t)-8 };
 	edge->op[1] = (unw_dyn_op_t){ UNW_DYN_ADD, 0, UNW_X86_64_RSP, 1, (unw_word_t)-8 };
-	refused("err-ops-past-mapping", dyn(c, 16, "e", edge), "cannot be read", 1);
+	refused("err-ops-past-mapping", dyn(c, 16, "e", edge), "cannot be read");
 	/* the same ended by STOP is fine */
 	edge->op_count = 2;
 	unw_dyn_info_t *ok2 = dyn(c, 16, "edge_ok", edge);
@@ -543,13 +540,13 @@ static void t_errors(void)
 	_U_dyn_cancel(ok2);
 
 	unw_dyn_info_t *e = dyn(c, 0, "e", NULL);
-	refused("err-empty-range", e, "empty", 1);
+	refused("err-empty-range", e, "empty");
 	e = dyn(c, 16, "e", NULL);
 	e->format = UNW_INFO_FORMAT_ARM_EXIDX;
-	refused("err-format-arm", e, "ARM", 1);
+	refused("err-format-arm", e, "ARM");
 	e = dyn(c, 16, "e", NULL);
 	e->format = 99;
-	refused("err-format-unknown", e, "format 99", 1);
+	refused("err-format-unknown", e, "format 99");
 
 	/* tables */
 	static struct { int32_t start, fde; } tb[4];
@@ -567,23 +564,23 @@ static void t_errors(void)
 	t->u.ti.segbase = seg;
 	t->u.ti.table_len = 1;
 	t->u.ti.table_data = (unw_word_t *)(void *)guard;
-	refused("err-table-unmapped", t, "table_data", 1);
+	refused("err-table-unmapped", t, "table_data");
 	t->u.ti.table_data = (unw_word_t *)(void *)tb;
 	t->u.ti.table_len = 0;
-	refused("err-table-empty", t, "table_len", 1);
+	refused("err-table-empty", t, "table_len");
 	t->u.ti.table_len = 1;
 	tb[0].start = 0;
 	tb[0].fde = (int32_t)(A(0xf00) - seg);        /* zeros: length 0 */
-	refused("err-table-fde-zero-length", t, "length", 1);
+	refused("err-table-fde-zero-length", t, "length");
 	tb[0].fde = (int32_t)((uint64_t)(uintptr_t)guard - seg);
-	refused("err-table-fde-unmapped", t, "cannot be read", 1);
+	refused("err-table-fde-unmapped", t, "cannot be read");
 	tb[0].fde = (int32_t)((uint64_t)(uintptr_t)f - seg);
 	t->end_ip = seg + 10;
-	refused("err-table-fde-outside", t, "not inside", 1);
+	refused("err-table-fde-outside", t, "not inside");
 	t->end_ip = seg + 27;
 	tb[1] = tb[0];
 	t->u.ti.table_len = 2;
-	refused("err-table-unsorted", t, "sorted", 1);
+	refused("err-table-unsorted", t, "sorted");
 	t->u.ti.table_len = 1;
 	/* an FDE whose CIE pointer leads to garbage (a copy of the FDE with a
 	 * bad pointer) */
@@ -599,12 +596,12 @@ static void t_errors(void)
 		memcpy(g + 8, &rel, 4);
 	}
 	tb[0].fde = (int32_t)((uint64_t)(uintptr_t)g - seg);
-	refused("err-table-bad-cie", t, "table entry 0", 1);
+	refused("err-table-bad-cie", t, "table entry 0");
 	/* garbage instructions in a valid FDE: the registry's parser */
 	tb[0].fde = (int32_t)((uint64_t)(uintptr_t)f - seg);
 	uint8_t save = f[17];   /* the first instruction */
 	f[17] = 0x3f;           /* an undefined DW_CFA opcode */
-	refused("err-table-bad-cfi", t, "sw_jit_add_eh_frame", 0);
+	refused("err-table-bad-cfi", t, "sw_jit_add_eh_frame");
 	f[17] = save;
 	/* and now it is fine */
 	_U_dyn_register(t);
@@ -625,7 +622,7 @@ static void t_misc(void)
 	uint32_t g = dlist()->generation;
 	_U_dyn_register(a);
 	CHECK("double-register", listed(a) && list_len() == 1 && dlist()->generation == g &&
-	      (!own_reasons || strstr(sw_jit_last_error(), "already registered")),
+	      strstr(sw_jit_last_error(), "already registered") != NULL,
 	      "list %d (%s)", list_len(), sw_jit_last_error());
 	unw_dyn_info_t stranger;
 	memset(&stranger, 0, sizeof stranger);
@@ -636,7 +633,7 @@ static void t_misc(void)
 	      "list %d", list_len());
 
 	unw_dyn_info_t *b = dyn(c + 16, 32, "misc_b", NULL);
-	refused("overlap-refused", b, "overlap", 0);
+	refused("overlap-refused", b, "overlap");
 	/* the same start as a registered procedure: only listed */
 	unw_dyn_info_t *same = dyn(c, 32, "misc_same", NULL);
 	_U_dyn_register(same);
@@ -732,10 +729,6 @@ int main(int argc, char **argv)
 		return 2;
 	guard = page + 4 * pg;
 	mprotect(guard, pg, PROT_NONE);
-	own_reasons = dlsym(RTLD_DEFAULT, "sw_jit_set_last_error") != NULL;
-	if (!own_reasons)
-		printf("note: libstackwalk has no sw_jit_set_last_error: reasons of "
-		       "_U_dyn_register's own checks are not recorded (not checked)\n");
 	if (!strcmp(what, "valid") || !strcmp(what, "all"))
 		t_valid();
 	if (!strcmp(what, "ops") || !strcmp(what, "all"))
