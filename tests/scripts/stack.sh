@@ -73,12 +73,20 @@ sw_find_module 1 _dl_find_object
 # (the JIT registry, a module'"'"'s .eh_frame_hdr, its file), release of
 # what a find lent (inlined where the info is given back), names
 sw_source_find 1 sw_jit_find_fde src/unwind/modules.c:module_find src/unwind/filecfi.c:file_find
-sw_step 2 src/unwind/filecfi.c:file_release src/jit/registry/unwinder.c:jit_release src/remote/space.c:remote_find_fde
+sw_step 2 src/unwind/filecfi.c:file_release src/jit/registry/unwinder.c:jit_release src/remote/space.c:remote_find_fde src/remote/callbacks.c:cb_find_fde
 # a walk of another target (source/target.h): its address space'"'"'s
 # operations (src/remote/space.c)
-sw_mem_read_bytes 1 src/remote/space.c:remote_read
-sw_mem_module_range 1 src/remote/space.c:remote_module_range
-sw_get_proc_name 1 src/remote/space.c:remote_name
+sw_mem_read_bytes 1 src/remote/space.c:remote_read src/remote/callbacks.c:cb_read
+sw_mem_module_range 1 src/remote/space.c:remote_module_range src/remote/callbacks.c:cb_module_range
+sw_get_proc_name 1 src/remote/space.c:remote_name src/remote/callbacks.c:cb_name
+# a callbacks address space (src/remote/callbacks.c, sw_as_new_callbacks):
+# the caller'"'"'s read, find_cfi and get_proc_name: its code, not counted
+src/remote/callbacks.c:cb_read 1
+src/remote/callbacks.c:entry_read 1
+src/remote/callbacks.c:cb_find_fde 1
+src/remote/callbacks.c:cb_name 1
+src/remote/callbacks.c:cb_module_range 1
+sw_as_get_proc_name 1
 sw_proc_info_at 1 src/unwind/filecfi.c:file_release src/jit/registry/unwinder.c:jit_release
 sw_source_name 1 src/jit/registry/unwinder.c:jit_name
 # a lazy JIT description'"'"'s callback (sized or not): the user'"'"'s code, not counted
