@@ -34,7 +34,7 @@ extern "C" {
  * library compiles them into sw_version().
  */
 #define SW_VERSION_MAJOR 0
-#define SW_VERSION_MINOR 1
+#define SW_VERSION_MINOR 2
 
 /* Bytes of stack the signal-safe calls use at most (see above). */
 #define SW_STACK_BOUND 4096

@@ -53,10 +53,10 @@ check gcc "${cflags[@]}" "$prefix/version.c" "-I$prefix/include" "$prefix/lib/li
 check test "$("$prefix/version-shared")" = "$pcver same"
 check test "$("$prefix/version-static")" = "$pcver same"
 # the shared library's file set: real file, SONAME link, development link
-check test -f "$prefix/lib/libstackwalk.so.0.1" -a ! -L "$prefix/lib/libstackwalk.so.0.1"
-check test "$(readlink "$prefix/lib/libstackwalk.so.0")" = libstackwalk.so.0.1
+check test -f "$prefix/lib/libstackwalk.so.$hdr" -a ! -L "$prefix/lib/libstackwalk.so.$hdr"
+check test "$(readlink "$prefix/lib/libstackwalk.so.0")" = libstackwalk.so.$hdr
 check test "$(readlink "$prefix/lib/libstackwalk.so")" = libstackwalk.so.0
-check test "$(readelf -d "$prefix/lib/libstackwalk.so.0.1" | awk '/SONAME/ { print $5 }')" = "[libstackwalk.so.0]"
+check test "$(readelf -d "$prefix/lib/libstackwalk.so.$hdr" | awk '/SONAME/ { print $5 }')" = "[libstackwalk.so.0]"
 # the README's way to find the installed library at run time: rpath from
 # pkg-config's libdir (without it, and without LD_LIBRARY_PATH, the loader
 # does not look in PREFIX/lib)
