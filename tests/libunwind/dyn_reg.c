@@ -86,9 +86,42 @@ static const char *name_at(uint64_t pc)
  * -Wnull-pointer-subtraction) */
 #define REGION_SIZE(n) (offsetof(unw_dyn_region_info_t, op) + (size_t)(n) * sizeof(unw_dyn_op_t))
 
+/* The descriptions this program makes: they must stay valid while
+ * registered, so they live until the end of main, which frees them all
+ * (LeakSanitizer in the sanitizer run). */
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+static void **kept;
+static size_t nkept, capkept;
+
+static void *keep_calloc(size_t size)
+{
+	void *p = calloc(1, size);
+	if (!p)
+		abort();
+	pthread_mutex_lock(&kept_lock);
+	if (nkept == capkept) {
+		capkept = capkept ? 2 * capkept : 256;
+		kept = realloc(kept, capkept * sizeof(*kept));
+		if (!kept)
+			abort();
+	}
+	kept[nkept++] = p;
+	pthread_mutex_unlock(&kept_lock);
+	return p;
+}
+
+static void free_kept(void)
+{
+	for (size_t i = 0; i < nkept; i++)
+		free(kept[i]);
+	free(kept);
+	kept = NULL;
+	nkept = capkept = 0;
+}
+
 static unw_dyn_region_info_t *region(int nops, int32_t insns)
 {
-	unw_dyn_region_info_t *r = calloc(1, REGION_SIZE(nops));
+	unw_dyn_region_info_t *r = keep_calloc(REGION_SIZE(nops));
 	r->insn_count = insns;
 	r->op_count = (uint32_t)nops;
 	return r;
@@ -96,7 +129,7 @@ static unw_dyn_region_info_t *region(int nops, int32_t insns)
 
 static unw_dyn_info_t *dyn(uint64_t start, uint64_t len, const char *name, unw_dyn_region_info_t *r)
 {
-	unw_dyn_info_t *d = calloc(1, sizeof(*d));
+	unw_dyn_info_t *d = keep_calloc(sizeof(*d));
 	d->start_ip = start;
 	d->end_ip = start + len;
 	d->format = UNW_INFO_FORMAT_DYNAMIC;
@@ -239,7 +272,7 @@ static void t_valid(void)
 	tab1[0].fde = (int32_t)((uint64_t)(uintptr_t)f1 - seg);
 	tab1[1].start = 0x40;
 	tab1[1].fde = (int32_t)((uint64_t)(uintptr_t)f2 - seg);
-	unw_dyn_info_t *t = calloc(1, sizeof(*t));
+	unw_dyn_info_t *t = keep_calloc(sizeof(*t));
 	t->start_ip = A(0x100);
 	t->end_ip = A(0x140) + l1;
 	t->format = UNW_INFO_FORMAT_TABLE;
@@ -266,7 +299,7 @@ static void t_valid(void)
 	static struct { int32_t start, fde; } tab3[1];
 	tab3[0].start = 0x180;
 	tab3[0].fde = (int32_t)((uint64_t)(uintptr_t)f3 - A(0));
-	unw_dyn_info_t *rt = calloc(1, sizeof(*rt));
+	unw_dyn_info_t *rt = keep_calloc(sizeof(*rt));
 	rt->start_ip = A(0x180);
 	rt->end_ip = A(0x180) + l3;
 	rt->format = UNW_INFO_FORMAT_REMOTE_TABLE;
@@ -287,7 +320,7 @@ static void t_valid(void)
 	static struct { int32_t start, fde; } tab4[1];
 	tab4[0].start = 0;
 	tab4[0].fde = (int32_t)((uint64_t)(uintptr_t)f4 - A(0));
-	unw_dyn_info_t *ip = calloc(1, sizeof(*ip));
+	unw_dyn_info_t *ip = keep_calloc(sizeof(*ip));
 	*ip = *rt;
 	ip->next = ip->prev = NULL;
 	ip->start_ip = A(0x1c0);
@@ -556,7 +589,7 @@ static void t_errors(void)
 	gen_dyn_sp(page + 0x500);
 	n += put_fde(eh + n, eh, page + 0x500, 27);
 	uint64_t seg = A(0x500);
-	unw_dyn_info_t *t = calloc(1, sizeof(*t));
+	unw_dyn_info_t *t = keep_calloc(sizeof(*t));
 	t->start_ip = seg;
 	t->end_ip = seg + 27;
 	t->format = UNW_INFO_FORMAT_TABLE;
@@ -739,5 +772,6 @@ int main(int argc, char **argv)
 		t_misc();
 	if (!strcmp(what, "threads") || !strcmp(what, "all"))
 		t_threads();
+	free_kept();
 	return failures ? 1 : 0;
 }

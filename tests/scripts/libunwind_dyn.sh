@@ -187,8 +187,10 @@ fi
 o=$out/ours
 mkdir -p "$o"
 have_local=1
-for s in _ULx86_64_getcontext _ULx86_64_init_local _ULx86_64_step _ULx86_64_get_proc_name; do
-	nm -D --defined-only "$lu/libunwind.so.8" | grep -q " $s\$" || have_local=
+# (unw_getcontext has only the architecture's name, _Ux86_64_getcontext)
+lu_syms=$(nm -D --defined-only "$lu/libunwind.so.8")
+for s in _Ux86_64_getcontext _ULx86_64_init_local _ULx86_64_step _ULx86_64_get_proc_name; do
+	grep -q " $s\$" <<<"$lu_syms" || have_local=
 done
 for p in "${jits[@]}"; do
 	tag=$(basename "$p")
