@@ -186,11 +186,8 @@ SWU_API int _UCD_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_inf
 		if (ph.p_type == PT_GNU_EH_FRAME)
 			hdr = ph.p_vaddr + m.bias;
 	}
-	/* the search table dwarf_search_unwind_table reads: datarel|sdata4
-	 * pairs after a 4-byte eh_frame_ptr and fde_count */
-	if (!hdr || sw_as_read(ui->sw, hdr, h, 4) != 0 || h[0] != 1 ||
-	    (h[1] != 0x1b && h[1] != 0x03 && h[1] != 0x0b) || (h[2] != 0x03 && h[2] != 0x0b) ||
-	    h[3] != 0x3b || sw_as_read(ui->sw, hdr + 8, &count, 4) != 0)
+	if (!hdr || sw_as_read(ui->sw, hdr, h, 4) != 0 || !hdr_table_usable(h) ||
+	    sw_as_read(ui->sw, hdr + 8, &count, 4) != 0)
 		return -UNW_ENOINFO;
 	return search_hdr_table(as, ip, m.start, m.end, hdr, hdr + 12, count, pi, need_unwind_info,
 				arg);

@@ -57,6 +57,16 @@ static inline const char *file_symbol(const uint8_t *f, size_t size, uint64_t a,
 	return best;
 }
 
+/* The first 4 bytes of an .eh_frame_hdr describe the search table
+ * dwarf_search_unwind_table reads: version 1, an eh_frame_ptr of 4 bytes,
+ * an fde_count of 4 bytes (udata4/sdata4, absolute or pc-relative) and
+ * datarel|sdata4 pairs after them. */
+static inline int hdr_table_usable(const uint8_t h[4])
+{
+	return h[0] == 1 && (h[1] == 0x1b || h[1] == 0x03 || h[1] == 0x0b) &&
+	       (h[2] == 0x03 || h[2] == 0x0b) && h[3] == 0x3b;
+}
+
 /* find_proc_info for a module [start, end) whose .eh_frame_hdr is at
  * `hdr` with `count` entries of its search table at `table` (all target
  * addresses): dwarf_search_unwind_table over it */

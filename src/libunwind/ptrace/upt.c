@@ -213,13 +213,9 @@ static int scan_maps(struct upt_info *ui, uint64_t addr, struct upt_module *m)
 		return 0;
 	uint64_t hdr = ehf->p_vaddr + m->bias;
 	uint8_t h[4];
-	if (read_mem(ui, hdr, h, 4) < 0 || h[0] != 1)
-		return 0;
-	/* the search table dwarf_search_unwind_table reads: datarel|sdata4
-	 * pairs after a 4-byte eh_frame_ptr and fde_count */
 	uint32_t count;
-	if ((h[1] != 0x1b && h[1] != 0x03 && h[1] != 0x0b) || (h[2] != 0x03 && h[2] != 0x0b) ||
-	    h[3] != 0x3b || read_mem(ui, hdr + 8, &count, 4) < 0)
+	if (read_mem(ui, hdr, h, 4) < 0 || !hdr_table_usable(h) ||
+	    read_mem(ui, hdr + 8, &count, 4) < 0)
 		return 0;
 	m->hdr = hdr;
 	m->table = hdr + 12;
