@@ -69,6 +69,9 @@ forbid unwind 'remote/'
 # readers (dwarf/reader.h, elf/): nothing of the unwinder or the registry
 forbid symbolize 'unwind/' 'jit/' 'eh/' 'source/' 'arch/'
 forbid unwind 'jit/' 'eh/' 'symbolize/'
+# the compact tables (src/table) are built from CFI alone: the unwinder,
+# the registry and the remote spaces use them, not the other way round
+forbid table 'unwind/' 'jit/' 'eh/' 'symbolize/' 'remote/' 'source/'
 forbid jit 'unwind/' 'eh/' 'symbolize/'
 # libstackwalk_unwind is a client of the public API: <stackwalk.h> and
 # <stackwalk/jit.h> only (eh.sh builds it against installed headers too)
