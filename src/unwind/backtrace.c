@@ -2,11 +2,13 @@
  * sw_backtrace and sw_backtrace_ucontext (and their ...2 forms, which say
  * how the trace ended): the fast path profilers and crash handlers call.
  * Both are cursor walks that record each frame's IP; repeated walks hit
- * the rule cache, so a step is a hash probe plus the loads of the saved
+ * the rule cache, and while they do the walk runs in registers
+ * (arch/walk.h): a step is a hash probe plus the loads of the saved
  * registers.  No frame-count limit: the buffer bounds the walk, and every
  * step must make the stack grow (stackwalk.h, SW_MAX_SIGNAL_FRAMES).
  */
 #include "arch/context.h"
+#include "arch/walk.h"
 #include "unwind/internal.h"
 
 static int step(sw_cursor_t *cur)
@@ -28,7 +30,16 @@ static int walk(sw_cursor_t *cur, void **pcs, int max, int n, int *status)
 {
 	int rc;
 
+	struct sw_cursor_impl *c = (struct sw_cursor_impl *)(void *)cur;
+
 	while (n < max) {
+		/* the cached frames in registers (arch/walk.h), then one full
+		 * step for the frame that stopped it */
+		if (c->flags == 0) {
+			n = sw_walk_cached(c, pcs, max, n);
+			if (n >= max)
+				break;
+		}
 		rc = step(cur);
 		if (rc != 0) {
 			if (status)

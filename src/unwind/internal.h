@@ -121,9 +121,15 @@ static inline unsigned sw_cache_index_bits(uint64_t pc, unsigned bits)
 	return (unsigned)((pc * 0x9E3779B97F4A7C15ull) >> (64 - bits));
 }
 
+/* The process's table is direct-mapped on the low bits of pc + 1 (the
+ * return address, for every frame but an interrupted one): no multiply on
+ * the cached walk's dependent chain (arch/walk.h indexes by the return
+ * address it just loaded).  Return addresses of distinct call sites differ
+ * in their low bits; two hot ones 8 KiB apart in the same alignment
+ * share a slot, as any two may under a hash. */
 static inline unsigned sw_cache_index(uint64_t pc)
 {
-	return sw_cache_index_bits(pc, SW_CACHE_BITS);
+	return (unsigned)(pc + 1) & (SW_CACHE_SIZE - 1);
 }
 
 /* The rule for pc in slot `s` when it holds one of generation `gen`. */
