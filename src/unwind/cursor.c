@@ -66,10 +66,17 @@ int sw_init_local(sw_cursor_t *cursor, const sw_context_t *ctx)
 	if (!cursor || !ctx)
 		return SW_EINVAL;
 	sw_init();
-	memset(c, 0, sizeof(*c));
+	/* field by field, not a memset of the whole cursor: every backtrace
+	 * starts here, and a block clear costs more than the walk of a few
+	 * cached frames */
 	memcpy(c->regs, sw_ctx_cimpl(ctx)->regs, sizeof(c->regs));
 	c->valid = CALLEE_SAVED | (1u << SW_REG_SP) | (1u << SW_REG_IP);
-	sw_mem_init(&c->mem, c->regs[SW_REG_SP]);
+	c->flags = 0;
+	c->signals = 0;
+	c->how = 0;
+	c->guessed = 0;
+	c->mem = (struct sw_mem){ 0 };
+	sw_mem_init(&c->mem, sw_ctx_cimpl(ctx)->regs[SW_REG_SP]);
 	return 0;
 }
 
