@@ -1,4 +1,4 @@
-/* stackwalk: command-line front end: `stackwalk cfi`, `symbolize`, `stack`, `perf`. */
+/* stackwalk: command-line front end: `stackwalk cfi`, `symbolize`, `stack`, `perf`, `table`. */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +16,9 @@ static void usage(FILE *f)
 		   "                                     unwound here, printed as perf script\n"
 		   "  stack [--json] [--thread TID] [--max-frames N] PID | --core FILE [--exe FILE]\n"
 		   "                                     every thread's stack of a process or core\n"
+		   "                                     (--help)\n"
+		   "  table [--rows] [--out BLOB] FILE | --check BLOB\n"
+		   "                                     the compact unwind table of a module\n"
 		   "                                     (--help)\n");
 }
 
@@ -33,6 +36,8 @@ int main(int argc, char **argv)
 		return cmd_perf(argc - 1, argv + 1);
 	if (strcmp(argv[1], "stack") == 0)
 		return cmd_stack(argc - 1, argv + 1);
+	if (strcmp(argv[1], "table") == 0)
+		return cmd_table(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
 		return 0;

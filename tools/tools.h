@@ -18,6 +18,9 @@ int cmd_perf(int argc, char **argv);
 /* `stackwalk stack ...` (every thread of a process or a core): the exit status. */
 int cmd_stack(int argc, char **argv);
 
+/* `stackwalk table ...` (the compact unwind table of a module): the exit status. */
+int cmd_table(int argc, char **argv);
+
 /* Print one CFI section in the layout of readelf --debug-dump=frames-interp.
  * `loaded_from` is the file name readelf shows when it also loaded
  * separate debug files, else NULL.  With `check`, every printed row is
