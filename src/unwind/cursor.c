@@ -45,6 +45,7 @@ int sw_init(void)
 		/* idempotent, so a race between two first callers is harmless */
 		sw_modules_init();
 		sw_dlhooks_init();
+		sw_tables_init();
 		sw_source_install(SW_RANK_MODULE, &sw_module_source);
 		sw_source_install(SW_RANK_FILE, &sw_file_source);
 		__atomic_store_n(&initialised, 1, __ATOMIC_RELEASE);

@@ -25,6 +25,7 @@
  * table, whose table cannot be built, or that finds no slot is unwound by
  * the interpreter; the counters in sw_get_stats say how often.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "table/table.h"
@@ -45,6 +46,9 @@ struct table_module {
 };
 
 static struct table_module slots[MAX_TABLES];
+/* SW_TABLES=0 in the environment at sw_init: no tables, every miss is
+ * interpreted (for comparing the two, tests/scripts/tables.sh) */
+static int disabled;
 /* atomic counters (sw_get_stats) */
 static uint64_t n_built, n_failed, n_reclaimed, n_overflow, n_dwarf;
 
@@ -218,12 +222,21 @@ static struct table_module *slot_for(const struct sw_module *mod)
 	return NULL;
 }
 
+void sw_tables_init(void)
+{
+	const char *v = getenv("SW_TABLES");
+
+	__atomic_store_n(&disabled, v && strcmp(v, "0") == 0, __ATOMIC_RELAXED);
+}
+
 int sw_tables_rule(uint64_t pc, struct sw_compiled *rule, uint64_t *end)
 {
 	struct sw_module mod;
 	struct table_module *m;
 	int rc;
 
+	if (__atomic_load_n(&disabled, __ATOMIC_RELAXED))
+		return SW_TABLE_FALLBACK;
 	if (sw_find_module(pc, &mod) < 0)
 		return SW_TABLE_NONE;
 	m = slot_for(&mod);

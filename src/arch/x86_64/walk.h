@@ -25,16 +25,6 @@
 
 #include "unwind/internal.h"
 
-/* A read inside the walk's stack range (the caller checked the bounds).
- * Not instrumented by ASan, as sw_mem_read. */
-__attribute__((no_sanitize("address"))) static inline uint64_t sw_walk_load(uint64_t addr)
-{
-	uint64_t v;
-
-	__builtin_memcpy(&v, (const void *)(uintptr_t)addr, 8);
-	return v;
-}
-
 /* Rules this loop leaves to the full step: outermost, or with registers
  * made undefined (w0 bit 39, bits 54..59; rule.h). */
 #define SW_WALK_SLOW_BITS (((uint64_t)SW_CF_OUTERMOST << 36) | (63ull << 54))
