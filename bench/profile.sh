@@ -39,6 +39,9 @@ PYTHON=${PYTHON:-/usr/bin/python3}   # Debian's, not a pyenv shim
 SQLITE3=${SQLITE3:-/usr/bin/sqlite3}
 SECONDS_PER_RUN=${PROFILE_SECONDS:-1.0}   # CPU seconds of python3 and cxx runs
 HZ=${PROFILE_HZ:-1000}
+# PROFILE_TWICE=1: each sample also walks the same stack again at once and
+# stderr gives that second walk's cost (warm caches: a diagnostic)
+TWICE=${PROFILE_TWICE:-0}
 
 lib=$BUILD/libstackwalk.a
 [[ -e $lib ]] || { echo "profile: $lib missing; run make first (make bench does)" >&2; exit 1; }
@@ -98,7 +101,7 @@ run() {
 	esac
 	rm -f "$res"
 	# (timeout runs env without the preload; env starts the program with it)
-	if ! timeout -k 5 120 env SW_PROFILE_OUT="$res" SW_PROFILE_UNWINDER="$u" SW_PROFILE_HZ="$HZ" \
+	if ! timeout -k 5 120 env SW_PROFILE_OUT="$res" SW_PROFILE_UNWINDER="$u" SW_PROFILE_HZ="$HZ" SW_PROFILE_TWICE="$TWICE" \
 		LD_PRELOAD="$(cd "$dir" && pwd)/sampler_$u.so" "${cmd[@]}" <"$in" >"$dir/$p.$u.out" 2>&1; then
 		echo "profile: $p with the $u sampler failed:" >&2
 		tail -n 5 "$dir/$p.$u.out" >&2
@@ -143,6 +146,9 @@ for p in "${programs[@]}"; do
 			"$(field "$res" ends_start_pct) % end in _start; truncated $(field "$res" truncated)," \
 			"no frame $(field "$res" empty)" >&2
 		echo "profile:   ended at: $(field "$res" lasts)" >&2
+		hot=$(field "$res" hot_median_ns)
+		[[ -z $hot ]] || echo "profile:   the same stack walked again at once: median $hot ns," \
+			"mean $(field "$res" hot_mean_ns) ns" >&2
 		st=$(field "$res" status)
 		[[ -z $st ]] || echo "profile:   stackwalk statuses: $st" >&2
 		if [[ $u == fp ]]; then

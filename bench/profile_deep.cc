@@ -4,7 +4,9 @@
 // bottom (arithmetic, std::sort with a lambda, std::map, std::string in
 // libstdc++, malloc in libc), so samples land at every depth and in every
 // kind of frame.  Runs for SECONDS of CPU time (default 1.5):
-//   profile_deep [SECONDS]
+//   profile_deep [SECONDS [DEPTH]]
+// DEPTH fixes the chain's levels (tests/scripts/profile_smoke.sh: every
+// sample then has about the same depth).
 // prints the rounds and a checksum (so nothing is optimised away).
 // bench/profile.sh builds it twice: -fno-omit-frame-pointer and
 // -fomit-frame-pointer.
@@ -130,6 +132,7 @@ __attribute__((noinline)) long descend(const std::vector<std::unique_ptr<Level>>
 int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? std::atof(argv[1]) : 1.5;
+	int fixed = argc > 2 ? std::atoi(argv[2]) : 0;
 	std::vector<std::unique_ptr<Level>> kinds;
 	kinds.emplace_back(new Plain);
 	kinds.emplace_back(new ViaFunction);
@@ -142,7 +145,7 @@ int main(int argc, char **argv)
 	while (cpu_seconds() < end) {
 		for (int i = 0; i < 16; i++) {
 			x = x * 1103515245u + 12345u;
-			int depth = 50 + (int)((x >> 8) % 151);   // 50..200
+			int depth = fixed > 0 ? fixed : 50 + (int)((x >> 8) % 151);   // 50..200
 			sum += descend(kinds, depth, (int)(x >> 4) & 0xffff);
 			rounds++;
 		}

@@ -26,6 +26,10 @@
  *   SW_PROFILE_UNWINDER  stackwalk|nongnu|libgcc|fp: when set, must name
  *                        this object's unwinder (a guard against a mix-up)
  *   SW_PROFILE_HZ        sampling rate, default 1000
+ *   SW_PROFILE_TWICE     1: walk each sample a second time right after the
+ *                        timed walk and time that one apart (hot_* fields:
+ *                        the same stack with the CPU caches and the
+ *                        unwinder's caches warm; a diagnostic)
  *   SW_PROFILE_TIMER     wall (default): a CLOCK_MONOTONIC POSIX timer
  *                        delivering SIGPROF to the main thread (hrtimer: the
  *                        rate holds whatever the kernel's HZ), one-shot and
@@ -46,6 +50,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +81,7 @@
 #define MAXF 1024               /* frames per walk */
 #define MAXT 65536              /* per-sample times kept (for the median) */
 #define NLAST 8                 /* distinct outermost PCs remembered */
+#define LINE 4096               /* the summary line's buffer */
 
 static int active;
 static pid_t main_tid;
@@ -88,6 +94,9 @@ static uint64_t tsc0, mono0;
 
 static void *pcs[MAXF];
 static uint32_t times[MAXT];    /* TSC ticks per sample (saturated) */
+static int twice;
+static uint32_t times2[MAXT];   /* SW_PROFILE_TWICE: the second walk's */
+static uint64_t sum2_ticks;
 static uint64_t n_samples, n_other_thread, sum_ticks, first_ticks, sum_depth;
 static uint64_t n_complete, n_ends_start, n_truncated, n_failed_first;
 static struct { uintptr_t pc; uint64_t n; } lasts[NLAST];
@@ -242,6 +251,15 @@ static void on_prof(int sig, siginfo_t *si, void *ucv)
 	n_complete += complete != 0;
 	n_truncated += truncated != 0;
 	n_failed_first += n == 0;
+	if (twice) {
+		int c2, t2;
+		uint64_t u0 = tsc_begin();
+		walk(ucv, &c2, &t2);
+		uint64_t u = tsc_end() - u0;
+		if (n_samples - 1 < MAXT)
+			times2[n_samples - 1] = u > UINT32_MAX ? UINT32_MAX : (uint32_t)u;
+		sum2_ticks += u;
+	}
 	if (n > 0) {
 		uintptr_t last = (uintptr_t)pcs[n - 1];
 		int i;
@@ -283,6 +301,7 @@ __attribute__((constructor)) static void prof_start(void)
 	if (hz < 2 || hz > 100000)
 		hz = 1000;
 	main_tid = gettid();
+	twice = getenv("SW_PROFILE_TWICE") && atoi(getenv("SW_PROFILE_TWICE")) > 0;
 	entry_pc = (uintptr_t)getauxval(AT_ENTRY);
 
 	pthread_attr_t a;
@@ -304,10 +323,11 @@ __attribute__((constructor)) static void prof_start(void)
 		fprintf(stderr, "profile_sampler: %s (libunwind8)\n", dlerror());
 		return;
 	}
-	p_init_local2 = (int (*)(unw_cursor_t *, unw_context_t *, int))dlsym(h, "_ULx86_64_init_local2");
-	p_step = (int (*)(unw_cursor_t *))dlsym(h, "_ULx86_64_step");
-	p_get_reg = (int (*)(unw_cursor_t *, unw_regnum_t, unw_word_t *))dlsym(h, "_ULx86_64_get_reg");
-	p_policy = (int (*)(unw_addr_space_t, unw_caching_policy_t))dlsym(h, "_ULx86_64_set_caching_policy");
+	/* (through void **: ISO C has no object-to-function pointer cast) */
+	*(void **)&p_init_local2 = dlsym(h, "_ULx86_64_init_local2");
+	*(void **)&p_step = dlsym(h, "_ULx86_64_step");
+	*(void **)&p_get_reg = dlsym(h, "_ULx86_64_get_reg");
+	*(void **)&p_policy = dlsym(h, "_ULx86_64_set_caching_policy");
 	p_as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
 	if (!p_init_local2 || !p_step || !p_get_reg || !p_policy || !p_as) {
 		fprintf(stderr, "profile_sampler: libunwind.so.8 lacks unw_init_local2/unw_step/...\n");
@@ -361,6 +381,20 @@ __attribute__((constructor)) static void prof_start(void)
 	active = 1;
 }
 
+/* snprintf at line[*len], *len kept inside the buffer (output cut) */
+__attribute__((format(printf, 3, 4)))
+static void append(char *line, int *len, const char *fmt, ...)
+{
+	va_list ap;
+	size_t room = LINE - 2 - (size_t)*len;   /* and the newline */
+
+	va_start(ap, fmt);
+	int n = vsnprintf(line + *len, room + 1, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*len += (size_t)n > room ? (int)room : n;
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -404,8 +438,9 @@ __attribute__((destructor)) static void prof_stop(void)
 	double pct = n_samples ? 100.0 * (double)n_complete / (double)n_samples : 0;
 	double pct_start = n_samples ? 100.0 * (double)n_ends_start / (double)n_samples : 0;
 
-	char line[4096];
-	int len = snprintf(line, sizeof line,
+	char line[LINE];
+	int len = 0;
+	append(line, &len,
 		"unwinder=%s pid=%d samples=%llu other_thread=%llu wall_ms=%.1f mean_ns=%.1f "
 		"mean_after_first_ns=%.1f median_ns=%.1f min_ns=%.1f p90_ns=%.1f p99_ns=%.1f "
 		"first_ns=%.1f depth=%.2f complete_pct=%.2f ends_start_pct=%.2f truncated=%llu "
@@ -416,12 +451,12 @@ __attribute__((destructor)) static void prof_stop(void)
 		(unsigned long long)n_truncated, (unsigned long long)n_failed_first,
 		ns_per_tick > 0 ? 1.0 / ns_per_tick : 0);
 #ifdef PROF_SW
-	len += snprintf(line + len, sizeof line - (size_t)len, " status=");
+	append(line, &len, " status=");
 	for (int i = 0; i < 64 && len < (int)sizeof line - 64; i++) {
 		if (!n_status[i])
 			continue;
 		int at = len;
-		len += snprintf(line + len, sizeof line - (size_t)len, "%s:%llu,",
+		append(line, &len, "%s:%llu,",
 				i == 1 ? "end" : i == 0 ? "ok" : sw_strerror(-i),
 				(unsigned long long)n_status[i]);
 		for (int j = at; j < len; j++)   /* one word */
@@ -430,7 +465,7 @@ __attribute__((destructor)) static void prof_stop(void)
 	}
 #endif
 	/* the outermost PCs, named (a cross-check of "complete") */
-	len += snprintf(line + len, sizeof line - (size_t)len, " lasts=");
+	append(line, &len, " lasts=");
 	for (int i = 0; i < NLAST && lasts[i].n && len < (int)sizeof line - 200; i++) {
 		Dl_info di;
 		const char *mod = "?", *sym = "?";
@@ -450,15 +485,19 @@ __attribute__((destructor)) static void prof_stop(void)
 			sym = "_start";
 			off = lasts[i].pc - entry_pc;
 		}
-		len += snprintf(line + len, sizeof line - (size_t)len, "%s%s:%s+0x%lx:%llu",
+		append(line, &len, "%s%s:%s+0x%lx:%llu",
 				i ? "," : "", *mod ? mod : "exe", sym, (unsigned long)off,
 				(unsigned long long)lasts[i].n);
 	}
 	if (n_last_other)
-		len += snprintf(line + len, sizeof line - (size_t)len, ",others:%llu",
+		append(line, &len, ",others:%llu",
 				(unsigned long long)n_last_other);
-	if (len >= (int)sizeof line - 1)
-		len = (int)sizeof line - 2;
+	if (twice && kept > 0) {
+		qsort(times2, kept, sizeof times2[0], cmp_u32);
+		append(line, &len, " hot_mean_ns=%.1f hot_median_ns=%.1f",
+				(double)sum2_ticks * ns_per_tick / (double)n_samples,
+				times2[kept / 2] * ns_per_tick);
+	}
 	line[len++] = '\n';
 
 	int fd = open(getenv("SW_PROFILE_OUT"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
