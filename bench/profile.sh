@@ -86,6 +86,14 @@ else
 	echo "profile: no profile.sqlite3.*: $SQLITE3 missing; install it with: apt-get install sqlite3" >&2
 fi
 programs+=(cxx cxx_fp)
+# PROFILE_PROGRAMS="cxx cxx_fp": a subset (default all)
+if [[ -n ${PROFILE_PROGRAMS:-} ]]; then
+	keep=()
+	for p in "${programs[@]}"; do
+		[[ " $PROFILE_PROGRAMS " == *" $p "* ]] && keep+=("$p")
+	done
+	programs=("${keep[@]}")
+fi
 echo "profile: python3 and sqlite3 are Debian's builds without frame pointers, and cxx is" \
 	"built -fomit-frame-pointer: the frame-pointer walk runs on cxx_fp only" >&2
 
@@ -168,18 +176,25 @@ for p in "${programs[@]}"; do
 		fi
 	fi
 	# stackwalk against the others on the same program: a finding, not a
-	# failure (cxx's depth varies by a few % between runs: its chains are
-	# 50-200 levels at random)
+	# failure.  Depths are means over different samples of a program
+	# (cxx's chains are 50-200 levels at random): a depth difference is
+	# noted when it exceeds 3 standard errors of the two means and 1 %.
 	sw=$dir/$p.stackwalk.txt
 	[[ -s $sw ]] || continue
 	for u in "${unwinders[@]}"; do
 		[[ $u != stackwalk && -s $dir/$p.$u.txt ]] || continue
-		awk -v p="$p" -v u="$u" -v sd="$(field "$sw" depth)" -v sc="$(field "$sw" complete_pct)" \
-			-v od="$(field "$dir/$p.$u.txt" depth)" -v oc="$(field "$dir/$p.$u.txt" complete_pct)" 'BEGIN {
+		o=$dir/$p.$u.txt
+		awk -v p="$p" -v u="$u" \
+			-v sn="$(field "$sw" samples)" -v sd="$(field "$sw" depth)" -v sq="$(field "$sw" depth_sq)" \
+			-v sc="$(field "$sw" complete_pct)" \
+			-v on="$(field "$o" samples)" -v od="$(field "$o" depth)" -v oq="$(field "$o" depth_sq)" \
+			-v oc="$(field "$o" complete_pct)" 'BEGIN {
 			if (sc + 0.5 < oc)
 				printf "profile: note: on %s stackwalk completes %.1f %% of its walks, %s %.1f %%\n", p, sc, u, oc > "/dev/stderr"
-			if (sd < od * 0.97)
-				printf "profile: note: on %s stackwalk walks %.1f frames on average, %s %.1f\n", p, sd, u, od > "/dev/stderr"
+			sv = sq - sd * sd; ov = oq - od * od
+			se = sqrt((sv > 0 ? sv : 0) / sn + (ov > 0 ? ov : 0) / on)
+			if (od - sd > 3 * se && od - sd > 0.01 * od)
+				printf "profile: note: on %s stackwalk walks %.1f frames on average, %s %.1f (3 standard errors: %.1f)\n", p, sd, u, od, 3 * se > "/dev/stderr"
 		}'
 	done
 done

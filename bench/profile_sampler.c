@@ -97,7 +97,7 @@ static uint32_t times[MAXT];    /* TSC ticks per sample (saturated) */
 static int twice;
 static uint32_t times2[MAXT];   /* SW_PROFILE_TWICE: the second walk's */
 static uint64_t sum2_ticks;
-static uint64_t n_samples, n_other_thread, sum_ticks, first_ticks, sum_depth;
+static uint64_t n_samples, n_other_thread, sum_ticks, first_ticks, sum_depth, sum_depth2;
 static uint64_t n_complete, n_ends_start, n_truncated, n_failed_first;
 static struct { uintptr_t pc; uint64_t n; } lasts[NLAST];
 static uint64_t n_last_other;
@@ -248,6 +248,7 @@ static void on_prof(int sig, siginfo_t *si, void *ucv)
 	n_samples++;
 	sum_ticks += t;
 	sum_depth += (uint64_t)n;
+	sum_depth2 += (uint64_t)n * (uint64_t)n;
 	n_complete += complete != 0;
 	n_truncated += truncated != 0;
 	n_failed_first += n == 0;
@@ -435,6 +436,7 @@ __attribute__((destructor)) static void prof_stop(void)
 	double ns_after_first = n_samples > 1 ?
 		(double)(sum_ticks - first_ticks) * ns_per_tick / (double)(n_samples - 1) : 0;
 	double depth = n_samples ? (double)sum_depth / (double)n_samples : 0;
+	double depth2 = n_samples ? (double)sum_depth2 / (double)n_samples : 0;
 	double pct = n_samples ? 100.0 * (double)n_complete / (double)n_samples : 0;
 	double pct_start = n_samples ? 100.0 * (double)n_ends_start / (double)n_samples : 0;
 
@@ -443,11 +445,11 @@ __attribute__((destructor)) static void prof_stop(void)
 	append(line, &len,
 		"unwinder=%s pid=%d samples=%llu other_thread=%llu wall_ms=%.1f mean_ns=%.1f "
 		"mean_after_first_ns=%.1f median_ns=%.1f min_ns=%.1f p90_ns=%.1f p99_ns=%.1f "
-		"first_ns=%.1f depth=%.2f complete_pct=%.2f ends_start_pct=%.2f truncated=%llu "
+		"first_ns=%.1f depth=%.2f depth_sq=%.1f complete_pct=%.2f ends_start_pct=%.2f truncated=%llu "
 		"empty=%llu ghz=%.3f",
 		UNWINDER, (int)getpid(), (unsigned long long)n_samples,
 		(unsigned long long)n_other_thread, (double)(mono1 - mono0) / 1e6, ns, ns_after_first,
-		median, min, p90, p99, (double)first_ticks * ns_per_tick, depth, pct, pct_start,
+		median, min, p90, p99, (double)first_ticks * ns_per_tick, depth, depth2, pct, pct_start,
 		(unsigned long long)n_truncated, (unsigned long long)n_failed_first,
 		ns_per_tick > 0 ? 1.0 / ns_per_tick : 0);
 #ifdef PROF_SW
