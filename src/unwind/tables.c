@@ -68,22 +68,25 @@ static bool module_hdr(const struct sw_module *mod, struct sw_eh_hdr *hdr)
 		return false;
 	if (sw_eh_hdr_parse(hdr, (const void *)(uintptr_t)at, mod->map_end - at, at, NULL) < 0)
 		return false;
-	/* the search table and .eh_frame lie inside the mapping */
-	return hdr->table && hdr->eh_frame_ptr >= mod->map_start && hdr->eh_frame_ptr < mod->map_end &&
-	       (uint64_t)(uintptr_t)hdr->table >= mod->map_start &&
-	       hdr->fde_count <= (mod->map_end - (uint64_t)(uintptr_t)hdr->table) / 2 /
-				 (hdr->entry_size ? hdr->entry_size : 1);
+	/* .eh_frame and the search table (when there is one: else the
+	 * builder scans .eh_frame, as the interpreter's lookup does) lie
+	 * inside the mapping */
+	return hdr->eh_frame_ptr >= mod->map_start && hdr->eh_frame_ptr < mod->map_end &&
+	       (!hdr->table || ((uint64_t)(uintptr_t)hdr->table >= mod->map_start &&
+				hdr->fde_count <= (mod->map_end - (uint64_t)(uintptr_t)hdr->table) / 2 /
+						  (hdr->entry_size ? hdr->entry_size : 1)));
 }
 
-/* FNV-1a over the header's search table: every FDE's start and address. */
+/* FNV-1a over the header's search table (every FDE's start and address),
+ * with the address of .eh_frame. */
 static uint64_t hdr_checksum(const struct sw_eh_hdr *hdr)
 {
 	const uint8_t *p = hdr->table;
-	uint64_t n = hdr->fde_count * 2u * hdr->entry_size, h = 0xcbf29ce484222325ull;
+	uint64_t n = p ? hdr->fde_count * 2u * hdr->entry_size : 0, h = 0xcbf29ce484222325ull;
 
 	for (uint64_t i = 0; i < n; i++)
 		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h ^ hdr->fde_count;
+	return h ^ hdr->fde_count ^ hdr->eh_frame_ptr;
 }
 
 /* The generation a check made now may be recorded in (filecfi.c: while a
@@ -98,8 +101,9 @@ static uint32_t checked_in(uint32_t gen)
  * NONE: the module is the interpreter's).  Not inlined: tests/scripts/
  * stack.sh counts it as warm-up (once per module). */
 __attribute__((noinline)) static struct table_module *fill(struct table_module *m, const struct sw_module *mod,
-				 const struct sw_eh_hdr *hdr, uint32_t gen)
+				 uint32_t gen)
 {
+	struct sw_eh_hdr hdrbuf, *hdr = &hdrbuf;
 	struct sw_cfi_section sec;
 	struct sw_table_src src;
 	struct sw_table *t = NULL;
@@ -108,19 +112,26 @@ __attribute__((noinline)) static struct table_module *fill(struct table_module *
 	m->map_start = mod->map_start;
 	m->map_end = mod->map_end;
 	m->eh_hdr = mod->eh_hdr;
-	m->hdr_sum = hdr_checksum(hdr);
+	m->hdr_sum = 0;
 	m->checked_gen = checked_in(gen);
+	m->table = NULL;
+	__atomic_store_n(&m->identity, mod->identity, __ATOMIC_RELAXED);
+	if (!module_hdr(mod, hdr)) {
+		/* a header the interpreter's lookup will report */
+		__atomic_fetch_add(&n_failed, 1, __ATOMIC_RELAXED);
+		sw_slot_publish(&m->slot, SW_SLOT_NONE);
+		return NULL;
+	}
+	m->hdr_sum = hdr_checksum(hdr);
 	sw_cfi_section_init(&sec, (const void *)(uintptr_t)hdr->eh_frame_ptr,
 			    mod->map_end - hdr->eh_frame_ptr, hdr->eh_frame_ptr, true, ".eh_frame");
 	sec.datarel = mod->eh_hdr;
 	memset(&src, 0, sizeof(src));
 	src.sec = &sec;
-	src.hdr = hdr;
+	src.hdr = hdr->table ? hdr : NULL;
 	src.bias = mod->base;
-	__atomic_store_n(&m->identity, mod->identity, __ATOMIC_RELAXED);
 	if (sw_table_build(&src, &t, NULL) < 0) {
 		__atomic_fetch_add(&n_failed, 1, __ATOMIC_RELAXED);
-		m->table = NULL;
 		sw_slot_publish(&m->slot, SW_SLOT_NONE);
 		return NULL;
 	}
@@ -174,7 +185,6 @@ static struct table_module *slot_for(const struct sw_module *mod)
 {
 	uint32_t gen = __atomic_load_n(&sw_module_generation, __ATOMIC_ACQUIRE), old;
 	unsigned h = home(mod->identity);
-	struct sw_eh_hdr hdr;
 
 	for (unsigned k = 0; k < MAX_TABLES; k++) {
 		struct table_module *m = &slots[(h + k) & (MAX_TABLES - 1)];
@@ -198,13 +208,13 @@ static struct table_module *slot_for(const struct sw_module *mod)
 		}
 		return m;
 	}
-	if (!module_hdr(mod, &hdr))
-		return NULL;
+	if (!mod->has_eh_hdr)
+		return NULL;            /* the file source's module: no table */
 	for (unsigned k = 0; k < MAX_TABLES; k++) {
 		struct table_module *m = &slots[(h + k) & (MAX_TABLES - 1)];
 		if (__atomic_load_n(&m->slot.state, __ATOMIC_RELAXED) == SW_SLOT_EMPTY &&
 		    sw_slot_claim(&m->slot))
-			return fill(m, mod, &hdr, gen);
+			return fill(m, mod, gen);
 	}
 	/* full: reclaim the slot of a module that is gone */
 	for (unsigned k = 0; k < MAX_TABLES; k++) {
@@ -217,7 +227,7 @@ static struct table_module *slot_for(const struct sw_module *mod)
 		}
 		unload(m);
 		__atomic_fetch_add(&n_reclaimed, 1, __ATOMIC_RELAXED);
-		return fill(m, mod, &hdr, gen);
+		return fill(m, mod, gen);
 	}
 	__atomic_fetch_add(&n_overflow, 1, __ATOMIC_RELAXED);
 	return NULL;
