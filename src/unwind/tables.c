@@ -3,9 +3,10 @@
  * of a step that misses the rule cache.
  *
  * A module's table is built from its loaded .eh_frame, through the FDE
- * list of its .eh_frame_hdr, the first time a walk needs a rule in it —
- * in any thread or signal handler: the builder allocates with mmap only
- * and takes no lock — and kept while the module is loaded.  A lookup is
+ * list of its .eh_frame_hdr, once walks have missed the rule cache in it
+ * often enough (`threshold` below) — in any thread or signal handler: the
+ * builder allocates with mmap only and takes no lock — and kept while the
+ * module is loaded.  A lookup is
  * then _dl_find_object, a probe of this table and the table's page index
  * and binary search: no DWARF is interpreted.  Rows the table cannot hold
  * (SW_TABLE_DWARF: expressions, signal frames...) and addresses outside
@@ -42,12 +43,23 @@ struct table_module {
 	uint64_t eh_hdr;               /* its .eh_frame_hdr */
 	uint64_t hdr_sum;              /* checksum of the header's search table */
 	uint32_t checked_gen;          /* module generation it was last checked in (atomic) */
+	uint32_t misses;               /* pending: misses counted so far (atomic) */
+	bool pending;                  /* NONE: not built yet, waiting for `threshold`
+					* misses (else NONE: the build failed) */
 	struct sw_table *table;        /* READY slots only */
 };
 
 static struct table_module slots[MAX_TABLES];
-/* SW_TABLES=0 in the environment at load time: no tables, every miss is
- * interpreted (for comparing the two, tests/scripts/tables.sh) */
+/* A module's table is built at its `threshold`-th miss of the rule cache
+ * (SW_TABLES_THRESHOLD by default): a program that unwinds a module a few
+ * times — one exception, a crash report — interprets those few FDEs
+ * instead of paying for a whole table; one that walks it over and over (a
+ * profiler, repeated throws) gets the table early.  SW_TABLES in the
+ * environment at load time: 0 turns the tables off (every miss is
+ * interpreted: tests/scripts/tables.sh compares the two), N > 0 builds at
+ * the N-th miss (1: at the first). */
+#define SW_TABLES_THRESHOLD 64
+static uint32_t threshold = SW_TABLES_THRESHOLD;
 static int disabled;
 /* atomic counters (sw_get_stats) */
 static uint64_t n_built, n_failed, n_reclaimed, n_overflow, n_dwarf;
@@ -115,6 +127,7 @@ __attribute__((noinline)) static struct table_module *fill(struct table_module *
 	m->hdr_sum = 0;
 	m->checked_gen = checked_in(gen);
 	m->table = NULL;
+	m->pending = false;
 	__atomic_store_n(&m->identity, mod->identity, __ATOMIC_RELAXED);
 	if (!module_hdr(mod, hdr)) {
 		/* a header the interpreter's lookup will report */
@@ -139,6 +152,38 @@ __attribute__((noinline)) static struct table_module *fill(struct table_module *
 	m->table = t;
 	sw_slot_publish_held(&m->slot, SW_SLOT_READY);
 	return m;
+}
+
+/* Describe `mod` in the owned slot `m` without building its table yet
+ * (pending, one miss counted) and publish it NONE.  A module whose header
+ * is unusable is counted as failed at once. */
+static void pend(struct table_module *m, const struct sw_module *mod, uint32_t gen)
+{
+	struct sw_eh_hdr hdr;
+
+	m->base = mod->base;
+	m->map_start = mod->map_start;
+	m->map_end = mod->map_end;
+	m->eh_hdr = mod->eh_hdr;
+	m->checked_gen = checked_in(gen);
+	m->table = NULL;
+	__atomic_store_n(&m->misses, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->identity, mod->identity, __ATOMIC_RELAXED);
+	m->pending = module_hdr(mod, &hdr);
+	m->hdr_sum = m->pending ? hdr_checksum(&hdr) : 0;
+	if (!m->pending)
+		__atomic_fetch_add(&n_failed, 1, __ATOMIC_RELAXED);
+	sw_slot_publish(&m->slot, SW_SLOT_NONE);
+}
+
+/* Describe `mod` in the owned slot `m`: build now, or wait for misses. */
+static struct table_module *start(struct table_module *m, const struct sw_module *mod,
+				  uint32_t gen)
+{
+	if (__atomic_load_n(&threshold, __ATOMIC_RELAXED) <= 1)
+		return fill(m, mod, gen);
+	pend(m, mod, gen);
+	return NULL;
 }
 
 /* Empty a slot the caller owns. */
@@ -203,7 +248,16 @@ static struct table_module *slot_for(const struct sw_module *mod)
 			continue;
 		}
 		if (st == SW_SLOT_NONE) {
+			bool due = m->pending && __atomic_add_fetch(&m->misses, 1, __ATOMIC_RELAXED) >=
+						     __atomic_load_n(&threshold, __ATOMIC_RELAXED);
 			sw_slot_release(&m->slot);
+			/* hot enough: build, once no other lookup is inside
+			 * (else at a later miss) */
+			if (due && sw_slot_seize(&m->slot, &old)) {
+				if (m->pending && describes(m, mod, gen))
+					return fill(m, mod, gen);
+				sw_slot_unseize(&m->slot, old);
+			}
 			return NULL;
 		}
 		return m;
@@ -214,7 +268,7 @@ static struct table_module *slot_for(const struct sw_module *mod)
 		struct table_module *m = &slots[(h + k) & (MAX_TABLES - 1)];
 		if (__atomic_load_n(&m->slot.state, __ATOMIC_RELAXED) == SW_SLOT_EMPTY &&
 		    sw_slot_claim(&m->slot))
-			return fill(m, mod, gen);
+			return start(m, mod, gen);
 	}
 	/* full: reclaim the slot of a module that is gone */
 	for (unsigned k = 0; k < MAX_TABLES; k++) {
@@ -227,7 +281,7 @@ static struct table_module *slot_for(const struct sw_module *mod)
 		}
 		unload(m);
 		__atomic_fetch_add(&n_reclaimed, 1, __ATOMIC_RELAXED);
-		return fill(m, mod, gen);
+		return start(m, mod, gen);
 	}
 	__atomic_fetch_add(&n_overflow, 1, __ATOMIC_RELAXED);
 	return NULL;
@@ -238,8 +292,18 @@ static struct table_module *slot_for(const struct sw_module *mod)
 __attribute__((constructor)) static void tables_env(void)
 {
 	const char *v = getenv("SW_TABLES");
+	char *end;
+	unsigned long n;
 
-	__atomic_store_n(&disabled, v && strcmp(v, "0") == 0, __ATOMIC_RELAXED);
+	if (!v || !*v)
+		return;
+	n = strtoul(v, &end, 10);
+	if (*end || n > UINT32_MAX)
+		return;         /* not a number: the default */
+	if (n == 0)
+		__atomic_store_n(&disabled, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&threshold, (uint32_t)n, __ATOMIC_RELAXED);
 }
 
 int sw_tables_rule(uint64_t pc, struct sw_compiled *rule, uint64_t *end)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The compact tables in the local unwinder (src/unwind/tables.c): the same
-# walks with the tables on and off (SW_TABLES=0: every rule from the DWARF
+# walks with the tables on from the first miss (SW_TABLES=1), by default
+# (once a module is hot) and off (SW_TABLES=0: every rule from the DWARF
 # interpreter), after a rule-cache flush so every step asks one or the
 # other: a recursion, qsort's callback in libc, a signal handler (the
 # trampoline's 'S' FDE is left to the interpreter: counted), a thread, a
@@ -63,8 +64,16 @@ for v in "${variants[@]}"; do
 		continue
 	fi
 	for lib in lib corrupt; do
-		on=$out/$tag.$lib.on off=$out/$tag.$lib.off
-		t_timeout 60 "$prog" "$out/$lib.so" >"$on" 2>&1 || { bad "$v $lib: tables on (exit $?)" "$on"; continue; }
+		on=$out/$tag.$lib.on off=$out/$tag.$lib.off def=$out/$tag.$lib.default
+		# SW_TABLES=1: each module's table at its first miss
+		SW_TABLES=1 t_timeout 60 "$prog" "$out/$lib.so" >"$on" 2>&1 || { bad "$v $lib: tables on (exit $?)" "$on"; continue; }
+		t_timeout 60 "$prog" "$out/$lib.so" >"$def" 2>&1 || { bad "$v $lib: default (exit $?)" "$def"; continue; }
+		# the default (tables once a module is hot) walks the same
+		if diff <(grep -v '^stats' "$on") <(grep -v '^stats' "$def") >"$logs/diff_$tag.$lib.default.log"; then
+			ok
+		else
+			bad "$v $lib: default walks differ from SW_TABLES=1's" "$logs/diff_$tag.$lib.default.log"
+		fi
 		SW_TABLES=0 t_timeout 60 "$prog" "$out/$lib.so" >"$off" 2>&1 ||
 			{ bad "$v $lib: tables off (exit $?)" "$off"; continue; }
 		son=$(grep '^stats' "$on") soff=$(grep '^stats' "$off")
