@@ -45,7 +45,6 @@ int sw_init(void)
 		/* idempotent, so a race between two first callers is harmless */
 		sw_modules_init();
 		sw_dlhooks_init();
-		sw_tables_init();
 		sw_source_install(SW_RANK_MODULE, &sw_module_source);
 		sw_source_install(SW_RANK_FILE, &sw_file_source);
 		__atomic_store_n(&initialised, 1, __ATOMIC_RELEASE);
@@ -298,6 +297,16 @@ int sw_step(sw_cursor_t *cursor)
 		return rc;
 	}
 	if (remote) {
+		uint64_t end;
+		/* the file's compact table, then its CFI (as below) */
+		if (remote->table_rule && remote->table_rule(remote, pc, &rule, &end) == SW_TABLE_HIT &&
+		    ((flags & SW_CUR_INTERRUPTED) || end != ip)) {
+			if (rcache)
+				sw_cache_slot_put(sw_rcache_slot(rcache, pc), pc, &rule, gen);
+			rc = sw_apply_compiled(c, &rule);
+			sw_step_done(c, flags, rc);
+			return rc;
+		}
 		rc = remote->find_fde(remote, pc, &info);
 	} else {
 		/* the JIT registry first (its ranges may lie anywhere), then the

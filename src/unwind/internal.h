@@ -257,9 +257,6 @@ void sw_tables_stats(struct sw_stats *st);
  * Async-signal-safe. */
 int sw_tables_rule(uint64_t pc, struct sw_compiled *rule, uint64_t *end);
 
-/* Read SW_TABLES from the environment (sw_init): "0" turns the tables off. */
-void sw_tables_init(void);
-
 /* dlclose interposition (dlhooks.c): resolved by sw_init; the generation
  * counts unloads (atomic). */
 void sw_dlhooks_init(void);

@@ -3,9 +3,10 @@
  * of a step that misses the rule cache.
  *
  * A module's table is built from its loaded .eh_frame, through the FDE
- * list of its .eh_frame_hdr, the first time a walk needs a rule in it —
- * in any thread or signal handler: the builder allocates with mmap only
- * and takes no lock — and kept while the module is loaded.  A lookup is
+ * list of its .eh_frame_hdr, once walks have missed the rule cache in it
+ * often enough (`threshold` below) — in any thread or signal handler: the
+ * builder allocates with mmap only and takes no lock — and kept while the
+ * module is loaded.  A lookup is
  * then _dl_find_object, a probe of this table and the table's page index
  * and binary search: no DWARF is interpreted.  Rows the table cannot hold
  * (SW_TABLE_DWARF: expressions, signal frames...) and addresses outside
@@ -42,12 +43,23 @@ struct table_module {
 	uint64_t eh_hdr;               /* its .eh_frame_hdr */
 	uint64_t hdr_sum;              /* checksum of the header's search table */
 	uint32_t checked_gen;          /* module generation it was last checked in (atomic) */
+	uint32_t misses;               /* pending: misses counted so far (atomic) */
+	bool pending;                  /* NONE: not built yet, waiting for `threshold`
+					* misses (else NONE: the build failed) */
 	struct sw_table *table;        /* READY slots only */
 };
 
 static struct table_module slots[MAX_TABLES];
-/* SW_TABLES=0 in the environment at sw_init: no tables, every miss is
- * interpreted (for comparing the two, tests/scripts/tables.sh) */
+/* A module's table is built at its `threshold`-th miss of the rule cache
+ * (SW_TABLES_THRESHOLD by default): a program that unwinds a module a few
+ * times — one exception, a crash report — interprets those few FDEs
+ * instead of paying for a whole table; one that walks it over and over (a
+ * profiler, repeated throws) gets the table early.  SW_TABLES in the
+ * environment at load time: 0 turns the tables off (every miss is
+ * interpreted: tests/scripts/tables.sh compares the two), N > 0 builds at
+ * the N-th miss (1: at the first). */
+#define SW_TABLES_THRESHOLD 64
+static uint32_t threshold = SW_TABLES_THRESHOLD;
 static int disabled;
 /* atomic counters (sw_get_stats) */
 static uint64_t n_built, n_failed, n_reclaimed, n_overflow, n_dwarf;
@@ -68,22 +80,25 @@ static bool module_hdr(const struct sw_module *mod, struct sw_eh_hdr *hdr)
 		return false;
 	if (sw_eh_hdr_parse(hdr, (const void *)(uintptr_t)at, mod->map_end - at, at, NULL) < 0)
 		return false;
-	/* the search table and .eh_frame lie inside the mapping */
-	return hdr->table && hdr->eh_frame_ptr >= mod->map_start && hdr->eh_frame_ptr < mod->map_end &&
-	       (uint64_t)(uintptr_t)hdr->table >= mod->map_start &&
-	       hdr->fde_count <= (mod->map_end - (uint64_t)(uintptr_t)hdr->table) / 2 /
-				 (hdr->entry_size ? hdr->entry_size : 1);
+	/* .eh_frame and the search table (when there is one: else the
+	 * builder scans .eh_frame, as the interpreter's lookup does) lie
+	 * inside the mapping */
+	return hdr->eh_frame_ptr >= mod->map_start && hdr->eh_frame_ptr < mod->map_end &&
+	       (!hdr->table || ((uint64_t)(uintptr_t)hdr->table >= mod->map_start &&
+				hdr->fde_count <= (mod->map_end - (uint64_t)(uintptr_t)hdr->table) / 2 /
+						  (hdr->entry_size ? hdr->entry_size : 1)));
 }
 
-/* FNV-1a over the header's search table: every FDE's start and address. */
+/* FNV-1a over the header's search table (every FDE's start and address),
+ * with the address of .eh_frame. */
 static uint64_t hdr_checksum(const struct sw_eh_hdr *hdr)
 {
 	const uint8_t *p = hdr->table;
-	uint64_t n = hdr->fde_count * 2u * hdr->entry_size, h = 0xcbf29ce484222325ull;
+	uint64_t n = p ? hdr->fde_count * 2u * hdr->entry_size : 0, h = 0xcbf29ce484222325ull;
 
 	for (uint64_t i = 0; i < n; i++)
 		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h ^ hdr->fde_count;
+	return h ^ hdr->fde_count ^ hdr->eh_frame_ptr;
 }
 
 /* The generation a check made now may be recorded in (filecfi.c: while a
@@ -95,10 +110,12 @@ static uint32_t checked_in(uint32_t gen)
 
 /* Build the table of `mod` into the owned slot `m` and publish it with the
  * caller inside when it is READY.  Returns the slot, or NULL (published
- * NONE: the module is the interpreter's). */
-static struct table_module *fill(struct table_module *m, const struct sw_module *mod,
-				 const struct sw_eh_hdr *hdr, uint32_t gen)
+ * NONE: the module is the interpreter's).  Not inlined: tests/scripts/
+ * stack.sh counts it as warm-up (once per module). */
+__attribute__((noinline)) static struct table_module *fill(struct table_module *m, const struct sw_module *mod,
+				 uint32_t gen)
 {
+	struct sw_eh_hdr hdrbuf, *hdr = &hdrbuf;
 	struct sw_cfi_section sec;
 	struct sw_table_src src;
 	struct sw_table *t = NULL;
@@ -107,19 +124,27 @@ static struct table_module *fill(struct table_module *m, const struct sw_module 
 	m->map_start = mod->map_start;
 	m->map_end = mod->map_end;
 	m->eh_hdr = mod->eh_hdr;
-	m->hdr_sum = hdr_checksum(hdr);
+	m->hdr_sum = 0;
 	m->checked_gen = checked_in(gen);
+	m->table = NULL;
+	m->pending = false;
+	__atomic_store_n(&m->identity, mod->identity, __ATOMIC_RELAXED);
+	if (!module_hdr(mod, hdr)) {
+		/* a header the interpreter's lookup will report */
+		__atomic_fetch_add(&n_failed, 1, __ATOMIC_RELAXED);
+		sw_slot_publish(&m->slot, SW_SLOT_NONE);
+		return NULL;
+	}
+	m->hdr_sum = hdr_checksum(hdr);
 	sw_cfi_section_init(&sec, (const void *)(uintptr_t)hdr->eh_frame_ptr,
 			    mod->map_end - hdr->eh_frame_ptr, hdr->eh_frame_ptr, true, ".eh_frame");
 	sec.datarel = mod->eh_hdr;
 	memset(&src, 0, sizeof(src));
 	src.sec = &sec;
-	src.hdr = hdr;
+	src.hdr = hdr->table ? hdr : NULL;
 	src.bias = mod->base;
-	__atomic_store_n(&m->identity, mod->identity, __ATOMIC_RELAXED);
 	if (sw_table_build(&src, &t, NULL) < 0) {
 		__atomic_fetch_add(&n_failed, 1, __ATOMIC_RELAXED);
-		m->table = NULL;
 		sw_slot_publish(&m->slot, SW_SLOT_NONE);
 		return NULL;
 	}
@@ -127,6 +152,38 @@ static struct table_module *fill(struct table_module *m, const struct sw_module 
 	m->table = t;
 	sw_slot_publish_held(&m->slot, SW_SLOT_READY);
 	return m;
+}
+
+/* Describe `mod` in the owned slot `m` without building its table yet
+ * (pending, one miss counted) and publish it NONE.  A module whose header
+ * is unusable is counted as failed at once. */
+static void pend(struct table_module *m, const struct sw_module *mod, uint32_t gen)
+{
+	struct sw_eh_hdr hdr;
+
+	m->base = mod->base;
+	m->map_start = mod->map_start;
+	m->map_end = mod->map_end;
+	m->eh_hdr = mod->eh_hdr;
+	m->checked_gen = checked_in(gen);
+	m->table = NULL;
+	__atomic_store_n(&m->misses, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->identity, mod->identity, __ATOMIC_RELAXED);
+	m->pending = module_hdr(mod, &hdr);
+	m->hdr_sum = m->pending ? hdr_checksum(&hdr) : 0;
+	if (!m->pending)
+		__atomic_fetch_add(&n_failed, 1, __ATOMIC_RELAXED);
+	sw_slot_publish(&m->slot, SW_SLOT_NONE);
+}
+
+/* Describe `mod` in the owned slot `m`: build now, or wait for misses. */
+static struct table_module *start(struct table_module *m, const struct sw_module *mod,
+				  uint32_t gen)
+{
+	if (__atomic_load_n(&threshold, __ATOMIC_RELAXED) <= 1)
+		return fill(m, mod, gen);
+	pend(m, mod, gen);
+	return NULL;
 }
 
 /* Empty a slot the caller owns. */
@@ -173,7 +230,6 @@ static struct table_module *slot_for(const struct sw_module *mod)
 {
 	uint32_t gen = __atomic_load_n(&sw_module_generation, __ATOMIC_ACQUIRE), old;
 	unsigned h = home(mod->identity);
-	struct sw_eh_hdr hdr;
 
 	for (unsigned k = 0; k < MAX_TABLES; k++) {
 		struct table_module *m = &slots[(h + k) & (MAX_TABLES - 1)];
@@ -192,18 +248,27 @@ static struct table_module *slot_for(const struct sw_module *mod)
 			continue;
 		}
 		if (st == SW_SLOT_NONE) {
+			bool due = m->pending && __atomic_add_fetch(&m->misses, 1, __ATOMIC_RELAXED) >=
+						     __atomic_load_n(&threshold, __ATOMIC_RELAXED);
 			sw_slot_release(&m->slot);
+			/* hot enough: build, once no other lookup is inside
+			 * (else at a later miss) */
+			if (due && sw_slot_seize(&m->slot, &old)) {
+				if (m->pending && describes(m, mod, gen))
+					return fill(m, mod, gen);
+				sw_slot_unseize(&m->slot, old);
+			}
 			return NULL;
 		}
 		return m;
 	}
-	if (!module_hdr(mod, &hdr))
-		return NULL;
+	if (!mod->has_eh_hdr)
+		return NULL;            /* the file source's module: no table */
 	for (unsigned k = 0; k < MAX_TABLES; k++) {
 		struct table_module *m = &slots[(h + k) & (MAX_TABLES - 1)];
 		if (__atomic_load_n(&m->slot.state, __ATOMIC_RELAXED) == SW_SLOT_EMPTY &&
 		    sw_slot_claim(&m->slot))
-			return fill(m, mod, &hdr, gen);
+			return start(m, mod, gen);
 	}
 	/* full: reclaim the slot of a module that is gone */
 	for (unsigned k = 0; k < MAX_TABLES; k++) {
@@ -216,17 +281,29 @@ static struct table_module *slot_for(const struct sw_module *mod)
 		}
 		unload(m);
 		__atomic_fetch_add(&n_reclaimed, 1, __ATOMIC_RELAXED);
-		return fill(m, mod, &hdr, gen);
+		return start(m, mod, gen);
 	}
 	__atomic_fetch_add(&n_overflow, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 
-void sw_tables_init(void)
+/* read when the library is loaded, not on the unwind path (getenv is not
+ * async-signal-safe) */
+__attribute__((constructor)) static void tables_env(void)
 {
 	const char *v = getenv("SW_TABLES");
+	char *end;
+	unsigned long n;
 
-	__atomic_store_n(&disabled, v && strcmp(v, "0") == 0, __ATOMIC_RELAXED);
+	if (!v || !*v)
+		return;
+	n = strtoul(v, &end, 10);
+	if (*end || n > UINT32_MAX)
+		return;         /* not a number: the default */
+	if (n == 0)
+		__atomic_store_n(&disabled, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&threshold, (uint32_t)n, __ATOMIC_RELAXED);
 }
 
 int sw_tables_rule(uint64_t pc, struct sw_compiled *rule, uint64_t *end)

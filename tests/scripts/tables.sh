@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The compact tables in the local unwinder (src/unwind/tables.c): the same
-# walks with the tables on and off (SW_TABLES=0: every rule from the DWARF
+# walks with the tables on from the first miss (SW_TABLES=1), by default
+# (once a module is hot) and off (SW_TABLES=0: every rule from the DWARF
 # interpreter), after a rule-cache flush so every step asks one or the
 # other: a recursion, qsort's callback in libc, a signal handler (the
 # trampoline's 'S' FDE is left to the interpreter: counted), a thread, a
 # dlopen'ed module; gcc -O2 and clang -O2 -fomit-frame-pointer.  Then a
-# copy of the module whose .eh_frame_hdr points one FDE at garbage: its
+# copy of the module with a corrupt .eh_frame (tests/tables/lib.c): its
 # table cannot be built (counted as failed), and the walk through its
-# other functions is the interpreter's, as with the tables off.
+# functions is the interpreter's, as with the tables off.
 #
 #   tests/scripts/tables.sh BUILD_DIR MODE
 set -euo pipefail
@@ -21,29 +22,33 @@ variants=("gcc -O2" "clang -O2 -fomit-frame-pointer")
 [[ -n $t_san ]] && variants=("gcc -O2")
 command -v clang >/dev/null || variants=("gcc -O2")
 
-# the module, and a copy with one header entry pointing at garbage
-gcc -O2 -g -fPIC -shared -o "$out/lib.so" tests/tables/lib.c
+# the module, and a copy whose header has no search table and whose last
+# FDE (lib_first's, never on the stack) runs past the section
+gcc -O2 -g -fno-toplevel-reorder -fPIC -shared -o "$out/lib.so" tests/tables/lib.c
 cp "$out/lib.so" "$out/corrupt.so"
 python3 - "$out/corrupt.so" <<'PY' || t_abort "could not corrupt $out/corrupt.so"
 import re, subprocess, struct, sys
 path = sys.argv[1]
 secs = subprocess.run(["readelf", "-SW", path], capture_output=True, text=True).stdout
-m = re.search(r"\.eh_frame_hdr\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)", secs)
-addr, off = int(m.group(1), 16), int(m.group(2), 16)
+def section(name):
+    m = re.search(r"\s" + re.escape(name) + r"\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)", secs)
+    return int(m.group(2), 16), int(m.group(3), 16)
+hdr_off, _ = section(".eh_frame_hdr")
+eh_off, eh_size = section(".eh_frame")
 syms = subprocess.run(["nm", path], capture_output=True, text=True).stdout
-first = int(re.search(r"^([0-9a-f]+) T lib_first$", syms, re.M).group(1), 16)
+addr = {n: int(a, 16) for a, n in re.findall(r"^([0-9a-f]+) T (lib_\w+)$", syms, re.M)}
+fdes = re.findall(r"^([0-9a-f]+) [0-9a-f]+ [0-9a-f]+ FDE cie=[0-9a-f]+ pc=([0-9a-f]+)\.\.",
+                  subprocess.run(["readelf", "--debug-dump=frames", path], capture_output=True,
+                                 text=True).stdout, re.M)
+where = {int(pc, 16): int(off, 16) for off, pc in fdes}
+first = where[addr["lib_first"]]
+if not all(where[addr[n]] < first for n in ("lib_inner", "lib_call")):
+    sys.exit("lib_first's FDE is not after lib_inner's and lib_call's")
 data = bytearray(open(path, "rb").read())
-ver, ptr_enc, cnt_enc, tab_enc = data[off:off + 4]
-assert (ver, cnt_enc, tab_enc) == (1, 0x03, 0x3b), "unexpected .eh_frame_hdr encodings"
-count = struct.unpack_from("<I", data, off + 8)[0]
-for i in range(count):
-    e = off + 12 + 8 * i
-    start = struct.unpack_from("<i", data, e)[0] + addr
-    if start == first:
-        struct.pack_into("<i", data, e + 4, 0x7ffffff0)   # the FDE: far outside
-        open(path, "wb").write(data)
-        sys.exit(0)
-sys.exit("lib_first has no header entry")
+assert data[hdr_off] == 1, "unexpected .eh_frame_hdr version"
+data[hdr_off + 3] = 0xff                                  # table encoding: omitted
+struct.pack_into("<I", data, eh_off + first, 0x7ffffff0)  # the FDE's length
+open(path, "wb").write(data)
 PY
 
 # stats LINE FIELD: the value of FIELD=N in a "stats ..." line
@@ -59,8 +64,16 @@ for v in "${variants[@]}"; do
 		continue
 	fi
 	for lib in lib corrupt; do
-		on=$out/$tag.$lib.on off=$out/$tag.$lib.off
-		t_timeout 60 "$prog" "$out/$lib.so" >"$on" 2>&1 || { bad "$v $lib: tables on (exit $?)" "$on"; continue; }
+		on=$out/$tag.$lib.on off=$out/$tag.$lib.off def=$out/$tag.$lib.default
+		# SW_TABLES=1: each module's table at its first miss
+		SW_TABLES=1 t_timeout 60 "$prog" "$out/$lib.so" >"$on" 2>&1 || { bad "$v $lib: tables on (exit $?)" "$on"; continue; }
+		t_timeout 60 "$prog" "$out/$lib.so" >"$def" 2>&1 || { bad "$v $lib: default (exit $?)" "$def"; continue; }
+		# the default (tables once a module is hot) walks the same
+		if diff <(grep -v '^stats' "$on") <(grep -v '^stats' "$def") >"$logs/diff_$tag.$lib.default.log"; then
+			ok
+		else
+			bad "$v $lib: default walks differ from SW_TABLES=1's" "$logs/diff_$tag.$lib.default.log"
+		fi
 		SW_TABLES=0 t_timeout 60 "$prog" "$out/$lib.so" >"$off" 2>&1 ||
 			{ bad "$v $lib: tables off (exit $?)" "$off"; continue; }
 		son=$(grep '^stats' "$on") soff=$(grep '^stats' "$off")

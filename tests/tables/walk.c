@@ -1,8 +1,8 @@
 /*
  * Walks through code whose rules come from the compact tables (or, with
  * SW_TABLES=0, from the DWARF interpreter): a recursion, qsort's callback
- * (libc), a signal handler (the trampoline's 'S' FDE is left to the
- * interpreter), a thread, and a call into a module given on the command
+ * (libc), a signal handler (walks through the trampoline, whose 'S' FDE
+ * the table leaves to the interpreter, and from its ucontext), a thread, and a call into a module given on the command
  * line (dlopen'ed; built by tests/scripts/tables.sh, maybe with a
  * corrupted .eh_frame_hdr).  Each walk is printed as module+offset per
  * frame, then the counters of sw_get_stats.
@@ -69,13 +69,17 @@ static void both(const char *what)
 	print_walk(name, pcs, n);
 }
 
+static volatile int sink;
+
 __attribute__((noinline)) static int rec(int d)
 {
 	if (d == 0) {
 		both("recursion");
 		return 0;
 	}
-	return rec(d - 1) + 1;
+	int r = rec(d - 1);
+	sink = r;               /* no tail call, no loop: one frame per level */
+	return r + 1;
 }
 
 static int cmp(const void *a, const void *b)
@@ -91,10 +95,14 @@ static int cmp(const void *a, const void *b)
 static void *signal_pcs[MAXF];
 static volatile int signal_n;
 
+/* raise() runs the handler synchronously: printing here is safe */
 static void handler(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
 	(void)si;
+	/* through the trampoline, whose 'S' FDE the table leaves to the
+	 * interpreter */
+	both("signal");
 	sw_flush_cache();
 	signal_n = sw_backtrace_ucontext(uc, signal_pcs, MAXF);
 }

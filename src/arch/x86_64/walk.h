@@ -34,16 +34,20 @@
 static inline int sw_walk_cached(struct sw_cursor_impl *c, void **pcs, int max, int n)
 {
 	uint64_t ip = c->regs[SW_REG_RIP], sp = c->regs[SW_REG_RSP], bp = c->regs[SW_REG_RBP];
+	uint64_t last = 0;                      /* w0 of the last rule taken */
 	/* every slot of a frame lies within [cfa - 1024, cfa + 1024): one
 	 * check for all of them when the CFA is that far inside the stack */
-	const uint64_t lo = c->mem.lo, span = c->mem.hi - c->mem.lo;
+	const uint64_t lo = c->mem.lo + 1024, span = c->mem.hi - c->mem.lo - 2048;
 	uint32_t valid = c->valid, gen = __atomic_load_n(&sw_cache_generation, __ATOMIC_RELAXED);
-	unsigned how = c->how;
+	void **p = pcs + n, **end = pcs + max;
+	struct sw_cache_slot *tab = sw_cache_table;
 
-	if (c->mem.hi - c->mem.lo < 2048)
+	if (c->mem.hi - c->mem.lo < 2048 || n >= max)
 		return n;
-	while (n < max) {
-		struct sw_cache_slot *s = &sw_cache_table[(unsigned)ip & (SW_CACHE_SIZE - 1)];
+	/* the table's address in a register, not rematerialised per field */
+	__asm__("" : "+r"(tab));
+	do {
+		struct sw_cache_slot *s = tab + ((unsigned)ip & (SW_CACHE_SIZE - 1));
 		uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
 		uint64_t w0 = __atomic_load_n(&s->w0, __ATOMIC_RELAXED);
 		uint64_t w1 = __atomic_load_n(&s->w1, __ATOMIC_RELAXED);
@@ -65,7 +69,7 @@ static inline int sw_walk_cached(struct sw_cursor_impl *c, void **pcs, int max, 
 		else
 			break;
 		cfa += (uint64_t)(int64_t)sw_cr_cfa_off(&rule);
-		if (cfa <= sp || cfa - lo - 1024 >= span - 2048)
+		if (cfa <= sp || cfa - lo >= span)
 			break;
 		ra = sw_walk_load(cfa + (uint64_t)sw_cr_ra_off(&rule));
 		if (ra == 0)
@@ -83,17 +87,20 @@ static inline int sw_walk_cached(struct sw_cursor_impl *c, void **pcs, int max, 
 			got |= 1u << sw_cs_reg[i];
 		}
 		valid = (valid & SW_CALLEE_SAVED) | got | (1u << SW_REG_RSP) | (1u << SW_REG_RIP);
-		how = sw_cr_source(&rule);
+		last = w0;
 		sp = cfa;
 		ip = ra;
-		pcs[n++] = (void *)(uintptr_t)ra;
-	}
+		*p++ = (void *)(uintptr_t)ra;
+	} while (p < end);
 	c->regs[SW_REG_RIP] = ip;
 	c->regs[SW_REG_RSP] = sp;
 	c->regs[SW_REG_RBP] = bp;
 	c->valid = valid;
-	c->how = (uint8_t)how;
-	return n;
+	if (p != pcs + n) {
+		struct sw_compiled r = { last, 0 };
+		c->how = (uint8_t)sw_cr_source(&r);
+	}
+	return (int)(p - pcs);
 }
 
 #endif /* SW_ARCH_X86_64_WALK_H */
