@@ -34,7 +34,7 @@ extern "C" {
  * library compiles them into sw_version().
  */
 #define SW_VERSION_MAJOR 0
-#define SW_VERSION_MINOR 2
+#define SW_VERSION_MINOR 3
 
 /* Bytes of stack the signal-safe calls use at most (see above). */
 #define SW_STACK_BOUND 4096
@@ -510,6 +510,23 @@ SW_API int sw_resume(sw_cursor_t *cursor);
  * Thread-safe: yes.  Async-signal-safe: yes.
  */
 SW_API void sw_flush_cache(void);
+
+/*
+ * sw_prepare_tables - build now the compact unwind table of every module
+ * loaded now that has none yet.  A step that misses the rule cache takes
+ * its rule from the module's table (src/table: a page index and a short
+ * search, no DWARF interpreted); stackwalk builds a module's table itself
+ * once walks have missed the cache in it often enough (SW_TABLES=N in the
+ * environment: at the N-th miss; SW_TABLES=0: never), and a build takes
+ * milliseconds for a large library.  A profiler or crash handler calls
+ * this once at start, outside signal handlers, so its first samples in
+ * a signal handler find the tables built.  Modules loaded later are built
+ * as before.  Returns the number of tables built (0 when every module has
+ * one, or tables are turned off).
+ * Thread-safe: yes.  Async-signal-safe: no (dl_iterate_phdr takes the
+ * loader's lock).
+ */
+SW_API int sw_prepare_tables(void);
 
 /*
  * Per-module tables.  stackwalk keeps two fixed tables indexed by loaded

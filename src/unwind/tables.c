@@ -26,6 +26,8 @@
  * table, whose table cannot be built, or that finds no slot is unwound by
  * the interpreter; the counters in sw_get_stats say how often.
  */
+#define _GNU_SOURCE
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -304,6 +306,79 @@ __attribute__((constructor)) static void tables_env(void)
 		__atomic_store_n(&disabled, 1, __ATOMIC_RELAXED);
 	else
 		__atomic_store_n(&threshold, (uint32_t)n, __ATOMIC_RELAXED);
+}
+
+/* Build the table of the module containing `pc` now, whatever its misses.
+ * True when this call built it. */
+static bool prepare_at(uint64_t pc)
+{
+	uint32_t gen = __atomic_load_n(&sw_module_generation, __ATOMIC_ACQUIRE), old;
+	struct sw_module mod;
+	struct table_module *m;
+	unsigned h;
+
+	if (sw_find_module(pc, &mod) < 0 || !mod.has_eh_hdr)
+		return false;
+	h = home(mod.identity);
+	for (unsigned k = 0; k < MAX_TABLES; k++) {
+		m = &slots[(h + k) & (MAX_TABLES - 1)];
+		const void *id = __atomic_load_n(&m->identity, __ATOMIC_RELAXED);
+		if (id == NULL && __atomic_load_n(&m->slot.state, __ATOMIC_RELAXED) == SW_SLOT_EMPTY)
+			break;
+		if (id != mod.identity)
+			continue;
+		/* a pending slot of this module: build it (a READY one, or a
+		 * failed one, stays) */
+		if (!sw_slot_seize(&m->slot, &old))
+			continue;
+		if (m->pending && describes(m, &mod, gen)) {
+			m = fill(m, &mod, gen);
+			if (m)
+				sw_slot_release(&m->slot);
+			return m != NULL;
+		}
+		sw_slot_unseize(&m->slot, old);
+		if (describes(m, &mod, gen))
+			return false;
+	}
+	for (unsigned k = 0; k < MAX_TABLES; k++) {
+		m = &slots[(h + k) & (MAX_TABLES - 1)];
+		if (__atomic_load_n(&m->slot.state, __ATOMIC_RELAXED) == SW_SLOT_EMPTY &&
+		    sw_slot_claim(&m->slot)) {
+			m = fill(m, &mod, gen);
+			if (m)
+				sw_slot_release(&m->slot);
+			return m != NULL;
+		}
+	}
+	return false;
+}
+
+static int prepare_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	int *built = arg;
+
+	(void)size;
+	/* a PC inside the module: the start of its first executable segment */
+	for (size_t i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && ph->p_memsz) {
+			*built += prepare_at(info->dlpi_addr + ph->p_vaddr);
+			break;
+		}
+	}
+	return 0;
+}
+
+int sw_prepare_tables(void)
+{
+	int built = 0;
+
+	sw_init();
+	if (__atomic_load_n(&disabled, __ATOMIC_RELAXED))
+		return 0;
+	dl_iterate_phdr(prepare_cb, &built);
+	return built;
 }
 
 int sw_tables_rule(uint64_t pc, struct sw_compiled *rule, uint64_t *end)

@@ -2,8 +2,8 @@
 # The compact tables in the local unwinder (src/unwind/tables.c): the same
 # walks with the tables on from the first miss (SW_TABLES=1), by default
 # (once a module is hot) and off (SW_TABLES=0: every rule from the DWARF
-# interpreter), after a rule-cache flush so every step asks one or the
-# other: a recursion, qsort's callback in libc, a signal handler (the
+# interpreter), and after sw_prepare_tables, after a rule-cache flush so
+# every step asks one or the other: a recursion, qsort's callback in libc, a signal handler (the
 # trampoline's 'S' FDE is left to the interpreter: counted), a thread, a
 # dlopen'ed module; gcc -O2 and clang -O2 -fomit-frame-pointer.  Then a
 # copy of the module with a corrupt .eh_frame (tests/tables/lib.c): its
@@ -96,6 +96,21 @@ for v in "${variants[@]}"; do
 		if [[ $(stat "$soff" built) == 0 ]]; then ok; else bad "$v $lib: SW_TABLES=0 built tables: $soff"; fi
 		dwarf=$(stat "$son" dwarf_steps)
 		if ((dwarf > 0)); then ok; else bad "$v $lib: no step left to the interpreter (the signal frame's): $son"; fi
+		# sw_prepare_tables before any walk: the program's, libc's and
+		# the loader's tables at once, none the second time; the walks
+		# the same
+		pre=$out/$tag.$lib.prepare
+		if t_timeout 60 "$prog" --prepare "$out/$lib.so" >"$pre" 2>&1; then
+			n=$(sed -n 's/^prepared \([0-9]*\)$/\1/p' "$pre") again=$(sed -n 's/^prepared again //p' "$pre")
+			if ((n >= 3)) && [[ $again == 0 ]] &&
+			   diff <(grep -v '^stats\|^prepared' "$pre") <(grep -v '^stats' "$off") >"$logs/diff_$tag.$lib.prepare.log"; then
+				ok "$v $lib: sw_prepare_tables built $n tables, then $again; same walks"
+			else
+				bad "$v $lib: sw_prepare_tables (prepared ${n:-?}, again ${again:-?})" "$logs/diff_$tag.$lib.prepare.log"
+			fi
+		else
+			bad "$v $lib: --prepare (exit $?)" "$pre"
+		fi
 		built=$(stat "$son" built) failed=$(stat "$son" failed)
 		if [[ $lib == lib ]]; then
 			# the program, libc and the module at least

@@ -7,7 +7,7 @@
  * corrupted .eh_frame_hdr).  Each walk is printed as module+offset per
  * frame, then the counters of sw_get_stats.
  *
- *   walk [LIB.so]
+ *   walk [--prepare] [LIB.so]     (--prepare: sw_prepare_tables first)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -122,6 +122,13 @@ int main(int argc, char **argv)
 	struct sw_stats st;
 
 	sw_init();
+	if (argc > 1 && strcmp(argv[1], "--prepare") == 0) {
+		/* before any walk: every loaded module's table now */
+		printf("prepared %d\n", sw_prepare_tables());
+		printf("prepared again %d\n", sw_prepare_tables());
+		argc--;
+		argv++;
+	}
 	rec(10);
 	for (int i = 0; i < 16; i++)
 		v[i] = (i * 7) % 16;
