@@ -23,11 +23,15 @@ struct sw_dlfo {                    /* glibc's struct dl_find_object */
 	unsigned long long __dlfo_reserved[7];
 };
 
+/* atomic: the first walks of several threads may all run sw_init */
 static int (*find_object)(void *pc, struct sw_dlfo *out);
 
 void sw_modules_init(void)
 {
-	find_object = (int (*)(void *, struct sw_dlfo *))dlsym(RTLD_DEFAULT, "_dl_find_object");
+	if (!__atomic_load_n(&find_object, __ATOMIC_ACQUIRE))
+		__atomic_store_n(&find_object,
+				 (int (*)(void *, struct sw_dlfo *))dlsym(RTLD_DEFAULT, "_dl_find_object"),
+				 __ATOMIC_RELEASE);
 }
 
 struct phdr_query {
@@ -72,9 +76,11 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
 int sw_find_module(uint64_t pc, struct sw_module *mod)
 {
 	memset(mod, 0, sizeof(*mod));
-	if (find_object) {
+	int (*find)(void *, struct sw_dlfo *) = __atomic_load_n(&find_object, __ATOMIC_ACQUIRE);
+
+	if (find) {
 		struct sw_dlfo dlfo;
-		if (find_object((void *)(uintptr_t)pc, &dlfo) != 0)
+		if (find((void *)(uintptr_t)pc, &dlfo) != 0)
 			return SW_ENOTFOUND;
 		mod->identity = dlfo.dlfo_link_map;
 		mod->path = dlfo.dlfo_link_map ? dlfo.dlfo_link_map->l_name : "";
