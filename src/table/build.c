@@ -16,10 +16,12 @@
  *      with the same rule merged;
  *   4. the blob: header, rules, page index, rows.
  *
- * All memory comes from mmap (scratch arrays sized from the section, so
- * the work is bounded by the input) and is unmapped before returning: no
- * malloc, no lock, async-signal-safe.
+ * All memory comes from mmap (scratch arrays that grow with mremap, up to
+ * bounds taken from the section's size, so the work and memory are
+ * bounded by the input) and is unmapped before returning: no malloc, no
+ * lock, async-signal-safe.
  */
+#define _GNU_SOURCE
 #include <elf.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -48,6 +50,31 @@ static void unmap(void *p, size_t bytes)
 {
 	if (p)
 		munmap(p, bytes ? bytes : 1);
+}
+
+/* Make the mapping at *p (*bytes long, or none) hold `need` bytes,
+ * doubling; false when mmap/mremap fails. */
+static bool grow(void **p, size_t *bytes, size_t need)
+{
+	size_t n = *bytes ? *bytes : 65536;
+	void *q;
+
+	if (need <= *bytes)
+		return true;
+	while (n < need)
+		n = n > SIZE_MAX / 2 ? need : n * 2;
+	if (!*p) {
+		q = map(n);
+	} else {
+		q = mremap(*p, *bytes, n, MREMAP_MAYMOVE);
+		if (q == MAP_FAILED)
+			q = NULL;
+	}
+	if (!q)
+		return false;
+	*p = q;
+	*bytes = n;
+	return true;
 }
 
 /* ------------------------------------------------------------ state */
@@ -213,6 +240,11 @@ static void put(struct builder *b, uint64_t start, uint32_t kind)
 		return;
 	if (b->npieces >= b->maxpieces) {
 		b->err = SW_EFULL;   /* cannot happen: maxpieces bounds the rows */
+		return;
+	}
+	if ((b->npieces + 1) * sizeof(struct piece) > b->pieces_bytes &&
+	    !grow((void **)&b->pieces, &b->pieces_bytes, (b->npieces + 1) * sizeof(struct piece))) {
+		b->err = SW_ENOMEM;
 		return;
 	}
 	b->pieces[b->npieces].start = start;
@@ -397,6 +429,9 @@ static int collect_scan(struct builder *b, size_t max, struct sw_diag *diag)
 			if (fde.pc_end > fde.pc_begin) {
 				if (b->nfdes >= max)
 					return fail(diag, sec->name, off, SW_EFULL);
+				if (!grow((void **)&b->fdes, &b->fdes_bytes,
+					  (b->nfdes + 1) * sizeof(struct fent)))
+					return fail(diag, sec->name, off, SW_ENOMEM);
 				b->fdes[b->nfdes].start = fde.pc_begin;
 				b->fdes[b->nfdes].end = fde.pc_end;
 				b->fdes[b->nfdes].off = off;
@@ -504,16 +539,14 @@ int sw_table_build(const struct sw_table_src *src, struct sw_table **out, struct
 		maxfdes = src->hdr->table ? (size_t)src->hdr->fde_count : 0;
 	else
 		maxfdes = sec->size / 4 + 1;
-	if (src->hdr && !src->hdr->table)
+	if (src->hdr && (!src->hdr->table || src->hdr->fde_count > src->hdr->size / 2))
 		return fail(diag, ".eh_frame_hdr", 0, SW_EBADHDR);
 	if (maxfdes > (SIZE_MAX / 4) / sizeof(struct fent))
 		return fail(diag, sec->name, 0, SW_EFULL);
-	b.fdes_bytes = maxfdes * sizeof(struct fent);
 	b.maxpieces = sec->size + 3 * maxfdes + 4;
-	b.pieces_bytes = b.maxpieces * sizeof(struct piece);
-	b.fdes = map(b.fdes_bytes);
-	b.pieces = map(b.pieces_bytes);
-	if (!b.fdes || !b.pieces) {
+	/* the header's table is all there; the scan grows its array */
+	if ((src->hdr && !grow((void **)&b.fdes, &b.fdes_bytes, maxfdes * sizeof(struct fent))) ||
+	    !grow((void **)&b.pieces, &b.pieces_bytes, 4096 * sizeof(struct piece))) {
 		rc = fail(diag, sec->name, 0, SW_ENOMEM);
 		goto out;
 	}
