@@ -108,9 +108,10 @@ struct builder {
 	uint32_t hash_cap;
 	uint64_t pos;     /* where the rows emitted so far end */
 	bool started;     /* a row was emitted */
-	uint64_t cover;   /* scan mode: the highest FDE end seen so far */
-	uint64_t first;   /* scan mode: the first FDE's start */
-	size_t nfirst;
+	/* scan mode: the union of the FDE ranges seen since the last address
+	 * no FDE covered, [seg_start, seg_end) (FDEs come sorted by start) */
+	bool has_seg;
+	uint64_t seg_start, seg_end;
 	uint32_t bad_fdes;
 	int err;          /* SW_ENOMEM / SW_EFULL met while emitting */
 };
@@ -254,25 +255,31 @@ static void put(struct builder *b, uint64_t start, uint32_t kind)
 }
 
 /* Fill [b->pos, to): what lies under the FDEs seen so far (scan mode:
- * addresses two FDEs may cover) is DWARF, the rest a gap. */
+ * addresses two FDEs may cover, see sw_table_build) is DWARF, the rest a
+ * gap. */
 static void fill_to(struct builder *b, uint64_t to)
 {
 	if (!b->started) {
-		if (!b->cover) {
+		if (!b->has_seg || b->seg_start >= to) {
 			b->pos = to;
 			return;
 		}
-		/* FDEs before were all covered twice */
-		b->pos = b->first;
-		b->started = true;
+		/* the FDEs before all covered their addresses twice */
+		b->pos = b->seg_start;
 	}
 	if (b->pos >= to)
 		return;
-	if (b->cover > b->pos) {
-		put(b, b->pos, SW_TABLE_DWARF);
-		b->pos = b->cover < to ? b->cover : to;
-		if (b->pos >= to)
-			return;
+	if (b->has_seg) {
+		uint64_t ds = b->pos > b->seg_start ? b->pos : b->seg_start;
+		uint64_t de = to < b->seg_end ? to : b->seg_end;
+		if (ds < de) {
+			if (b->pos < ds)
+				put(b, b->pos, SW_TABLE_GAP);
+			put(b, ds, SW_TABLE_DWARF);
+			b->pos = de;
+			if (b->pos >= to)
+				return;
+		}
 	}
 	put(b, b->pos, SW_TABLE_GAP);
 	b->pos = to;
@@ -568,20 +575,27 @@ int sw_table_build(const struct sw_table_src *src, struct sw_table **out, struct
 			place_fde(&b, f->off, f->start, hi);
 		} else {
 			/* where this FDE alone covers the address: from the end
-			 * of the FDEs before it to the next one's start */
-			uint64_t lo = f->start > b.cover ? f->start : b.cover;
+			 * of the FDEs before it to the next one's start.  An FDE
+			 * past the union of those before starts a new one (the
+			 * addresses in between are filled first: the old union
+			 * tells which are covered) */
+			if (!b.has_seg || f->start >= b.seg_end) {
+				fill_to(&b, f->start);
+				b.has_seg = true;
+				b.seg_start = f->start;
+				b.seg_end = f->start;
+			}
+			uint64_t lo = f->start > b.seg_end ? f->start : b.seg_end;
 			uint64_t hi = i + 1 < b.nfdes && b.fdes[i + 1].start < f->end ?
 				      b.fdes[i + 1].start : f->end;
-			if (!b.nfirst++)
-				b.first = f->start;
 			if (lo < hi)
 				place_fde(&b, f->off, lo, hi);
-			if (f->end > b.cover)
-				b.cover = f->end;
+			if (f->end > b.seg_end)
+				b.seg_end = f->end;
 		}
 	}
-	if (!b.err && (b.started || b.cover)) {
-		fill_to(&b, b.cover > b.pos ? b.cover : b.pos);
+	if (!b.err && (b.started || b.has_seg)) {
+		fill_to(&b, b.has_seg && b.seg_end > b.pos ? b.seg_end : b.pos);
 		put(&b, b.pos, SW_TABLE_GAP);
 	}
 	if (b.err) {

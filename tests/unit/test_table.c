@@ -501,4 +501,88 @@ TEST(corrupt_hdr)
 	free(copy);
 }
 
+/* Without a header, FDEs that overlap: this program's .eh_frame with one
+ * FDE moved to start where another starts, and one moved inside another.
+ * Every address around them: NONE exactly where the linear scan finds
+ * nothing, the scan's rule or FALLBACK where it finds one. */
+TEST(scan_overlaps)
+{
+	struct sw_cfi_section sec;
+	struct sw_eh_hdr hdr;
+	struct sw_table_src src;
+
+	if (!self_src(&sec, &hdr, &src)) {
+		CHECK(!"no PT_GNU_EH_FRAME");
+		return;
+	}
+	struct sw_cfi_entry ent;
+	struct sw_fde fde;
+	struct sw_cie cie;
+	uint64_t off = 0, offs[64], begins[64], ends[64];
+	unsigned n = 0;
+	while (n < 64 && sw_cfi_entry_at(&sec, off, &ent, NULL) == 0 && ent.kind != SW_CFI_ZERO) {
+		if (ent.kind == SW_CFI_FDE && sw_cfi_parse_fde(&sec, off, &fde, &cie, NULL) == 0 &&
+		    cie.fde_enc == (SW_PE_pcrel | SW_PE_sdata4)) {
+			offs[n] = off;
+			begins[n] = fde.pc_begin;
+			ends[n] = fde.pc_end;
+			n++;
+		}
+		off = ent.end;
+	}
+	while (sw_cfi_entry_at(&sec, off, &ent, NULL) == 0 && ent.kind != SW_CFI_ZERO)
+		off = ent.end;
+	if (n < 8) {
+		CHECK(!"too few FDEs");
+		return;
+	}
+	size_t size = (size_t)off + 4;
+	uint8_t *p = dup_exact(sec.data, size);
+	/* an FDE with a gap before it (m), another (m + 4) moved to start where
+	 * it starts: the gap stays NONE; FDE m + 5 moved 3 bytes into m + 1 */
+	unsigned m = 1;
+	while (m + 5 < n && !(begins[m] > ends[m - 1]))
+		m++;
+	CHECK(m + 5 < n);
+	if (m + 5 >= n)
+		m = 1;
+	int32_t v = (int32_t)(int64_t)(begins[m] - (sec.vaddr + offs[m + 4] + 8));
+	memcpy(p + offs[m + 4] + 8, &v, 4);
+	v = (int32_t)(int64_t)(begins[m + 1] + 3 - (sec.vaddr + offs[m + 5] + 8));
+	memcpy(p + offs[m + 5] + 8, &v, 4);
+	struct sw_cfi_section s2;
+	sw_cfi_section_init(&s2, p, size, sec.vaddr, true, ".eh_frame");
+	struct sw_table_src scan = { .sec = &s2, .bias = 0 };
+	struct sw_table *t = NULL;
+	struct sw_diag diag = { 0 };
+	CHECK_EQ(sw_table_build(&scan, &t, &diag), 0);
+	if (!t) {
+		free(p);
+		return;
+	}
+	CHECK_EQ(sw_table_check(t, t->size, NULL), 0);
+	unsigned fallback = 0;
+	for (unsigned k = 0; k < n; k++) {
+		uint64_t lo = begins[k] > 64 ? begins[k] - 64 : 0;
+		for (uint64_t pc = lo; pc < ends[k] + 64; pc++) {
+			struct sw_compiled a = { 0, 0 }, b = { 0, 0 };
+			int ki = interp(&s2, NULL, pc, &a);
+			int kt = sw_table_lookup(t, pc, &b, NULL);
+			if (ki == SW_TABLE_HIT && kt == SW_TABLE_FALLBACK) {
+				fallback++;
+				continue;
+			}
+			if (kt != ki)
+				printf("    pc %#" PRIx64 ": table %d, interpreter %d\n", pc, kt, ki);
+			CHECK_EQ(kt, ki);
+			if (kt == ki && kt == SW_TABLE_HIT)
+				CHECK(a.w0 == b.w0 && a.w1 == b.w1);
+		}
+	}
+	/* the doubly covered addresses went to the interpreter */
+	CHECK(fallback > 0);
+	sw_table_free(t);
+	free(p);
+}
+
 SW_TEST_MAIN
