@@ -87,7 +87,8 @@ awk -v s="$sw_med" -v r="$re_med" 'BEGIN {
 
 # ---------------------------------------------------------------- backtraces
 # depth 30, every method built -O2 -fno-omit-frame-pointer (so the
-# frame-pointer walk can run) and measured in this same run.  LLVM
+# frame-pointer walk can run) and, as backtrace.depth30.nofp.*, with
+# -fomit-frame-pointer; all measured in this same run.  LLVM
 # libunwind 16 comes from Debian's libunwind-16, unpacked into BUILD/llvm16
 # because it conflicts with libunwind-dev.
 llvm=$BUILD/llvm16
@@ -107,13 +108,22 @@ bt() {   # bt NAME DEFINE [extra cc args...]
 	shift
 	"$CC" "${BT[@]}" "-D$1" -o "$out" bench/bt_bench.c "${@:2}"
 }
+# the same without frame pointers (-fomit-frame-pointer: every frame's CFA
+# is rsp-based, as in most distribution code)
+bt_nofp() {   # bt_nofp NAME DEFINE [extra cc args...]
+	local out=$BUILD/bench/bt_nofp_$1
+	shift
+	"$CC" "${BT[@]}" -fomit-frame-pointer "-D$1" -o "$out" bench/bt_bench.c "${@:2}"
+}
 echo "bench: building the backtrace benchmarks" >&2
 bt sw SW "$lib"
 bt fp FP
 bt gcc GCC
 bt glibc GLIBC
+bt_nofp sw SW "$lib"
+bt_nofp gcc GCC
 nongnu=no
-if bt nongnu NONGNU -lunwind 2>/dev/null; then nongnu=yes; fi
+if bt nongnu NONGNU -lunwind 2>/dev/null && bt_nofp nongnu NONGNU -lunwind 2>/dev/null; then nongnu=yes; fi
 llvm_ok=no
 if [[ -e $llvm/usr/lib/llvm-16/lib/libunwind.so.1 ]] &&
    bt llvm LLVM -I"$llvm/usr/lib/llvm-16/include" "$llvm/usr/lib/llvm-16/lib/libunwind.so.1" \
@@ -126,8 +136,12 @@ fi
 "$BUILD/bench/bt_fp" - backtrace.depth30.fp
 "$BUILD/bench/bt_gcc" - backtrace.depth30.libgcc
 "$BUILD/bench/bt_glibc" - backtrace.depth30.glibc
+"$BUILD/bench/bt_nofp_sw" cached backtrace.depth30.nofp.stackwalk.cached
+"$BUILD/bench/bt_nofp_sw" cold backtrace.depth30.nofp.stackwalk.cold
+"$BUILD/bench/bt_nofp_gcc" - backtrace.depth30.nofp.libgcc
 if [[ $nongnu == yes ]]; then
 	"$BUILD/bench/bt_nongnu" backtrace backtrace.depth30.nongnu
+	"$BUILD/bench/bt_nofp_nongnu" backtrace backtrace.depth30.nofp.nongnu
 	"$BUILD/bench/bt_nongnu" step step.depth30.nongnu 30 2000
 else
 	echo "bench: nongnu libunwind (libunwind-dev) not installed: run make deps" >&2
@@ -298,3 +312,17 @@ bench/remote.sh "$BUILD" || echo "bench: bench/remote.sh failed" >&2
 # ================================================================ nongnu libunwind's API (bench/libunwind.sh)
 # libunwind.{step,backtrace,proc_name}.{stackwalk,nongnu}, perf.report.dwarf.{stackwalk,nongnu}
 bench/libunwind.sh "$BUILD" || echo "bench: bench/libunwind.sh failed" >&2
+
+# ================================================================ compact tables (bench/table.sh)
+# table.build.libc, table.size.{libc,libstdcxx,sqlite} beside .eh_frame+hdr
+# and .sframe sizes
+if [[ -e bench/table.sh ]]; then
+	bash bench/table.sh "$BUILD" || echo "bench: bench/table.sh failed" >&2
+fi
+
+# ================================================================ sampling profilers (bench/profile.sh)
+# profile.{python3,sqlite3,cxx}.{stackwalk,nongnu,libgcc}: unwinding time per
+# SIGPROF sample in real programs, with depth and share of complete samples
+if [[ -e bench/profile.sh ]]; then
+	bash bench/profile.sh "$BUILD" || echo "bench: bench/profile.sh failed" >&2
+fi

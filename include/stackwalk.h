@@ -534,9 +534,22 @@ struct sw_stats {
 	uint64_t names_reclaimed;
 	uint64_t names_overflow;        /* sw_get_proc_name calls served without
 					 * an entry */
+	/* The compact unwind tables (src/table): a loaded module's table is
+	 * built from its .eh_frame the first time a walk misses the rule
+	 * cache in it, and answers later misses without interpreting DWARF. */
+	uint32_t tables_capacity;       /* entries of the table of tables */
+	uint32_t tables_used;           /* entries holding a module */
+	uint64_t tables_built;          /* tables built */
+	uint64_t tables_failed;         /* modules whose table could not be built
+					 * (unwound by the DWARF interpreter) */
+	uint64_t tables_reclaimed;      /* entries reused after an unload */
+	uint64_t tables_overflow;       /* lookups that found no free entry (the
+					 * interpreter answered) */
+	uint64_t table_dwarf_steps;     /* steps whose row the table leaves to the
+					 * interpreter (expressions, signal frames) */
 	/* Room to grow, as in struct sw_proc_info: set to 0 by the library,
 	 * later counters take these words; the size (128 bytes) stays fixed. */
-	uint64_t reserved[10];
+	uint64_t reserved[4];
 };
 
 /*

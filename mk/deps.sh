@@ -16,7 +16,7 @@ set -euo pipefail
 # runs them on libstackwalk_unwind); strace (-k) and heaptrack are real
 # clients of nongnu libunwind that tests/scripts/libunwind_*.sh run on
 # stackwalk's drop-in libunwind.
-PKGS=(gcc g++ clang binutils make pkg-config zlib1g-dev libzstd-dev liblzma-dev libiberty-dev zstd xz-utils dwz llvm libc6-dbg python3 libclang-rt-14-dev gdb libunwind-dev elfutils
+PKGS=(gcc g++ clang binutils make pkg-config zlib1g-dev libzstd-dev liblzma-dev libiberty-dev zstd xz-utils dwz llvm libc6-dbg python3 libclang-rt-14-dev gdb libunwind-dev elfutils sqlite3
 	linux-perf cppcheck cmake strace heaptrack google-perftools libgoogle-perftools4)
 [[ ${1:-} == build ]] && PKGS=(gcc make zlib1g-dev libzstd-dev liblzma-dev libiberty-dev)
 

@@ -50,6 +50,18 @@ struct sw_rfile {
 	const uint8_t *eh;
 	uint64_t dbg_size;
 	const uint8_t *dbg;
+	/* its compact table (src/table), built from .eh_frame through the
+	 * header at the first walk that misses the rule cache in it, with
+	 * link-time addresses; shared by every address space using the file */
+	struct sw_table *table;      /* atomic: set once with table_state READY */
+	uint32_t table_state;        /* SW_RF_TABLE_* (atomic) */
+};
+
+enum {
+	SW_RF_TABLE_NONE,            /* not built yet */
+	SW_RF_TABLE_BUILDING,        /* a walk builds it (others interpret) */
+	SW_RF_TABLE_READY,
+	SW_RF_TABLE_FAILED,          /* no header, or the build failed */
 };
 
 struct sw_rmodule {

@@ -37,6 +37,7 @@
 
 #include "arch/context.h"
 #include "remote/remote.h"
+#include "table/table.h"
 
 /* ---------------------------------------------------------------- growth */
 
@@ -124,6 +125,8 @@ static void rf_free(struct sw_rfile *rf)
 {
 	if (!rf)
 		return;
+	if (rf->table)
+		sw_table_free(rf->table);
 	sw_elf_close(&rf->elf);
 	free(rf->image);
 	free(rf->key);
@@ -373,6 +376,8 @@ const char *sw_as_warnings(const sw_addr_space_t *as)
 
 static int remote_read(const struct sw_remote *r, uint64_t addr, void *buf, size_t size);
 static int remote_find_fde(const struct sw_remote *r, uint64_t pc, struct sw_fde_info *info);
+static int remote_table_rule(const struct sw_remote *r, uint64_t pc, struct sw_compiled *rule,
+			     uint64_t *end);
 static int remote_module_range(const struct sw_remote *r, uint64_t pc, uint64_t *start,
 			       uint64_t *end);
 static int remote_name(const struct sw_remote *r, uint64_t pc, char *buf, size_t size,
@@ -393,6 +398,7 @@ struct sw_addr_space *sw_rs_new(int kind, const struct sw_as_options *opt)
 	as->ops.read = remote_read;
 	as->ops.find_fde = remote_find_fde;
 	as->ops.module_range = remote_module_range;
+	as->ops.table_rule = remote_table_rule;
 	as->ops.name = remote_name;
 	as->kind = kind;
 	if (opt) {
@@ -1050,6 +1056,59 @@ static int remote_find_fde(const struct sw_remote *r, uint64_t pc, struct sw_fde
 			info->fde.pc_begin += m->pub.bias;
 			info->fde.pc_end += m->pub.bias;
 		}
+	}
+	return rc;
+}
+
+/* The file's compact table, built now by the first caller (the others,
+ * meanwhile, are told there is none and interpret the CFI), or NULL. */
+/* (not inlined: tests/scripts/stack.sh counts it as warm-up) */
+__attribute__((noinline)) static const struct sw_table *rf_table(struct sw_rfile *rf)
+{
+	uint32_t st = __atomic_load_n(&rf->table_state, __ATOMIC_ACQUIRE);
+
+	if (st == SW_RF_TABLE_READY)
+		return rf->table;
+	if (st != SW_RF_TABLE_NONE ||
+	    !__atomic_compare_exchange_n(&rf->table_state, &st, SW_RF_TABLE_BUILDING, false,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return NULL;
+	struct sw_eh_hdr hdr;
+	struct sw_cfi_section sec;
+	struct sw_table_src src = { 0 };
+	struct sw_table *t = NULL;
+	if (rf->eh && rf->hdr && sw_eh_hdr_parse(&hdr, rf->hdr, rf->hdr_size, rf->hdr_addr, NULL) == 0 &&
+	    hdr.table) {
+		sw_cfi_section_init(&sec, rf->eh, rf->eh_size, rf->eh_addr, true, ".eh_frame");
+		sec.datarel = rf->hdr_addr;
+		src.sec = &sec;
+		src.hdr = &hdr;
+		src.build_id = rf->build_id;
+		src.build_id_len = rf->build_id_size;
+		if (sw_table_build(&src, &t, NULL) < 0)
+			t = NULL;
+	}
+	rf->table = t;
+	__atomic_store_n(&rf->table_state, t ? SW_RF_TABLE_READY : SW_RF_TABLE_FAILED,
+			 __ATOMIC_RELEASE);
+	return t;
+}
+
+static int remote_table_rule(const struct sw_remote *r, uint64_t pc, struct sw_compiled *rule,
+			     uint64_t *end)
+{
+	const struct sw_rmodule *m = find_module(space_of(r), pc);
+	const struct sw_table *t;
+	int rc;
+
+	/* a JIT image's rules name their source as the JIT's: the full path */
+	if (!m || !m->rf || (m->pub.flags & SW_MOD_JIT) || !(t = rf_table(m->rf)))
+		return SW_TABLE_FALLBACK;
+	rc = sw_table_lookup(t, pc - m->pub.bias, rule, end);
+	if (rc == SW_TABLE_HIT) {
+		sw_cr_set_source(rule, SW_SRC_EH_FRAME_HDR);
+		if (*end != UINT64_MAX)
+			*end += m->pub.bias;
 	}
 	return rc;
 }

@@ -17,8 +17,13 @@ void sw_source_install(enum sw_source_rank rank, const struct sw_source *s)
 
 int sw_source_find(uint64_t pc, struct sw_fde_info *info)
 {
+	return sw_source_find_ranks(pc, 0, SW_RANK_COUNT, info);
+}
+
+int sw_source_find_ranks(uint64_t pc, unsigned first, unsigned last, struct sw_fde_info *info)
+{
 	info->from = NULL;
-	for (unsigned r = 0; r < SW_RANK_COUNT; r++) {
+	for (unsigned r = first; r < last && r < SW_RANK_COUNT; r++) {
 		const struct sw_source *s = __atomic_load_n(&sources[r], __ATOMIC_ACQUIRE);
 		int rc;
 

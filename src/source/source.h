@@ -11,7 +11,8 @@
  *   SW_RANK_MODULE    a loaded module's .eh_frame (.eh_frame_hdr) src/unwind/modules.c
  *   SW_RANK_FILE      the module file's .eh_frame / .debug_frame src/unwind/filecfi.c
  *
- * (compact tables and remote modules are later ranks).  This layer sits
+ * (a module's compact table, src/table, answers before SW_RANK_MODULE
+ * without being a source: it gives compiled rules, not FDEs).  This layer sits
  * below both the unwinder and the registry and depends on neither, so the
  * registry needs nothing from src/unwind, and a program that never
  * registers JIT code links none of it: the registry installs its source at
@@ -88,6 +89,10 @@ void sw_source_install(enum sw_source_rank rank, const struct sw_source *s);
 /* Ask the sources in rank order.  Returns 0 (release the info), SW_ENOTFOUND
  * or the answering source's error. */
 int sw_source_find(uint64_t pc, struct sw_fde_info *info);
+
+/* The same for the ranks first <= rank < last only (the unwinder asks the
+ * JIT registry, then a module's compact table, then the other ranks). */
+int sw_source_find_ranks(uint64_t pc, unsigned first, unsigned last, struct sw_fde_info *info);
 
 /* Give the info back to its lender. */
 static inline void sw_source_release(struct sw_fde_info *info)

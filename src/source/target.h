@@ -29,6 +29,8 @@ struct sw_rule_cache {
 	uint32_t gen;               /* never 0 */
 };
 
+struct sw_compiled;
+
 struct sw_remote {
 	/* NULL: no cache (every step interprets the CFI) */
 	struct sw_rule_cache *cache;
@@ -46,6 +48,11 @@ struct sw_remote {
 	/* As sw_as_get_proc_name. */
 	int (*name)(const struct sw_remote *r, uint64_t pc, char *buf, size_t size,
 		    uint64_t *offset);
+	/* The compact table's rule for pc (src/table/table.h's results:
+	 * SW_TABLE_HIT with *rule and *end, the run-time address where the
+	 * row ends; anything else: ask find_fde).  NULL: no tables. */
+	int (*table_rule)(const struct sw_remote *r, uint64_t pc, struct sw_compiled *rule,
+			  uint64_t *end);
 };
 
 /* Where a walk of a thread of a target starts. */

@@ -2,24 +2,14 @@
  * sw_backtrace and sw_backtrace_ucontext (and their ...2 forms, which say
  * how the trace ended): the fast path profilers and crash handlers call.
  * Both are cursor walks that record each frame's IP; repeated walks hit
- * the rule cache, so a step is a hash probe plus the loads of the saved
+ * the rule cache, and while they do the walk runs in registers
+ * (arch/walk.h): a step is a hash probe plus the loads of the saved
  * registers.  No frame-count limit: the buffer bounds the walk, and every
  * step must make the stack grow (stackwalk.h, SW_MAX_SIGNAL_FRAMES).
  */
 #include "arch/context.h"
+#include "arch/walk.h"
 #include "unwind/internal.h"
-
-static int step(sw_cursor_t *cur)
-{
-	struct sw_cursor_impl *c = (struct sw_cursor_impl *)(void *)cur;
-	int rc;
-
-	if (sw_step_cached(c, &rc))
-		return rc;
-	/* a tail call: this frame is gone while sw_step runs (the signal-safe
-	 * stack bound, stackwalk.h) */
-	return sw_step(cur);
-}
 
 /* Record IPs while stepping; returns the count, or the first step's error
  * when nothing was recorded.  *status, when status is not NULL: how the
@@ -28,8 +18,18 @@ static int walk(sw_cursor_t *cur, void **pcs, int max, int n, int *status)
 {
 	int rc;
 
+	struct sw_cursor_impl *c = (struct sw_cursor_impl *)(void *)cur;
+
 	while (n < max) {
-		rc = step(cur);
+		/* the cached frames in registers (arch/walk.h), then one full
+		 * step (which tries the cache first too: an interrupted frame, an
+		 * outermost rule) for the frame that stopped it */
+		if (c->flags == 0) {
+			n = sw_walk_cached(c, pcs, max, n);
+			if (n >= max)
+				break;
+		}
+		rc = sw_step(cur);
 		if (rc != 0) {
 			if (status)
 				*status = rc;
@@ -41,7 +41,7 @@ static int walk(sw_cursor_t *cur, void **pcs, int max, int n, int *status)
 	/* the buffer is full: one more step tells a complete trace from a
 	 * cut one (only when asked: sw_backtrace's rule is "max means full") */
 	if (status) {
-		rc = step(cur);
+		rc = sw_step(cur);
 		*status = rc == 0 ? SW_ETOODEEP : rc;
 	}
 	return n;

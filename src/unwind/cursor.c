@@ -3,13 +3,15 @@
  *
  * A step finds the rule for the current frame, in this order:
  *   1. the rule cache (a compiled CFA row keyed by the lookup PC);
- *   2. sw_find_fde: the JIT registry, the module's .eh_frame through
+ *   2. the JIT registry, then the module's compact table (tables.c:
+ *      a compiled rule without interpreting DWARF), cached;
+ *   3. the sources behind sw_find_fde: the module's .eh_frame through
  *      .eh_frame_hdr, else its file's .eh_frame and .debug_frame.  A signal
  *      trampoline (CIE augmentation 'S' and the __restore_rt bytes) is
  *      stepped by reading the ucontext on the stack; other rows are
  *      compiled and cached when they fit, otherwise applied by the full
  *      interpreter (expressions, register rules);
- *   3. no CFI: __restore_rt recognised by its bytes alone (a restorer
+ *   4. no CFI: __restore_rt recognised by its bytes alone (a restorer
  *      without unwind info); for an interrupted frame, the return address
  *      at SP when the IP is not code (a call through a null or garbage
  *      pointer), or in one of the first stack slots when it is an address
@@ -28,6 +30,7 @@
 #include "arch/context.h"
 #include "arch/sigframe.h"
 #include "dwarf/expr.h"
+#include "table/table.h"
 #include "unwind/internal.h"
 #include "stackwalk/remote.h"
 
@@ -66,10 +69,17 @@ int sw_init_local(sw_cursor_t *cursor, const sw_context_t *ctx)
 	if (!cursor || !ctx)
 		return SW_EINVAL;
 	sw_init();
-	memset(c, 0, sizeof(*c));
+	/* field by field, not a memset of the whole cursor: every backtrace
+	 * starts here, and a block clear costs more than the walk of a few
+	 * cached frames */
 	memcpy(c->regs, sw_ctx_cimpl(ctx)->regs, sizeof(c->regs));
 	c->valid = CALLEE_SAVED | (1u << SW_REG_SP) | (1u << SW_REG_IP);
-	sw_mem_init(&c->mem, c->regs[SW_REG_SP]);
+	c->flags = 0;
+	c->signals = 0;
+	c->how = 0;
+	c->guessed = 0;
+	c->mem = (struct sw_mem){ 0 };
+	sw_mem_init(&c->mem, sw_ctx_cimpl(ctx)->regs[SW_REG_SP]);
 	return 0;
 }
 
@@ -286,7 +296,38 @@ int sw_step(sw_cursor_t *cursor)
 		sw_step_done(c, flags, rc);
 		return rc;
 	}
-	rc = sw_mem_find_fde(&c->mem, pc, &info);
+	if (remote) {
+		uint64_t end;
+		/* the file's compact table, then its CFI (as below) */
+		if (remote->table_rule && remote->table_rule(remote, pc, &rule, &end) == SW_TABLE_HIT &&
+		    ((flags & SW_CUR_INTERRUPTED) || end != ip)) {
+			if (rcache)
+				sw_cache_slot_put(sw_rcache_slot(rcache, pc), pc, &rule, gen);
+			rc = sw_apply_compiled(c, &rule);
+			sw_step_done(c, flags, rc);
+			return rc;
+		}
+		rc = remote->find_fde(remote, pc, &info);
+	} else {
+		/* the JIT registry first (its ranges may lie anywhere), then the
+		 * module's compact table; the other sources when the table
+		 * leaves the row to the interpreter or has no FDE there */
+		rc = sw_source_find_ranks(pc, SW_RANK_JIT, SW_RANK_MODULE, &info);
+		if (rc == SW_ENOTFOUND) {
+			uint64_t end;
+			/* a return address at the end of its row may be the one
+			 * after a noreturn call, or __start_context's: the full
+			 * path looks at those */
+			if (sw_tables_rule(pc, &rule, &end) == SW_TABLE_HIT &&
+			    ((flags & SW_CUR_INTERRUPTED) || end != ip)) {
+				sw_cache_put(pc, &rule, gen);
+				rc = sw_apply_compiled(c, &rule);
+				sw_step_done(c, flags, rc);
+				return rc;
+			}
+			rc = sw_source_find_ranks(pc, SW_RANK_MODULE, SW_RANK_COUNT, &info);
+		}
+	}
 	bool found = rc == 0;
 	if (at_start_context(c, rc, &info)) {
 		/* the bottom of a makecontext() stack: nothing to cache (the

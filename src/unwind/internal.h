@@ -121,9 +121,15 @@ static inline unsigned sw_cache_index_bits(uint64_t pc, unsigned bits)
 	return (unsigned)((pc * 0x9E3779B97F4A7C15ull) >> (64 - bits));
 }
 
+/* The process's table is direct-mapped on the low bits of pc + 1 (the
+ * return address, for every frame but an interrupted one): no multiply on
+ * the cached walk's dependent chain (arch/walk.h indexes by the return
+ * address it just loaded).  Return addresses of distinct call sites differ
+ * in their low bits; two hot ones 8 KiB apart in the same alignment
+ * share a slot, as any two may under a hash. */
 static inline unsigned sw_cache_index(uint64_t pc)
 {
-	return sw_cache_index_bits(pc, SW_CACHE_BITS);
+	return (unsigned)(pc + 1) & (SW_CACHE_SIZE - 1);
 }
 
 /* The rule for pc in slot `s` when it holds one of generation `gen`. */
@@ -237,9 +243,19 @@ int sw_proc_info_at(uint64_t pc, const struct sw_mem *mem, struct sw_proc_info *
 /* The local sources (modules.c, filecfi.c), installed by sw_init. */
 extern const struct sw_source sw_module_source, sw_file_source;
 
-/* The per-module tables' counters (filecfi.c, names.c) for sw_get_stats. */
+/* The per-module tables' counters (filecfi.c, names.c, tables.c) for
+ * sw_get_stats. */
 void sw_file_cfi_stats(struct sw_stats *st);
 void sw_names_stats(struct sw_stats *st);
+void sw_tables_stats(struct sw_stats *st);
+
+/* The compact table's rule for `pc` in this process (tables.c): SW_TABLE_HIT
+ * (0) with *rule (its source set) and *end (the run-time address where the
+ * row ends, UINT64_MAX after the last), SW_TABLE_NONE (no loaded module's
+ * FDE covers pc: ask the other sources) or SW_TABLE_FALLBACK (ask the
+ * interpreter).  Builds the module's table on first use.
+ * Async-signal-safe. */
+int sw_tables_rule(uint64_t pc, struct sw_compiled *rule, uint64_t *end);
 
 /* dlclose interposition (dlhooks.c): resolved by sw_init; the generation
  * counts unloads (atomic). */

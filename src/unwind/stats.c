@@ -1,7 +1,9 @@
-/* sw_get_stats: the per-module tables' counters (filecfi.c, names.c). */
+/* sw_get_stats: the per-module tables' counters (filecfi.c, names.c, tables.c). */
 #include <string.h>
 
 #include "unwind/internal.h"
+
+_Static_assert(sizeof(struct sw_stats) == 128, "struct sw_stats keeps its size");
 
 int sw_get_stats(struct sw_stats *stats)
 {
@@ -10,5 +12,6 @@ int sw_get_stats(struct sw_stats *stats)
 	memset(stats, 0, sizeof(*stats));
 	sw_file_cfi_stats(stats);
 	sw_names_stats(stats);
+	sw_tables_stats(stats);
 	return 0;
 }

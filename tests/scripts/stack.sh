@@ -62,6 +62,7 @@ sw_expr_eval 1 src/unwind/cursor.c:expr_mem src/unwind/cursor.c:expr_reg
 sw_cfa_decode 1
 src/dwarf/cfi_parse.c:sw_rd_encoded 1
 src/dwarf/eh_hdr.c:sw_rd_encoded 1
+src/table/build.c:sw_rd_encoded 1
 # sw_cfa_table'"'"'s emit callback: NULL on sw_cfa_row_at'"'"'s path
 src/dwarf/cfa.c:run 2
 src/dwarf/cfa.c:run_program 1
@@ -72,8 +73,8 @@ sw_find_module 1 _dl_find_object
 # the sources of unwind information (src/source): find in rank order
 # (the JIT registry, a module'"'"'s .eh_frame_hdr, its file), release of
 # what a find lent (inlined where the info is given back), names
-sw_source_find 1 sw_jit_find_fde src/unwind/modules.c:module_find src/unwind/filecfi.c:file_find
-sw_step 2 src/unwind/filecfi.c:file_release src/jit/registry/unwinder.c:jit_release src/remote/space.c:remote_find_fde src/remote/callbacks.c:cb_find_fde
+sw_source_find_ranks 1 sw_jit_find_fde src/unwind/modules.c:module_find src/unwind/filecfi.c:file_find
+sw_step 3 src/unwind/filecfi.c:file_release src/jit/registry/unwinder.c:jit_release src/remote/space.c:remote_find_fde src/remote/callbacks.c:cb_find_fde src/remote/space.c:remote_table_rule
 # a walk of another target (source/target.h): its address space'"'"'s
 # operations (src/remote/space.c)
 sw_mem_read_bytes 1 src/remote/space.c:remote_read src/remote/callbacks.c:cb_read
@@ -135,8 +136,12 @@ sw_getcontext 8
 # Warm-up, cut from the enforced figures: a module's first name lookup
 # (open_images; lookup_alone when the names table is full and each lookup
 # opens the files), a module's first .debug_frame lookup (load: open and
-# mmap its file), sw_init's one-time resolution of glibc entry points.
+# mmap its file), sw_init's one-time resolution of glibc entry points, a
+# module's compact table, built at the first walk that misses the rule
+# cache in it (tables.c:fill; a remote file's: space.c:rf_table).
 WARMUP='
+src/unwind/tables.c:fill
+src/remote/space.c:rf_table
 src/unwind/names.c:open_images
 src/unwind/names.c:lookup_alone
 src/unwind/filecfi.c:load
