@@ -16,12 +16,11 @@
  *      with the same rule merged;
  *   4. the blob: header, rules, page index, rows.
  *
- * All memory comes from mmap (scratch arrays that grow with mremap, up to
+ * All memory comes from mmap (scratch arrays that grow by doubling, up to
  * bounds taken from the section's size, so the work and memory are
  * bounded by the input) and is unmapped before returning: no malloc, no
  * lock, async-signal-safe.
  */
-#define _GNU_SOURCE
 #include <elf.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -53,7 +52,7 @@ static void unmap(void *p, size_t bytes)
 }
 
 /* Make the mapping at *p (*bytes long, or none) hold `need` bytes,
- * doubling; false when mmap/mremap fails. */
+ * doubling; false when mmap fails. */
 static bool grow(void **p, size_t *bytes, size_t need)
 {
 	size_t n = *bytes ? *bytes : 65536;
@@ -63,15 +62,15 @@ static bool grow(void **p, size_t *bytes, size_t need)
 		return true;
 	while (n < need)
 		n = n > SIZE_MAX / 2 ? need : n * 2;
-	if (!*p) {
-		q = map(n);
-	} else {
-		q = mremap(*p, *bytes, n, MREMAP_MAYMOVE);
-		if (q == MAP_FAILED)
-			q = NULL;
-	}
+	/* (a new mapping and a copy rather than mremap: amortized the same,
+	 * and the unwind path's known system calls stay mmap and munmap) */
+	q = map(n);
 	if (!q)
 		return false;
+	if (*p) {
+		memcpy(q, *p, *bytes);
+		unmap(*p, *bytes);
+	}
 	*p = q;
 	*bytes = n;
 	return true;
