@@ -18,13 +18,13 @@
 # Targets: fuzz/fuzz_<target>.c.  Each is compiled together with the library
 # sources it needs (not the gcc-built archive) by clang with libFuzzer, ASan
 # and UBSan.  Environment: CLANG (default clang), FUZZ_TARGETS (default
-# "cfi expr line dwarf symfile core perf callbacks"), FUZZ_MERGE_LIMIT_KB (minimize a corpus grown past it, 2048).
+# "cfi expr line dwarf symfile core perf callbacks table"), FUZZ_MERGE_LIMIT_KB (minimize a corpus grown past it, 2048).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 CLANG=${CLANG:-clang}
-TARGETS=(${FUZZ_TARGETS:-cfi expr line dwarf symfile core perf callbacks})
+TARGETS=(${FUZZ_TARGETS:-cfi expr line dwarf symfile core perf callbacks table})
 OUT=build/fuzz
 MERGE_LIMIT_KB=${FUZZ_MERGE_LIMIT_KB:-2048}
 
@@ -41,7 +41,7 @@ LIBS=(-lz -lzstd -llzma)
 
 max_len() {
 	case $1 in
-	cfi) echo 4096 ;;
+	cfi | table) echo 4096 ;;
 	expr) echo 512 ;;
 	line) echo 8192 ;;
 	dwarf) echo 65536 ;;
@@ -57,10 +57,11 @@ max_len() {
 # parsers above; for core also the unwinder and what it links (the core
 # reader walks the threads it finds; callbacks: the same, a walk through a
 # callbacks address space); for perf the perf.data reader alone
-# (a tool's, libc only)
+# (a tool's, libc only); for table the compact tables and what
+# sw_compile_row (src/arch/x86_64/frame.c) links: the unwinder's set
 target_srcs() {
 	case $1 in
-	core | callbacks) echo "${LIB_SRCS[@]}" src/remote/*.c src/unwind/*.c src/source/*.c \
+	core | callbacks | table) echo "${LIB_SRCS[@]}" src/table/*.c src/remote/*.c src/unwind/*.c src/source/*.c \
 		$(find src/jit -name '*.c' | sort) src/util/version.c src/arch/x86_64/frame.c \
 		src/arch/x86_64/target.c src/arch/x86_64/context.S ;;
 	perf) echo tools/perf_data.c ;;

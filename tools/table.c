@@ -170,9 +170,12 @@ static int check_blob(const char *path, bool rows)
 	close(fd);
 	rc = sw_table_check(buf, size, &diag);
 	if (rc < 0) {
-		char what[300];
-		snprintf(what, sizeof(what), "%s is not a valid table", path);
-		report(what, &diag);
+		/* diag.section says what is wrong; SW_EBADHDR's text would
+		 * speak of .eh_frame_hdr */
+		fprintf(stderr, "stackwalk: %s is not a valid table: %s at offset 0x%" PRIx64 "%s%s%s\n",
+			path, diag.section ? diag.section : "?", diag.offset,
+			rc == SW_EBADHDR ? "" : " (", rc == SW_EBADHDR ? "" : sw_strerror(rc),
+			rc == SW_EBADHDR ? "" : ")");
 		free(buf);
 		return 1;
 	}

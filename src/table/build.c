@@ -16,9 +16,10 @@
  *      with the same rule merged;
  *   4. the blob: header, rules, page index, rows.
  *
- * All memory comes from mmap (scratch arrays sized from the section, so
- * the work is bounded by the input) and is unmapped before returning: no
- * malloc, no lock, async-signal-safe.
+ * All memory comes from mmap (scratch arrays that grow by doubling, up to
+ * bounds taken from the section's size, so the work and memory are
+ * bounded by the input) and is unmapped before returning: no malloc, no
+ * lock, async-signal-safe.
  */
 #include <elf.h>
 #include <string.h>
@@ -48,6 +49,31 @@ static void unmap(void *p, size_t bytes)
 {
 	if (p)
 		munmap(p, bytes ? bytes : 1);
+}
+
+/* Make the mapping at *p (*bytes long, or none) hold `need` bytes,
+ * doubling; false when mmap fails. */
+static bool grow(void **p, size_t *bytes, size_t need)
+{
+	size_t n = *bytes ? *bytes : 65536;
+	void *q;
+
+	if (need <= *bytes)
+		return true;
+	while (n < need)
+		n = n > SIZE_MAX / 2 ? need : n * 2;
+	/* (a new mapping and a copy rather than mremap: amortized the same,
+	 * and the unwind path's known system calls stay mmap and munmap) */
+	q = map(n);
+	if (!q)
+		return false;
+	if (*p) {
+		memcpy(q, *p, *bytes);
+		unmap(*p, *bytes);
+	}
+	*p = q;
+	*bytes = n;
+	return true;
 }
 
 /* ------------------------------------------------------------ state */
@@ -81,9 +107,10 @@ struct builder {
 	uint32_t hash_cap;
 	uint64_t pos;     /* where the rows emitted so far end */
 	bool started;     /* a row was emitted */
-	uint64_t cover;   /* scan mode: the highest FDE end seen so far */
-	uint64_t first;   /* scan mode: the first FDE's start */
-	size_t nfirst;
+	/* scan mode: the union of the FDE ranges seen since the last address
+	 * no FDE covered, [seg_start, seg_end) (FDEs come sorted by start) */
+	bool has_seg;
+	uint64_t seg_start, seg_end;
 	uint32_t bad_fdes;
 	int err;          /* SW_ENOMEM / SW_EFULL met while emitting */
 };
@@ -215,6 +242,11 @@ static void put(struct builder *b, uint64_t start, uint32_t kind)
 		b->err = SW_EFULL;   /* cannot happen: maxpieces bounds the rows */
 		return;
 	}
+	if ((b->npieces + 1) * sizeof(struct piece) > b->pieces_bytes &&
+	    !grow((void **)&b->pieces, &b->pieces_bytes, (b->npieces + 1) * sizeof(struct piece))) {
+		b->err = SW_ENOMEM;
+		return;
+	}
 	b->pieces[b->npieces].start = start;
 	b->pieces[b->npieces].kind = kind;
 	b->npieces++;
@@ -222,25 +254,31 @@ static void put(struct builder *b, uint64_t start, uint32_t kind)
 }
 
 /* Fill [b->pos, to): what lies under the FDEs seen so far (scan mode:
- * addresses two FDEs may cover) is DWARF, the rest a gap. */
+ * addresses two FDEs may cover, see sw_table_build) is DWARF, the rest a
+ * gap. */
 static void fill_to(struct builder *b, uint64_t to)
 {
 	if (!b->started) {
-		if (!b->cover) {
+		if (!b->has_seg || b->seg_start >= to) {
 			b->pos = to;
 			return;
 		}
-		/* FDEs before were all covered twice */
-		b->pos = b->first;
-		b->started = true;
+		/* the FDEs before all covered their addresses twice */
+		b->pos = b->seg_start;
 	}
 	if (b->pos >= to)
 		return;
-	if (b->cover > b->pos) {
-		put(b, b->pos, SW_TABLE_DWARF);
-		b->pos = b->cover < to ? b->cover : to;
-		if (b->pos >= to)
-			return;
+	if (b->has_seg) {
+		uint64_t ds = b->pos > b->seg_start ? b->pos : b->seg_start;
+		uint64_t de = to < b->seg_end ? to : b->seg_end;
+		if (ds < de) {
+			if (b->pos < ds)
+				put(b, b->pos, SW_TABLE_GAP);
+			put(b, ds, SW_TABLE_DWARF);
+			b->pos = de;
+			if (b->pos >= to)
+				return;
+		}
 	}
 	put(b, b->pos, SW_TABLE_GAP);
 	b->pos = to;
@@ -397,6 +435,9 @@ static int collect_scan(struct builder *b, size_t max, struct sw_diag *diag)
 			if (fde.pc_end > fde.pc_begin) {
 				if (b->nfdes >= max)
 					return fail(diag, sec->name, off, SW_EFULL);
+				if (!grow((void **)&b->fdes, &b->fdes_bytes,
+					  (b->nfdes + 1) * sizeof(struct fent)))
+					return fail(diag, sec->name, off, SW_ENOMEM);
 				b->fdes[b->nfdes].start = fde.pc_begin;
 				b->fdes[b->nfdes].end = fde.pc_end;
 				b->fdes[b->nfdes].off = off;
@@ -504,16 +545,14 @@ int sw_table_build(const struct sw_table_src *src, struct sw_table **out, struct
 		maxfdes = src->hdr->table ? (size_t)src->hdr->fde_count : 0;
 	else
 		maxfdes = sec->size / 4 + 1;
-	if (src->hdr && !src->hdr->table)
+	if (src->hdr && (!src->hdr->table || src->hdr->fde_count > src->hdr->size / 2))
 		return fail(diag, ".eh_frame_hdr", 0, SW_EBADHDR);
 	if (maxfdes > (SIZE_MAX / 4) / sizeof(struct fent))
 		return fail(diag, sec->name, 0, SW_EFULL);
-	b.fdes_bytes = maxfdes * sizeof(struct fent);
 	b.maxpieces = sec->size + 3 * maxfdes + 4;
-	b.pieces_bytes = b.maxpieces * sizeof(struct piece);
-	b.fdes = map(b.fdes_bytes);
-	b.pieces = map(b.pieces_bytes);
-	if (!b.fdes || !b.pieces) {
+	/* the header's table is all there; the scan grows its array */
+	if ((src->hdr && !grow((void **)&b.fdes, &b.fdes_bytes, maxfdes * sizeof(struct fent))) ||
+	    !grow((void **)&b.pieces, &b.pieces_bytes, 4096 * sizeof(struct piece))) {
 		rc = fail(diag, sec->name, 0, SW_ENOMEM);
 		goto out;
 	}
@@ -535,20 +574,27 @@ int sw_table_build(const struct sw_table_src *src, struct sw_table **out, struct
 			place_fde(&b, f->off, f->start, hi);
 		} else {
 			/* where this FDE alone covers the address: from the end
-			 * of the FDEs before it to the next one's start */
-			uint64_t lo = f->start > b.cover ? f->start : b.cover;
+			 * of the FDEs before it to the next one's start.  An FDE
+			 * past the union of those before starts a new one (the
+			 * addresses in between are filled first: the old union
+			 * tells which are covered) */
+			if (!b.has_seg || f->start >= b.seg_end) {
+				fill_to(&b, f->start);
+				b.has_seg = true;
+				b.seg_start = f->start;
+				b.seg_end = f->start;
+			}
+			uint64_t lo = f->start > b.seg_end ? f->start : b.seg_end;
 			uint64_t hi = i + 1 < b.nfdes && b.fdes[i + 1].start < f->end ?
 				      b.fdes[i + 1].start : f->end;
-			if (!b.nfirst++)
-				b.first = f->start;
 			if (lo < hi)
 				place_fde(&b, f->off, lo, hi);
-			if (f->end > b.cover)
-				b.cover = f->end;
+			if (f->end > b.seg_end)
+				b.seg_end = f->end;
 		}
 	}
-	if (!b.err && (b.started || b.cover)) {
-		fill_to(&b, b.cover > b.pos ? b.cover : b.pos);
+	if (!b.err && (b.started || b.has_seg)) {
+		fill_to(&b, b.has_seg && b.seg_end > b.pos ? b.seg_end : b.pos);
 		put(&b, b.pos, SW_TABLE_GAP);
 	}
 	if (b.err) {

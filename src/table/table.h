@@ -25,7 +25,15 @@
  * the caller asks the full interpreter, so nothing is lost.  Which FDE
  * covers an address follows the .eh_frame_hdr search (the FDE with the
  * greatest start <= pc, if its range holds pc); without a header,
- * addresses two FDEs cover are SW_TABLE_DWARF.
+ * addresses two FDEs cover are SW_TABLE_DWARF (conservatively: from where
+ * an FDE starts inside earlier ones to the end of the furthest-reaching
+ * earlier one, so the part of a long FDE after an FDE nested in it is
+ * DWARF too).  Errors follow the interpreter: an FDE program that fails
+ * part-way keeps its exact rows up to the failing row and is DWARF from
+ * there (counted in bad_fdes); a header entry whose FDE does not parse (or
+ * lies outside the section) is DWARF from its start to the next entry's
+ * (the last entry's: one byte, its real extent being unknown).  The last
+ * row is always SW_TABLE_GAP; a table with no FDE has no rows and no pages.
  *
  * Building allocates only with mmap (no malloc, no lock): a signal handler
  * may build.  Lookups read the blob only.
@@ -156,10 +164,16 @@ struct sw_table_src {
 /*
  * Build the table of `src` into a new mmap'ed blob (*out; give it back with
  * sw_table_free).  Returns 0, SW_ENOMEM (mmap failed), SW_EFULL (more
- * rules than SW_TABLE_MAX_RULES, or a module over 4 GiB), or a parse error
- * of the section's structure (an entry header, the .eh_frame_hdr table)
- * with *diag saying where; an FDE whose CFI program does not parse is no
- * error (its range becomes SW_TABLE_DWARF, counted in bad_fdes).
+ * rules than SW_TABLE_MAX_RULES, or a module over 4 GiB), SW_ERANGE (an
+ * FDE address below src->bias), or a parse error of the section's
+ * structure with *diag saying where: with a header, SW_EBADHDR for a
+ * header without a search table, a table not sorted by address or one
+ * that lists an FDE twice (linkers write neither; the check bounds the
+ * work); without one, the first entry or FDE header that does not parse
+ * (the interpreter's linear scan stops there too).  An FDE whose CFI
+ * program does not parse is no error (see above; counted in bad_fdes).
+ * Work and scratch memory are bounded by the section's size: each FDE's
+ * program runs once.
  * Thread-safe; async-signal-safe (allocates with mmap only, takes no lock).
  */
 int sw_table_build(const struct sw_table_src *src, struct sw_table **out, struct sw_diag *diag);
@@ -172,8 +186,13 @@ void sw_table_free(struct sw_table *t);
  * file or any other untrusted place) for this architecture, so that
  * sw_table_lookup may read it: header fields, offsets and counts inside
  * the blob, pages non-decreasing, rows sorted, rule indices valid.
- * Returns 0 or SW_EBADHDR / SW_ETRUNCATED / SW_EVERSION / SW_EUNSUPPORTED
- * with *diag saying what is wrong.  Async-signal-safe.
+ * It wants the exact layout sw_table_build writes (the header, rules,
+ * pages and rows back to back, the counts in the header true, no repeated
+ * rule, a final gap row).  Returns 0 or SW_EBADHDR / SW_ETRUNCATED /
+ * SW_EVERSION / SW_EUNSUPPORTED, SW_EALIGN (blob not 8-byte aligned: the
+ * rules are 64-bit words) or SW_EINVAL (NULL), with diag->section saying
+ * what is wrong ("compact table: ...": SW_EBADHDR's own text speaks of
+ * .eh_frame_hdr) and diag->offset where.  Async-signal-safe.
  */
 int sw_table_check(const void *blob, size_t size, struct sw_diag *diag);
 
