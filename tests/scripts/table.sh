@@ -21,8 +21,8 @@
 #        of /usr/lib/x86_64-linux-gnu (sorted by real path, files over
 #        32 MB left out: the three LLVM/clang libraries alone would take
 #        60% of the time), libc, libstdc++, libgcc_s and ld.so first;
-#        every byte for the first 3 MB of code, row edges for the rest;
-#        quick: libc, libgcc_s, ld.so, libz, libm (every byte for 400 KB).
+#        every byte for the first 1.5 MB of code, row edges for the rest;
+#        quick: libc, libgcc_s, ld.so, libz, libm (every byte for 200 KB).
 #    One test per diff run; each prints its totals (addresses per kind).
 # 2. stackwalk table: the summary, --rows, --out and --check (the blob read
 #    back), the table smaller than .eh_frame + .eh_frame_hdr for libc and
@@ -117,7 +117,7 @@ for f in "${must[@]}"; do
 	libs+=("$r")
 done
 if [[ $mode == full ]]; then
-	want=300 budget=3000000
+	want=300 budget=1500000
 	mapfile -t cand < <(find "$libdir" -maxdepth 1 -name '*.so*' \( -type f -o -type l \) \
 		-exec realpath {} + 2>/dev/null | LC_ALL=C sort -u)
 	n=0
@@ -137,7 +137,7 @@ if [[ $mode == full ]]; then
 		ok "$n distinct ELF shared objects sampled"
 	fi
 else
-	budget=400000
+	budget=200000
 	for f in "$libdir/libz.so.1" "$libdir/libm.so.6"; do
 		r=$(realpath "$f" 2>/dev/null) && [[ -z ${seen[$r]:-} ]] && is_elf "$r" && libs+=("$r")
 	done
