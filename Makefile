@@ -95,7 +95,7 @@ unit-tests: $(UNIT_BINS)
 CC_IS_GCC := $(shell $(CC) --version 2>/dev/null | grep -q 'Free Software Foundation' && echo 1)
 STACK_FRAME_MAX := 2048
 STACK_FLAGS := $(if $(SAN),,$(if $(CC_IS_GCC),-fcallgraph-info=su))
-$(filter $(BUILD)/src/dwarf/% $(BUILD)/src/unwind/% $(BUILD)/src/arch/%,$(LIB_OBJS)): \
+$(filter $(BUILD)/src/dwarf/% $(BUILD)/src/unwind/% $(BUILD)/src/arch/% $(BUILD)/src/table/%,$(LIB_OBJS)): \
 	STACK_FLAGS += $(if $(SAN),,$(if $(CC_IS_GCC),-Wstack-usage=$(STACK_FRAME_MAX),-Wframe-larger-than=$(STACK_FRAME_MAX)))
 
 # The libraries' objects hide everything but what the public headers mark
