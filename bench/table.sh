@@ -90,7 +90,14 @@ else
 	echo "bench: table.sframe.*: as here does not support --gsframe (binutils >= 2.40 does); no .sframe figures" >&2
 fi
 
-# SQLite from source, when an amalgamation is given
+# SQLite from source: the amalgamation the symbolizer's corpus fetches
+# (npm's better-sqlite3@12, cached in build/cache), or SQLITE_AMALGAMATION
+if [[ -z ${SQLITE_AMALGAMATION:-} ]]; then
+	# shellcheck source=tests/symbolize_diff/corpus.sh
+	. tests/symbolize_diff/corpus.sh
+	corpus_init "$BUILD/tests/symbolize_diff"
+	corpus_sqlite_source && SQLITE_AMALGAMATION=$corpus_dir/sqlite3.c
+fi
 if [[ -n ${SQLITE_AMALGAMATION:-} && -r ${SQLITE_AMALGAMATION:-} ]]; then
 	if ((gsframe)) && "$CC" -O2 -fPIC -shared -Wa,--gsframe -DSQLITE_THREADSAFE=1 \
 		-o "$tmp/libsqlite3_src.so" "$SQLITE_AMALGAMATION" -lpthread -lm 2>"$tmp/sq.err"; then
@@ -99,10 +106,8 @@ if [[ -n ${SQLITE_AMALGAMATION:-} && -r ${SQLITE_AMALGAMATION:-} ]]; then
 		echo "bench: building $SQLITE_AMALGAMATION with --gsframe failed: $(head -n 2 "$tmp/sq.err" 2>/dev/null)" >&2
 	fi
 else
-	echo "bench: table.*.sqlite_src: not measured: no SQLite amalgamation (sqlite3.c) here;" \
-		"Debian 12 packages none in its binary archive (libsqlite3-dev has headers only," \
-		"librust-libsqlite3-sys-dev drops the bundled copy) and no deb-src is configured;" \
-		"set SQLITE_AMALGAMATION=/path/to/sqlite3.c" >&2
+	echo "bench: table.*.sqlite_src: not measured: no SQLite amalgamation (sqlite3.c):" \
+		"npm pack better-sqlite3@12 failed (see corpus: above) and SQLITE_AMALGAMATION is not set" >&2
 fi
 
 if ((gsframe)); then
