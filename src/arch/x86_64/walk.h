@@ -29,6 +29,22 @@
  * made undefined (w0 bit 39, bits 54..59; rule.h). */
 #define SW_WALK_SLOW_BITS (((uint64_t)SW_CF_OUTERMOST << 36) | (63ull << 54))
 
+/* Near the ends of the stack (the outermost frames lie within 1 KiB of
+ * its top): every slot the rule reads, one by one, inside the walk's
+ * stack. */
+static inline bool sw_walk_slots_in(const struct sw_cursor_impl *c, const struct sw_compiled *rule,
+				    uint64_t cfa)
+{
+	uint64_t a = cfa + (uint64_t)sw_cr_ra_off(rule);
+	bool in = a >= c->mem.lo && a < c->mem.hi && 8 <= c->mem.hi - a;
+
+	for (unsigned m = sw_cr_saved(rule); m; m &= m - 1) {
+		a = cfa + (uint64_t)sw_cr_off(rule, (unsigned)__builtin_ctz(m));
+		in &= a >= c->mem.lo && a < c->mem.hi && 8 <= c->mem.hi - a;
+	}
+	return in;
+}
+
 /* Take cached steps from `c` (flags 0), recording each new IP in pcs[n..max).
  * Returns the new n; the cursor holds the last frame reached. */
 static inline int sw_walk_cached(struct sw_cursor_impl *c, void **pcs, int max, int n)
@@ -69,7 +85,9 @@ static inline int sw_walk_cached(struct sw_cursor_impl *c, void **pcs, int max, 
 		else
 			break;
 		cfa += (uint64_t)(int64_t)sw_cr_cfa_off(&rule);
-		if (cfa <= sp || cfa - lo >= span)
+		if (cfa <= sp)
+			break;
+		if (__builtin_expect(cfa - lo >= span, 0) && !sw_walk_slots_in(c, &rule, cfa))
 			break;
 		ra = sw_walk_load(cfa + (uint64_t)sw_cr_ra_off(&rule));
 		if (ra == 0)
