@@ -2,17 +2,7 @@
  * libFuzzer target: call frame information (.eh_frame / .debug_frame /
  * .eh_frame_hdr) and the CFA expressions it contains.
  *
- * Input layout:
- *   byte 0      flags
- *     bit 0       1: .eh_frame rules, 0: .debug_frame rules
- *     bits 1-3    section vaddr, an index into vaddrs[] below
- *     bit 4       textrel/datarel bases and a DW_EH_PE_indirect callback
- *     bit 5       section default address size 4 instead of 8
- *     bit 6       an explicit .eh_frame_hdr follows (when long enough):
- *       bytes 1-2   header length H (LE), clamped to what is left
- *       bytes 3-6   header vaddr - section vaddr (LE, signed 32-bit)
- *       H bytes     the .eh_frame_hdr
- *   the rest    the section
+ * Input layout: fuzz/cfi_input.h (bit 4 adds a DW_EH_PE_indirect callback).
  * Without bit 6 the first bytes of the section are also tried as a header
  * (at the section's own vaddr), so the header parser always gets input.
  *
@@ -31,6 +21,7 @@
 #include "dwarf/cfi.h"
 #include "dwarf/expr.h"
 #include "stackwalk.h"
+#include "cfi_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -44,10 +35,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_ROWS 4096        /* rows looked at (emitted) */
 #define MAX_HDR_LOOKUPS 64
 
-static const uint64_t vaddrs[8] = {
-	0, 0x1000, 0x400000, 0x555555554000,
-	0x7ffff7dd0000, 0xfffffffffffff000, 0x80000000, 0xffffffff00000000,
-};
 
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 
@@ -366,6 +353,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sw_cie cie;
 	struct sw_fde fde;
 	struct fz f;
+	struct cfi_input in;
 	const uint8_t *hbytes = NULL;
 	size_t hsize = 0;
 	int64_t hdelta = 0;
@@ -379,34 +367,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	flags = data[0];
-	data++;
-	size--;
-	if ((flags & 0x40) && size >= 6) {
-		size_t want = (size_t)data[0] | (size_t)data[1] << 8;
-		uint32_t d = (uint32_t)data[2] | (uint32_t)data[3] << 8 |
-			     (uint32_t)data[4] << 16 | (uint32_t)data[5] << 24;
-		hdelta = (int32_t)d;
-		data += 6;
-		size -= 6;
-		hsize = want < size ? want : size;
-		hbytes = data;
-		data += hsize;
-		size -= hsize;
-	}
-
-	copy = malloc(size ? size : 1);
-	if (!copy)
+	if (!cfi_input_parse(&in, flags, data + 1, size - 1, &sec))
 		return 0;
-	memcpy(copy, data, size);
-	sw_cfi_section_init(&sec, copy, size, vaddrs[(flags >> 1) & 7], flags & 1, NULL);
-	CHECK(sec.addr_size == 8 && sec.name != NULL);
-	if (flags & 0x10) {
-		sec.textrel = sec.vaddr + 0x100000;
-		sec.datarel = sec.vaddr + 0x200000;
+	copy = in.copy;
+	size = in.size;
+	hbytes = in.hbytes;
+	hsize = in.hsize;
+	hdelta = in.hdelta;
+	CHECK(sec.addr_size == (flags & 0x20 ? 4 : 8) && sec.name != NULL);
+	if (flags & 0x10)
 		sec.deref = fake_deref;
-	}
-	if (flags & 0x20)
-		sec.addr_size = 4;
 
 	memset(&f, 0, sizeof(f));
 	f.sec_data = copy;

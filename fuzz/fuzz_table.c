@@ -3,22 +3,11 @@
  * from fuzzed CFI, looking addresses up in it against the interpreter,
  * and sw_table_check on fuzzed blobs.
  *
- * Input layout:
- *   byte 0      flags
- *     bit 7       1: the rest is a table blob (sw_table_check, then
- *                    lookups when it is accepted); 0: CFI, laid out as
- *                    fuzz_cfi.c's inputs (so its corpus seeds this one):
- *     bit 0       1: .eh_frame rules, 0: .debug_frame rules
- *     bits 1-3    section vaddr, an index into vaddrs[] below; with bit 1
- *                 set the table's bias is that vaddr (module-relative
- *                 addresses), else 0
- *     bit 4       textrel/datarel bases
- *     bit 5       section default address size 4 instead of 8
- *     bit 6       an explicit .eh_frame_hdr follows (when long enough):
- *       bytes 1-2   header length H (LE), clamped to what is left
- *       bytes 3-6   header vaddr - section vaddr (LE, signed 32-bit)
- *       H bytes     the .eh_frame_hdr
- *   the rest    the section
+ * Input layout: fuzz/cfi_input.h (fuzz_cfi's, so its corpus seeds this
+ * one), where bit 7 of the flags means: the rest is a table blob
+ * (sw_table_check, then lookups when it is accepted); and with bit 1 set
+ * the table's bias is the section's vaddr (module-relative addresses),
+ * else 0.
  * With a header whose table parses, the table is built through it (and
  * compared with sw_cfi_find_fde_hdr), else by scanning the section (and
  * compared with sw_cfi_find_fde_linear).  A table the builder returns must
@@ -36,16 +25,13 @@
 
 #include "stackwalk.h"
 #include "table/table.h"
+#include "cfi_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_FDES 64          /* FDEs probed against the interpreter */
 #define MAX_ENTRIES 1024
 
-static const uint64_t vaddrs[8] = {
-	0, 0x1000, 0x400000, 0x555555554000,
-	0x7ffff7dd0000, 0xfffffffffffff000, 0x80000000, 0xffffffff00000000,
-};
 
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 
@@ -109,24 +95,15 @@ static void blob(const uint8_t *data, size_t size)
 	free(copy);
 }
 
-/* The interpreter's answer at pc; *lookup_failed when the FDE search
- * itself failed. */
+/* The interpreter's answer at pc (sw_table_reference); *lookup_failed
+ * when the FDE search itself failed. */
 static int interp(const struct sw_cfi_section *sec, const struct sw_eh_hdr *hdr, uint64_t pc,
 		  struct sw_compiled *rule, bool *lookup_failed)
 {
-	struct sw_fde fde;
-	struct sw_cie cie;
-	struct sw_cfa_row row;
-	int rc = hdr ? sw_cfi_find_fde_hdr(hdr, sec, pc, &fde, &cie, NULL)
-		     : sw_cfi_find_fde_linear(sec, pc, &fde, &cie, NULL);
+	int rc, res = sw_table_reference(sec, hdr, pc, rule, NULL, &rc);
 
 	*lookup_failed = rc < 0 && rc != SW_ENOTFOUND;
-	if (rc == SW_ENOTFOUND)
-		return SW_TABLE_NONE;
-	if (rc < 0 || sw_cfa_row_at(sec, &cie, &fde, pc, &row, NULL) < 0 ||
-	    !sw_compile_row(&row, cie.signal_frame, rule))
-		return SW_TABLE_FALLBACK;
-	return SW_TABLE_HIT;
+	return res;
 }
 
 static void compare(const struct sw_cfi_section *sec, const struct sw_eh_hdr *hdr,
@@ -161,6 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sw_table_src src;
 	struct sw_table *t = NULL;
 	struct sw_diag diag;
+	struct cfi_input in;
 	const uint8_t *hbytes = NULL;
 	size_t hsize = 0;
 	int64_t hdelta = 0;
@@ -176,29 +154,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		blob(data, size);
 		return 0;
 	}
-	if ((flags & 0x40) && size >= 6) {
-		size_t want = (size_t)data[0] | (size_t)data[1] << 8;
-		uint32_t d = (uint32_t)data[2] | (uint32_t)data[3] << 8 |
-			     (uint32_t)data[4] << 16 | (uint32_t)data[5] << 24;
-		hdelta = (int32_t)d;
-		data += 6;
-		size -= 6;
-		hsize = want < size ? want : size;
-		hbytes = data;
-		data += hsize;
-		size -= hsize;
-	}
-	copy = malloc(size ? size : 1);
-	if (!copy)
+	if (!cfi_input_parse(&in, flags, data, size, &sec))
 		return 0;
-	memcpy(copy, data, size);
-	sw_cfi_section_init(&sec, copy, size, vaddrs[(flags >> 1) & 7], flags & 1, NULL);
-	if (flags & 0x10) {
-		sec.textrel = sec.vaddr + 0x100000;
-		sec.datarel = sec.vaddr + 0x200000;
-	}
-	if (flags & 0x20)
-		sec.addr_size = 4;
+	copy = in.copy;
+	size = in.size;
+	hbytes = in.hbytes;
+	hsize = in.hsize;
+	hdelta = in.hdelta;
 	if (hbytes) {
 		hcopy = malloc(hsize ? hsize : 1);
 		if (!hcopy) {

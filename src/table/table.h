@@ -196,4 +196,17 @@ void sw_table_free(struct sw_table *t);
  */
 int sw_table_check(const void *blob, size_t size, struct sw_diag *diag);
 
+/*
+ * The interpreter's answer at `pc` in a table's terms, the reference a
+ * table built from `sec` (and `hdr`, NULL: scanned) must match: the FDE
+ * search the unwinder makes (through the header, else a scan), the CFA
+ * row at pc, compiled.  SW_TABLE_HIT with *rule (source bits 0),
+ * SW_TABLE_NONE (no FDE covers pc) or SW_TABLE_FALLBACK (the search or the
+ * row failed, or the packing cannot hold the row).  *lookup_rc (when not
+ * NULL): the FDE search's code; *fde_offset (when not NULL and an FDE was
+ * found): its section offset.  For tests and fuzzers (reference.c).
+ */
+int sw_table_reference(const struct sw_cfi_section *sec, const struct sw_eh_hdr *hdr, uint64_t pc,
+		       struct sw_compiled *rule, uint64_t *fde_offset, int *lookup_rc);
+
 #endif /* SW_TABLE_H */

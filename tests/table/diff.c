@@ -95,29 +95,14 @@ static const char *kind_name(int k)
 /* Compare the table and the interpreter at `pc`. */
 static void check_pc(struct ctx *c, uint64_t pc)
 {
-	struct sw_fde fde;
-	struct sw_cie cie;
-	struct sw_cfa_row row;
 	struct sw_compiled want = { 0, 0 }, got = { 0, 0 };
-	uint64_t end = 0;
+	uint64_t end = 0, fde_off = UINT64_MAX;
 	int expect, rc, res;
 	bool overlap = false;
 
-	rc = c->hdr ? sw_cfi_find_fde_hdr(c->hdr, c->sec, pc, &fde, &cie, NULL)
-		    : sw_cfi_find_fde_linear(c->sec, pc, &fde, &cie, NULL);
-	if (rc == SW_ENOTFOUND) {
-		expect = SW_TABLE_NONE;
-	} else if (rc < 0) {
-		expect = SW_TABLE_FALLBACK;
-	} else {
-		if (!c->hdr)
-			overlap = fde_overlaps(c, fde.offset);
-		if (sw_cfa_row_at(c->sec, &cie, &fde, pc, &row, NULL) < 0 ||
-		    !sw_compile_row(&row, cie.signal_frame, &want))
-			expect = SW_TABLE_FALLBACK;
-		else
-			expect = SW_TABLE_HIT;
-	}
+	expect = sw_table_reference(c->sec, c->hdr, pc, &want, &fde_off, &rc);
+	if (rc == 0 && !c->hdr)
+		overlap = fde_overlaps(c, fde_off);
 	res = sw_table_lookup(c->t, pc, &got, &end);
 	c->tot->addrs++;
 	bool ok = res == expect;

@@ -80,18 +80,7 @@ static bool self_src(struct sw_cfi_section *sec, struct sw_eh_hdr *hdr, struct s
 static int interp(const struct sw_cfi_section *sec, const struct sw_eh_hdr *hdr, uint64_t pc,
 		  struct sw_compiled *rule)
 {
-	struct sw_fde fde;
-	struct sw_cie cie;
-	struct sw_cfa_row row;
-	int rc = hdr ? sw_cfi_find_fde_hdr(hdr, sec, pc, &fde, &cie, NULL)
-		     : sw_cfi_find_fde_linear(sec, pc, &fde, &cie, NULL);
-
-	if (rc == SW_ENOTFOUND)
-		return SW_TABLE_NONE;
-	if (rc < 0 || sw_cfa_row_at(sec, &cie, &fde, pc, &row, NULL) < 0 ||
-	    !sw_compile_row(&row, cie.signal_frame, rule))
-		return SW_TABLE_FALLBACK;
-	return SW_TABLE_HIT;
+	return sw_table_reference(sec, hdr, pc, rule, NULL, NULL);
 }
 
 /* A heap copy of exactly `size` bytes (malloc: 16-byte aligned). */
