@@ -18,7 +18,10 @@
  * takes that frame, with every check and error of its own.
  *
  * Local walks only (the process's rule cache), from a frame that is not
- * interrupted (cursor flags 0).  Async-signal-safe: no allocation, no lock.
+ * interrupted (cursor flags 0).  The cache generation is read once per
+ * run: a flush during the walk (a dlclose, say) concerns code this
+ * thread's stack cannot be returning into, since the frames on it are
+ * live.  Async-signal-safe: no allocation, no lock.
  */
 #ifndef SW_ARCH_X86_64_WALK_H
 #define SW_ARCH_X86_64_WALK_H
