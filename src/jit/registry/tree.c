@@ -28,18 +28,27 @@ struct path {
 	unsigned ix[SW_TREE_MAX_DEPTH];             /* child taken at each inner node */
 };
 
-/* bytes a node costs, with the allocator's chunk header */
+/* bytes a node costs: its slot (slab.h), whole cache lines */
 #define NODE_BYTES(leaf) \
-	(((leaf) ? sizeof(struct sw_tree_leaf) : sizeof(struct sw_tree_inner)) + sizeof(size_t))
+	((((leaf) ? sizeof(struct sw_tree_leaf) : sizeof(struct sw_tree_inner)) + 63) & ~(size_t)63)
 
-static size_t node_size(const struct sw_tree_node *nd)
+static struct sw_slab *node_slab(struct sw_tree *t, bool leaf)
 {
-	return NODE_BYTES(nd->leaf);
+	struct sw_slab *s = leaf ? &t->leaves : &t->inners;
+
+	if (!s->size)
+		s->size = NODE_BYTES(leaf);
+	return s;
+}
+
+size_t sw_tree_node_bytes(const void *node)
+{
+	return NODE_BYTES(((const struct sw_tree_node *)node)->leaf);
 }
 
 static void *node_alloc(struct sw_tree *t, bool leaf)
 {
-	struct sw_tree_node *nd = malloc(NODE_BYTES(leaf) - sizeof(size_t));
+	struct sw_tree_node *nd = sw_slab_alloc(node_slab(t, leaf));
 
 	if (!nd)
 		return NULL;
@@ -56,15 +65,26 @@ static void node_free(struct sw_tree *t, void *nd)
 {
 	if (!nd)
 		return;
-	t->node_bytes -= node_size(nd);
-	free(nd);
+	t->node_bytes -= sw_tree_node_bytes(nd);
+	sw_slab_free(node_slab(t, ((struct sw_tree_node *)nd)->leaf), nd, 0);
 }
 
 /* A node readers may still be walking. */
 static void node_retire(struct sw_tree *t, struct sw_tree_node *nd)
 {
-	t->node_bytes -= node_size(nd);
+	t->node_bytes -= sw_tree_node_bytes(nd);
+	sw_slab_retire(node_slab(t, nd->leaf), nd);
 	t->retire(t->retire_arg, nd);
+}
+
+void sw_tree_node_release(struct sw_tree *t, void *node)
+{
+	sw_slab_free(node_slab(t, ((struct sw_tree_node *)node)->leaf), node, 1);
+}
+
+size_t sw_tree_index_bytes(const struct sw_tree *t)
+{
+	return sw_slab_bytes(&t->leaves) + sw_slab_bytes(&t->inners);
 }
 
 static struct sw_tree_node *load_child(const struct sw_tree_inner *in, unsigned i)
@@ -87,6 +107,11 @@ static unsigned inner_pick(const struct sw_tree_inner *in, uint64_t key)
 	return lo - 1;
 }
 
+static uint64_t leaf_start(const struct sw_tree_leaf *lf, unsigned i)
+{
+	return lf->base + lf->slot[i].off;
+}
+
 /* number of entries whose start is below key (the insertion point) */
 static unsigned leaf_lower(const struct sw_tree_leaf *lf, uint64_t key)
 {
@@ -94,7 +119,7 @@ static unsigned leaf_lower(const struct sw_tree_leaf *lf, uint64_t key)
 
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
-		if (lf->start[mid] < key)
+		if (leaf_start(lf, mid) < key)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -135,20 +160,46 @@ static void link_node(struct sw_tree *t, const struct path *p, int k, struct sw_
 	}
 }
 
+_Static_assert(SW_TREE_LEAF_MAX * 2 <= 64, "a leaf's tags are 2 bits per entry in 64");
+
+/* Slot i of lf (unpublished: i >= lf->h.n, or lf not yet linked) holds e;
+ * e->start is in [lf->base, lf->base + 2^32). */
 static void leaf_set(struct sw_tree_leaf *lf, unsigned i, const struct sw_tree_entry *e)
 {
-	lf->start[i] = e->start;
-	lf->len[i] = e->len;
+	uint64_t tags = __atomic_load_n(&lf->tags, __ATOMIC_RELAXED);
+
+	lf->slot[i].off = (uint32_t)(e->start - lf->base);
+	lf->slot[i].len = e->len;
 	lf->idx[i] = e->idx;
 	lf->val[i] = e->val;
+	tags &= ~(3ull << (2 * i));
+	tags |= (uint64_t)((uintptr_t)e->val & 3) << (2 * i);
+	/* readers load the word while slots below n are visible: one store */
+	__atomic_store_n(&lf->tags, tags, __ATOMIC_RELAXED);
 }
 
 static void leaf_get(const struct sw_tree_leaf *lf, unsigned i, struct sw_tree_entry *e)
 {
-	e->start = lf->start[i];
-	e->len = lf->len[i];
+	e->start = leaf_start(lf, i);
+	e->len = lf->slot[i].len;
 	e->idx = lf->idx[i];
 	e->val = lf->val[i];
+}
+
+/* Can one leaf hold v[a..b) (every start within 2^32 of the first)? */
+static bool leaf_fits(const struct sw_tree_entry *v, unsigned a, unsigned b)
+{
+	return b <= a + 1 || v[b - 1].start - v[a].start <= UINT32_MAX;
+}
+
+/* Fill the new leaf lf with v[0..n) (sorted, leaf_fits). */
+static void leaf_fill(struct sw_tree_leaf *lf, const struct sw_tree_entry *v, unsigned n)
+{
+	lf->base = v[0].start;
+	lf->tags = 0;
+	for (unsigned i = 0; i < n; i++)
+		leaf_set(lf, i, &v[i]);
+	lf->h.n = lf->h.hw = (uint16_t)n;
 }
 
 /* The live entries of `lf` with `e` inserted in order (tombstones dropped).
@@ -160,9 +211,9 @@ static unsigned merged_entries(const struct sw_tree_leaf *lf, const struct sw_tr
 	bool placed = false;
 
 	for (unsigned i = 0; i < lf->h.n; i++) {
-		if (!lf->len[i])
+		if (!lf->slot[i].len)
 			continue;
-		if (!placed && lf->start[i] >= e->start) {
+		if (!placed && leaf_start(lf, i) >= e->start) {
 			*epos = o;
 			out[o++] = *e;
 			placed = true;
@@ -308,8 +359,7 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 		struct sw_tree_leaf *lf = node_alloc(t, true);
 		if (!lf)
 			return SW_ENOMEM;
-		lf->h.n = lf->h.hw = 1;
-		leaf_set(lf, 0, e);
+		leaf_fill(lf, e, 1);
 		__atomic_store_n(&t->root, &lf->h, __ATOMIC_RELEASE);
 		t->entries++;
 		return 0;
@@ -327,7 +377,8 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 	struct sw_tree_leaf *lf = (struct sw_tree_leaf *)p.nd[lv];
 	unsigned n = lf->h.n, pos = leaf_lower(lf, e->start);
 
-	if (pos == n && n == lf->h.hw && n < SW_TREE_LEAF_MAX && (n == 0 || lf->len[n - 1])) {
+	if (pos == n && n == lf->h.hw && n < SW_TREE_LEAF_MAX && (n == 0 || lf->slot[n - 1].len) &&
+	    e->start - lf->base <= UINT32_MAX) {
 		/* append in place (tree.h): slot n was never visible */
 		leaf_set(lf, n, e);
 		lf->h.hw = (uint16_t)(n + 1);
@@ -340,8 +391,7 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 		struct sw_tree_leaf *R = node_alloc(t, true);
 		if (!R)
 			return SW_ENOMEM;
-		R->h.n = R->h.hw = 1;
-		leaf_set(R, 0, e);
+		leaf_fill(R, e, 1);
 		rc = insert_child(t, &p, lv - 1, e->start, &lf->h, &R->h);
 		if (rc < 0) {
 			node_free(t, R);
@@ -354,13 +404,11 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 	struct sw_tree_entry all[SW_TREE_LEAF_MAX + 1];
 	unsigned epos, total = merged_entries(lf, e, all, &epos);
 
-	if (total <= SW_TREE_LEAF_MAX) {
+	if (total <= SW_TREE_LEAF_MAX && leaf_fits(all, 0, total)) {
 		struct sw_tree_leaf *c = node_alloc(t, true);
 		if (!c)
 			return SW_ENOMEM;
-		c->h.n = c->h.hw = (uint16_t)total;
-		for (unsigned i = 0; i < total; i++)
-			leaf_set(c, i, &all[i]);
+		leaf_fill(c, all, total);
 		link_node(t, &p, lv, &c->h);
 		node_retire(t, &lf->h);
 		t->entries++;
@@ -368,21 +416,20 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 	}
 
 	unsigned nl = split_left(total - 1, epos);
+	if (!leaf_fits(all, 0, nl) || !leaf_fits(all, nl, total)) {
+		/* the live entries fitted one leaf, so e is the one 2^32 or
+		 * more away from them, first or last: alone on its side */
+		nl = epos == 0 ? 1 : total - 1;
+	}
 	struct sw_tree_leaf *L = node_alloc(t, true), *R = node_alloc(t, true);
 	if (!L || !R) {
 		node_free(t, L);
 		node_free(t, R);
 		return SW_ENOMEM;
 	}
-	L->h.n = L->h.hw = (uint16_t)nl;
-	R->h.n = R->h.hw = (uint16_t)(total - nl);
-	for (unsigned i = 0; i < total; i++) {
-		if (i < nl)
-			leaf_set(L, i, &all[i]);
-		else
-			leaf_set(R, i - nl, &all[i]);
-	}
-	rc = insert_child(t, &p, lv - 1, R->start[0], &L->h, &R->h);
+	leaf_fill(L, all, nl);
+	leaf_fill(R, all + nl, total - nl);
+	rc = insert_child(t, &p, lv - 1, all[nl].start, &L->h, &R->h);
 	if (rc < 0) {
 		node_free(t, L);
 		node_free(t, R);
@@ -418,28 +465,27 @@ int sw_tree_remove(struct sw_tree *t, uint64_t start, const void *val)
 	int lv = p.depth - 1;
 	struct sw_tree_leaf *lf = (struct sw_tree_leaf *)p.nd[lv];
 	unsigned j = leaf_lower(lf, start);
-	if (j >= lf->h.n || lf->start[j] != start || lf->val[j] != val || !lf->len[j])
+	if (j >= lf->h.n || leaf_start(lf, j) != start || lf->val[j] != val || !lf->slot[j].len)
 		return SW_ENOTFOUND;
 
 	unsigned live = lf->h.n - lf->h.dead - 1;
 	if (live > 0 && (lf->h.dead + 1) * 2 <= lf->h.n) {
 		/* tombstone (tree.h) */
-		__atomic_store_n(&lf->len[j], 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&lf->slot[j].len, 0, __ATOMIC_RELEASE);
 		lf->h.dead++;
 	} else if (live > 0) {
 		/* mostly tombstones: copy the live entries */
 		struct sw_tree_leaf *c = node_alloc(t, true);
-		struct sw_tree_entry x;
+		struct sw_tree_entry live_e[SW_TREE_LEAF_MAX] = { 0 };
 		unsigned o = 0;
 		if (!c)
 			return SW_ENOMEM;
 		for (unsigned i = 0; i < lf->h.n; i++) {
-			if (i == j || !lf->len[i])
+			if (i == j || !lf->slot[i].len)
 				continue;
-			leaf_get(lf, i, &x);
-			leaf_set(c, o++, &x);
+			leaf_get(lf, i, &live_e[o++]);
 		}
-		c->h.n = c->h.hw = (uint16_t)o;
+		leaf_fill(c, live_e, o);
 		link_node(t, &p, lv, &c->h);
 		node_retire(t, &lf->h);
 	} else {
@@ -491,9 +537,9 @@ bool sw_tree_overlaps(const struct sw_tree *t, uint64_t start, uint64_t end)
 	unsigned i = leaf_lower(lf, start);
 	for (;;) {
 		for (; i < lf->h.n; i++) {
-			if (lf->start[i] >= end)
+			if (leaf_start(lf, i) >= end)
 				return false;
-			if (lf->len[i])
+			if (lf->slot[i].len)
 				return true;
 		}
 		/* the next leaf: up to the first ancestor with a right sibling */
