@@ -2,6 +2,7 @@
  * The index nodes' slots (slab.h).
  */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 
 #include "jit/registry/slab.h"
@@ -23,15 +24,27 @@
 #define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
+/* A segment: SW_SLAB_SEG_CHUNKS chunks from one mmap. */
+struct sw_slab_seg {
+	struct sw_slab_seg *next, *prev;
+	char *map;                      /* what mmap returned (SEG_MAP bytes) */
+	char *chunks;                   /* the first chunk, aligned */
+	uint32_t fresh;                 /* chunks handed out so far: [0, fresh) */
+	uint32_t empty;                 /* of those, on the pool's empty list */
+};
+
+#define SEG_MAP ((SW_SLAB_SEG_CHUNKS + 1) * SW_SLAB_CHUNK)
+
 /* The chunk's first 64 bytes; its slots follow. */
 struct sw_slab_chunk {
-	struct sw_slab_chunk *next_partial, *prev_partial;
-	struct sw_slab_chunk *next_all, *prev_all;
+	struct sw_slab_chunk *next, *prev;      /* partial or empty list */
 	void *free;                     /* free slots (linked through their first word) */
+	struct sw_slab_seg *seg;
+	struct sw_slab *owner;          /* NULL: empty */
 	uint32_t nfree, used, retired;  /* slots by state */
 	uint32_t fresh;                 /* slots never handed out: [fresh, nslots) */
 	uint32_t nslots;
-	bool in_partial;
+	uint8_t listed;                 /* on owner's partial list */
 };
 
 _Static_assert(sizeof(struct sw_slab_chunk) <= 64, "the chunk header fits in a cache line");
@@ -46,67 +59,100 @@ static char *slot_at(struct sw_slab_chunk *c, const struct sw_slab *s, uint32_t 
 	return (char *)c + 64 + (size_t)i * s->size;
 }
 
-static void partial_add(struct sw_slab *s, struct sw_slab_chunk *c)
+static void list_add(struct sw_slab_chunk **head, struct sw_slab_chunk *c)
 {
-	c->prev_partial = NULL;
-	c->next_partial = s->partial;
-	if (s->partial)
-		s->partial->prev_partial = c;
-	s->partial = c;
-	c->in_partial = true;
+	c->prev = NULL;
+	c->next = *head;
+	if (*head)
+		(*head)->prev = c;
+	*head = c;
 }
 
-static void partial_del(struct sw_slab *s, struct sw_slab_chunk *c)
+static void list_del(struct sw_slab_chunk **head, struct sw_slab_chunk *c)
 {
-	if (c->prev_partial)
-		c->prev_partial->next_partial = c->next_partial;
+	if (c->prev)
+		c->prev->next = c->next;
 	else
-		s->partial = c->next_partial;
-	if (c->next_partial)
-		c->next_partial->prev_partial = c->prev_partial;
-	c->in_partial = false;
+		*head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 }
 
-/* A new chunk, aligned to its size: map twice that and trim. */
-static struct sw_slab_chunk *chunk_map(struct sw_slab *s)
+/* A chunk for s: an empty one, a segment's next, or a new segment's. */
+static struct sw_slab_chunk *chunk_get(struct sw_slab *s)
 {
-	char *m = mmap(NULL, 2 * SW_SLAB_CHUNK, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct sw_slab_pool *pool = s->pool;
+	struct sw_slab_chunk *c = pool->empty;
+	struct sw_slab_seg *g;
 
-	if (m == MAP_FAILED)
-		return NULL;
-	char *a = (char *)(((uintptr_t)m + SW_SLAB_CHUNK - 1) & ~(uintptr_t)(SW_SLAB_CHUNK - 1));
-	if (a > m)
-		munmap(m, (size_t)(a - m));
-	if (a + SW_SLAB_CHUNK < m + 2 * SW_SLAB_CHUNK)
-		munmap(a + SW_SLAB_CHUNK, (size_t)(m + 2 * SW_SLAB_CHUNK - (a + SW_SLAB_CHUNK)));
-
-	struct sw_slab_chunk *c = (struct sw_slab_chunk *)(void *)a;
+	if (c) {
+		list_del(&pool->empty, c);
+		pool->nempty--;
+		c->seg->empty--;
+	} else {
+		g = pool->segs;
+		if (!g || g->fresh == SW_SLAB_SEG_CHUNKS) {
+			/* a new segment, its chunks aligned to their size (the
+			 * unaligned ends stay mapped, never touched) */
+			char *m = mmap(NULL, SEG_MAP, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (m == MAP_FAILED)
+				return NULL;
+			if (!(g = malloc(sizeof(*g)))) {
+				munmap(m, SEG_MAP);
+				return NULL;
+			}
+			g->map = m;
+			g->chunks = (char *)(((uintptr_t)m + SW_SLAB_CHUNK - 1) &
+					     ~(uintptr_t)(SW_SLAB_CHUNK - 1));
+			g->fresh = g->empty = 0;
+			g->prev = NULL;
+			g->next = pool->segs;
+			if (pool->segs)
+				pool->segs->prev = g;
+			pool->segs = g;
+			POISON(g->chunks, SW_SLAB_SEG_CHUNKS * SW_SLAB_CHUNK);
+		}
+		c = (struct sw_slab_chunk *)(void *)(g->chunks + (size_t)g->fresh++ * SW_SLAB_CHUNK);
+		UNPOISON(c, 64);
+		c->seg = g;
+	}
+	c->owner = s;
 	c->nslots = (uint32_t)((SW_SLAB_CHUNK - 64) / s->size);
 	c->free = NULL;
 	c->nfree = c->nslots;
 	c->used = c->retired = c->fresh = 0;
-	c->prev_all = NULL;
-	c->next_all = s->all;
-	if (s->all)
-		s->all->prev_all = c;
-	s->all = c;
-	s->chunks++;
-	POISON(slot_at(c, s, 0), (size_t)c->nslots * s->size);
+	c->listed = 0;
 	return c;
 }
 
-static void chunk_unmap(struct sw_slab *s, struct sw_slab_chunk *c)
+/* c has no used or retired slot left: to the pool (and its segment back
+ * to the system when all of it is empty and enough is kept). */
+static void chunk_put(struct sw_slab *s, struct sw_slab_chunk *c)
 {
-	if (c->prev_all)
-		c->prev_all->next_all = c->next_all;
+	struct sw_slab_pool *pool = s->pool;
+	struct sw_slab_seg *g = c->seg;
+
+	POISON(slot_at(c, s, 0), (size_t)c->nslots * s->size);
+	c->owner = NULL;
+	list_add(&pool->empty, c);
+	pool->nempty++;
+	g->empty++;
+	if (g->empty < g->fresh || g->fresh < SW_SLAB_SEG_CHUNKS ||
+	    pool->nempty - g->empty < SW_SLAB_KEEP_CHUNKS)
+		return;
+	for (uint32_t i = 0; i < g->fresh; i++)
+		list_del(&pool->empty, (struct sw_slab_chunk *)(void *)(g->chunks + i * SW_SLAB_CHUNK));
+	pool->nempty -= g->empty;
+	if (g->prev)
+		g->prev->next = g->next;
 	else
-		s->all = c->next_all;
-	if (c->next_all)
-		c->next_all->prev_all = c->prev_all;
-	s->chunks--;
-	UNPOISON(c, SW_SLAB_CHUNK);
-	munmap(c, SW_SLAB_CHUNK);
+		pool->segs = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	UNPOISON(g->chunks, SW_SLAB_SEG_CHUNKS * SW_SLAB_CHUNK);
+	munmap(g->map, SEG_MAP);
+	free(g);
 }
 
 void *sw_slab_alloc(struct sw_slab *s)
@@ -115,13 +161,10 @@ void *sw_slab_alloc(struct sw_slab *s)
 	char *p;
 
 	if (!c) {
-		if (s->spare) {
-			c = s->spare;
-			s->spare = NULL;
-		} else if (!(c = chunk_map(s))) {
+		if (!(c = chunk_get(s)))
 			return NULL;
-		}
-		partial_add(s, c);
+		list_add(&s->partial, c);
+		c->listed = 1;
 	}
 	if (c->free) {
 		p = c->free;
@@ -133,8 +176,10 @@ void *sw_slab_alloc(struct sw_slab *s)
 	}
 	c->nfree--;
 	c->used++;
-	if (c->nfree == 0)
-		partial_del(s, c);
+	if (c->nfree == 0) {
+		list_del(&s->partial, c);
+		c->listed = 0;
+	}
 	return p;
 }
 
@@ -159,16 +204,13 @@ void sw_slab_free(struct sw_slab *s, void *p, int retired)
 	c->free = p;
 	POISON(p, s->size);
 	c->nfree++;
-	if (!c->in_partial && c->nfree > 0 && c != s->spare)
-		partial_add(s, c);
 	if (c->nfree == c->nslots) {
-		/* empty: keep one, unmap the others */
-		partial_del(s, c);
-		if (!s->spare) {
-			s->spare = c;
-		} else {
-			chunk_unmap(s, c);
-		}
+		if (c->listed)
+			list_del(&s->partial, c);
+		chunk_put(s, c);
+	} else if (!c->listed) {
+		list_add(&s->partial, c);
+		c->listed = 1;
 	}
 }
 
@@ -176,8 +218,15 @@ size_t sw_slab_bytes(const struct sw_slab *s)
 {
 	size_t total = 0;
 
-	for (const struct sw_slab_chunk *c = s->all; c; c = c->next_all)
-		if (c->used)
-			total += (size_t)(c->used + c->nfree) * s->size;
+	if (!s->pool)
+		return 0;
+	for (const struct sw_slab_seg *g = s->pool->segs; g; g = g->next) {
+		for (uint32_t i = 0; i < g->fresh; i++) {
+			const struct sw_slab_chunk *c =
+				(const struct sw_slab_chunk *)(const void *)(g->chunks + i * SW_SLAB_CHUNK);
+			if (c->owner == s && c->used)
+				total += (size_t)(c->used + c->nfree) * s->size;
+		}
+	}
 	return total;
 }

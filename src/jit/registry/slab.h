@@ -12,7 +12,7 @@
  *
  * Writer side only (the registry mutex); readers merely read slots, which
  * stay mapped until freed after a grace period (a chunk is unmapped only
- * when every slot in it is free).  Each slot is in one of three states:
+ * when every slot in it is free, see struct sw_slab_pool).  Each slot is in one of three states:
  * free, used (linked or about to be), retired (unlinked, waiting for the
  * grace period); the counts per chunk give the memory statistics.
  */
@@ -23,15 +23,30 @@
 #include <stdint.h>
 
 #define SW_SLAB_CHUNK ((size_t)64 << 10)
+#define SW_SLAB_SEG_CHUNKS 32           /* chunks mapped at once (2 MiB) */
+#define SW_SLAB_KEEP_CHUNKS 1024        /* empty chunks kept for reuse (64 MiB) */
 
 struct sw_slab_chunk;
+struct sw_slab_seg;
+
+/* Chunks shared by slabs: mapped a segment at a time, an empty chunk
+ * reused by any slab, a segment unmapped when all its chunks are empty
+ * and more than SW_SLAB_KEEP_CHUNKS others are.  Like malloc's heap, the
+ * pool keeps what a drained index used, up to that bound: a JIT that
+ * removes and registers again reuses pages already faulted in (measured:
+ * giving chunks back at every drain made registering 10^6 procedures
+ * again 10-20% slower; munmap costs a TLB shootdown, tens of
+ * microseconds in a VM, so never one per chunk either). */
+struct sw_slab_pool {
+	struct sw_slab_seg *segs;
+	struct sw_slab_chunk *empty;    /* empty chunks (linked like partial ones) */
+	size_t nempty;
+};
 
 struct sw_slab {
 	size_t size;                    /* slot bytes (a multiple of 64) */
-	struct sw_slab_chunk *partial;  /* chunks with free slots */
-	struct sw_slab_chunk *spare;    /* one empty chunk kept (no map/unmap churn) */
-	struct sw_slab_chunk *all;      /* every chunk (statistics) */
-	size_t chunks;                  /* mapped, the spare included */
+	struct sw_slab_pool *pool;
+	struct sw_slab_chunk *partial;  /* chunks with free slots and a used or retired one */
 };
 
 #pragma GCC visibility push(hidden)

@@ -36,8 +36,10 @@ static struct sw_slab *node_slab(struct sw_tree *t, bool leaf)
 {
 	struct sw_slab *s = leaf ? &t->leaves : &t->inners;
 
-	if (!s->size)
+	if (!s->size) {
 		s->size = NODE_BYTES(leaf);
+		s->pool = &t->pool;
+	}
 	return s;
 }
 

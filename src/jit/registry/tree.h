@@ -93,7 +93,8 @@ struct sw_tree {
 	 * reader can hold it, give it back with sw_tree_node_release */
 	void (*retire)(void *arg, void *node);
 	void *retire_arg;
-	struct sw_slab leaves, inners;  /* where the nodes live (slab.h) */
+	struct sw_slab_pool pool;       /* where the nodes live (slab.h) */
+	struct sw_slab leaves, inners;
 };
 
 /* One entry.  Values are pointers whose 2 low bits are free to carry a
