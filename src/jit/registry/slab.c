@@ -2,7 +2,6 @@
  * The index nodes' slots (slab.h).
  */
 #include <stdbool.h>
-#include <stdlib.h>
 #include <sys/mman.h>
 
 #include "jit/registry/slab.h"
@@ -98,13 +97,13 @@ static struct sw_slab_chunk *chunk_get(struct sw_slab *s)
 				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 			if (m == MAP_FAILED)
 				return NULL;
-			if (!(g = malloc(sizeof(*g)))) {
-				munmap(m, SEG_MAP);
-				return NULL;
-			}
+			char *chunks = (char *)(((uintptr_t)m + SW_SLAB_CHUNK - 1) &
+						~(uintptr_t)(SW_SLAB_CHUNK - 1));
+			/* the descriptor in the tail: at least a page is left
+			 * after the chunks (m is page-aligned) */
+			g = (struct sw_slab_seg *)(void *)(chunks + SW_SLAB_SEG_CHUNKS * SW_SLAB_CHUNK);
 			g->map = m;
-			g->chunks = (char *)(((uintptr_t)m + SW_SLAB_CHUNK - 1) &
-					     ~(uintptr_t)(SW_SLAB_CHUNK - 1));
+			g->chunks = chunks;
 			g->fresh = g->empty = 0;
 			g->prev = NULL;
 			g->next = pool->segs;
@@ -151,8 +150,7 @@ static void chunk_put(struct sw_slab *s, struct sw_slab_chunk *c)
 	if (g->next)
 		g->next->prev = g->prev;
 	UNPOISON(g->chunks, SW_SLAB_SEG_CHUNKS * SW_SLAB_CHUNK);
-	munmap(g->map, SEG_MAP);
-	free(g);
+	munmap(g->map, SEG_MAP);        /* the descriptor with it */
 }
 
 void *sw_slab_alloc(struct sw_slab *s)
