@@ -28,38 +28,63 @@ struct path {
 	unsigned ix[SW_TREE_MAX_DEPTH];             /* child taken at each inner node */
 };
 
-/* bytes a node costs: its slot (slab.h), whole cache lines */
-#define NODE_BYTES(leaf) \
-	((((leaf) ? sizeof(struct sw_tree_leaf) : sizeof(struct sw_tree_inner)) + 63) & ~(size_t)63)
+/* bytes a slot takes (slab.h): whole cache lines */
+#define SLOT_BYTES(type) ((sizeof(type) + 63) & ~(size_t)63)
+#define LEAF_BYTES (SLOT_BYTES(struct sw_tree_leaf) + SLOT_BYTES(struct sw_tree_cold))
+#define INNER_BYTES SLOT_BYTES(struct sw_tree_inner)
 
-static struct sw_slab *node_slab(struct sw_tree *t, bool leaf)
+static struct sw_slab *slab_of(struct sw_tree *t, struct sw_slab *s, size_t size)
 {
-	struct sw_slab *s = leaf ? &t->leaves : &t->inners;
-
 	if (!s->size) {
-		s->size = NODE_BYTES(leaf);
+		s->size = size;
 		s->pool = &t->pool;
 	}
 	return s;
 }
 
-size_t sw_tree_node_bytes(const void *node)
+static struct sw_slab *hot_slab(struct sw_tree *t, bool leaf)
 {
-	return NODE_BYTES(((const struct sw_tree_node *)node)->leaf);
+	return leaf ? slab_of(t, &t->leaves, SLOT_BYTES(struct sw_tree_leaf))
+		    : slab_of(t, &t->inners, SLOT_BYTES(struct sw_tree_inner));
 }
 
+static struct sw_slab *cold_slab(struct sw_tree *t)
+{
+	return slab_of(t, &t->colds, SLOT_BYTES(struct sw_tree_cold));
+}
+
+size_t sw_tree_node_bytes(const void *node)
+{
+	return ((const struct sw_tree_node *)node)->leaf ? LEAF_BYTES : INNER_BYTES;
+}
+
+/* A node: for a leaf, its cold part with it. */
 static void *node_alloc(struct sw_tree *t, bool leaf)
 {
-	struct sw_tree_node *nd = sw_slab_alloc(node_slab(t, leaf));
+	struct sw_tree_node *nd = sw_slab_alloc(hot_slab(t, leaf));
 
 	if (!nd)
 		return NULL;
+	if (leaf) {
+		struct sw_tree_leaf *lf = (struct sw_tree_leaf *)nd;
+		if (!(lf->cold = sw_slab_alloc(cold_slab(t)))) {
+			sw_slab_free(hot_slab(t, true), nd, 0);
+			return NULL;
+		}
+	}
 	nd->leaf = leaf;
 	nd->n = 0;
 	nd->hw = 0;
 	nd->dead = 0;
-	t->node_bytes += NODE_BYTES(leaf);
+	t->node_bytes += sw_tree_node_bytes(nd);
 	return nd;
+}
+
+static void node_give_back(struct sw_tree *t, struct sw_tree_node *nd, int retired)
+{
+	if (nd->leaf)
+		sw_slab_free(cold_slab(t), ((struct sw_tree_leaf *)nd)->cold, retired);
+	sw_slab_free(hot_slab(t, nd->leaf), nd, retired);
 }
 
 /* A node that was never linked. */
@@ -68,25 +93,27 @@ static void node_free(struct sw_tree *t, void *nd)
 	if (!nd)
 		return;
 	t->node_bytes -= sw_tree_node_bytes(nd);
-	sw_slab_free(node_slab(t, ((struct sw_tree_node *)nd)->leaf), nd, 0);
+	node_give_back(t, nd, 0);
 }
 
 /* A node readers may still be walking. */
 static void node_retire(struct sw_tree *t, struct sw_tree_node *nd)
 {
 	t->node_bytes -= sw_tree_node_bytes(nd);
-	sw_slab_retire(node_slab(t, nd->leaf), nd);
+	if (nd->leaf)
+		sw_slab_retire(cold_slab(t), ((struct sw_tree_leaf *)nd)->cold);
+	sw_slab_retire(hot_slab(t, nd->leaf), nd);
 	t->retire(t->retire_arg, nd);
 }
 
 void sw_tree_node_release(struct sw_tree *t, void *node)
 {
-	sw_slab_free(node_slab(t, ((struct sw_tree_node *)node)->leaf), node, 1);
+	node_give_back(t, node, 1);
 }
 
 size_t sw_tree_index_bytes(const struct sw_tree *t)
 {
-	return sw_slab_bytes(&t->leaves) + sw_slab_bytes(&t->inners);
+	return sw_slab_bytes(&t->leaves) + sw_slab_bytes(&t->colds) + sw_slab_bytes(&t->inners);
 }
 
 static struct sw_tree_node *load_child(const struct sw_tree_inner *in, unsigned i)
@@ -172,8 +199,8 @@ static void leaf_set(struct sw_tree_leaf *lf, unsigned i, const struct sw_tree_e
 
 	lf->slot[i].off = (uint32_t)(e->start - lf->base);
 	lf->slot[i].len = e->len;
-	lf->idx[i] = e->idx;
-	lf->val[i] = e->val;
+	lf->cold->idx[i] = e->idx;
+	lf->cold->val[i] = e->val;
 	tags &= ~(3ull << (2 * i));
 	tags |= (uint64_t)((uintptr_t)e->val & 3) << (2 * i);
 	/* readers load the word while slots below n are visible: one store */
@@ -184,8 +211,8 @@ static void leaf_get(const struct sw_tree_leaf *lf, unsigned i, struct sw_tree_e
 {
 	e->start = leaf_start(lf, i);
 	e->len = lf->slot[i].len;
-	e->idx = lf->idx[i];
-	e->val = lf->val[i];
+	e->idx = lf->cold->idx[i];
+	e->val = lf->cold->val[i];
 }
 
 /* Can one leaf hold v[a..b) (every start within 2^32 of the first)? */
@@ -467,7 +494,7 @@ int sw_tree_remove(struct sw_tree *t, uint64_t start, const void *val)
 	int lv = p.depth - 1;
 	struct sw_tree_leaf *lf = (struct sw_tree_leaf *)p.nd[lv];
 	unsigned j = leaf_lower(lf, start);
-	if (j >= lf->h.n || leaf_start(lf, j) != start || lf->val[j] != val || !lf->slot[j].len)
+	if (j >= lf->h.n || leaf_start(lf, j) != start || lf->cold->val[j] != val || !lf->slot[j].len)
 		return SW_ENOTFOUND;
 
 	unsigned live = lf->h.n - lf->h.dead - 1;

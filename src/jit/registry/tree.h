@@ -60,24 +60,30 @@ struct sw_tree_slot {
 	uint32_t len;
 };
 
+/* What only some lookups read: the values and indexes (the object's
+ * pointer, for its unwind information or name). */
+struct sw_tree_cold {
+	void *val[SW_TREE_LEAF_MAX];
+	uint32_t idx[SW_TREE_LEAF_MAX];
+};
+
 /*
- * A leaf.  What a lookup reads comes first, packed: the header, the base,
- * the values' tags and the slots (280 bytes for 32 entries, 8.75 bytes an
- * entry); the values and indexes follow, read only by lookups that need
- * them.  Every start lies in [base, base + 2^32): the writer splits leaves
- * where that would not hold.
+ * A leaf: what every lookup reads, packed into 5 cache lines (its own
+ * slot, 64-byte aligned): the header, the base, the values' tags, the
+ * pointer to its cold part and the slots (8 bytes an entry).  The cold
+ * part lives apart (another slab), so the lines of all the leaves that
+ * lookups search sit together, on the fewest pages (TLB reach) and
+ * sharing the caches with nothing else.  Every start lies in [base,
+ * base + 2^32): the writer splits leaves where that would not hold.  A
+ * leaf and its cold part are made, copied and retired together.
  */
 struct sw_tree_leaf {
 	struct sw_tree_node h;
 	uint64_t base;                          /* start = base + off */
 	uint64_t tags;                          /* 2 bits per entry: val's low bits */
+	struct sw_tree_cold *cold;              /* set once */
 	struct sw_tree_slot slot[SW_TREE_LEAF_MAX];
-	void *val[SW_TREE_LEAF_MAX];
-	uint32_t idx[SW_TREE_LEAF_MAX];
 };
-
-/* the bytes of a leaf a lookup reads */
-#define SW_TREE_LEAF_HOT offsetof(struct sw_tree_leaf, val)
 
 struct sw_tree_inner {
 	struct sw_tree_node h;
@@ -94,7 +100,7 @@ struct sw_tree {
 	void (*retire)(void *arg, void *node);
 	void *retire_arg;
 	struct sw_slab_pool pool;       /* where the nodes live (slab.h) */
-	struct sw_slab leaves, inners;
+	struct sw_slab leaves, colds, inners;
 };
 
 /* One entry.  Values are pointers whose 2 low bits are free to carry a
@@ -155,7 +161,7 @@ static inline bool sw_tree_find(const struct sw_tree *t, uint64_t pc, struct sw_
 	const struct sw_tree_leaf *lf = (const struct sw_tree_leaf *)nd;
 
 	/* every line the search reads, at once (the header's too) */
-	sw_tree_prefetch(lf, SW_TREE_LEAF_HOT);
+	sw_tree_prefetch(lf, sizeof(*lf));
 
 	unsigned lo = 0, n = __atomic_load_n(&lf->h.n, __ATOMIC_ACQUIRE);
 	uint64_t d = pc - lf->base;
@@ -176,8 +182,8 @@ static inline bool sw_tree_find(const struct sw_tree *t, uint64_t pc, struct sw_
 	e->idx = 0;
 	e->val = NULL;
 	e->tag = (unsigned)(__atomic_load_n(&lf->tags, __ATOMIC_RELAXED) >> (2 * lo)) & 3;
-	e->idxp = &lf->idx[lo];
-	e->valp = &lf->val[lo];
+	e->idxp = &lf->cold->idx[lo];
+	e->valp = &lf->cold->val[lo];
 	return true;
 }
 
