@@ -1,7 +1,8 @@
 /*
  * The JIT registry's index beyond the B+tree's own model test
  * (test_jit_tree.c): leaves that store starts as 32-bit offsets from a
- * base must split where ranges lie 4 GiB or more apart; the node slab
+ * base (16-bit in narrow leaves) must split where ranges lie 4 GiB or more
+ * apart, and take the wide format where 16 bits do not do; the node slab
  * (src/jit/registry/slab.c) accounts for its bytes and reuses its chunks;
  * and readers walking the index without locks, while a writer copies,
  * splits and retires nodes under them, always find the ranges that stay
@@ -119,6 +120,9 @@ TEST(index_ranges_4gib_apart)
 		}
 		CHECK_EQ(check_far(&t, live), 0);
 		CHECK_EQ(t.entries, FAR);
+		/* both leaf formats met: entries within 64 KiB and beyond */
+		CHECK(sw_slab_bytes(&t.narrows) > 0);
+		CHECK(sw_slab_bytes(&t.leaves) > 0);
 		/* remove every third, check, then the rest */
 		for (unsigned i = 0; i < FAR; i += 3) {
 			CHECK_EQ(sw_tree_remove(&t, starts[i], &starts[i]), 0);
@@ -184,10 +188,12 @@ TEST(index_slab_bytes_and_reuse)
 		}
 		size_t bytes = sw_tree_index_bytes(&t);
 		CHECK(bytes >= t.node_bytes);
-		/* slack: at most one partly used chunk per slab (leaves, their cold parts, inner nodes) */
-		CHECK(bytes <= t.node_bytes + 3 * SW_SLAB_CHUNK);
-		/* sequential: full leaves, about 22 bytes an entry */
-		CHECK(t.node_bytes / N <= 24);
+		/* slack: at most one partly used chunk per slab (wide and narrow leaves, their cold parts, inner nodes) */
+		CHECK(bytes <= t.node_bytes + 4 * SW_SLAB_CHUNK);
+		/* sequential 64-byte ranges: full narrow leaves, about 18
+		 * bytes an entry */
+		CHECK(t.node_bytes / N <= 20);
+		CHECK_EQ(sw_slab_bytes(&t.leaves), 0);
 		if (round == 1)
 			CHECK(t.pool.segs == segs);
 		for (unsigned i = 0; i < N; i++)

@@ -29,9 +29,14 @@ struct path {
 };
 
 /* bytes a slot takes (slab.h): whole cache lines */
-#define SLOT_BYTES(type) ((sizeof(type) + 63) & ~(size_t)63)
-#define LEAF_BYTES (SLOT_BYTES(struct sw_tree_leaf) + SLOT_BYTES(struct sw_tree_cold))
-#define INNER_BYTES SLOT_BYTES(struct sw_tree_inner)
+#define SLOT_BYTES(size) (((size) + 63) & ~(size_t)63)
+#define WIDE_HOT SLOT_BYTES(offsetof(struct sw_tree_leaf, u) + sizeof(struct sw_tree_slot[SW_TREE_LEAF_MAX]))
+#define NARROW_HOT SLOT_BYTES(offsetof(struct sw_tree_leaf, u) + sizeof(struct sw_tree_nslot[SW_TREE_LEAF_MAX]))
+#define COLD_BYTES SLOT_BYTES(sizeof(struct sw_tree_cold))
+#define INNER_BYTES SLOT_BYTES(sizeof(struct sw_tree_inner))
+
+/* what node_alloc makes */
+enum { INNER, WIDE, NARROW };
 
 static struct sw_slab *slab_of(struct sw_tree *t, struct sw_slab *s, size_t size)
 {
@@ -42,37 +47,52 @@ static struct sw_slab *slab_of(struct sw_tree *t, struct sw_slab *s, size_t size
 	return s;
 }
 
-static struct sw_slab *hot_slab(struct sw_tree *t, bool leaf)
+static struct sw_slab *hot_slab(struct sw_tree *t, int kind)
 {
-	return leaf ? slab_of(t, &t->leaves, SLOT_BYTES(struct sw_tree_leaf))
-		    : slab_of(t, &t->inners, SLOT_BYTES(struct sw_tree_inner));
+	switch (kind) {
+	case INNER: return slab_of(t, &t->inners, INNER_BYTES);
+	case WIDE: return slab_of(t, &t->leaves, WIDE_HOT);
+	default: return slab_of(t, &t->narrows, NARROW_HOT);
+	}
 }
 
 static struct sw_slab *cold_slab(struct sw_tree *t)
 {
-	return slab_of(t, &t->colds, SLOT_BYTES(struct sw_tree_cold));
+	return slab_of(t, &t->colds, COLD_BYTES);
+}
+
+static int kind_of(const struct sw_tree_node *nd)
+{
+	if (!nd->leaf)
+		return INNER;
+	return ((const struct sw_tree_leaf *)nd)->narrow ? NARROW : WIDE;
 }
 
 size_t sw_tree_node_bytes(const void *node)
 {
-	return ((const struct sw_tree_node *)node)->leaf ? LEAF_BYTES : INNER_BYTES;
+	switch (kind_of(node)) {
+	case INNER: return INNER_BYTES;
+	case WIDE: return WIDE_HOT + COLD_BYTES;
+	default: return NARROW_HOT + COLD_BYTES;
+	}
 }
 
 /* A node: for a leaf, its cold part with it. */
-static void *node_alloc(struct sw_tree *t, bool leaf)
+static void *node_alloc(struct sw_tree *t, int kind)
 {
-	struct sw_tree_node *nd = sw_slab_alloc(hot_slab(t, leaf));
+	struct sw_tree_node *nd = sw_slab_alloc(hot_slab(t, kind));
 
 	if (!nd)
 		return NULL;
-	if (leaf) {
+	nd->leaf = kind != INNER;
+	if (kind != INNER) {
 		struct sw_tree_leaf *lf = (struct sw_tree_leaf *)nd;
+		lf->narrow = kind == NARROW;
 		if (!(lf->cold = sw_slab_alloc(cold_slab(t)))) {
-			sw_slab_free(hot_slab(t, true), nd, 0);
+			sw_slab_free(hot_slab(t, kind), nd, 0);
 			return NULL;
 		}
 	}
-	nd->leaf = leaf;
 	nd->n = 0;
 	nd->hw = 0;
 	nd->dead = 0;
@@ -84,7 +104,7 @@ static void node_give_back(struct sw_tree *t, struct sw_tree_node *nd, int retir
 {
 	if (nd->leaf)
 		sw_slab_free(cold_slab(t), ((struct sw_tree_leaf *)nd)->cold, retired);
-	sw_slab_free(hot_slab(t, nd->leaf), nd, retired);
+	sw_slab_free(hot_slab(t, kind_of(nd)), nd, retired);
 }
 
 /* A node that was never linked. */
@@ -102,7 +122,7 @@ static void node_retire(struct sw_tree *t, struct sw_tree_node *nd)
 	t->node_bytes -= sw_tree_node_bytes(nd);
 	if (nd->leaf)
 		sw_slab_retire(cold_slab(t), ((struct sw_tree_leaf *)nd)->cold);
-	sw_slab_retire(hot_slab(t, nd->leaf), nd);
+	sw_slab_retire(hot_slab(t, kind_of(nd)), nd);
 	t->retire(t->retire_arg, nd);
 }
 
@@ -113,7 +133,8 @@ void sw_tree_node_release(struct sw_tree *t, void *node)
 
 size_t sw_tree_index_bytes(const struct sw_tree *t)
 {
-	return sw_slab_bytes(&t->leaves) + sw_slab_bytes(&t->colds) + sw_slab_bytes(&t->inners);
+	return sw_slab_bytes(&t->leaves) + sw_slab_bytes(&t->narrows) + sw_slab_bytes(&t->colds) +
+	       sw_slab_bytes(&t->inners);
 }
 
 static struct sw_tree_node *load_child(const struct sw_tree_inner *in, unsigned i)
@@ -138,7 +159,21 @@ static unsigned inner_pick(const struct sw_tree_inner *in, uint64_t key)
 
 static uint64_t leaf_start(const struct sw_tree_leaf *lf, unsigned i)
 {
-	return lf->base + lf->slot[i].off;
+	return lf->base + (lf->narrow ? lf->u.nslot[i].off : lf->u.slot[i].off);
+}
+
+/* (writer only: the one that stores lengths) */
+static uint32_t leaf_len(const struct sw_tree_leaf *lf, unsigned i)
+{
+	return lf->narrow ? lf->u.nslot[i].len : lf->u.slot[i].len;
+}
+
+/* Can lf's format hold e, as its entry after those it has? */
+static bool leaf_takes(const struct sw_tree_leaf *lf, const struct sw_tree_entry *e)
+{
+	if (lf->narrow)
+		return e->start - lf->base <= UINT16_MAX && e->len <= UINT16_MAX;
+	return e->start - lf->base <= UINT32_MAX;
 }
 
 /* number of entries whose start is below key (the insertion point) */
@@ -197,8 +232,13 @@ static void leaf_set(struct sw_tree_leaf *lf, unsigned i, const struct sw_tree_e
 {
 	uint64_t tags = __atomic_load_n(&lf->tags, __ATOMIC_RELAXED);
 
-	lf->slot[i].off = (uint32_t)(e->start - lf->base);
-	lf->slot[i].len = e->len;
+	if (lf->narrow) {
+		lf->u.nslot[i].off = (uint16_t)(e->start - lf->base);
+		lf->u.nslot[i].len = (uint16_t)e->len;
+	} else {
+		lf->u.slot[i].off = (uint32_t)(e->start - lf->base);
+		lf->u.slot[i].len = e->len;
+	}
 	lf->cold->idx[i] = e->idx;
 	lf->cold->val[i] = e->val;
 	tags &= ~(3ull << (2 * i));
@@ -210,7 +250,7 @@ static void leaf_set(struct sw_tree_leaf *lf, unsigned i, const struct sw_tree_e
 static void leaf_get(const struct sw_tree_leaf *lf, unsigned i, struct sw_tree_entry *e)
 {
 	e->start = leaf_start(lf, i);
-	e->len = lf->slot[i].len;
+	e->len = leaf_len(lf, i);
 	e->idx = lf->cold->idx[i];
 	e->val = lf->cold->val[i];
 }
@@ -221,14 +261,23 @@ static bool leaf_fits(const struct sw_tree_entry *v, unsigned a, unsigned b)
 	return b <= a + 1 || v[b - 1].start - v[a].start <= UINT32_MAX;
 }
 
-/* Fill the new leaf lf with v[0..n) (sorted, leaf_fits). */
-static void leaf_fill(struct sw_tree_leaf *lf, const struct sw_tree_entry *v, unsigned n)
+/* A new leaf holding v[0..n) (sorted, leaf_fits), narrow when they all
+ * fit 16 bits; NULL: out of memory. */
+static struct sw_tree_leaf *leaf_make(struct sw_tree *t, const struct sw_tree_entry *v, unsigned n)
 {
+	bool narrow = true;
+
+	for (unsigned i = 0; i < n && narrow; i++)
+		narrow = v[i].start - v[0].start <= UINT16_MAX && v[i].len <= UINT16_MAX;
+	struct sw_tree_leaf *lf = node_alloc(t, narrow ? NARROW : WIDE);
+	if (!lf)
+		return NULL;
 	lf->base = v[0].start;
 	lf->tags = 0;
 	for (unsigned i = 0; i < n; i++)
 		leaf_set(lf, i, &v[i]);
 	lf->h.n = lf->h.hw = (uint16_t)n;
+	return lf;
 }
 
 /* The live entries of `lf` with `e` inserted in order (tombstones dropped).
@@ -240,7 +289,7 @@ static unsigned merged_entries(const struct sw_tree_leaf *lf, const struct sw_tr
 	bool placed = false;
 
 	for (unsigned i = 0; i < lf->h.n; i++) {
-		if (!lf->slot[i].len)
+		if (!leaf_len(lf, i))
 			continue;
 		if (!placed && leaf_start(lf, i) >= e->start) {
 			*epos = o;
@@ -385,10 +434,9 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 	int rc;
 
 	if (!__atomic_load_n(&t->root, __ATOMIC_RELAXED)) {
-		struct sw_tree_leaf *lf = node_alloc(t, true);
+		struct sw_tree_leaf *lf = leaf_make(t, e, 1);
 		if (!lf)
 			return SW_ENOMEM;
-		leaf_fill(lf, e, 1);
 		__atomic_store_n(&t->root, &lf->h, __ATOMIC_RELEASE);
 		t->entries++;
 		return 0;
@@ -406,8 +454,8 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 	struct sw_tree_leaf *lf = (struct sw_tree_leaf *)p.nd[lv];
 	unsigned n = lf->h.n, pos = leaf_lower(lf, e->start);
 
-	if (pos == n && n == lf->h.hw && n < SW_TREE_LEAF_MAX && (n == 0 || lf->slot[n - 1].len) &&
-	    e->start - lf->base <= UINT32_MAX) {
+	if (pos == n && n == lf->h.hw && n < SW_TREE_LEAF_MAX && (n == 0 || leaf_len(lf, n - 1)) &&
+	    leaf_takes(lf, e)) {
 		/* append in place (tree.h): slot n was never visible */
 		leaf_set(lf, n, e);
 		lf->h.hw = (uint16_t)(n + 1);
@@ -417,10 +465,9 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 	}
 	if (pos == n && n == SW_TREE_LEAF_MAX && lf->h.dead == 0) {
 		/* full, appending: the leaf stays as it is, e starts a new one */
-		struct sw_tree_leaf *R = node_alloc(t, true);
+		struct sw_tree_leaf *R = leaf_make(t, e, 1);
 		if (!R)
 			return SW_ENOMEM;
-		leaf_fill(R, e, 1);
 		rc = insert_child(t, &p, lv - 1, e->start, &lf->h, &R->h);
 		if (rc < 0) {
 			node_free(t, R);
@@ -434,10 +481,9 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 	unsigned epos, total = merged_entries(lf, e, all, &epos);
 
 	if (total <= SW_TREE_LEAF_MAX && leaf_fits(all, 0, total)) {
-		struct sw_tree_leaf *c = node_alloc(t, true);
+		struct sw_tree_leaf *c = leaf_make(t, all, total);
 		if (!c)
 			return SW_ENOMEM;
-		leaf_fill(c, all, total);
 		link_node(t, &p, lv, &c->h);
 		node_retire(t, &lf->h);
 		t->entries++;
@@ -450,14 +496,12 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 		 * more away from them, first or last: alone on its side */
 		nl = epos == 0 ? 1 : total - 1;
 	}
-	struct sw_tree_leaf *L = node_alloc(t, true), *R = node_alloc(t, true);
+	struct sw_tree_leaf *L = leaf_make(t, all, nl), *R = leaf_make(t, all + nl, total - nl);
 	if (!L || !R) {
 		node_free(t, L);
 		node_free(t, R);
 		return SW_ENOMEM;
 	}
-	leaf_fill(L, all, nl);
-	leaf_fill(R, all + nl, total - nl);
 	rc = insert_child(t, &p, lv - 1, all[nl].start, &L->h, &R->h);
 	if (rc < 0) {
 		node_free(t, L);
@@ -494,27 +538,29 @@ int sw_tree_remove(struct sw_tree *t, uint64_t start, const void *val)
 	int lv = p.depth - 1;
 	struct sw_tree_leaf *lf = (struct sw_tree_leaf *)p.nd[lv];
 	unsigned j = leaf_lower(lf, start);
-	if (j >= lf->h.n || leaf_start(lf, j) != start || lf->cold->val[j] != val || !lf->slot[j].len)
+	if (j >= lf->h.n || leaf_start(lf, j) != start || lf->cold->val[j] != val || !leaf_len(lf, j))
 		return SW_ENOTFOUND;
 
 	unsigned live = lf->h.n - lf->h.dead - 1;
 	if (live > 0 && (lf->h.dead + 1) * 2 <= lf->h.n) {
 		/* tombstone (tree.h) */
-		__atomic_store_n(&lf->slot[j].len, 0, __ATOMIC_RELEASE);
+		if (lf->narrow)
+			__atomic_store_n(&lf->u.nslot[j].len, 0, __ATOMIC_RELEASE);
+		else
+			__atomic_store_n(&lf->u.slot[j].len, 0, __ATOMIC_RELEASE);
 		lf->h.dead++;
 	} else if (live > 0) {
 		/* mostly tombstones: copy the live entries */
-		struct sw_tree_leaf *c = node_alloc(t, true);
 		struct sw_tree_entry live_e[SW_TREE_LEAF_MAX] = { 0 };
 		unsigned o = 0;
-		if (!c)
-			return SW_ENOMEM;
 		for (unsigned i = 0; i < lf->h.n; i++) {
-			if (i == j || !lf->slot[i].len)
+			if (i == j || !leaf_len(lf, i))
 				continue;
 			leaf_get(lf, i, &live_e[o++]);
 		}
-		leaf_fill(c, live_e, o);
+		struct sw_tree_leaf *c = leaf_make(t, live_e, o);
+		if (!c)
+			return SW_ENOMEM;
 		link_node(t, &p, lv, &c->h);
 		node_retire(t, &lf->h);
 	} else {
@@ -568,7 +614,7 @@ bool sw_tree_overlaps(const struct sw_tree *t, uint64_t start, uint64_t end)
 		for (; i < lf->h.n; i++) {
 			if (leaf_start(lf, i) >= end)
 				return false;
-			if (lf->slot[i].len)
+			if (leaf_len(lf, i))
 				return true;
 		}
 		/* the next leaf: up to the first ancestor with a right sibling */

@@ -60,6 +60,13 @@ struct sw_tree_slot {
 	uint32_t len;
 };
 
+/* The same in a narrow leaf: every entry within 64 KiB of the base and
+ * shorter than that (a JIT's procedures, side by side, usually are). */
+struct sw_tree_nslot {
+	uint16_t off;
+	uint16_t len;
+};
+
 /* What only some lookups read: the values and indexes (the object's
  * pointer, for its unwind information or name). */
 struct sw_tree_cold {
@@ -68,9 +75,10 @@ struct sw_tree_cold {
 };
 
 /*
- * A leaf: what every lookup reads, packed into 5 cache lines (its own
- * slot, 64-byte aligned): the header, the base, the values' tags, the
- * pointer to its cold part and the slots (8 bytes an entry).  The cold
+ * A leaf: what every lookup reads, packed into 3 cache lines (narrow: 4
+ * bytes an entry) or 5 (wide: 8 bytes an entry) in its own 64-byte
+ * aligned slot: the header, the base, the values' tags, the pointer to
+ * its cold part, the format and the slots.  The cold
  * part lives apart (another slab), so the lines of all the leaves that
  * lookups search sit together, on the fewest pages (TLB reach) and
  * sharing the caches with nothing else.  Every start lies in [base,
@@ -82,7 +90,11 @@ struct sw_tree_leaf {
 	uint64_t base;                          /* start = base + off */
 	uint64_t tags;                          /* 2 bits per entry: val's low bits */
 	struct sw_tree_cold *cold;              /* set once */
-	struct sw_tree_slot slot[SW_TREE_LEAF_MAX];
+	uint32_t narrow;                        /* set once: u.nslot, else u.slot */
+	union {
+		struct sw_tree_slot slot[SW_TREE_LEAF_MAX];
+		struct sw_tree_nslot nslot[SW_TREE_LEAF_MAX];
+	} u;
 };
 
 struct sw_tree_inner {
@@ -100,7 +112,7 @@ struct sw_tree {
 	void (*retire)(void *arg, void *node);
 	void *retire_arg;
 	struct sw_slab_pool pool;       /* where the nodes live (slab.h) */
-	struct sw_slab leaves, colds, inners;
+	struct sw_slab leaves, narrows, colds, inners;
 };
 
 /* One entry.  Values are pointers whose 2 low bits are free to carry a
@@ -160,24 +172,45 @@ static inline bool sw_tree_find(const struct sw_tree *t, uint64_t pc, struct sw_
 	}
 	const struct sw_tree_leaf *lf = (const struct sw_tree_leaf *)nd;
 
-	/* every line the search reads, at once (the header's too) */
-	sw_tree_prefetch(lf, sizeof(*lf));
+	/* every line a narrow leaf's search reads, at once (the header's
+	 * too); a wide one's two more as soon as its format is known */
+	sw_tree_prefetch(lf, offsetof(struct sw_tree_leaf, u) + sizeof(lf->u.nslot));
 
 	unsigned lo = 0, n = __atomic_load_n(&lf->h.n, __ATOMIC_ACQUIRE);
-	uint64_t d = pc - lf->base;
+	uint64_t d = pc - lf->base, off;
+	uint32_t len;
 
-	if (n == 0 || pc < lf->base || lf->slot[0].off > d)
+	if (n == 0 || pc < lf->base)
 		return false;
-	while (n > 1) {
-		unsigned half = n / 2;
-		if (lf->slot[lo + half].off <= d)
-			lo += half;
-		n -= half;
+	if (lf->narrow) {
+		const struct sw_tree_nslot *v = lf->u.nslot;
+		if (v[0].off > d)
+			return false;
+		while (n > 1) {
+			unsigned half = n / 2;
+			if (v[lo + half].off <= d)
+				lo += half;
+			n -= half;
+		}
+		off = v[lo].off;
+		len = __atomic_load_n(&v[lo].len, __ATOMIC_RELAXED);
+	} else {
+		const struct sw_tree_slot *v = lf->u.slot;
+		sw_tree_prefetch(lf, sizeof(*lf));
+		if (v[0].off > d)
+			return false;
+		while (n > 1) {
+			unsigned half = n / 2;
+			if (v[lo + half].off <= d)
+				lo += half;
+			n -= half;
+		}
+		off = v[lo].off;
+		len = __atomic_load_n(&v[lo].len, __ATOMIC_RELAXED);
 	}
-	uint32_t len = __atomic_load_n(&lf->slot[lo].len, __ATOMIC_RELAXED);
-	if (d - lf->slot[lo].off >= len)
+	if (d - off >= len)
 		return false;
-	e->start = lf->base + lf->slot[lo].off;
+	e->start = lf->base + off;
 	e->len = len;
 	e->idx = 0;
 	e->val = NULL;
