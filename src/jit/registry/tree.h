@@ -30,6 +30,16 @@
  * Sequential registration and removal, the common JIT pattern, therefore
  * allocate a node only once per SW_TREE_LEAF_MAX entries.
  *
+ * Layout, for a random lookup over a large index (10^6 procedures: the
+ * leaves no longer fit the caches, and each line or page a lookup waits
+ * for is a miss): a leaf keeps what every lookup reads -- starts as
+ * offsets from its base beside the lengths, the values' tags -- in 3 cache
+ * lines (narrow, 16-bit) or 5 (wide, 32-bit), fetched together; values and
+ * indexes sit in a separate cold part.  All nodes come from slabs of
+ * their own (slab.h), so the hot lines of the leaves are contiguous, on
+ * the fewest pages.  An inner node's key and child lines are fetched
+ * together too: one wait per level, the upper levels staying cached.
+ *
  * Writers are serialised by the caller (the registry mutex).
  */
 #ifndef SW_JIT_TREE_H
