@@ -19,9 +19,9 @@ static size_t retired_count;
 
 static void retire_free(void *arg, void *node)
 {
-	(void)arg;
 	retired_count++;
-	free(node);     /* single-threaded test: no reader can hold it */
+	/* single-threaded test: no reader can hold it */
+	sw_tree_node_release(arg, node);
 }
 
 /* model: owner[i] = range id covering bytes [i*16, i*16+16), 0 = free */
@@ -133,6 +133,7 @@ static void run(struct sw_tree *t, unsigned ops, unsigned maxlen, bool sequentia
 TEST(tree_random_small_ranges)
 {
 	struct sw_tree t = { .retire = retire_free };
+	t.retire_arg = &t;
 	run(&t, 20000, 3, false);
 }
 
@@ -140,12 +141,14 @@ TEST(tree_random_long_ranges)
 {
 	/* long ranges cross separators: the insertion must lower them */
 	struct sw_tree t = { .retire = retire_free };
+	t.retire_arg = &t;
 	run(&t, 20000, 40, false);
 }
 
 TEST(tree_sequential_fills_leaves)
 {
 	struct sw_tree t = { .retire = retire_free };
+	t.retire_arg = &t;
 	unsigned n = 3000;
 
 	for (unsigned i = 0; i < n; i++) {
@@ -170,6 +173,7 @@ TEST(tree_sequential_fills_leaves)
 TEST(tree_sequential_and_descending)
 {
 	struct sw_tree t = { .retire = retire_free };
+	t.retire_arg = &t;
 	run(&t, 6000, 2, true);
 	/* descending insertion */
 	for (unsigned i = 2000; i-- > 0;) {

@@ -14,13 +14,12 @@
 struct sw_rcu_slot sw_rcu_slots[SW_RCU_SLOTS];
 uint64_t sw_rcu_epoch;
 
+/* queued: malloc blocks, and index nodes with bit 0 set (their slots are
+ * 64-byte aligned) */
 static void **retired;
 static size_t nretired, capretired;
 size_t sw_reg_retired_bytes;
 #define RETIRE_BATCH 4096
-
-struct sw_rcu_slot sw_rcu_slots[SW_RCU_SLOTS];
-uint64_t sw_rcu_epoch;
 
 void sw_rcu_synchronize(void)
 {
@@ -50,34 +49,58 @@ size_t sw_reg_block_size(void *p)
 	return malloc_usable_size(p) + sizeof(size_t);
 }
 
+static bool is_node(const void *q)
+{
+	return (uintptr_t)q & 1;
+}
+
+static void release(void *q)
+{
+	if (is_node(q))
+		sw_tree_node_release(&sw_reg_tree, (void *)((uintptr_t)q & ~(uintptr_t)1));
+	else
+		free(q);
+}
+
 void sw_reg_reclaim(void)
 {
 	if (!nretired)
 		return;
 	sw_rcu_synchronize();
 	for (size_t i = 0; i < nretired; i++)
-		free(retired[i]);
+		release(retired[i]);
 	nretired = 0;
 	sw_reg_retired_bytes = 0;
 }
 
-void sw_reg_retire(void *arg, void *p)
+static void queue(void *q, size_t bytes)
 {
-	(void)arg;
 	if (nretired == capretired) {
 		size_t cap = capretired ? capretired * 2 : 256;
 		void **nr = realloc(retired, cap * sizeof(*nr));
 		if (!nr) {
 			/* cannot queue it: wait for readers now */
 			sw_rcu_synchronize();
-			free(p);
+			release(q);
 			return;
 		}
 		retired = nr;
 		capretired = cap;
 	}
-	retired[nretired++] = p;
-	sw_reg_retired_bytes += sw_reg_block_size(p);
+	retired[nretired++] = q;
+	sw_reg_retired_bytes += bytes;
+}
+
+void sw_reg_retire(void *arg, void *p)
+{
+	(void)arg;
+	queue(p, sw_reg_block_size(p));
+}
+
+void sw_reg_retire_node(void *arg, void *node)
+{
+	(void)arg;
+	queue((void *)((uintptr_t)node | 1), sw_tree_node_bytes(node));
 }
 
 void sw_reg_maybe_reclaim(void)

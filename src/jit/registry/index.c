@@ -9,7 +9,7 @@
 #include "jit/registry/internal.h"
 
 pthread_mutex_t sw_reg_lock = PTHREAD_MUTEX_INITIALIZER;
-struct sw_tree sw_reg_tree = { .retire = sw_reg_retire };
+struct sw_tree sw_reg_tree = { .retire = sw_reg_retire_node };
 uint64_t sw_reg_bound_lo = UINT64_MAX, sw_reg_bound_hi;
 size_t sw_reg_record_bytes, sw_reg_unwind_bytes;
 

@@ -5,7 +5,8 @@
  *
  *   epochs.c      read sections (rcu.h) and deferred freeing (retire)
  *   handles.c     the handle table
- *   index.c       the B+tree index (tree.c), bounds, spans, reasons
+ *   index.c       the B+tree index (tree.c, its nodes in slab.c), bounds,
+ *                 spans, reasons
  *   eager.c       sw_jit_add_eh_frame, sw_jit_add_procs
  *   lines.c       line information kept for publishers
  *   tables.c      growable tables (sw_jit_table_*)
@@ -310,6 +311,7 @@ static inline bool in_bounds(uint64_t pc)
 /* epochs.c */
 size_t sw_reg_block_size(void *p);
 void sw_reg_retire(void *arg, void *p);
+void sw_reg_retire_node(void *arg, void *node);         /* the tree's retire */
 void sw_reg_reclaim(void);
 void sw_reg_maybe_reclaim(void);
 void sw_reg_fork_prepare(void);
@@ -375,7 +377,7 @@ void sw_reg_pubset_new(struct obj *o);
 
 /* A procedure found by a reader, inside its read section. */
 struct hit {
-	struct obj *o;
+	struct obj *o;                  /* NULL for an eager hit with WANT_RANGE */
 	uint64_t start, end;
 	const char *name;
 	/* the unwind information: a section and the FDE's offset in it */

@@ -27,16 +27,18 @@ int sw_reg_find(uint64_t pc, struct hit *h, uint8_t *scratch, int want)
 
 	if (!sw_tree_find(&sw_reg_tree, pc, &e))
 		return SW_ENOTFOUND;
-	h->o = untag(e.val);
-	switch (tag_type(e.val)) {
+	switch (e.tag) {
 	case OBJ_EAGER: {
-		const struct obj *o = h->o;
 		h->start = e.start;
 		h->end = e.start + e.len;
 		h->form = SW_JIT_FORM_EAGER;
 		h->idxp = e.idxp;
+		/* the range and form are in the index's lines: the object's
+		 * pointer (another line) only when more is wanted */
+		h->o = NULL;
 		if (want == WANT_RANGE)
 			return 0;
+		const struct obj *o = h->o = untag(*e.valp);
 		uint32_t idx = *e.idxp;
 		h->name = proc_name(o, idx);
 		const struct lines *li = sw_reg_lineset_get(o->hindex, idx);
@@ -55,7 +57,7 @@ int sw_reg_find(uint64_t pc, struct hit *h, uint8_t *scratch, int want)
 		return 0;
 	}
 	case OBJ_TABLE: {
-		const struct table *t = (const struct table *)h->o;
+		const struct table *t = (const struct table *)(h->o = untag(*e.valp));
 		const struct table_data *d = t->d;
 		uint32_t n = __atomic_load_n(&d->published, __ATOMIC_ACQUIRE);
 		uint64_t key = pc - (uint64_t)t->bias;
@@ -89,7 +91,7 @@ int sw_reg_find(uint64_t pc, struct hit *h, uint8_t *scratch, int want)
 		return want == WANT_UNWIND ? first_fde(h->eh, h->eh_size, &h->fde_off) : 0;
 	}
 	default: {
-		const struct cbobj *c = (const struct cbobj *)h->o;
+		const struct cbobj *c = (const struct cbobj *)(h->o = untag(*e.valp));
 		struct sw_jit_proc p;
 		memset(&p, 0, sizeof(p));
 		if ((c->scb ? c->scb(c->arg, pc, &p, sizeof(p)) : c->cb(c->arg, pc, &p)) < 0)
@@ -200,7 +202,7 @@ int sw_jit_get_stats(struct sw_jit_stats *out)
 	memset(out, 0, sizeof(*out));
 	out->entries = sw_reg_tree.entries;
 	out->handles = sw_reg_hlive;
-	out->index_bytes = sw_reg_tree.node_bytes;
+	out->index_bytes = sw_tree_index_bytes(&sw_reg_tree);
 	out->record_bytes = sw_reg_record_bytes;
 	out->unwind_bytes = sw_reg_unwind_bytes;
 	for (uint32_t i = 0; i < sw_reg_hcount; i++) {

@@ -28,27 +28,83 @@ struct path {
 	unsigned ix[SW_TREE_MAX_DEPTH];             /* child taken at each inner node */
 };
 
-/* bytes a node costs, with the allocator's chunk header */
-#define NODE_BYTES(leaf) \
-	(((leaf) ? sizeof(struct sw_tree_leaf) : sizeof(struct sw_tree_inner)) + sizeof(size_t))
+/* bytes a slot takes (slab.h): whole cache lines */
+#define SLOT_BYTES(size) (((size) + 63) & ~(size_t)63)
+#define WIDE_HOT SLOT_BYTES(offsetof(struct sw_tree_leaf, u) + sizeof(struct sw_tree_slot[SW_TREE_LEAF_MAX]))
+#define NARROW_HOT SLOT_BYTES(offsetof(struct sw_tree_leaf, u) + sizeof(struct sw_tree_nslot[SW_TREE_LEAF_MAX]))
+#define COLD_BYTES SLOT_BYTES(sizeof(struct sw_tree_cold))
+#define INNER_BYTES SLOT_BYTES(sizeof(struct sw_tree_inner))
 
-static size_t node_size(const struct sw_tree_node *nd)
+/* what node_alloc makes */
+enum { INNER, WIDE, NARROW };
+
+static struct sw_slab *slab_of(struct sw_tree *t, struct sw_slab *s, size_t size)
 {
-	return NODE_BYTES(nd->leaf);
+	if (!s->size) {
+		s->size = size;
+		s->pool = &t->pool;
+	}
+	return s;
 }
 
-static void *node_alloc(struct sw_tree *t, bool leaf)
+static struct sw_slab *hot_slab(struct sw_tree *t, int kind)
 {
-	struct sw_tree_node *nd = malloc(NODE_BYTES(leaf) - sizeof(size_t));
+	switch (kind) {
+	case INNER: return slab_of(t, &t->inners, INNER_BYTES);
+	case WIDE: return slab_of(t, &t->leaves, WIDE_HOT);
+	default: return slab_of(t, &t->narrows, NARROW_HOT);
+	}
+}
+
+static struct sw_slab *cold_slab(struct sw_tree *t)
+{
+	return slab_of(t, &t->colds, COLD_BYTES);
+}
+
+static int kind_of(const struct sw_tree_node *nd)
+{
+	if (!nd->leaf)
+		return INNER;
+	return ((const struct sw_tree_leaf *)nd)->narrow ? NARROW : WIDE;
+}
+
+size_t sw_tree_node_bytes(const void *node)
+{
+	switch (kind_of(node)) {
+	case INNER: return INNER_BYTES;
+	case WIDE: return WIDE_HOT + COLD_BYTES;
+	default: return NARROW_HOT + COLD_BYTES;
+	}
+}
+
+/* A node: for a leaf, its cold part with it. */
+static void *node_alloc(struct sw_tree *t, int kind)
+{
+	struct sw_tree_node *nd = sw_slab_alloc(hot_slab(t, kind));
 
 	if (!nd)
 		return NULL;
-	nd->leaf = leaf;
+	nd->leaf = kind != INNER;
+	if (kind != INNER) {
+		struct sw_tree_leaf *lf = (struct sw_tree_leaf *)nd;
+		lf->narrow = kind == NARROW;
+		if (!(lf->cold = sw_slab_alloc(cold_slab(t)))) {
+			sw_slab_free(hot_slab(t, kind), nd, 0);
+			return NULL;
+		}
+	}
 	nd->n = 0;
 	nd->hw = 0;
 	nd->dead = 0;
-	t->node_bytes += NODE_BYTES(leaf);
+	t->node_bytes += sw_tree_node_bytes(nd);
 	return nd;
+}
+
+static void node_give_back(struct sw_tree *t, struct sw_tree_node *nd, int retired)
+{
+	if (nd->leaf)
+		sw_slab_free(cold_slab(t), ((struct sw_tree_leaf *)nd)->cold, retired);
+	sw_slab_free(hot_slab(t, kind_of(nd)), nd, retired);
 }
 
 /* A node that was never linked. */
@@ -56,15 +112,29 @@ static void node_free(struct sw_tree *t, void *nd)
 {
 	if (!nd)
 		return;
-	t->node_bytes -= node_size(nd);
-	free(nd);
+	t->node_bytes -= sw_tree_node_bytes(nd);
+	node_give_back(t, nd, 0);
 }
 
 /* A node readers may still be walking. */
 static void node_retire(struct sw_tree *t, struct sw_tree_node *nd)
 {
-	t->node_bytes -= node_size(nd);
+	t->node_bytes -= sw_tree_node_bytes(nd);
+	if (nd->leaf)
+		sw_slab_retire(cold_slab(t), ((struct sw_tree_leaf *)nd)->cold);
+	sw_slab_retire(hot_slab(t, kind_of(nd)), nd);
 	t->retire(t->retire_arg, nd);
+}
+
+void sw_tree_node_release(struct sw_tree *t, void *node)
+{
+	node_give_back(t, node, 1);
+}
+
+size_t sw_tree_index_bytes(const struct sw_tree *t)
+{
+	return sw_slab_bytes(&t->leaves) + sw_slab_bytes(&t->narrows) + sw_slab_bytes(&t->colds) +
+	       sw_slab_bytes(&t->inners);
 }
 
 static struct sw_tree_node *load_child(const struct sw_tree_inner *in, unsigned i)
@@ -87,6 +157,25 @@ static unsigned inner_pick(const struct sw_tree_inner *in, uint64_t key)
 	return lo - 1;
 }
 
+static uint64_t leaf_start(const struct sw_tree_leaf *lf, unsigned i)
+{
+	return lf->base + (lf->narrow ? lf->u.nslot[i].off : lf->u.slot[i].off);
+}
+
+/* (writer only: the one that stores lengths) */
+static uint32_t leaf_len(const struct sw_tree_leaf *lf, unsigned i)
+{
+	return lf->narrow ? lf->u.nslot[i].len : lf->u.slot[i].len;
+}
+
+/* Can lf's format hold e, as its entry after those it has? */
+static bool leaf_takes(const struct sw_tree_leaf *lf, const struct sw_tree_entry *e)
+{
+	if (lf->narrow)
+		return e->start - lf->base <= UINT16_MAX && e->len <= UINT16_MAX;
+	return e->start - lf->base <= UINT32_MAX;
+}
+
 /* number of entries whose start is below key (the insertion point) */
 static unsigned leaf_lower(const struct sw_tree_leaf *lf, uint64_t key)
 {
@@ -94,7 +183,7 @@ static unsigned leaf_lower(const struct sw_tree_leaf *lf, uint64_t key)
 
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
-		if (lf->start[mid] < key)
+		if (leaf_start(lf, mid) < key)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -135,20 +224,60 @@ static void link_node(struct sw_tree *t, const struct path *p, int k, struct sw_
 	}
 }
 
+_Static_assert(SW_TREE_LEAF_MAX * 2 <= 64, "a leaf's tags are 2 bits per entry in 64");
+
+/* Slot i of lf (unpublished: i >= lf->h.n, or lf not yet linked) holds e;
+ * e->start is in [lf->base, lf->base + 2^32). */
 static void leaf_set(struct sw_tree_leaf *lf, unsigned i, const struct sw_tree_entry *e)
 {
-	lf->start[i] = e->start;
-	lf->len[i] = e->len;
-	lf->idx[i] = e->idx;
-	lf->val[i] = e->val;
+	uint64_t tags = __atomic_load_n(&lf->tags, __ATOMIC_RELAXED);
+
+	if (lf->narrow) {
+		lf->u.nslot[i].off = (uint16_t)(e->start - lf->base);
+		lf->u.nslot[i].len = (uint16_t)e->len;
+	} else {
+		lf->u.slot[i].off = (uint32_t)(e->start - lf->base);
+		lf->u.slot[i].len = e->len;
+	}
+	lf->cold->idx[i] = e->idx;
+	lf->cold->val[i] = e->val;
+	tags &= ~(3ull << (2 * i));
+	tags |= (uint64_t)((uintptr_t)e->val & 3) << (2 * i);
+	/* readers load the word while slots below n are visible: one store */
+	__atomic_store_n(&lf->tags, tags, __ATOMIC_RELAXED);
 }
 
 static void leaf_get(const struct sw_tree_leaf *lf, unsigned i, struct sw_tree_entry *e)
 {
-	e->start = lf->start[i];
-	e->len = lf->len[i];
-	e->idx = lf->idx[i];
-	e->val = lf->val[i];
+	e->start = leaf_start(lf, i);
+	e->len = leaf_len(lf, i);
+	e->idx = lf->cold->idx[i];
+	e->val = lf->cold->val[i];
+}
+
+/* Can one leaf hold v[a..b) (every start within 2^32 of the first)? */
+static bool leaf_fits(const struct sw_tree_entry *v, unsigned a, unsigned b)
+{
+	return b <= a + 1 || v[b - 1].start - v[a].start <= UINT32_MAX;
+}
+
+/* A new leaf holding v[0..n) (sorted, leaf_fits), narrow when they all
+ * fit 16 bits; NULL: out of memory. */
+static struct sw_tree_leaf *leaf_make(struct sw_tree *t, const struct sw_tree_entry *v, unsigned n)
+{
+	bool narrow = true;
+
+	for (unsigned i = 0; i < n && narrow; i++)
+		narrow = v[i].start - v[0].start <= UINT16_MAX && v[i].len <= UINT16_MAX;
+	struct sw_tree_leaf *lf = node_alloc(t, narrow ? NARROW : WIDE);
+	if (!lf)
+		return NULL;
+	lf->base = v[0].start;
+	lf->tags = 0;
+	for (unsigned i = 0; i < n; i++)
+		leaf_set(lf, i, &v[i]);
+	lf->h.n = lf->h.hw = (uint16_t)n;
+	return lf;
 }
 
 /* The live entries of `lf` with `e` inserted in order (tombstones dropped).
@@ -160,9 +289,9 @@ static unsigned merged_entries(const struct sw_tree_leaf *lf, const struct sw_tr
 	bool placed = false;
 
 	for (unsigned i = 0; i < lf->h.n; i++) {
-		if (!lf->len[i])
+		if (!leaf_len(lf, i))
 			continue;
-		if (!placed && lf->start[i] >= e->start) {
+		if (!placed && leaf_start(lf, i) >= e->start) {
 			*epos = o;
 			out[o++] = *e;
 			placed = true;
@@ -305,11 +434,9 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 	int rc;
 
 	if (!__atomic_load_n(&t->root, __ATOMIC_RELAXED)) {
-		struct sw_tree_leaf *lf = node_alloc(t, true);
+		struct sw_tree_leaf *lf = leaf_make(t, e, 1);
 		if (!lf)
 			return SW_ENOMEM;
-		lf->h.n = lf->h.hw = 1;
-		leaf_set(lf, 0, e);
 		__atomic_store_n(&t->root, &lf->h, __ATOMIC_RELEASE);
 		t->entries++;
 		return 0;
@@ -327,7 +454,8 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 	struct sw_tree_leaf *lf = (struct sw_tree_leaf *)p.nd[lv];
 	unsigned n = lf->h.n, pos = leaf_lower(lf, e->start);
 
-	if (pos == n && n == lf->h.hw && n < SW_TREE_LEAF_MAX && (n == 0 || lf->len[n - 1])) {
+	if (pos == n && n == lf->h.hw && n < SW_TREE_LEAF_MAX && (n == 0 || leaf_len(lf, n - 1)) &&
+	    leaf_takes(lf, e)) {
 		/* append in place (tree.h): slot n was never visible */
 		leaf_set(lf, n, e);
 		lf->h.hw = (uint16_t)(n + 1);
@@ -337,11 +465,9 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 	}
 	if (pos == n && n == SW_TREE_LEAF_MAX && lf->h.dead == 0) {
 		/* full, appending: the leaf stays as it is, e starts a new one */
-		struct sw_tree_leaf *R = node_alloc(t, true);
+		struct sw_tree_leaf *R = leaf_make(t, e, 1);
 		if (!R)
 			return SW_ENOMEM;
-		R->h.n = R->h.hw = 1;
-		leaf_set(R, 0, e);
 		rc = insert_child(t, &p, lv - 1, e->start, &lf->h, &R->h);
 		if (rc < 0) {
 			node_free(t, R);
@@ -354,13 +480,10 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 	struct sw_tree_entry all[SW_TREE_LEAF_MAX + 1];
 	unsigned epos, total = merged_entries(lf, e, all, &epos);
 
-	if (total <= SW_TREE_LEAF_MAX) {
-		struct sw_tree_leaf *c = node_alloc(t, true);
+	if (total <= SW_TREE_LEAF_MAX && leaf_fits(all, 0, total)) {
+		struct sw_tree_leaf *c = leaf_make(t, all, total);
 		if (!c)
 			return SW_ENOMEM;
-		c->h.n = c->h.hw = (uint16_t)total;
-		for (unsigned i = 0; i < total; i++)
-			leaf_set(c, i, &all[i]);
 		link_node(t, &p, lv, &c->h);
 		node_retire(t, &lf->h);
 		t->entries++;
@@ -368,21 +491,18 @@ int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e)
 	}
 
 	unsigned nl = split_left(total - 1, epos);
-	struct sw_tree_leaf *L = node_alloc(t, true), *R = node_alloc(t, true);
+	if (!leaf_fits(all, 0, nl) || !leaf_fits(all, nl, total)) {
+		/* the live entries fitted one leaf, so e is the one 2^32 or
+		 * more away from them, first or last: alone on its side */
+		nl = epos == 0 ? 1 : total - 1;
+	}
+	struct sw_tree_leaf *L = leaf_make(t, all, nl), *R = leaf_make(t, all + nl, total - nl);
 	if (!L || !R) {
 		node_free(t, L);
 		node_free(t, R);
 		return SW_ENOMEM;
 	}
-	L->h.n = L->h.hw = (uint16_t)nl;
-	R->h.n = R->h.hw = (uint16_t)(total - nl);
-	for (unsigned i = 0; i < total; i++) {
-		if (i < nl)
-			leaf_set(L, i, &all[i]);
-		else
-			leaf_set(R, i - nl, &all[i]);
-	}
-	rc = insert_child(t, &p, lv - 1, R->start[0], &L->h, &R->h);
+	rc = insert_child(t, &p, lv - 1, all[nl].start, &L->h, &R->h);
 	if (rc < 0) {
 		node_free(t, L);
 		node_free(t, R);
@@ -418,28 +538,29 @@ int sw_tree_remove(struct sw_tree *t, uint64_t start, const void *val)
 	int lv = p.depth - 1;
 	struct sw_tree_leaf *lf = (struct sw_tree_leaf *)p.nd[lv];
 	unsigned j = leaf_lower(lf, start);
-	if (j >= lf->h.n || lf->start[j] != start || lf->val[j] != val || !lf->len[j])
+	if (j >= lf->h.n || leaf_start(lf, j) != start || lf->cold->val[j] != val || !leaf_len(lf, j))
 		return SW_ENOTFOUND;
 
 	unsigned live = lf->h.n - lf->h.dead - 1;
 	if (live > 0 && (lf->h.dead + 1) * 2 <= lf->h.n) {
 		/* tombstone (tree.h) */
-		__atomic_store_n(&lf->len[j], 0, __ATOMIC_RELEASE);
+		if (lf->narrow)
+			__atomic_store_n(&lf->u.nslot[j].len, 0, __ATOMIC_RELEASE);
+		else
+			__atomic_store_n(&lf->u.slot[j].len, 0, __ATOMIC_RELEASE);
 		lf->h.dead++;
 	} else if (live > 0) {
 		/* mostly tombstones: copy the live entries */
-		struct sw_tree_leaf *c = node_alloc(t, true);
-		struct sw_tree_entry x;
+		struct sw_tree_entry live_e[SW_TREE_LEAF_MAX] = { 0 };
 		unsigned o = 0;
+		for (unsigned i = 0; i < lf->h.n; i++) {
+			if (i == j || !leaf_len(lf, i))
+				continue;
+			leaf_get(lf, i, &live_e[o++]);
+		}
+		struct sw_tree_leaf *c = leaf_make(t, live_e, o);
 		if (!c)
 			return SW_ENOMEM;
-		for (unsigned i = 0; i < lf->h.n; i++) {
-			if (i == j || !lf->len[i])
-				continue;
-			leaf_get(lf, i, &x);
-			leaf_set(c, o++, &x);
-		}
-		c->h.n = c->h.hw = (uint16_t)o;
 		link_node(t, &p, lv, &c->h);
 		node_retire(t, &lf->h);
 	} else {
@@ -491,9 +612,9 @@ bool sw_tree_overlaps(const struct sw_tree *t, uint64_t start, uint64_t end)
 	unsigned i = leaf_lower(lf, start);
 	for (;;) {
 		for (; i < lf->h.n; i++) {
-			if (lf->start[i] >= end)
+			if (leaf_start(lf, i) >= end)
 				return false;
-			if (lf->len[i])
+			if (leaf_len(lf, i))
 				return true;
 		}
 		/* the next leaf: up to the first ancestor with a right sibling */

@@ -30,6 +30,16 @@
  * Sequential registration and removal, the common JIT pattern, therefore
  * allocate a node only once per SW_TREE_LEAF_MAX entries.
  *
+ * Layout, for a random lookup over a large index (10^6 procedures: the
+ * leaves no longer fit the caches, and each line or page a lookup waits
+ * for is a miss): a leaf keeps what every lookup reads -- starts as
+ * offsets from its base beside the lengths, the values' tags -- in 3 cache
+ * lines (narrow, 16-bit) or 5 (wide, 32-bit), fetched together; values and
+ * indexes sit in a separate cold part.  All nodes come from slabs of
+ * their own (slab.h), so the hot lines of the leaves are contiguous, on
+ * the fewest pages.  An inner node's key and child lines are fetched
+ * together too: one wait per level, the upper levels staying cached.
+ *
  * Writers are serialised by the caller (the registry mutex).
  */
 #ifndef SW_JIT_TREE_H
@@ -38,6 +48,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "jit/registry/slab.h"
 
 #define SW_TREE_LEAF_MAX 32
 #define SW_TREE_INNER_MAX 32
@@ -50,12 +62,49 @@ struct sw_tree_node {
 	uint16_t dead;          /* writer only: removed leaf entries (len 0) */
 };
 
+/* A leaf entry's place: its start as an offset from the leaf's base, and
+ * its length (0: removed).  Start and length side by side, so a lookup
+ * finds both in the lines its search reads. */
+struct sw_tree_slot {
+	uint32_t off;
+	uint32_t len;
+};
+
+/* The same in a narrow leaf: every entry within 64 KiB of the base and
+ * shorter than that (a JIT's procedures, side by side, usually are). */
+struct sw_tree_nslot {
+	uint16_t off;
+	uint16_t len;
+};
+
+/* What only some lookups read: the values and indexes (the object's
+ * pointer, for its unwind information or name). */
+struct sw_tree_cold {
+	void *val[SW_TREE_LEAF_MAX];
+	uint32_t idx[SW_TREE_LEAF_MAX];
+};
+
+/*
+ * A leaf: what every lookup reads, packed into 3 cache lines (narrow: 4
+ * bytes an entry) or 5 (wide: 8 bytes an entry) in its own 64-byte
+ * aligned slot: the header, the base, the values' tags, the pointer to
+ * its cold part, the format and the slots.  The cold
+ * part lives apart (another slab), so the lines of all the leaves that
+ * lookups search sit together, on the fewest pages (TLB reach) and
+ * sharing the caches with nothing else.  Every start lies in [base,
+ * base + 2^32): the writer splits leaves where that would not hold.  A
+ * leaf and its cold part are made, copied and retired together.
+ */
 struct sw_tree_leaf {
 	struct sw_tree_node h;
-	uint64_t start[SW_TREE_LEAF_MAX];
-	uint32_t len[SW_TREE_LEAF_MAX];
-	uint32_t idx[SW_TREE_LEAF_MAX];
-	void *val[SW_TREE_LEAF_MAX];
+	uint64_t base;                          /* start = base + off */
+	uint64_t tags;                          /* 2 bits per entry: val's low bits */
+	struct sw_tree_cold *cold;              /* set once */
+	uint32_t narrow;                        /* set once: u.nslot, else u.slot */
+	union {
+		struct sw_tree_slot slot[SW_TREE_LEAF_MAX];
+		struct sw_tree_nslot nslot[SW_TREE_LEAF_MAX];
+	} u;
 };
 
 struct sw_tree_inner {
@@ -67,28 +116,40 @@ struct sw_tree_inner {
 struct sw_tree {
 	struct sw_tree_node *root;      /* atomic: release store, acquire load */
 	size_t entries;
-	size_t node_bytes;
-	/* retire(node): called for every node a writer unlinks */
+	size_t node_bytes;              /* the nodes linked (their slots' bytes) */
+	/* retire(node): called for every node a writer unlinks; once no
+	 * reader can hold it, give it back with sw_tree_node_release */
 	void (*retire)(void *arg, void *node);
 	void *retire_arg;
+	struct sw_slab_pool pool;       /* where the nodes live (slab.h) */
+	struct sw_slab leaves, narrows, colds, inners;
 };
 
-/* One entry.  sw_tree_find leaves idx 0 and points idxp at the stored
- * value instead (a separate cache line: read it only when needed). */
+/* One entry.  Values are pointers whose 2 low bits are free to carry a
+ * tag (the registry keeps the object's type there).  sw_tree_find leaves
+ * idx 0 and val NULL and points idxp and valp at the stored ones instead,
+ * with the tag in `tag`: both live in other cache lines, read them only
+ * when needed. */
 struct sw_tree_entry {
 	uint64_t start;
 	uint32_t len;
 	uint32_t idx;
 	void *val;
+	unsigned tag;
 	const uint32_t *idxp;
+	void *const *valp;
 };
 
-/* Prefetch the cache lines of n keys (random lookups over a large index
- * are bound by memory latency: overlapping the misses halves them). */
-static inline void sw_tree_prefetch(const uint64_t *keys, unsigned n)
+/* Prefetch the cache lines of [p, p + bytes) (random lookups over a large
+ * index are bound by memory latency: overlapping the misses divides
+ * them). */
+static inline void sw_tree_prefetch(const void *p, size_t bytes)
 {
-	for (unsigned i = 0; i < n; i += 8)
-		__builtin_prefetch(keys + i);
+	const char *c = p;
+
+	for (size_t i = 0; i < bytes; i += 64)
+		__builtin_prefetch(c + i);
+	__builtin_prefetch(c + bytes - 1);
 }
 
 /*
@@ -105,8 +166,10 @@ static inline bool sw_tree_find(const struct sw_tree *t, uint64_t pc, struct sw_
 		const struct sw_tree_inner *in = (const struct sw_tree_inner *)nd;
 		unsigned lo = 0, n = __atomic_load_n(&nd->n, __ATOMIC_ACQUIRE);
 
-		/* the key lines in parallel, not one per binary-search step */
-		sw_tree_prefetch(in->key, n);
+		/* the key and child lines in parallel, not one per
+		 * binary-search step and then the child's */
+		sw_tree_prefetch(in->key, n * sizeof(in->key[0]));
+		sw_tree_prefetch(in->child, n * sizeof(in->child[0]));
 
 		/* last i with key[i] <= pc, key[0] counting as -inf */
 		while (n > 1) {
@@ -118,26 +181,52 @@ static inline bool sw_tree_find(const struct sw_tree *t, uint64_t pc, struct sw_
 		nd = __atomic_load_n(&in->child[lo], __ATOMIC_ACQUIRE);
 	}
 	const struct sw_tree_leaf *lf = (const struct sw_tree_leaf *)nd;
+
+	/* every line a narrow leaf's search reads, at once (the header's
+	 * too); a wide one's two more as soon as its format is known */
+	sw_tree_prefetch(lf, offsetof(struct sw_tree_leaf, u) + sizeof(lf->u.nslot));
+
 	unsigned lo = 0, n = __atomic_load_n(&lf->h.n, __ATOMIC_ACQUIRE);
+	uint64_t d = pc - lf->base, off;
+	uint32_t len;
 
-	sw_tree_prefetch(lf->start, n);
-
-	if (n == 0 || lf->start[0] > pc)
+	if (n == 0 || pc < lf->base)
 		return false;
-	while (n > 1) {
-		unsigned half = n / 2;
-		if (lf->start[lo + half] <= pc)
-			lo += half;
-		n -= half;
+	if (lf->narrow) {
+		const struct sw_tree_nslot *v = lf->u.nslot;
+		if (v[0].off > d)
+			return false;
+		while (n > 1) {
+			unsigned half = n / 2;
+			if (v[lo + half].off <= d)
+				lo += half;
+			n -= half;
+		}
+		off = v[lo].off;
+		len = __atomic_load_n(&v[lo].len, __ATOMIC_RELAXED);
+	} else {
+		const struct sw_tree_slot *v = lf->u.slot;
+		sw_tree_prefetch(lf, sizeof(*lf));
+		if (v[0].off > d)
+			return false;
+		while (n > 1) {
+			unsigned half = n / 2;
+			if (v[lo + half].off <= d)
+				lo += half;
+			n -= half;
+		}
+		off = v[lo].off;
+		len = __atomic_load_n(&v[lo].len, __ATOMIC_RELAXED);
 	}
-	uint32_t len = __atomic_load_n(&lf->len[lo], __ATOMIC_RELAXED);
-	if (pc - lf->start[lo] >= len)
+	if (d - off >= len)
 		return false;
-	e->start = lf->start[lo];
+	e->start = lf->base + off;
 	e->len = len;
 	e->idx = 0;
-	e->idxp = &lf->idx[lo];
-	e->val = lf->val[lo];
+	e->val = NULL;
+	e->tag = (unsigned)(__atomic_load_n(&lf->tags, __ATOMIC_RELAXED) >> (2 * lo)) & 3;
+	e->idxp = &lf->cold->idx[lo];
+	e->valp = &lf->cold->val[lo];
 	return true;
 }
 
@@ -148,6 +237,13 @@ static inline bool sw_tree_find(const struct sw_tree *t, uint64_t pc, struct sw_
  * sw_tree_overlaps.
  */
 int sw_tree_insert(struct sw_tree *t, const struct sw_tree_entry *e);
+/* A retired node, after the grace period: its slot is free again. */
+void sw_tree_node_release(struct sw_tree *t, void *node);
+/* The bytes a node's slot takes. */
+size_t sw_tree_node_bytes(const void *node);
+/* The bytes the index occupies: its nodes' slots and the free slots of
+ * the chunks that hold them (retired nodes not included). */
+size_t sw_tree_index_bytes(const struct sw_tree *t);
 int sw_tree_remove(struct sw_tree *t, uint64_t start, const void *val);
 bool sw_tree_overlaps(const struct sw_tree *t, uint64_t start, uint64_t end);
 
