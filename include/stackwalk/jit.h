@@ -720,7 +720,8 @@ SW_API int sw_jit_get_line(uint64_t pc, char *file, size_t size, uint32_t *line)
  */
 struct sw_jit_stats {
 	size_t entries, handles;
-	size_t index_bytes;          /* B+tree nodes */
+	size_t index_bytes;          /* B+tree nodes (their slab slots, with the free
+				      * slots of the chunks holding them) */
 	size_t record_bytes;         /* handle table + per-registration records */
 	size_t unwind_bytes;         /* .eh_frame copies and names */
 	size_t retired_bytes;        /* unlinked, not yet reclaimed */
