@@ -121,15 +121,24 @@ static inline unsigned sw_cache_index_bits(uint64_t pc, unsigned bits)
 	return (unsigned)((pc * 0x9E3779B97F4A7C15ull) >> (64 - bits));
 }
 
-/* The process's table is direct-mapped on the low bits of pc + 1 (the
- * return address, for every frame but an interrupted one): no multiply on
- * the cached walk's dependent chain (arch/walk.h indexes by the return
- * address it just loaded).  Return addresses of distinct call sites differ
- * in their low bits; two hot ones 8 KiB apart in the same alignment
- * share a slot, as any two may under a hash. */
+/* The slot of return address `ra` in the process's table: its low bits
+ * with the next ones (8 KiB .. 64 MiB) folded in, one shift and one xor:
+ * shorter than a multiply on the cached walk's dependent chain.  The fold
+ * keeps code laid out alike at aligned addresses (two JIT buffers, two
+ * copies of a chain in separate mappings) from landing on the same slots,
+ * where the low bits alone would make two threads evict each other at
+ * every step (jit.unwind.threads2.speedup). */
+static inline unsigned sw_cache_fold(uint64_t ra)
+{
+	return (unsigned)(ra ^ (ra >> SW_CACHE_BITS)) & (SW_CACHE_SIZE - 1);
+}
+
+/* Keyed by the lookup PC, indexed by pc + 1: the return address for every
+ * frame but an interrupted one (arch/walk.h indexes by the return address
+ * it just loaded). */
 static inline unsigned sw_cache_index(uint64_t pc)
 {
-	return (unsigned)(pc + 1) & (SW_CACHE_SIZE - 1);
+	return sw_cache_fold(pc + 1);
 }
 
 /* The rule for pc in slot `s` when it holds one of generation `gen`. */

@@ -7,7 +7,7 @@
  * lookup's key, the SP the next CFA's base) and runs the general rule
  * decoder.  This loop keeps IP, SP and RBP (the CFA's base in every
  * compiled rule of ordinary code) in registers and indexes the cache by
- * the return address itself (sw_cache_index), so the dependent chain per
+ * the return address itself (sw_cache_fold), so the dependent chain per
  * frame is: return address -> cache slot -> CFA -> next return address.
  * The other callee-saved registers go to the cursor as they are restored
  * (nothing waits for them).  It takes exactly the steps sw_apply_compiled
@@ -48,6 +48,8 @@ static inline bool sw_walk_slots_in(const struct sw_cursor_impl *c, const struct
 	return in;
 }
 
+_Static_assert(sizeof(struct sw_cache_slot) == 32, "walk.h's slot offset assumes 32-byte slots");
+
 /* Take cached steps from `c` (flags 0), recording each new IP in pcs[n..max).
  * Returns the new n; the cursor holds the last frame reached. */
 static inline int sw_walk_cached(struct sw_cursor_impl *c, void **pcs, int max, int n)
@@ -66,7 +68,10 @@ static inline int sw_walk_cached(struct sw_cursor_impl *c, void **pcs, int max, 
 	/* the table's address in a register, not rematerialised per field */
 	__asm__("" : "+r"(tab));
 	do {
-		struct sw_cache_slot *s = tab + ((unsigned)ip & (SW_CACHE_SIZE - 1));
+		/* tab + sw_cache_fold(ip), as a byte offset computed in one
+		 * step less: (ip ^ ip >> 13) * 32 == ip * 32 ^ ip >> 8 */
+		struct sw_cache_slot *s = (struct sw_cache_slot *)(void *)((char *)tab +
+			(((ip << 5) ^ (ip >> (SW_CACHE_BITS - 5))) & ((uint64_t)(SW_CACHE_SIZE - 1) << 5)));
 		uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
 		uint64_t w0 = __atomic_load_n(&s->w0, __ATOMIC_RELAXED);
 		uint64_t w1 = __atomic_load_n(&s->w1, __ATOMIC_RELAXED);
