@@ -1060,8 +1060,9 @@ static int remote_find_fde(const struct sw_remote *r, uint64_t pc, struct sw_fde
 	return rc;
 }
 
-/* The file's compact table, built now by the first caller (the others,
- * meanwhile, are told there is none and interpret the CFI), or NULL. */
+/* The file's compact table, built by the caller that counts its
+ * SW_RF_TABLE_THRESHOLD-th miss (the others, meanwhile, are told there is
+ * none and interpret the CFI), or NULL. */
 /* (not inlined: tests/scripts/stack.sh counts it as warm-up) */
 __attribute__((noinline)) static const struct sw_table *rf_table(struct sw_rfile *rf)
 {
@@ -1070,6 +1071,7 @@ __attribute__((noinline)) static const struct sw_table *rf_table(struct sw_rfile
 	if (st == SW_RF_TABLE_READY)
 		return rf->table;
 	if (st != SW_RF_TABLE_NONE ||
+	    __atomic_add_fetch(&rf->table_misses, 1, __ATOMIC_RELAXED) < SW_RF_TABLE_THRESHOLD ||
 	    !__atomic_compare_exchange_n(&rf->table_state, &st, SW_RF_TABLE_BUILDING, false,
 					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return NULL;
