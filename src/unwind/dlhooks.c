@@ -52,6 +52,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <link.h>
 
 #include "unwind/internal.h"
 
@@ -83,6 +84,13 @@ __attribute__((visibility("default"))) int dlclose(void *handle)
 			return -1;
 		__atomic_store_n(&real_dlclose, fn, __ATOMIC_RELEASE);
 	}
+	/* the module's compact table first: its link map and addresses may
+	 * be the next module's as soon as the real dlclose returns */
+	struct link_map *lm = NULL;
+	void *h = handle;
+	__asm__("" : "+r"(h));  /* declared nonnull, but a caller may pass NULL */
+	if (h && dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm)
+		sw_tables_forget(lm);
 	sw_unmap_begin();
 	rc = fn(handle);
 	sw_unmap_end();

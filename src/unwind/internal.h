@@ -266,6 +266,10 @@ void sw_tables_stats(struct sw_stats *st);
  * Async-signal-safe. */
 int sw_tables_rule(uint64_t pc, struct sw_compiled *rule, uint64_t *end);
 
+/* The module whose link map is `identity` is about to be closed: no
+ * lookup uses its table from now on (dlhooks.c, before the real dlclose). */
+void sw_tables_forget(const void *identity);
+
 /* dlclose interposition (dlhooks.c): resolved by sw_init; the generation
  * counts unloads (atomic). */
 void sw_dlhooks_init(void);

@@ -17,10 +17,14 @@
  * locks; the thread that claimed a slot builds its table, and a lookup
  * that finds its module's slot LOADING (maybe the very code a signal
  * handler interrupted) does not wait: it asks the interpreter.  A slot is
- * keyed by the module's link map, load bias, mapping and header address,
- * and remembers a checksum of the header's search table: after a dlclose
- * (the module generation moved) the checksum is compared again before the
- * table is trusted, since glibc reuses link maps and addresses.  When no
+ * keyed by the module's link map, load bias, mapping and header address.
+ * glibc reuses link maps and addresses, and a module loaded into another's
+ * hole may have the same layout and other rules (tests/unwind/reload.c),
+ * so the interposed dlclose orphans the slots of the module it closes
+ * before the real one runs (sw_tables_forget), a table whose build a
+ * dlclose overlapped is dropped, and after any unload (the module
+ * generation moved) a slot's checksum of the header's search table is
+ * compared again (the unloads stackwalk does not see).  When no
  * slot is free, the slot of a module no longer loaded is reclaimed (its
  * table unmapped) once no lookup is inside it.  A module without a header
  * table, whose table cannot be built, or that finds no slot is unwound by
@@ -150,6 +154,15 @@ __attribute__((noinline)) static struct table_module *fill(struct table_module *
 		sw_slot_publish(&m->slot, SW_SLOT_NONE);
 		return NULL;
 	}
+	if (__atomic_load_n(&sw_unloads_active, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&sw_module_generation, __ATOMIC_ACQUIRE) != gen) {
+		/* a dlclose ran meanwhile: the bytes read may be another
+		 * module's by now; orphan the slot, the interpreter answers */
+		sw_table_free(t);
+		__atomic_store_n(&m->identity, NULL, __ATOMIC_RELAXED);
+		sw_slot_publish(&m->slot, SW_SLOT_NONE);
+		return NULL;
+	}
 	__atomic_fetch_add(&n_built, 1, __ATOMIC_RELAXED);
 	m->table = t;
 	sw_slot_publish_held(&m->slot, SW_SLOT_READY);
@@ -186,6 +199,19 @@ static struct table_module *start(struct table_module *m, const struct sw_module
 		return fill(m, mod, gen);
 	pend(m, mod, gen);
 	return NULL;
+}
+
+void sw_tables_forget(const void *identity)
+{
+	for (unsigned i = 0; identity && i < MAX_TABLES; i++) {
+		struct table_module *m = &slots[i];
+		const void *id = identity;
+		/* orphaned: no lookup takes it from now on; one inside keeps
+		 * reading it (the table stays mapped) until it leaves, and the
+		 * slot is reclaimed as an unloaded module's */
+		__atomic_compare_exchange_n(&m->identity, &id, NULL, false, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED);
+	}
 }
 
 /* Empty a slot the caller owns. */
