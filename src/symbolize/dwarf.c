@@ -39,7 +39,9 @@ struct func {
 	const char *name;
 	bool linkage;               /* name is a linkage name (or the language's
 				     * source names are: C, assembly) */
-	uint64_t low;               /* entry: entry_pc, low_pc or lowest range start */
+	uint64_t low;               /* entry: entry_pc, low_pc or the first range's
+				     * start (gcc lists the hot part, which holds
+				     * the entry, before "name.cold") */
 	uint32_t first_child;       /* first inlined call (struct inl), NONE */
 	uint32_t kfirst, kcount;    /* its children's ranges in parsed->kids (kcount 0:
 				     * few children, walked in DIE order) */
@@ -456,7 +458,6 @@ static int add_func(const struct dw_ctx *c, struct build *b, const struct dw_die
 	const struct dw_range *r = b->tmp.p;
 	uint64_t low = r[0].lo;
 	for (size_t i = 0; i < b->tmp.n; i++) {
-		low = r[i].lo < low ? r[i].lo : low;
 		struct frange *e = dw_vec_push(&b->fr);
 		if (!e)
 			return SW_ENOMEM;
@@ -761,8 +762,9 @@ static const struct dw_parsed *unit_parsed(struct sw_dwarf *d, struct dw_unit *u
 
 /* ---------------------------------------------------------------- lookup */
 
-/* The innermost function of `p` whose range holds addr, or NONE. */
-static uint32_t find_func(const struct dw_parsed *p, uint64_t addr)
+/* The innermost function of `p` whose range holds addr, or NONE; in
+ * *piece that range. */
+static uint32_t find_func(const struct dw_parsed *p, uint64_t addr, struct dw_range *piece)
 {
 	size_t lo = 0, hi = p->nfr;
 
@@ -792,6 +794,8 @@ static uint32_t find_func(const struct dw_parsed *p, uint64_t addr)
 			best_size = size;
 		}
 	}
+	piece->lo = best_lo;
+	piece->hi = best_lo + best_size;
 	return best;
 }
 
@@ -807,9 +811,10 @@ static const struct dw_range *inl_range(const struct dw_parsed *p, const struct 
 	return NULL;
 }
 
-/* Fill the frames of function fi at addr; returns the level count. */
-static int frames(const struct dw_parsed *p, uint32_t fi, uint64_t addr,
-		  struct sw_dwarf_frame *out, int max)
+/* Fill the frames of function fi at addr, which its range `piece` holds;
+ * returns the level count. */
+static int frames(const struct dw_parsed *p, uint32_t fi, const struct dw_range *piece,
+		  uint64_t addr, struct sw_dwarf_frame *out, int max)
 {
 	/* the chain, outermost first: the inlined calls holding addr */
 	uint32_t chain[MAX_DEPTH];
@@ -865,7 +870,11 @@ static int frames(const struct dw_parsed *p, uint32_t fi, uint64_t addr,
 		} else {
 			f->name = p->funcs[fi].name;
 			f->linkage = p->funcs[fi].linkage;
-			f->low = p->funcs[fi].low;
+			/* the entry; in a part of the function apart from
+			 * it ("name.cold"), that part's start, as its
+			 * symbol's */
+			uint64_t entry = p->funcs[fi].low;
+			f->low = entry >= piece->lo && entry < piece->hi ? entry : piece->lo;
 		}
 		if (k == 0) {
 			if (row) {
@@ -904,7 +913,7 @@ static int line_only(const struct dw_parsed *p, uint64_t addr, struct sw_dwarf_f
 /* Unit `ui` parsed (NULL when it cannot be; SW_ENOMEM goes to *rc) and in
  * *fi its innermost function holding addr, or NONE. */
 static const struct dw_parsed *unit_func(struct sw_dwarf *d, uint32_t ui, uint64_t addr,
-					 uint32_t *fi, int *rc)
+					 uint32_t *fi, struct dw_range *piece, int *rc)
 {
 	int prc = 0;
 	const struct dw_parsed *p = unit_parsed(d, &d->file.units[ui], &prc);
@@ -915,7 +924,7 @@ static const struct dw_parsed *unit_func(struct sw_dwarf *d, uint32_t ui, uint64
 			*rc = prc;
 		return NULL;
 	}
-	*fi = find_func(p, addr);
+	*fi = find_func(p, addr, piece);
 	return p;
 }
 
@@ -941,20 +950,22 @@ int sw_dwarf_lookup(struct sw_dwarf *d, uint64_t addr, struct sw_dwarf_frame *ou
 		if (addr >= e->hi)
 			continue;
 		uint32_t fi;
-		const struct dw_parsed *p = unit_func(d, e->unit, addr, &fi, &rc);
+		struct dw_range piece;
+		const struct dw_parsed *p = unit_func(d, e->unit, addr, &fi, &piece, &rc);
 		if (!p)
 			continue;
 		if (fi != NONE)
-			return frames(p, fi, addr, out, max);
+			return frames(p, fi, &piece, addr, out, max);
 		if (!line_unit && p->have_line && line_only(p, addr, out, 0))
 			line_unit = p;
 	}
 	/* units that gave no range: their functions' ranges */
 	for (size_t i = 0; i < d->nunranged; i++) {
 		uint32_t fi;
-		const struct dw_parsed *p = unit_func(d, d->unranged[i], addr, &fi, &rc);
+		struct dw_range piece;
+		const struct dw_parsed *p = unit_func(d, d->unranged[i], addr, &fi, &piece, &rc);
 		if (p && fi != NONE)
-			return frames(p, fi, addr, out, max);
+			return frames(p, fi, &piece, addr, out, max);
 	}
 	if (line_unit)
 		return line_only(line_unit, addr, out, max);

@@ -59,9 +59,11 @@ struct sw_dwarf_frame {
 	const char *file;       /* NULL when unknown */
 	uint32_t line;          /* 0 when unknown */
 	uint32_t column;        /* 0 when unknown */
-	uint64_t low;           /* the subprogram's DW_AT_low_pc / first range's
-				 * start (entry_pc when present); for an inlined
-				 * level the start of the range holding addr */
+	uint64_t low;           /* the subprogram's entry: DW_AT_entry_pc, low_pc
+				 * or its first range's start; when addr is in
+				 * another of its ranges ("name.cold"), that
+				 * range's start; for an inlined level the start
+				 * of the range holding addr */
 	bool inlined;           /* this level was inlined into the next one */
 	bool linkage;           /* the outermost level: name is the linkage name
 				 * (DW_AT_linkage_name on the chain, or a language

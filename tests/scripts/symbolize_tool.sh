@@ -13,6 +13,10 @@
 #   --json        every line a JSON object (python3 -m json.tool), the
 #                 schema's keys, frames as -f -i -C gives them
 #   errors        a missing file: exit 1, its name on stderr
+#   function_offset  (--json) from the function's symbol, also for C
+#                 functions gcc splits into a hot part and "name.cold"
+#                 below it (tests/symbolize/cold.c), whose DWARF ranges
+#                 start with the hot part: perf's and gdb's name+0xOFF
 #
 #   tests/scripts/symbolize_tool.sh BUILD_DIR MODE
 set -euo pipefail
@@ -31,6 +35,8 @@ g++ "${flags[@]}" -fPIC -shared "$src/crash_lib.cc" "${libs[@]}" -o "$out/libcra
 	t_abort "cannot build libcrash.so"
 g++ "${flags[@]}" "$src/crash_main.cc" "$src/crash_lib.cc" "${libs[@]}" -o "$out/prog" ||
 	t_abort "cannot build prog"
+# C functions split into a hot part and "name.cold" below it (tests/symbolize/cold.c)
+gcc -O2 -g -Wall -Wextra "$src/cold.c" -o "$out/cold" || t_abort "cannot build cold"
 
 # addrs FILE: for each sized function symbol: start, +size/3, +2*size/3
 addrs() {
@@ -71,7 +77,7 @@ same() {
 	fi
 }
 
-for f in prog libcrash.so; do
+for f in prog libcrash.so cold; do
 	file=$out/$f
 	mapfile -t A < <(addrs "$file")
 	((${#A[@]} > 10)) || t_abort "too few functions in $f"
@@ -147,6 +153,36 @@ if text != a2l:
     sys.exit(1)
 PY
 	then ok "$f --json (${#A[@]} objects)"; else bad "$f --json" "$logs/$f.json"; fi
+
+	# function_offset: the outermost frame's offset is from the function's
+	# entry, its symbol (perf's and gdb's "main+0x1b"), not from the lowest
+	# of its ranges: gcc's hot/cold split puts "main.cold" below "main"
+	nm --defined-only -S "$file" >"$logs/$f.nm"
+	if python3 - "$logs/$f.json" "$logs/$f.nm" >"$logs/$f offsets.log" 2>&1 <<'PY'
+import json, sys
+syms = []
+for l in open(sys.argv[2]):
+    w = l.split()
+    if len(w) == 4 and w[2] in "tTW" and int(w[1], 16) > 0:
+        syms.append((int(w[0], 16), int(w[1], 16), w[3]))
+bad = checked = 0
+for l in open(sys.argv[1]):
+    o = json.loads(l)
+    a = int(o["address"], 16)
+    if not o["frames"]:
+        continue
+    f = o["frames"][-1]
+    for s, n, name in syms:
+        fn = f["function"] or ""
+        if s <= a < s + n and (name == fn or name.startswith(fn + ".")):
+            checked += 1
+            if f["function_offset"] != a - s:
+                bad += 1
+                print("0x%x %s: function_offset %s, the symbol says %d" % (a, name, f["function_offset"], a - s))
+print("%d offsets checked, %d wrong" % (checked, bad))
+sys.exit(1 if bad or checked < 10 else 0)
+PY
+	then ok "$f function_offset ($(tail -n 1 "$logs/$f offsets.log"))"; else bad "$f function_offset" "$logs/$f offsets.log"; fi
 done
 
 # as a coprocess: each answer (-a -p without -i: one line) comes before the
