@@ -75,6 +75,16 @@ in_syscalls() {
 	done
 }
 
+# asleep_but_one PID NR: every thread of PID but one (the running one) is
+# blocked in system call NR
+asleep_but_one() {
+	local f nr other=0
+	for f in /proc/"$1"/task/*/syscall; do
+		read -r nr _ <"$f" 2>/dev/null || return 1
+		[[ $nr == "$2" ]] || ((other++ == 0)) || return 1
+	done
+}
+
 # start_target NAME [--blocked] CMD...: start CMD in the background, its
 # output in $logs/NAME.out; wait (at most 60 s: a hang guard) for its
 # "ready" line; with --blocked, then also for every thread to be blocked in
@@ -444,6 +454,16 @@ nest(3, lambda: time.sleep(3600))
 EOF
 if start_target python "$py" "$out/target.py"; then
 	pid=$tpid
+	# "ready" comes before the main thread sleeps: on its way there it
+	# waits for the GIL the spinner holds (up to the 5 ms switch interval,
+	# a few times), and a capture made then differs from a later one; so
+	# wait (at most 60 s: a hang guard) until every thread but the spinner
+	# is in clock_nanosleep (230)
+	for ((i = 0; i < 600; i++)); do
+		asleep_but_one "$pid" 230 && break
+		sleep 0.1
+	done
+	((i < 600)) || echo "python: not every thread got to time.sleep" >&2
 	capture python "$pid" nogdb
 	# the spinning thread: the one whose frame #0 is not in a system call
 	# wrapper; in Python 3.11 threading names the OS thread only from 3.12
