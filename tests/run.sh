@@ -56,7 +56,7 @@ failed_logs=()
 # run_one NAME CMD...: run CMD with its output in logs/NAME.log, record its counts.
 run_one() {
 	local name=$1; shift
-	local log=$logs/$name.log rc=0 closing p f note=""
+	local log=$logs/$name.log rc=0 closing p f note="" t0=$SECONDS
 	timeout -k 10 "$per_test_timeout" "$@" >"$log" 2>&1 </dev/null || rc=$?
 	closing=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true)
 	if [[ -n $closing ]]; then
@@ -75,7 +75,8 @@ run_one() {
 		fi
 		((f > 0)) || f=1
 	fi
-	printf '  %-20s %d passed, %d failed%s\n' "$name" "$p" "$f" "$note"
+	# the seconds it took: what keeps `make check` within its budget
+	printf '  %-20s %d passed, %d failed%s  [%d s]\n' "$name" "$p" "$f" "$note" $((SECONDS - t0))
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
 	ran=$((ran + 1))
