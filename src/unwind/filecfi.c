@@ -310,12 +310,8 @@ const struct sw_source sw_file_source = { "module file .eh_frame/.debug_frame", 
 
 void sw_file_cfi_stats(struct sw_stats *st)
 {
-	uint32_t used = 0;
-
-	for (unsigned i = 0; i < MAX_FILE_MODULES; i++)
-		used += __atomic_load_n(&table[i].slot.state, __ATOMIC_RELAXED) != SW_SLOT_EMPTY;
 	st->file_cfi_capacity = MAX_FILE_MODULES;
-	st->file_cfi_used = used;
+	st->file_cfi_used = sw_slots_used(table, MAX_FILE_MODULES);
 	st->file_cfi_reclaimed = __atomic_load_n(&n_reclaimed, __ATOMIC_RELAXED);
 	st->file_cfi_overflow = __atomic_load_n(&n_overflow, __ATOMIC_RELAXED);
 }

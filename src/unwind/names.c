@@ -270,12 +270,8 @@ static int name_at(uint64_t pc, char *buf, size_t size, uint64_t *offset)
 
 void sw_names_stats(struct sw_stats *st)
 {
-	uint32_t used = 0;
-
-	for (unsigned i = 0; i < MAX_MODULES; i++)
-		used += __atomic_load_n(&modules[i].slot.state, __ATOMIC_RELAXED) != SW_SLOT_EMPTY;
 	st->names_capacity = MAX_MODULES;
-	st->names_used = used;
+	st->names_used = sw_slots_used(modules, MAX_MODULES);
 	st->names_reclaimed = __atomic_load_n(&n_reclaimed, __ATOMIC_RELAXED);
 	st->names_overflow = __atomic_load_n(&n_overflow, __ATOMIC_RELAXED);
 }

@@ -116,4 +116,15 @@ static inline void sw_slot_publish_held(struct sw_slot *s, uint32_t state)
 	__atomic_store_n(&s->state, state, __ATOMIC_RELEASE);
 }
 
+/* How many slots of an array are not EMPTY (for sw_get_stats): `array`
+ * of `n` elements, each with its struct sw_slot in member `slot`. */
+#define sw_slots_used(array, n)                                                           \
+	({                                                                                \
+		uint32_t used_ = 0;                                                       \
+		for (size_t i_ = 0; i_ < (n); i_++)                                       \
+			used_ += __atomic_load_n(&(array)[i_].slot.state, __ATOMIC_RELAXED) != \
+				 SW_SLOT_EMPTY;                                           \
+		used_;                                                                    \
+	})
+
 #endif /* SW_UNWIND_SLOTS_H */

@@ -434,12 +434,8 @@ int sw_tables_rule(uint64_t pc, struct sw_compiled *rule, uint64_t *end)
 
 void sw_tables_stats(struct sw_stats *st)
 {
-	uint32_t used = 0;
-
-	for (unsigned i = 0; i < MAX_TABLES; i++)
-		used += __atomic_load_n(&slots[i].slot.state, __ATOMIC_RELAXED) != SW_SLOT_EMPTY;
 	st->tables_capacity = MAX_TABLES;
-	st->tables_used = used;
+	st->tables_used = sw_slots_used(slots, MAX_TABLES);
 	st->tables_built = __atomic_load_n(&n_built, __ATOMIC_RELAXED);
 	st->tables_failed = __atomic_load_n(&n_failed, __ATOMIC_RELAXED);
 	st->tables_reclaimed = __atomic_load_n(&n_reclaimed, __ATOMIC_RELAXED);

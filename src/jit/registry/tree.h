@@ -152,6 +152,21 @@ static inline void sw_tree_prefetch(const void *p, size_t bytes)
 	__builtin_prefetch(c + bytes - 1);
 }
 
+/* The index of the last of a leaf's n offsets v[0..n).off at or below d
+ * (v[0].off <= d): halving, the same steps for any data, for either leaf
+ * format. */
+#define sw_tree_last_at(v, n, d)                                  \
+	({                                                        \
+		unsigned lo_ = 0, n_ = (n);                       \
+		while (n_ > 1) {                                  \
+			unsigned half_ = n_ / 2;                  \
+			if ((v)[lo_ + half_].off <= (d))          \
+				lo_ += half_;                     \
+			n_ -= half_;                              \
+		}                                                 \
+		lo_;                                              \
+	})
+
 /*
  * Reader: the entry whose range contains pc.  Returns true and *e.  Must
  * run inside a read section.  Async-signal-safe, lock-free.
@@ -196,12 +211,7 @@ static inline bool sw_tree_find(const struct sw_tree *t, uint64_t pc, struct sw_
 		const struct sw_tree_nslot *v = lf->u.nslot;
 		if (v[0].off > d)
 			return false;
-		while (n > 1) {
-			unsigned half = n / 2;
-			if (v[lo + half].off <= d)
-				lo += half;
-			n -= half;
-		}
+		lo = sw_tree_last_at(v, n, d);
 		off = v[lo].off;
 		len = __atomic_load_n(&v[lo].len, __ATOMIC_RELAXED);
 	} else {
@@ -209,12 +219,7 @@ static inline bool sw_tree_find(const struct sw_tree *t, uint64_t pc, struct sw_
 		sw_tree_prefetch(lf, sizeof(*lf));
 		if (v[0].off > d)
 			return false;
-		while (n > 1) {
-			unsigned half = n / 2;
-			if (v[lo + half].off <= d)
-				lo += half;
-			n -= half;
-		}
+		lo = sw_tree_last_at(v, n, d);
 		off = v[lo].off;
 		len = __atomic_load_n(&v[lo].len, __ATOMIC_RELAXED);
 	}
