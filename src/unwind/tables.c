@@ -191,12 +191,22 @@ static void pend(struct table_module *m, const struct sw_module *mod, uint32_t g
 	sw_slot_publish(&m->slot, SW_SLOT_NONE);
 }
 
-/* Describe `mod` in the owned slot `m`: build now, or wait for misses. */
-static struct table_module *start(struct table_module *m, const struct sw_module *mod,
-				  uint32_t gen)
+/* fill, and *built when the table was built */
+static struct table_module *fill_now(struct table_module *m, const struct sw_module *mod,
+				     uint32_t gen, bool *built)
 {
-	if (__atomic_load_n(&threshold, __ATOMIC_RELAXED) <= 1)
-		return fill(m, mod, gen);
+	m = fill(m, mod, gen);
+	*built = m != NULL;
+	return m;
+}
+
+/* Describe `mod` in the owned slot `m`: build now (`now`, or a threshold
+ * of one miss), or wait for misses. */
+static struct table_module *start(struct table_module *m, const struct sw_module *mod,
+				  uint32_t gen, bool now, bool *built)
+{
+	if (now || __atomic_load_n(&threshold, __ATOMIC_RELAXED) <= 1)
+		return fill_now(m, mod, gen, built);
 	pend(m, mod, gen);
 	return NULL;
 }
@@ -253,8 +263,10 @@ static bool describes(struct table_module *m, const struct sw_module *mod, uint3
 }
 
 /* The READY slot of `mod` with the caller inside (release it after use),
- * or NULL: no table (the interpreter answers). */
-static struct table_module *slot_for(const struct sw_module *mod)
+ * or NULL: no table (the interpreter answers).  A miss: the table is
+ * built at the module's threshold-th, or at once with `now`; *built says
+ * this call built it. */
+static struct table_module *slot_for(const struct sw_module *mod, bool now, bool *built)
 {
 	uint32_t gen = __atomic_load_n(&sw_module_generation, __ATOMIC_ACQUIRE), old;
 	unsigned h = home(mod->identity);
@@ -276,14 +288,15 @@ static struct table_module *slot_for(const struct sw_module *mod)
 			continue;
 		}
 		if (st == SW_SLOT_NONE) {
-			bool due = m->pending && __atomic_add_fetch(&m->misses, 1, __ATOMIC_RELAXED) >=
-						     __atomic_load_n(&threshold, __ATOMIC_RELAXED);
+			bool due = m->pending &&
+				   (now || __atomic_add_fetch(&m->misses, 1, __ATOMIC_RELAXED) >=
+						   __atomic_load_n(&threshold, __ATOMIC_RELAXED));
 			sw_slot_release(&m->slot);
 			/* hot enough: build, once no other lookup is inside
 			 * (else at a later miss) */
 			if (due && sw_slot_seize(&m->slot, &old)) {
 				if (m->pending && describes(m, mod, gen))
-					return fill(m, mod, gen);
+					return fill_now(m, mod, gen, built);
 				sw_slot_unseize(&m->slot, old);
 			}
 			return NULL;
@@ -296,7 +309,7 @@ static struct table_module *slot_for(const struct sw_module *mod)
 		struct table_module *m = &slots[(h + k) & (MAX_TABLES - 1)];
 		if (__atomic_load_n(&m->slot.state, __ATOMIC_RELAXED) == SW_SLOT_EMPTY &&
 		    sw_slot_claim(&m->slot))
-			return start(m, mod, gen);
+			return start(m, mod, gen, now, built);
 	}
 	/* full: reclaim the slot of a module that is gone */
 	for (unsigned k = 0; k < MAX_TABLES; k++) {
@@ -309,7 +322,7 @@ static struct table_module *slot_for(const struct sw_module *mod)
 		}
 		unload(m);
 		__atomic_fetch_add(&n_reclaimed, 1, __ATOMIC_RELAXED);
-		return start(m, mod, gen);
+		return start(m, mod, gen, now, built);
 	}
 	__atomic_fetch_add(&n_overflow, 1, __ATOMIC_RELAXED);
 	return NULL;
@@ -338,46 +351,16 @@ __attribute__((constructor)) static void tables_env(void)
  * True when this call built it. */
 static bool prepare_at(uint64_t pc)
 {
-	uint32_t gen = __atomic_load_n(&sw_module_generation, __ATOMIC_ACQUIRE), old;
 	struct sw_module mod;
 	struct table_module *m;
-	unsigned h;
+	bool built = false;
 
 	if (sw_find_module(pc, &mod) < 0 || !mod.has_eh_hdr)
 		return false;
-	h = home(mod.identity);
-	for (unsigned k = 0; k < MAX_TABLES; k++) {
-		m = &slots[(h + k) & (MAX_TABLES - 1)];
-		const void *id = __atomic_load_n(&m->identity, __ATOMIC_RELAXED);
-		if (id == NULL && __atomic_load_n(&m->slot.state, __ATOMIC_RELAXED) == SW_SLOT_EMPTY)
-			break;
-		if (id != mod.identity)
-			continue;
-		/* a pending slot of this module: build it (a READY one, or a
-		 * failed one, stays) */
-		if (!sw_slot_seize(&m->slot, &old))
-			continue;
-		if (m->pending && describes(m, &mod, gen)) {
-			m = fill(m, &mod, gen);
-			if (m)
-				sw_slot_release(&m->slot);
-			return m != NULL;
-		}
-		sw_slot_unseize(&m->slot, old);
-		if (describes(m, &mod, gen))
-			return false;
-	}
-	for (unsigned k = 0; k < MAX_TABLES; k++) {
-		m = &slots[(h + k) & (MAX_TABLES - 1)];
-		if (__atomic_load_n(&m->slot.state, __ATOMIC_RELAXED) == SW_SLOT_EMPTY &&
-		    sw_slot_claim(&m->slot)) {
-			m = fill(m, &mod, gen);
-			if (m)
-				sw_slot_release(&m->slot);
-			return m != NULL;
-		}
-	}
-	return false;
+	m = slot_for(&mod, true, &built);
+	if (m)
+		sw_slot_release(&m->slot);
+	return built;
 }
 
 static int prepare_cb(struct dl_phdr_info *info, size_t size, void *arg)
@@ -411,13 +394,14 @@ int sw_tables_rule(uint64_t pc, struct sw_compiled *rule, uint64_t *end)
 {
 	struct sw_module mod;
 	struct table_module *m;
+	bool built;
 	int rc;
 
 	if (__atomic_load_n(&disabled, __ATOMIC_RELAXED))
 		return SW_TABLE_FALLBACK;
 	if (sw_find_module(pc, &mod) < 0)
 		return SW_TABLE_NONE;
-	m = slot_for(&mod);
+	m = slot_for(&mod, false, &built);
 	if (!m)
 		return SW_TABLE_FALLBACK;
 	rc = sw_table_lookup(m->table, pc - m->base, rule, end);
