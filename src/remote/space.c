@@ -1077,14 +1077,11 @@ __attribute__((noinline)) static const struct sw_table *rf_table(struct sw_rfile
 		return NULL;
 	struct sw_eh_hdr hdr;
 	struct sw_cfi_section sec;
-	struct sw_table_src src = { 0 };
+	struct sw_table_src src;
 	struct sw_table *t = NULL;
 	if (rf->eh && rf->hdr && sw_eh_hdr_parse(&hdr, rf->hdr, rf->hdr_size, rf->hdr_addr, NULL) == 0 &&
 	    hdr.table) {
-		sw_cfi_section_init(&sec, rf->eh, rf->eh_size, rf->eh_addr, true, ".eh_frame");
-		sec.datarel = rf->hdr_addr;
-		src.sec = &sec;
-		src.hdr = &hdr;
+		sw_table_src_eh(&src, &sec, rf->eh, rf->eh_size, rf->eh_addr, &hdr, rf->hdr_addr);
 		src.build_id = rf->build_id;
 		src.build_id_len = rf->build_id_size;
 		if (sw_table_build(&src, &t, NULL) < 0)
@@ -1101,18 +1098,11 @@ static int remote_table_rule(const struct sw_remote *r, uint64_t pc, struct sw_c
 {
 	const struct sw_rmodule *m = find_module(space_of(r), pc);
 	const struct sw_table *t;
-	int rc;
 
 	/* a JIT image's rules name their source as the JIT's: the full path */
 	if (!m || !m->rf || (m->pub.flags & SW_MOD_JIT) || !(t = rf_table(m->rf)))
 		return SW_TABLE_FALLBACK;
-	rc = sw_table_lookup(t, pc - m->pub.bias, rule, end);
-	if (rc == SW_TABLE_HIT) {
-		sw_cr_set_source(rule, SW_SRC_EH_FRAME_HDR);
-		if (*end != UINT64_MAX)
-			*end += m->pub.bias;
-	}
-	return rc;
+	return sw_table_rule_at(t, pc, m->pub.bias, rule, end);
 }
 
 static int remote_module_range(const struct sw_remote *r, uint64_t pc, uint64_t *start,

@@ -162,6 +162,38 @@ struct sw_table_src {
 };
 
 /*
+ * A loaded or mapped module's .eh_frame (`eh_size` bytes at `eh`, at
+ * address `eh_addr`) found through its .eh_frame_hdr `hdr` (parsed, at
+ * `hdr_addr`: the base of datarel pointers) as a source in *src, with
+ * *sec its section (both the caller's; bias and build ID left 0).  A
+ * header without search table: the FDEs are found by scanning.
+ */
+static inline void sw_table_src_eh(struct sw_table_src *src, struct sw_cfi_section *sec,
+				   const void *eh, size_t eh_size, uint64_t eh_addr,
+				   const struct sw_eh_hdr *hdr, uint64_t hdr_addr)
+{
+	sw_cfi_section_init(sec, eh, eh_size, eh_addr, true, ".eh_frame");
+	sec->datarel = hdr_addr;
+	*src = (struct sw_table_src){ .sec = sec, .hdr = hdr->table ? hdr : NULL };
+}
+
+/* sw_table_lookup at address `pc` of a module loaded with `bias`: on a
+ * hit, the rule says it came through the module's .eh_frame_hdr and *end
+ * (when not NULL) is an address too. */
+static inline int sw_table_rule_at(const struct sw_table *t, uint64_t pc, uint64_t bias,
+				   struct sw_compiled *rule, uint64_t *end)
+{
+	int rc = sw_table_lookup(t, pc - bias, rule, end);
+
+	if (rc == SW_TABLE_HIT) {
+		sw_cr_set_source(rule, SW_SRC_EH_FRAME_HDR);
+		if (end && *end != UINT64_MAX)
+			*end += bias;
+	}
+	return rc;
+}
+
+/*
  * Build the table of `src` into a new mmap'ed blob (*out; give it back with
  * sw_table_free).  Returns 0, SW_ENOMEM (mmap failed), SW_EFULL (more
  * rules than SW_TABLE_MAX_RULES, or a module over 4 GiB), SW_ERANGE (an

@@ -33,7 +33,6 @@
 #define _GNU_SOURCE
 #include <link.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "table/table.h"
 #include "unwind/internal.h"
@@ -142,12 +141,8 @@ __attribute__((noinline)) static struct table_module *fill(struct table_module *
 		return NULL;
 	}
 	m->hdr_sum = hdr_checksum(hdr);
-	sw_cfi_section_init(&sec, (const void *)(uintptr_t)hdr->eh_frame_ptr,
-			    mod->map_end - hdr->eh_frame_ptr, hdr->eh_frame_ptr, true, ".eh_frame");
-	sec.datarel = mod->eh_hdr;
-	memset(&src, 0, sizeof(src));
-	src.sec = &sec;
-	src.hdr = hdr->table ? hdr : NULL;
+	sw_table_src_eh(&src, &sec, (const void *)(uintptr_t)hdr->eh_frame_ptr,
+			mod->map_end - hdr->eh_frame_ptr, hdr->eh_frame_ptr, hdr, mod->eh_hdr);
 	src.bias = mod->base;
 	if (sw_table_build(&src, &t, NULL) < 0) {
 		__atomic_fetch_add(&n_failed, 1, __ATOMIC_RELAXED);
@@ -404,14 +399,9 @@ int sw_tables_rule(uint64_t pc, struct sw_compiled *rule, uint64_t *end)
 	m = slot_for(&mod, false, &built);
 	if (!m)
 		return SW_TABLE_FALLBACK;
-	rc = sw_table_lookup(m->table, pc - m->base, rule, end);
-	if (rc == SW_TABLE_HIT) {
-		sw_cr_set_source(rule, SW_SRC_EH_FRAME_HDR);
-		if (*end != UINT64_MAX)
-			*end += m->base;
-	} else if (rc == SW_TABLE_FALLBACK) {
+	rc = sw_table_rule_at(m->table, pc, m->base, rule, end);
+	if (rc == SW_TABLE_FALLBACK)
 		__atomic_fetch_add(&n_dwarf, 1, __ATOMIC_RELAXED);
-	}
 	sw_slot_release(&m->slot);
 	return rc;
 }
