@@ -53,17 +53,11 @@ struct sw_rfile {
 	/* its compact table (src/table), built from .eh_frame through the
 	 * header at the first walk that misses the rule cache in it, with
 	 * link-time addresses; shared by every address space using the file;
-	 * built once the file is hot (SW_RF_TABLE_THRESHOLD) */
+	 * built once the file is hot (sw_table_threshold, table.h) */
 	struct sw_table *table;      /* atomic: set once with table_state READY */
 	uint32_t table_state;        /* SW_RF_TABLE_* (atomic) */
 	uint32_t table_misses;       /* rule-cache misses in the file (atomic) */
 };
-
-/* A file's table is built at its SW_RF_TABLE_THRESHOLD-th rule-cache miss,
- * as a loaded module's (src/unwind/tables.c): one `stackwalk stack`
- * interprets the few FDEs it needs, `stackwalk perf` over many samples
- * gets the tables. */
-#define SW_RF_TABLE_THRESHOLD 64
 
 enum {
 	SW_RF_TABLE_NONE,            /* not built yet */

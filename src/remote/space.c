@@ -1061,17 +1061,21 @@ static int remote_find_fde(const struct sw_remote *r, uint64_t pc, struct sw_fde
 }
 
 /* The file's compact table, built by the caller that counts its
- * SW_RF_TABLE_THRESHOLD-th miss (the others, meanwhile, are told there is
- * none and interpret the CFI), or NULL. */
+ * sw_table_threshold-th miss (table.h; the others, meanwhile, are told
+ * there is none and interpret the CFI), or NULL: one `stackwalk stack`
+ * interprets the few FDEs it needs, `stackwalk perf` over many samples
+ * gets the tables. */
 /* (not inlined: tests/scripts/stack.sh counts it as warm-up) */
 __attribute__((noinline)) static const struct sw_table *rf_table(struct sw_rfile *rf)
 {
 	uint32_t st = __atomic_load_n(&rf->table_state, __ATOMIC_ACQUIRE);
 
+	uint32_t threshold = __atomic_load_n(&sw_table_threshold, __ATOMIC_RELAXED);
+
 	if (st == SW_RF_TABLE_READY)
 		return rf->table;
-	if (st != SW_RF_TABLE_NONE ||
-	    __atomic_add_fetch(&rf->table_misses, 1, __ATOMIC_RELAXED) < SW_RF_TABLE_THRESHOLD ||
+	if (st != SW_RF_TABLE_NONE || threshold == 0 ||
+	    __atomic_add_fetch(&rf->table_misses, 1, __ATOMIC_RELAXED) < threshold ||
 	    !__atomic_compare_exchange_n(&rf->table_state, &st, SW_RF_TABLE_BUILDING, false,
 					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return NULL;

@@ -151,6 +151,19 @@ static inline int sw_table_lookup(const struct sw_table *t, uint64_t addr,
 	return SW_TABLE_HIT;
 }
 
+/*
+ * When to build a module's table (policy.c): at its sw_table_threshold-th
+ * rule-cache miss, SW_TABLE_THRESHOLD unless SW_TABLES=N was in the
+ * environment when the library was loaded; 0 (SW_TABLES=0): never, every
+ * miss is interpreted.  A program that unwinds a module a few times (one
+ * exception, a crash report) interprets those few FDEs instead of paying
+ * for a whole table; one that walks it over and over (a profiler,
+ * repeated throws) gets the table early.  Read it with a relaxed atomic
+ * load.
+ */
+#define SW_TABLE_THRESHOLD 64
+extern uint32_t sw_table_threshold;
+
 /* What to build a table from. */
 struct sw_table_src {
 	const struct sw_cfi_section *sec;  /* .eh_frame or .debug_frame */

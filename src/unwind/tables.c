@@ -32,7 +32,6 @@
  */
 #define _GNU_SOURCE
 #include <link.h>
-#include <stdlib.h>
 
 #include "table/table.h"
 #include "unwind/internal.h"
@@ -55,17 +54,13 @@ struct table_module {
 };
 
 static struct table_module slots[MAX_TABLES];
-/* A module's table is built at its `threshold`-th miss of the rule cache
- * (SW_TABLES_THRESHOLD by default): a program that unwinds a module a few
- * times — one exception, a crash report — interprets those few FDEs
- * instead of paying for a whole table; one that walks it over and over (a
- * profiler, repeated throws) gets the table early.  SW_TABLES in the
- * environment at load time: 0 turns the tables off (every miss is
- * interpreted: tests/scripts/tables.sh compares the two), N > 0 builds at
- * the N-th miss (1: at the first). */
-#define SW_TABLES_THRESHOLD 64
-static uint32_t threshold = SW_TABLES_THRESHOLD;
-static int disabled;
+/* A module's table is built at its sw_table_threshold-th miss of the rule
+ * cache (table.h; SW_TABLES=0 turns the tables off: tests/scripts/tables.sh
+ * compares the two). */
+static uint32_t threshold(void)
+{
+	return __atomic_load_n(&sw_table_threshold, __ATOMIC_RELAXED);
+}
 /* atomic counters (sw_get_stats) */
 static uint64_t n_built, n_failed, n_reclaimed, n_overflow, n_dwarf;
 
@@ -200,7 +195,7 @@ static struct table_module *fill_now(struct table_module *m, const struct sw_mod
 static struct table_module *start(struct table_module *m, const struct sw_module *mod,
 				  uint32_t gen, bool now, bool *built)
 {
-	if (now || __atomic_load_n(&threshold, __ATOMIC_RELAXED) <= 1)
+	if (now || threshold() <= 1)
 		return fill_now(m, mod, gen, built);
 	pend(m, mod, gen);
 	return NULL;
@@ -285,7 +280,7 @@ static struct table_module *slot_for(const struct sw_module *mod, bool now, bool
 		if (st == SW_SLOT_NONE) {
 			bool due = m->pending &&
 				   (now || __atomic_add_fetch(&m->misses, 1, __ATOMIC_RELAXED) >=
-						   __atomic_load_n(&threshold, __ATOMIC_RELAXED));
+						   threshold());
 			sw_slot_release(&m->slot);
 			/* hot enough: build, once no other lookup is inside
 			 * (else at a later miss) */
@@ -321,25 +316,6 @@ static struct table_module *slot_for(const struct sw_module *mod, bool now, bool
 	}
 	__atomic_fetch_add(&n_overflow, 1, __ATOMIC_RELAXED);
 	return NULL;
-}
-
-/* read when the library is loaded, not on the unwind path (getenv is not
- * async-signal-safe) */
-__attribute__((constructor)) static void tables_env(void)
-{
-	const char *v = getenv("SW_TABLES");
-	char *end;
-	unsigned long n;
-
-	if (!v || !*v)
-		return;
-	n = strtoul(v, &end, 10);
-	if (*end || n > UINT32_MAX)
-		return;         /* not a number: the default */
-	if (n == 0)
-		__atomic_store_n(&disabled, 1, __ATOMIC_RELAXED);
-	else
-		__atomic_store_n(&threshold, (uint32_t)n, __ATOMIC_RELAXED);
 }
 
 /* Build the table of the module containing `pc` now, whatever its misses.
@@ -379,7 +355,7 @@ int sw_prepare_tables(void)
 	int built = 0;
 
 	sw_init();
-	if (__atomic_load_n(&disabled, __ATOMIC_RELAXED))
+	if (threshold() == 0)
 		return 0;
 	dl_iterate_phdr(prepare_cb, &built);
 	return built;
@@ -392,7 +368,7 @@ int sw_tables_rule(uint64_t pc, struct sw_compiled *rule, uint64_t *end)
 	bool built;
 	int rc;
 
-	if (__atomic_load_n(&disabled, __ATOMIC_RELAXED))
+	if (threshold() == 0)
 		return SW_TABLE_FALLBACK;
 	if (sw_find_module(pc, &mod) < 0)
 		return SW_TABLE_NONE;

@@ -16,6 +16,9 @@
 #             '|': a pipe to systemd-coredump or apport is skipped with a
 #             message), the frames equal eu-stack's, the faulting thread
 #             comes first with SIGSEGV at 0x0 and its frame #0 in block_here
+#   tables    the gcore core walked with every module file's compact table
+#             built at its first miss (SW_TABLES=1) and with none
+#             (SW_TABLES=0): the same text
 #   bad       a file that is not a core: exit 1 and a message
 #
 #   tests/scripts/remote_core.sh BUILD_DIR MODE
@@ -109,6 +112,21 @@ if [[ -s $core ]]; then
 	t_timeout 120 gdb -batch -nx -ex 'set debuginfod enabled off' -x tests/remote/gdb_frames.py \
 		"$bin" "$core" >"$logs/gcore.gdb" 2>&1 || true
 	compare gcore --sw-text "$logs/gcore.txt" --eu "$logs/gcore.eu" --gdb "$logs/gcore.gdb"
+
+	# ---- the module files' compact tables: built at each file's first
+	# miss (SW_TABLES=1: every step the rule cache misses goes through a
+	# table) and never (SW_TABLES=0: the CFI interpreter): the same text
+	for n in 1 0; do
+		rc=0
+		SW_TABLES=$n t_timeout 120 "$tool" stack --core "$core" --exe "$bin" \
+			>"$logs/gcore.tables$n.txt" 2>"$logs/gcore.tables$n.err" || rc=$?
+		if ((rc == 0)) && [[ -s $logs/gcore.txt ]] && cmp -s "$logs/gcore.txt" "$logs/gcore.tables$n.txt"; then
+			ok "tables: SW_TABLES=$n gives the same stacks ($(grep -c '^ *#' "$logs/gcore.txt") frames)"
+		else
+			bad "tables: SW_TABLES=$n: exit $rc or other stacks" "$logs/gcore.tables$n.err"
+			diff "$logs/gcore.txt" "$logs/gcore.tables$n.txt" | head -n 10 | sed 's/^/       /' || true
+		fi
+	done
 
 	# ---- the same core without NT_FILE (n_type renamed in a copy)
 	if "$py" - "$core" "$out/nofile.core" >"$logs/nofile.strip" 2>&1 <<'PY'
