@@ -44,9 +44,9 @@ static inline int sw_apply_compiled(struct sw_cursor_impl *c, const struct sw_co
 	 * switch stacks, so they are exempt) */
 	if (!(c->flags & SW_CUR_SIGNAL) && cfa <= c->regs[SW_REG_RSP])
 		return SW_ERANGE;
-	/* every slot of the frame lies in [cfa - 1024, cfa + 1024) (rule.h):
-	 * when that is inside the walk's stack, no read can fail */
-	if (c->mem.hi - c->mem.lo >= 2048 && cfa - c->mem.lo - 1024 < c->mem.hi - c->mem.lo - 2048) {
+	/* every slot of the frame lies within SW_CR_REACH of the CFA: when
+	 * that window is inside the walk's stack, no read can fail */
+	if (sw_cr_window_in(c->mem.lo, c->mem.hi, cfa)) {
 		ra = sw_walk_load(cfa + (uint64_t)sw_cr_ra_off(rule));
 		if (ra == 0)
 			return SW_END_OF_STACK;

@@ -41,6 +41,17 @@ enum {
 	SW_CF_OUTERMOST = 8, /* the return address is undefined: no caller */
 };
 
+/* Every slot a rule reads (return address, saved registers) lies in
+ * [cfa - SW_CR_REACH, cfa + SW_CR_REACH): int8 offsets times 8.  The
+ * cached steps check that window against the stack once per frame. */
+#define SW_CR_REACH 1024
+
+/* Is that window of `cfa` inside the stack [lo, hi)? */
+static inline bool sw_cr_window_in(uint64_t lo, uint64_t hi, uint64_t cfa)
+{
+	return hi - lo >= 2 * SW_CR_REACH && cfa - lo - SW_CR_REACH < hi - lo - 2 * SW_CR_REACH;
+}
+
 static const uint8_t sw_cs_reg[6] = { SW_REG_RBX, SW_REG_RBP, SW_REG_R12,
 				      SW_REG_R13, SW_REG_R14, SW_REG_R15 };
 
@@ -64,7 +75,7 @@ static inline bool sw_cr_make(struct sw_compiled *r, unsigned cfa_reg, int64_t c
 			      unsigned flags, int64_t ra_off)
 {
 	if (cfa_reg > 15 || cfa_off < INT32_MIN || cfa_off > INT32_MAX || (ra_off & 7) ||
-	    ra_off < -1024 || ra_off > 1016)
+	    ra_off < -SW_CR_REACH || ra_off > SW_CR_REACH - 8)
 		return false;
 	r->w0 = (uint64_t)(uint32_t)(int32_t)cfa_off | (uint64_t)cfa_reg << 32 |
 		(uint64_t)(flags & 15) << 36 | (uint64_t)(uint8_t)(int8_t)(ra_off / 8) << 40;
@@ -74,7 +85,7 @@ static inline bool sw_cr_make(struct sw_compiled *r, unsigned cfa_reg, int64_t c
 
 static inline bool sw_cr_save(struct sw_compiled *r, unsigned i, int64_t off)
 {
-	if ((off & 7) || off < -1024 || off > 1016)
+	if ((off & 7) || off < -SW_CR_REACH || off > SW_CR_REACH - 8)
 		return false;
 	r->w0 |= (uint64_t)1 << (48 + i);
 	r->w1 |= (uint64_t)(uint8_t)(int8_t)(off / 8) << (8 * i);

@@ -56,14 +56,15 @@ static inline int sw_walk_cached(struct sw_cursor_impl *c, void **pcs, int max, 
 {
 	uint64_t ip = c->regs[SW_REG_RIP], sp = c->regs[SW_REG_RSP], bp = c->regs[SW_REG_RBP];
 	uint64_t last = 0;                      /* w0 of the last rule taken */
-	/* every slot of a frame lies within [cfa - 1024, cfa + 1024): one
-	 * check for all of them when the CFA is that far inside the stack */
-	const uint64_t lo = c->mem.lo + 1024, span = c->mem.hi - c->mem.lo - 2048;
+	/* every slot of a frame lies within SW_CR_REACH of the CFA: one
+	 * check for all of them when the CFA is that far inside the stack
+	 * (sw_cr_window_in, with its invariant part taken out of the loop) */
+	const uint64_t lo = c->mem.lo + SW_CR_REACH, span = c->mem.hi - c->mem.lo - 2 * SW_CR_REACH;
 	uint32_t valid = c->valid, gen = __atomic_load_n(&sw_cache_generation, __ATOMIC_RELAXED);
 	void **p = pcs + n, **end = pcs + max;
 	struct sw_cache_slot *tab = sw_cache_table;
 
-	if (c->mem.hi - c->mem.lo < 2048 || n >= max)
+	if (c->mem.hi - c->mem.lo < 2 * SW_CR_REACH || n >= max)
 		return n;
 	/* the table's address in a register, not rematerialised per field */
 	__asm__("" : "+r"(tab));
