@@ -1069,7 +1069,6 @@ static int remote_find_fde(const struct sw_remote *r, uint64_t pc, struct sw_fde
 __attribute__((noinline)) static const struct sw_table *rf_table(struct sw_rfile *rf)
 {
 	uint32_t st = __atomic_load_n(&rf->table_state, __ATOMIC_ACQUIRE);
-
 	uint32_t threshold = __atomic_load_n(&sw_table_threshold, __ATOMIC_RELAXED);
 
 	if (st == SW_RF_TABLE_READY)
