@@ -69,10 +69,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "table_bench: libc's .eh_frame_hdr has no table\n");
 		return 1;
 	}
-	sw_cfi_section_init(&sec, (const void *)(uintptr_t)hdr.eh_frame_ptr, m.end - hdr.eh_frame_ptr,
-			    hdr.eh_frame_ptr, true, ".eh_frame");
-	sec.datarel = m.hdr;
-	struct sw_table_src src = { .sec = &sec, .hdr = &hdr, .bias = m.bias };
+	/* the source as the unwinder builds a loaded module's (src/unwind/tables.c) */
+	struct sw_table_src src;
+	sw_table_src_eh(&src, &sec, (const void *)(uintptr_t)hdr.eh_frame_ptr, m.end - hdr.eh_frame_ptr,
+			hdr.eh_frame_ptr, &hdr, m.hdr);
+	src.bias = m.bias;
 	uint32_t size = 0, rows = 0, rules = 0;
 	for (int i = 0; i < runs; i++) {
 		struct sw_table *t = NULL;

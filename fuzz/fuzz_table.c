@@ -32,7 +32,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_FDES 64          /* FDEs probed against the interpreter */
 #define MAX_ENTRIES 1024
 
-
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 
 static uint64_t mix(uint64_t x)
