@@ -49,6 +49,13 @@ void sw_mem_init(struct sw_mem *m, uint64_t sp);
  * memory (process_vm_readv).  Returns 0 or SW_EMEMORY.  Async-signal-safe. */
 int sw_mem_read_bytes(const struct sw_mem *m, uint64_t addr, void *buf, unsigned size);
 
+/* Do `size` bytes at `addr` lie inside m's range (a plain load may read
+ * them)? */
+static inline bool sw_mem_holds(const struct sw_mem *m, uint64_t addr, uint64_t size)
+{
+	return addr >= m->lo && addr < m->hi && size <= m->hi - addr;
+}
+
 /* Read 8 bytes at `addr` with the same checks; the in-range case is inline
  * because every step of every walk goes through it.  Not instrumented by
  * ASan (see copy_stack in memory.c): a wrong rule may point at a redzone,
@@ -56,7 +63,7 @@ int sw_mem_read_bytes(const struct sw_mem *m, uint64_t addr, void *buf, unsigned
 __attribute__((no_sanitize("address")))
 static inline int sw_mem_read(const struct sw_mem *m, uint64_t addr, uint64_t *out)
 {
-	if (__builtin_expect(addr >= m->lo && addr < m->hi && 8 <= m->hi - addr, 1)) {
+	if (__builtin_expect(sw_mem_holds(m, addr, 8), 1)) {
 		__builtin_memcpy(out, (const void *)(uintptr_t)addr, 8);
 		return 0;
 	}

@@ -205,7 +205,7 @@ static int remote_read(const struct sw_mem *m, uint64_t addr, void *buf, unsigne
 
 int sw_mem_read_bytes(const struct sw_mem *m, uint64_t addr, void *buf, unsigned size)
 {
-	if (addr >= m->lo && addr < m->hi && size <= m->hi - addr) {
+	if (sw_mem_holds(m, addr, size)) {
 		copy_stack(buf, addr, size);
 		return 0;
 	}

@@ -39,11 +39,11 @@ static inline bool sw_walk_slots_in(const struct sw_cursor_impl *c, const struct
 				    uint64_t cfa)
 {
 	uint64_t a = cfa + (uint64_t)sw_cr_ra_off(rule);
-	bool in = a >= c->mem.lo && a < c->mem.hi && 8 <= c->mem.hi - a;
+	bool in = sw_mem_holds(&c->mem, a, 8);
 
 	for (unsigned m = sw_cr_saved(rule); m; m &= m - 1) {
 		a = cfa + (uint64_t)sw_cr_off(rule, (unsigned)__builtin_ctz(m));
-		in &= a >= c->mem.lo && a < c->mem.hi && 8 <= c->mem.hi - a;
+		in &= sw_mem_holds(&c->mem, a, 8);
 	}
 	return in;
 }
